@@ -1,0 +1,128 @@
+"""Creating clients, checking their credentials, issuing and reading access tokens."""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from jose import JWTError
+from jose.exceptions import JWSError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.models import ApiClient
+from app.auth.scopes import Scope
+from app.catalog.models import Agency
+from app.config import get_settings
+from app.errors import InvalidClient, InvalidScope, NotFound, Unauthorized, ValidationFailed
+from app.kit.clock import utcnow
+from app.kit.signing import get_keyring
+
+TOKEN_AUDIENCE = "registry-api"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an API client acting for one agency, with the scopes its token carries."""
+
+    client_id: str
+    agency_code: str
+    scopes: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        return f"client:{self.client_id}@{self.agency_code}"
+
+    def has(self, scope: Scope) -> bool:
+        return scope.value in self.scopes
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client_id: str
+    client_secret: str
+    agency: str
+    scopes: list[str]
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_client(session: Session, *, agency_code: str, scopes: list[str], actor: str, label: str = "") -> NewClient:
+    if session.get(Agency, agency_code) is None:
+        raise NotFound(f"no agency with code {agency_code!r}")
+    known = {scope.value for scope in Scope}
+    unknown = [scope for scope in scopes if scope not in known]
+    if unknown or not scopes:
+        raise ValidationFailed.one("scope", f"unknown or missing scopes {unknown}; choose from {sorted(known)}")
+    client_id = "cl_" + secrets.token_hex(12)
+    secret = secrets.token_urlsafe(32)
+    unique_scopes = sorted(set(scopes))
+    client = ApiClient(
+        id=uuid.uuid4(),
+        client_id=client_id,
+        secret_hash=_hash_secret(secret),
+        agency_code=agency_code,
+        scopes=unique_scopes,
+        label=label,
+        created_at=utcnow(),
+    )
+    session.add(client)
+    session.flush()
+    audit.append(
+        session,
+        actor,
+        [audit.Event("client.created", "client", client_id, {"agency": agency_code, "scopes": unique_scopes})],
+    )
+    return NewClient(client_id, secret, agency_code, unique_scopes)
+
+
+def issue_token(session: Session, *, client_id: str, client_secret: str, scope: str | None) -> dict[str, object]:
+    client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).first()
+    # Compare in constant time even for unknown clients, so timing does not reveal which ids exist.
+    expected = client.secret_hash if client else _hash_secret(secrets.token_hex(16))
+    if not hmac.compare_digest(expected, _hash_secret(client_secret)) or client is None or client.revoked_at:
+        raise InvalidClient("unknown client or wrong secret")
+    granted = set(client.scopes)
+    requested = set(scope.split()) if scope else granted
+    if not requested <= granted:
+        raise InvalidScope(f"scopes not granted to this client: {sorted(requested - granted)}")
+    settings = get_settings()
+    now = utcnow()
+    claims = {
+        "iss": settings.token_issuer,
+        "aud": TOKEN_AUDIENCE,
+        "sub": client.client_id,
+        "agency": client.agency_code,
+        "scope": " ".join(sorted(requested)),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.token_ttl_seconds)).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return {
+        "access_token": get_keyring().sign_jwt(claims),
+        "token_type": "bearer",
+        "expires_in": settings.token_ttl_seconds,
+        "scope": claims["scope"],
+    }
+
+
+def principal_from_token(token: str) -> Principal:
+    settings = get_settings()
+    try:
+        claims = get_keyring().verify_jwt(token, audience=TOKEN_AUDIENCE, issuer=settings.token_issuer)
+    except (JWTError, JWSError) as exc:
+        raise Unauthorized(f"invalid access token: {exc}") from None
+    try:
+        return Principal(
+            client_id=str(claims["sub"]),
+            agency_code=str(claims["agency"]),
+            scopes=frozenset(str(claims["scope"]).split()),
+        )
+    except KeyError as exc:
+        raise Unauthorized(f"access token lacks the {exc.args[0]!r} claim") from None
+

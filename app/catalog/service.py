@@ -1,0 +1,124 @@
+"""Reading the catalog, loading the seed catalog, and the working-day calendar with its overrides."""
+
+import tomllib
+from datetime import date
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.kit.workdays import WorkdayCalendar
+
+SEED_CATALOG = Path(__file__).with_name("seed_catalog.toml")
+
+
+def read_seed_catalog(path: Path = SEED_CATALOG) -> dict[str, Any]:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    loaded: bool
+    counts: dict[str, int]
+
+
+def load_seed_catalog(session: Session, actor: str = "system", path: Path = SEED_CATALOG) -> LoadResult:
+    """Load plans, domains, agencies and assignments when the catalog is empty; else do nothing."""
+    if session.scalar(select(func.count()).select_from(Plan)):
+        return LoadResult(False, {})
+    seed = read_seed_catalog(path)
+    session.execute(insert(Plan), [_pick(p, Plan) for p in seed["plans"]])
+    session.execute(insert(Domain), [_pick(d, Domain) for d in seed["domains"]])
+    session.execute(insert(Agency), [{"aliases": [], "name_en": ""} | _pick(a, Agency) for a in seed["agencies"]])
+    assignments = []
+    for item in seed["assignments"]:
+        for role, codes in (("lead", item.get("lead", [])), ("participant", item.get("participants", []))):
+            for code in codes:
+                assignments.append(
+                    {
+                        "plan_code": item["plan"],
+                        "domain_code": item["domain"],
+                        "agency_code": code,
+                        "role": role,
+                        "item": item["item"],
+                        "title_zh": item["title_zh"],
+                        "source": item.get("source", ""),
+                    }
+                )
+    session.execute(insert(Assignment), assignments)
+    counts = {
+        "plans": len(seed["plans"]),
+        "domains": len(seed["domains"]),
+        "agencies": len(seed["agencies"]),
+        "assignments": len(assignments),
+    }
+    audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", {"counts": counts})])
+    session.flush()
+    return LoadResult(True, counts)
+
+
+def _pick(entry: dict[str, Any], model: type) -> dict[str, Any]:
+    columns = set(model.__table__.columns.keys())  # type: ignore[attr-defined]
+    return {key: value for key, value in entry.items() if key in columns}
+
+
+def domain_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Domain.code)))
+
+
+def agency_domains(session: Session, agency_code: str) -> set[str]:
+    """Domains in which some plan makes the agency a lead or participating unit."""
+    return set(session.scalars(select(Assignment.domain_code).where(Assignment.agency_code == agency_code)))
+
+
+def workday_calendar(session: Session) -> WorkdayCalendar:
+    overrides = {row.day: row.workday for row in session.scalars(select(CalendarOverride))}
+    return WorkdayCalendar(overrides)
+
+
+def list_domains(session: Session) -> list[Domain]:
+    return list(session.scalars(select(Domain).order_by(Domain.code)))
+
+
+def domain_assignments(session: Session, code: str) -> tuple[Domain, list[tuple[Assignment, Plan, Agency]]] | None:
+    domain = session.get(Domain, code)
+    if domain is None:
+        return None
+    rows = session.execute(
+        select(Assignment, Plan, Agency)
+        .join(Plan, Plan.code == Assignment.plan_code)
+        .join(Agency, Agency.code == Assignment.agency_code)
+        .where(Assignment.domain_code == code)
+        .order_by(Plan.issued_on.desc(), Assignment.item, Assignment.role, Assignment.id)
+    ).all()
+    return domain, [(row[0], row[1], row[2]) for row in rows]
+
+
+def list_agencies(session: Session) -> list[Agency]:
+    return list(session.scalars(select(Agency).order_by(Agency.jurisdiction, Agency.code)))
+
+
+def calendar_overrides(session: Session) -> list[CalendarOverride]:
+    return list(session.scalars(select(CalendarOverride).order_by(CalendarOverride.day)))
+
+
+def set_calendar_day(session: Session, actor: str, day: date, workday: bool, note: str) -> CalendarOverride:
+    """Enter or replace the administrator's word on one day."""
+    override = session.get(CalendarOverride, day)
+    if override is None:
+        override = CalendarOverride(day=day, workday=workday, note=note)
+        session.add(override)
+    else:
+        override.workday, override.note = workday, note
+    session.flush()
+    audit.append(
+        session,
+        actor,
+        [audit.Event("calendar.day_set", "calendar", day.isoformat(), {"workday": workday, "note": note})],
+    )
+    return override

@@ -1,0 +1,120 @@
+"""The `registry` console script: serve, migrate, and the operator's tasks."""
+
+import json
+import os
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+cli = typer.Typer(help="The credit red/black list registry.", no_args_is_help=True, pretty_exceptions_enable=False)
+agencies_cli = typer.Typer(help="Agencies of the catalog.", no_args_is_help=True)
+clients_cli = typer.Typer(help="API clients an agency's systems use.", no_args_is_help=True)
+keys_cli = typer.Typer(help="Signing keys for tokens, receipts and reports.", no_args_is_help=True)
+cli.add_typer(agencies_cli, name="agencies")
+cli.add_typer(clients_cli, name="clients")
+cli.add_typer(keys_cli, name="keys")
+
+OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
+
+
+def prepare_database() -> dict[str, int]:
+    """Migrate to head and load the seed catalog if the database has none. Safe to repeat."""
+    from app import migrate
+    from app.catalog.service import load_seed_catalog
+    from app.db import session_scope
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    with session_scope() as session:
+        return load_seed_catalog(session, actor="system:seed").counts
+
+
+@cli.command()
+def serve(
+    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+) -> None:
+    """Migrate, load the seed catalog when empty, and serve on REGISTRY_HOST:REGISTRY_PORT."""
+    import uvicorn
+
+    settings = get_settings()
+    counts = prepare_database()
+    if counts:
+        typer.echo(f"loaded the seed catalog: {counts}", err=True)
+    from app.kit.signing import get_keyring
+
+    get_keyring()  # generate the development key now, not inside the first request
+    if settings.is_sqlite and workers > 1:
+        typer.echo("SQLite has one writer: serving with one worker", err=True)
+        workers = 1
+    typer.echo(f"serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True)
+    uvicorn.run("app.main:app", host=settings.host, port=settings.port, workers=workers, reload=reload)
+
+
+@cli.command()
+def migrate() -> None:
+    """Migrate the database to the newest schema and load the seed catalog if it is empty."""
+    counts = prepare_database()
+    typer.echo(json.dumps({"migrated": True, "catalog_loaded": counts}, ensure_ascii=False))
+
+
+@agencies_cli.command("list")
+def agencies_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False) -> None:
+    from app.catalog.service import list_agencies
+    from app.db import session_scope
+
+    prepare_database()
+    with session_scope(writing=False) as session:
+        rows = [{"code": a.code, "name_zh": a.name_zh, "jurisdiction": a.jurisdiction} for a in list_agencies(session)]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            typer.echo(f"{row['code']:<48} {row['jurisdiction']:<10} {row['name_zh']}")
+
+
+@clients_cli.command("create")
+def clients_create(
+    agency: Annotated[str, typer.Option(help="Agency code (registry agencies list)")],
+    scope: Annotated[list[str], typer.Option(help="A scope; repeat for several")],
+    label: Annotated[str, typer.Option(help="What this client is for")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+) -> None:
+    """Create an API client; its secret is shown once and stored only as a hash."""
+    from app.auth.service import create_client
+    from app.db import session_scope
+    from app.errors import RegistryError
+
+    prepare_database()
+    try:
+        with session_scope() as session:
+            client = create_client(session, agency_code=agency, scopes=scope, actor=OPERATOR, label=label)
+    except RegistryError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    out = {"client_id": client.client_id, "client_secret": client.client_secret, "agency": client.agency, "scopes": client.scopes}
+    if as_json:
+        typer.echo(json.dumps(out, ensure_ascii=False))
+    else:
+        typer.echo(f"client_id:     {client.client_id}\nclient_secret: {client.client_secret}  (shown once)")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Generate a new signing key in the data directory; older keys keep verifying."""
+    from app.kit.signing import generate_key_file
+
+    settings = get_settings()
+    if settings.signing_keys:
+        typer.echo("keys come from REGISTRY_SIGNING_KEYS: prepend a new PEM there instead", err=True)
+        raise typer.Exit(2)
+    path = generate_key_file(settings.data_dir / "keys")
+    typer.echo(f"new signing key: {path}")
+
+
+def main() -> None:
+    cli()

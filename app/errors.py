@@ -1,0 +1,158 @@
+"""One error shape for every 4xx and 5xx: {"error": code, "detail": sentence, ...} (API.md, Errors)."""
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from app.kit.responses import FastJSON
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class RegistryError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class InvalidScope(RegistryError):
+    """RFC 6749 §5.2: a token asked for scopes its client was not granted."""
+
+    code = "invalid_scope"
+
+
+class UnsupportedGrantType(RegistryError):
+    code = "unsupported_grant_type"
+
+
+class NotFound(RegistryError):
+    status_code = 404
+    code = "not_found"
+
+
+class Unauthorized(RegistryError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.headers = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidClient(Unauthorized):
+    code = "invalid_client"
+
+
+class Forbidden(RegistryError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(RegistryError):
+    status_code = 409
+    code = "conflict"
+
+
+class ExternalIdConflict(Conflict):
+    code = "external_id_conflict"
+
+
+class RecordNotActive(Conflict):
+    code = "record_not_active"
+
+
+class VersionConflict(RegistryError):
+    status_code = 412
+    code = "version_conflict"
+
+
+class PreconditionRequired(RegistryError):
+    status_code = 428
+    code = "precondition_required"
+
+
+class Unprocessable(RegistryError):
+    status_code = 422
+    code = "unprocessable"
+
+
+class MinorSubject(Unprocessable):
+    code = "minor_subject"
+
+
+class ValidationFailed(Unprocessable):
+    """422 validation_error with the offending fields named."""
+
+    code = "validation_error"
+
+    def __init__(self, fields: list[dict[str, str]], detail: str | None = None) -> None:
+        detail = detail or "; ".join(f"{f['field']}: {f['detail']}" for f in fields)
+        super().__init__(detail, fields=fields)
+
+    @classmethod
+    def one(cls, field: str, detail: str) -> "ValidationFailed":
+        return cls([{"field": field, "detail": detail}])
+
+
+class ServiceUnavailable(RegistryError):
+    status_code = 503
+    code = "service_unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'subject', 'identifier') -> 'subject.identifier'; list indexes become [i]."""
+    parts: list[str] = []
+    for item in loc:
+        if item in ("body", "query", "path", "header", "form") and not parts:
+            continue
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "body"
+
+
+def pydantic_fields(errors: list[Any]) -> list[dict[str, str]]:
+    fields = []
+    for err in errors:
+        message = str(err.get("msg", "invalid"))
+        # Our own validators raise ValueError("..."): pydantic prefixes "Value error, ".
+        message = message.removeprefix("Value error, ")
+        fields.append({"field": field_path(err.get("loc", ())), "detail": message})
+    return fields
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RegistryError)
+    async def _registry_error(_: Request, exc: RegistryError) -> FastJSON:
+        return FastJSON(exc.body(), status_code=exc.status_code, headers=exc.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> FastJSON:
+        return _registry_response(ValidationFailed(pydantic_fields(list(exc.errors()))))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> FastJSON:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        code = codes.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such resource"
+        return FastJSON(
+            {"error": code, "detail": detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+
+def _registry_response(exc: RegistryError) -> FastJSON:
+    return FastJSON(exc.body(), status_code=exc.status_code, headers=exc.headers or None)

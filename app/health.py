@@ -1,0 +1,46 @@
+"""Liveness, readiness, metrics and the public keys: what operators and verifiers poll."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app.db import get_engine
+from app.errors import ServiceUnavailable
+from app.kit.signing import get_keyring
+from app.migrate import current_revision, head_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up (nothing else is checked)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz() -> dict[str, Any]:
+    """The database answers and carries the newest migration: ready for traffic."""
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+            revision = current_revision(connection)
+    except Exception as exc:  # any driver error means "not ready", with its reason
+        raise ServiceUnavailable(f"database unreachable: {type(exc).__name__}") from None
+    head = head_revision()
+    if revision != head:
+        raise ServiceUnavailable(f"database at migration {revision}, expected {head}")
+    return {"status": "ready", "database": "ok", "migration": revision}
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/.well-known/jwks.json")
+def jwks() -> dict[str, Any]:
+    """Public keys (ES256) that verify receipts, reports and access tokens offline."""
+    return get_keyring().jwks()

@@ -1,0 +1,30 @@
+"""The registry's notion of "now" and "today": instants in UTC, calendar days in China Standard Time."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def china_today() -> date:
+    return datetime.now(CHINA).date()
+
+
+def china_date(instant: datetime) -> date:
+    return instant.astimezone(CHINA).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """Same day-of-month `months` later, clamped to the month's end (2024-01-31 + 1 month = 2024-02-29)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise ValueError(f"cannot add {months} months to {day}")

@@ -1,0 +1,217 @@
+"""Subject identifiers: the unified social credit code (GB 32100-2015) and the resident identity number
+(GB 11643-1999), validated completely, plus a loose "other" form for subjects that have neither.
+
+Every failure raises `IdentifierError`, whose text is a sentence a person can act on; the API puts it
+unchanged into the 422 `fields[].detail` (API.md, Errors).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+__all__ = [
+    "USCC_ALPHABET",
+    "IdentifierError",
+    "ResidentId",
+    "age_on",
+    "resident_id_check_character",
+    "uscc_check_character",
+    "validate_identifier",
+    "validate_resident_id",
+    "validate_uscc",
+]
+
+
+class IdentifierError(ValueError):
+    """An identifier that cannot be accepted; str() is the human-readable reason."""
+
+
+# --- Unified social credit code, GB 32100-2015 -------------------------------------------------------------
+
+# GB 32100-2015 §4: the code uses the digits and the capital letters except I, O, S, V, Z (31 characters);
+# a character's value in the check computation is its index in this string.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
+# GB 32100-2015 §5: weight of position i (1-based) is 3^(i-1) mod 31.
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_EXCLUDED = "IOSVZ"
+_USCC_NAME = "unified social credit code"
+
+
+def _uscc_check_alphabet(text: str) -> None:
+    for position, ch in enumerate(text, start=1):
+        if ch in _USCC_VALUE:
+            continue
+        if ch in _USCC_EXCLUDED:
+            raise IdentifierError(
+                f"{_USCC_NAME}, position {position}: character {ch!r} is not allowed "
+                "(GB 32100-2015 alphabet excludes I, O, S, V, Z)"
+            )
+        raise IdentifierError(
+            f"{_USCC_NAME}, position {position}: character {ch!r} is not allowed "
+            "(GB 32100-2015 uses only digits 0-9 and capital letters A-Z without I, O, S, V, Z)"
+        )
+
+
+def uscc_check_character(first17: str) -> str:
+    """The 18th (check) character for the first 17 characters of a unified social credit code."""
+    if len(first17) != 17:
+        raise IdentifierError(f"{_USCC_NAME}: the check is computed over 17 characters, got {len(first17)}")
+    _uscc_check_alphabet(first17)
+    total = sum(_USCC_VALUE[ch] * weight for ch, weight in zip(first17, _USCC_WEIGHTS, strict=True))
+    # GB 32100-2015 §5: C18 = 31 − (Σ Ci·Wi mod 31); a result of 31 becomes 0, hence the outer mod.
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_uscc(code: str) -> str:
+    """Validate a unified social credit code and return it normalized (trimmed, upper case).
+
+    Structure (GB 32100-2015 §4): 1 registration authority, 2 entity type, 3-8 administrative division,
+    9-17 organization code, 18 check character. Only the alphabet and the check character are enforced:
+    the first two characters may be letters (e.g. "N" farmers' cooperatives, "Y" trade unions), which is
+    why python-stdnum, which demands leading digits, is not used.
+    """
+    normalized = code.strip().upper()
+    if len(normalized) != 18:
+        raise IdentifierError(f"{_USCC_NAME} must be 18 characters, got {len(normalized)}")
+    _uscc_check_alphabet(normalized)
+    # GB 32100-2015 §4.4: characters 9-17 carry the 9-character organization code (GB 11714); the alphabet
+    # check above covers it, and its own check is not re-verified (GB 32100 only checks the 18th character).
+    expected = uscc_check_character(normalized[:17])
+    if normalized[17] != expected:
+        raise IdentifierError(
+            f"{_USCC_NAME}: check character should be {expected}, got {normalized[17]} "
+            "(a character was probably mistyped)"
+        )
+    return normalized
+
+
+# --- Resident identity number, GB 11643-1999 ---------------------------------------------------------------
+
+# GB 11643-1999 §7: weight of position i is 2^(18-i) mod 11; the check maps Σ mod 11 through this table.
+_RID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_RID_CHECK = "10X98765432"
+_RID_NAME = "resident identity number"
+_EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    """A validated resident identity number and what GB 11643-1999 §5 encodes in it."""
+
+    number: str
+    area_code: str
+    birth_date: date
+    sequence: str
+    sex: Literal["male", "female"]
+
+
+def resident_id_check_character(first17: str) -> str:
+    """The 18th (check) character for the first 17 digits of a resident identity number."""
+    if len(first17) != 17:
+        raise IdentifierError(f"{_RID_NAME}: the check is computed over 17 digits, got {len(first17)}")
+    _rid_check_digits(first17)
+    total = sum(int(ch) * weight for ch, weight in zip(first17, _RID_WEIGHTS, strict=True))
+    return _RID_CHECK[total % 11]
+
+
+def _rid_check_digits(first17: str) -> None:
+    for position, ch in enumerate(first17, start=1):
+        # str.isdigit() accepts e.g. full-width and superscript digits; GB 11643-1999 means ASCII 0-9.
+        if ch not in "0123456789":
+            raise IdentifierError(
+                f"{_RID_NAME}: characters 1-17 must be digits, but character {ch!r} at position {position} "
+                "is not"
+            )
+
+
+def validate_resident_id(number: str, *, today: date | None = None) -> ResidentId:
+    """Validate an 18-digit resident identity number (GB 11643-1999) and decode it.
+
+    Surrounding whitespace is dropped and a lower-case check character x becomes X. The birth date must be
+    a real calendar date between 1900-01-01 and `today` (default: the machine's date).
+    """
+    normalized = number.strip().upper()
+    if len(normalized) == 15 and normalized.isascii() and normalized.isdigit():
+        # The 15-digit form (GB 11643-1989) has no check digit and a 2-digit year; it cannot be validated.
+        raise IdentifierError(
+            f"{_RID_NAME}: the old 15-digit form is not accepted; only the 18-digit GB 11643-1999 form is"
+        )
+    if len(normalized) != 18:
+        raise IdentifierError(f"{_RID_NAME} must be 18 characters, got {len(normalized)}")
+    _rid_check_digits(normalized[:17])
+    if normalized[17] not in _RID_CHECK:
+        raise IdentifierError(
+            f"{_RID_NAME}: the last character must be a digit or X, got {normalized[17]!r}"
+        )
+
+    # GB 11643-1999 §5.1 / GB/T 2260: the area code's first digit is the region, 1-8; 0 and 9 are unused.
+    area_code = normalized[:6]
+    if area_code[0] in "09":
+        raise IdentifierError(
+            f"{_RID_NAME}: area code {area_code} is not valid (the first digit must be 1-8, GB/T 2260)"
+        )
+
+    # GB 11643-1999 §5.2: positions 7-14 are the birth date as YYYYMMDD.
+    birth_text = normalized[6:14]
+    try:
+        birth_date = date(int(birth_text[:4]), int(birth_text[4:6]), int(birth_text[6:]))
+    except ValueError:
+        raise IdentifierError(f"{_RID_NAME}: birth date {birth_text} is not a real date") from None
+    if birth_date < _EARLIEST_BIRTH:
+        raise IdentifierError(f"{_RID_NAME}: birth date {birth_text} is before 1900-01-01")
+    reference = today if today is not None else date.today()
+    if birth_date > reference:
+        raise IdentifierError(
+            f"{_RID_NAME}: birth date {birth_text} is in the future (today is {reference.isoformat()})"
+        )
+
+    expected = resident_id_check_character(normalized[:17])
+    if normalized[17] != expected:
+        raise IdentifierError(
+            f"{_RID_NAME}: check character should be {expected}, got {normalized[17]} "
+            "(a digit was probably mistyped)"
+        )
+
+    # GB 11643-1999 §5.3: the sequence code's last digit is odd for men, even for women.
+    sequence = normalized[14:17]
+    sex: Literal["male", "female"] = "male" if int(sequence[-1]) % 2 == 1 else "female"
+    return ResidentId(
+        number=normalized, area_code=area_code, birth_date=birth_date, sequence=sequence, sex=sex
+    )
+
+
+# --- Dispatch and age -------------------------------------------------------------------------------------
+
+_OTHER_MAX = 64
+
+
+def validate_identifier(identifier_type: str, identifier: str) -> str:
+    """Validate `identifier` as `identifier_type` ("uscc", "resident_id" or "other"); return it normalized."""
+    if identifier_type == "uscc":
+        return validate_uscc(identifier)
+    if identifier_type == "resident_id":
+        return validate_resident_id(identifier).number
+    if identifier_type == "other":
+        # Subjects with neither code (e.g. foreign entities, permit numbers) still need a stable key.
+        normalized = identifier.strip()
+        if not normalized:
+            raise IdentifierError("identifier must not be empty")
+        if len(normalized) > _OTHER_MAX:
+            raise IdentifierError(f"identifier must be at most {_OTHER_MAX} characters, got {len(normalized)}")
+        for position, ch in enumerate(normalized, start=1):
+            if not ch.isprintable():
+                raise IdentifierError(
+                    f"identifier contains a control or non-printable character {ch!r} at position {position}"
+                )
+        return normalized
+    raise IdentifierError(
+        f"identifier type {identifier_type!r} is not one of 'uscc', 'resident_id', 'other'"
+    )
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Full years of age on `on`: the age goes up on the birthday itself (29 February: on 1 March)."""
+    if on < birth_date:
+        raise ValueError(f"{on.isoformat()} is before the birth date {birth_date.isoformat()}")
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))

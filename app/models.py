@@ -1,0 +1,21 @@
+"""Every table, imported in one place so that Alembic and the tests see the whole schema."""
+
+from app.audit.models import AuditEntry
+from app.auth.models import ApiClient
+from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.db import Base
+from app.records.models import Record, Subject, SubjectName
+
+__all__ = [
+    "Agency",
+    "ApiClient",
+    "Assignment",
+    "AuditEntry",
+    "Base",
+    "CalendarOverride",
+    "Domain",
+    "Plan",
+    "Record",
+    "Subject",
+    "SubjectName",
+]

@@ -1,0 +1,81 @@
+"""Subjects (the entities records are about) and records (one agency's listing of one subject)."""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.catalog.models import Agency
+from app.db import Base, UTCDateTime
+
+
+class Subject(Base):
+    __tablename__ = "subjects"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # Normalized (upper-case, validated) identifier; unique across identifier types.
+    identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    identifier_type: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    # The latest name any agency pushed; earlier ones stay in subject_names.
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubjectName(Base):
+    """Every name a subject was pushed under, with who pushed it and when."""
+
+    __tablename__ = "subject_names"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    record_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Record(Base):
+    __tablename__ = "records"
+    __table_args__ = (
+        # Idempotent pushes: one record per (agency, external_id).
+        UniqueConstraint("agency_code", "external_id"),
+        Index("ix_records_subject_status", "subject_id", "status"),
+        Index("ix_records_status_publicity_end", "status", "publicity_end"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    external_id: Mapped[str] = mapped_column(String(128))
+    domain_code: Mapped[str] = mapped_column(ForeignKey("domains.code"), index=True)
+    list_type: Mapped[str] = mapped_column(String(8))
+    severity: Mapped[str] = mapped_column(String(8))
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))
+    # The name as this agency wrote it on this record.
+    subject_name: Mapped[str] = mapped_column(String(200))
+    conduct: Mapped[str] = mapped_column(Text)
+    decision_no: Mapped[str] = mapped_column(String(128))
+    decision_date: Mapped[date] = mapped_column(Date)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    publicity_start: Mapped[date] = mapped_column(Date)
+    publicity_end: Mapped[date] = mapped_column(Date)
+    visibility: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    under_objection: Mapped[bool] = mapped_column(default=False)
+    # None when the statutory calendar did not cover the days in question (see calendar_note).
+    late_disclosure: Mapped[bool | None] = mapped_column(nullable=True)
+    calendar_note: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    exit_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    exit_decision_no: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # SHA-256 of the record's pushed content, to tell a retried push from a conflicting one.
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    subject: Mapped[Subject] = relationship(lazy="raise")
+    agency: Mapped[Agency] = relationship(lazy="raise")

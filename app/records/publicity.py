@@ -1,0 +1,42 @@
+"""How long a record is published, by severity (and by domain where the rules differ).
+
+国办发〔2025〕22号 and NDRC Order No. 36 (in force 2026-04-01): minor lapses are not published by
+default and at most 3 months if published; general: at least 3 months, at most 1 year; serious: at
+least 1 year, at most 3 years; publication stops by itself at the maximum. Court dishonest-debtor
+listings (法释〔2017〕7号): 2 years, extendable by 1–3 years. The period counts from the decision date;
+`publicity_end` is the last day a record is published.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.kit.clock import add_months
+
+
+@dataclass(frozen=True)
+class PublicityPolicy:
+    shortest_months: int  # publicity_end may not come earlier (0: any day after the decision)
+    default_months: int  # publicity_end when the agency gives none: the maximum, where publication stops
+    longest_months: int
+    repair_after_months: int  # credit repair may be applied for once this much has passed
+
+    def default_end(self, decision_date: date) -> date:
+        return add_months(decision_date, self.default_months)
+
+    def bounds(self, decision_date: date) -> tuple[date, date]:
+        return add_months(decision_date, self.shortest_months), add_months(decision_date, self.longest_months)
+
+
+BY_SEVERITY = {
+    "minor": PublicityPolicy(shortest_months=0, default_months=3, longest_months=3, repair_after_months=0),
+    "general": PublicityPolicy(shortest_months=3, default_months=12, longest_months=12, repair_after_months=3),
+    "serious": PublicityPolicy(shortest_months=12, default_months=36, longest_months=36, repair_after_months=12),
+}
+# Domain rules that replace the severity table for every severity in that domain.
+BY_DOMAIN = {
+    "court_judgments": PublicityPolicy(shortest_months=24, default_months=24, longest_months=60, repair_after_months=0),
+}
+
+
+def policy_for(domain: str, severity: str) -> PublicityPolicy:
+    return BY_DOMAIN.get(domain) or BY_SEVERITY[severity]

@@ -1,0 +1,131 @@
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.auth.deps import FeedRead, RecordsRead, RecordsWrite, SubjectsRead
+from app.db import DbSession
+from app.errors import PreconditionRequired, RegistryError, ValidationFailed
+from app.records import service
+from app.records.schemas import (
+    MAX_BATCH,
+    BatchIn,
+    BatchOut,
+    ChangesOut,
+    RecordIn,
+    RecordOut,
+    RecordPatch,
+    RevokeIn,
+    SubjectRecordsOut,
+)
+
+router = APIRouter(tags=["records"])
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+@router.post("/v1/records", response_model=RecordOut, status_code=201)
+def push_record(body: RecordIn, principal: RecordsWrite, session: DbSession, response: Response) -> Any:
+    """Push one record. The same external_id with the same content answers 200 with the stored record."""
+    (outcome,) = service.ingest(session, principal, [body])
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.status == "unchanged":
+        response.status_code = 200
+    assert outcome.id is not None
+    record = service.get_record(session, principal, outcome.id)
+    _etag(response, record.version)
+    return service.record_out(record)
+
+
+@router.post("/v1/records/batch", response_model=BatchOut)
+def push_batch(body: BatchIn, principal: RecordsWrite, session: DbSession) -> Any:
+    """Push up to 10,000 records; each bad item is reported by index and the good ones are stored."""
+    if not body.records:
+        raise ValidationFailed.one("records", f"give between 1 and {MAX_BATCH} records")
+    outcomes = service.ingest(session, principal, body.records)
+    results = [_batch_item(outcome) for outcome in outcomes]
+    return {
+        "created": sum(1 for outcome in outcomes if outcome.status == "created"),
+        "unchanged": sum(1 for outcome in outcomes if outcome.status == "unchanged"),
+        "errors": sum(1 for outcome in outcomes if outcome.status == "error"),
+        "results": results,
+    }
+
+
+def _batch_item(outcome: service.Outcome) -> dict[str, Any]:
+    item: dict[str, Any] = {"index": outcome.index, "status": outcome.status}
+    if outcome.id is not None:
+        item["id"] = outcome.id
+    if outcome.error is not None:
+        error: RegistryError = outcome.error
+        item |= {"error": error.code, "detail": error.detail}
+        if "fields" in error.extra:
+            item["fields"] = error.extra["fields"]
+    return item
+
+
+@router.get("/v1/records/{record_id}", response_model=RecordOut)
+def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession, response: Response) -> Any:
+    record = service.get_record(session, principal, record_id)
+    _etag(response, record.version)
+    return service.record_out(record)
+
+
+@router.patch("/v1/records/{record_id}", response_model=RecordOut)
+def correct_record(
+    record_id: uuid.UUID,
+    patch: RecordPatch,
+    principal: RecordsWrite,
+    session: DbSession,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The record's current version, from its ETag")] = None,
+) -> Any:
+    if if_match is None:
+        raise PreconditionRequired("send If-Match with the version you are correcting (the record's ETag)")
+    match = _IF_MATCH.match(if_match)
+    if match is None:
+        raise ValidationFailed.one("If-Match", "must be the record's version number, e.g. \"3\"")
+    record = service.patch_record(session, principal, record_id, patch, int(match.group(1)))
+    _etag(response, record.version)
+    return service.record_out(record)
+
+
+@router.post("/v1/records/{record_id}/revoke", response_model=RecordOut)
+def revoke_record(record_id: uuid.UUID, body: RevokeIn, principal: RecordsWrite, session: DbSession) -> Any:
+    """The designating agency withdraws a record (its decision was overturned): it exits at once."""
+    return service.record_out(service.revoke_record(session, principal, record_id, body))
+
+
+@router.get("/v1/subjects/{identifier}", response_model=SubjectRecordsOut)
+def subject_records(identifier: str, principal: SubjectsRead, session: DbSession) -> Any:
+    """The government view of one subject: every record about it, current or exited."""
+    subject, names, records = service.subject_with_records(session, principal, identifier)
+    return {
+        "subject": {
+            "id": subject.id,
+            "kind": subject.kind,
+            "name": subject.name,
+            "identifier_type": subject.identifier_type,
+            "identifier": subject.identifier,
+        },
+        "names": names,
+        "records": [service.record_out(record) for record in records],
+    }
+
+
+@router.get("/v1/changes", response_model=ChangesOut)
+def record_changes(
+    principal: FeedRead,
+    session: DbSession,
+    after: Annotated[str, Query(pattern=r"^\d{1,18}$", description="The cursor of the last change you have")] = "0",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    """Every change to every record, in order; poll with `after=<next>` to stay in sync."""
+    items, last = service.changes(session, int(after), limit)
+    return {"items": items, "next": str(last)}

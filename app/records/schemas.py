@@ -1,0 +1,182 @@
+"""Records as agencies push them (RecordIn, RecordPatch) and as the registry answers (RecordOut)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+
+from app.kit.identifiers import IdentifierError, validate_identifier
+
+ListType = Literal["black", "red", "focus"]
+Severity = Literal["minor", "general", "serious"]
+SubjectKind = Literal["legal_person", "natural_person", "other_org", "individual_business"]
+IdentifierType = Literal["uscc", "resident_id", "other"]
+Visibility = Literal["public", "shared", "restricted"]
+Status = Literal["active", "repaired", "expired", "revoked"]
+
+
+def text(max_length: int) -> Any:
+    """A required text field: surrounding whitespace dropped, then 1..max_length characters."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
+
+
+# Which identifiers each kind of subject may carry: persons have identity numbers, organizations
+# unified social credit codes (GB 32100-2015); "other" covers passports and pre-2015 codes.
+IDENTIFIER_TYPES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "natural_person": ("resident_id", "other"),
+    "legal_person": ("uscc", "other"),
+    "other_org": ("uscc", "other"),
+    "individual_business": ("uscc", "resident_id", "other"),
+}
+
+MAX_BATCH = 10_000
+
+
+class SubjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SubjectKind
+    name: text(200)  # type: ignore[valid-type]
+    identifier_type: IdentifierType
+    identifier: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+    @field_validator("identifier_type")
+    @classmethod
+    def _type_fits_kind(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if kind and value not in IDENTIFIER_TYPES_BY_KIND[kind]:
+            allowed = ", ".join(IDENTIFIER_TYPES_BY_KIND[kind])
+            raise ValueError(f"a {kind} is identified by {allowed}, not {value}")
+        return value
+
+    @field_validator("identifier")
+    @classmethod
+    def _valid_identifier(cls, value: str, info: ValidationInfo) -> str:
+        identifier_type = info.data.get("identifier_type")
+        if identifier_type is None:
+            return value
+        try:
+            return validate_identifier(identifier_type, value)
+        except IdentifierError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class RecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    external_id: text(128)  # type: ignore[valid-type]
+    domain: text(64)  # type: ignore[valid-type]
+    list_type: ListType
+    severity: Severity
+    subject: SubjectIn
+    conduct: text(4000)  # type: ignore[valid-type]
+    decision_no: text(128)  # type: ignore[valid-type]
+    decision_date: date
+    legal_basis: text(2000)  # type: ignore[valid-type]
+    publicity_end: date | None = None
+    visibility: Visibility | None = None
+
+
+class RecordPatch(BaseModel):
+    """The fields an agency may correct; domain, list and subject are the record's identity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    severity: Severity | None = None
+    conduct: text(4000) | None = None  # type: ignore[valid-type]
+    decision_no: text(128) | None = None  # type: ignore[valid-type]
+    decision_date: date | None = None
+    legal_basis: text(2000) | None = None  # type: ignore[valid-type]
+    publicity_end: date | None = None
+    visibility: Visibility | None = None
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: text(1000)  # type: ignore[valid-type]
+    decision_no: text(128)  # type: ignore[valid-type]
+
+
+class BatchIn(BaseModel):
+    # Items stay raw here so that one bad item is reported by its index instead of failing the batch.
+    records: list[dict[str, Any]] = Field(max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} RecordIn objects")
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    status: Literal["created", "unchanged", "error"]
+    id: uuid.UUID | None = None
+    error: str | None = None
+    detail: str | None = None
+    fields: list[dict[str, str]] | None = None
+
+
+class BatchOut(BaseModel):
+    created: int
+    unchanged: int
+    errors: int
+    results: list[BatchItemOut]
+
+
+class AgencyRef(BaseModel):
+    code: str
+    name_zh: str
+
+
+class SubjectOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    identifier_type: str
+    identifier: str
+
+
+class RecordOut(BaseModel):
+    id: uuid.UUID
+    external_id: str
+    domain: str
+    list_type: str
+    severity: str
+    subject: SubjectOut
+    conduct: str
+    decision_no: str
+    decision_date: date
+    legal_basis: str
+    publicity_start: date
+    publicity_end: date
+    visibility: str
+    status: Status
+    version: int
+    under_objection: bool
+    designating_agency: AgencyRef
+    received_at: datetime
+    updated_at: datetime
+    late_disclosure: bool | None
+    calendar_note: str | None = None
+    exited_at: datetime | None = None
+    exit_reason: str | None = None
+    exit_decision_no: str | None = None
+
+
+class SubjectRecordsOut(BaseModel):
+    subject: SubjectOut
+    names: list[str]
+    records: list[RecordOut]
+
+
+class ChangeOut(BaseModel):
+    cursor: str
+    at: datetime
+    event: str
+    record_id: str
+    agency: str | None = None
+    domain: str | None = None
+    status: str | None = None
+    version: int | None = None
+
+
+class ChangesOut(BaseModel):
+    items: list[ChangeOut]
+    next: str | None
