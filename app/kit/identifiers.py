@@ -211,7 +211,9 @@ def validate_identifier(identifier_type: str, identifier: str) -> str:
 
 
 def age_on(birth_date: date, on: date) -> int:
-    """Full years of age on `on`: the age goes up on the birthday itself (29 February: on 1 March)."""
-    if on < birth_date:
-        raise ValueError(f"{on.isoformat()} is before the birth date {birth_date.isoformat()}")
+    """Full years of age on `on`: the age goes up on the birthday itself (29 February: on 1 March).
+
+    Negative when `on` precedes the birth date (floor semantics), so a decision dated before the subject was
+    born reads as "under age" instead of raising in the middle of a batch.
+    """
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))

@@ -1,0 +1,125 @@
+import base64
+import json
+import time
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import jwt
+
+from app.auth.service import create_client
+from app.db import session_scope
+from app.kit.signing import get_keyring
+from tests.conftest import POLICE, record_body
+
+
+def _new_client(*scopes):
+    with session_scope() as session:
+        return create_client(session, agency_code=POLICE, scopes=list(scopes), actor="test")
+
+
+def _token(http, client, **extra):
+    form = {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret}
+    return http.post("/v1/auth/token", data=form | extra)
+
+
+def _claims(**overrides):
+    now = int(time.time())
+    claims = {
+        "iss": "credit-registry", "aud": "registry-api", "sub": "cl_x", "agency": POLICE,
+        "scope": "records:read records:write", "iat": now, "exp": now + 600,
+    }
+    return claims | overrides
+
+
+def _b64(value) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def test_client_credentials_grant_gives_a_bearer_token(http):
+    client = _new_client("records:read", "records:write")
+    answer = _token(http, client)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] > 0
+    assert set(body["scope"].split()) == {"records:read", "records:write"}
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["alg"] == "ES256" and header["kid"] in {k["kid"] for k in http.get("/.well-known/jwks.json").json()["keys"]}
+
+
+def test_secret_is_stored_only_as_a_hash(http):
+    from sqlalchemy import select
+
+    from app.auth.models import ApiClient
+
+    client = _new_client("records:read")
+    with session_scope(writing=False) as session:
+        stored = session.scalars(select(ApiClient).where(ApiClient.client_id == client.client_id)).one()
+    assert client.client_secret not in stored.secret_hash and len(stored.secret_hash) == 64
+
+
+def test_wrong_secret_and_unknown_client_are_invalid_client(http):
+    client = _new_client("records:read")
+    wrong = http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": "nope"})
+    unknown = http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "cl_0", "client_secret": "x"})
+    for answer in (wrong, unknown):
+        assert answer.status_code == 401
+        assert answer.json()["error"] == "invalid_client"
+
+
+def test_a_scope_not_granted_cannot_be_requested(http):
+    client = _new_client("records:read")
+    answer = _token(http, client, scope="records:write")
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_scope"
+
+
+def test_narrower_scope_token_is_refused_where_the_scope_is_missing(http):
+    client = _new_client("records:read", "records:write")
+    token = _token(http, client, scope="records:read").json()["access_token"]
+    answer = http.post("/v1/records", json=record_body(), headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 403 and answer.json()["error"] == "forbidden"
+
+
+def _push(http, token):
+    return http.post("/v1/records", json=record_body(), headers={"Authorization": f"Bearer {token}"})
+
+
+def test_missing_and_malformed_tokens_are_401(http):
+    assert http.post("/v1/records", json=record_body()).status_code == 401
+    assert _push(http, "not-a-jwt").status_code == 401
+    assert _push(http, "a.b.c").status_code == 401
+
+
+def test_expired_token_is_401(http):
+    token = get_keyring().sign_jwt(_claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600))
+    answer = _push(http, token)
+    assert answer.status_code == 401
+    assert "expired" in answer.json()["detail"].lower()
+
+
+def test_token_signed_by_another_key_is_401(http):
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    pem = stranger.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    our_kid = get_keyring().active.kid
+    token = jwt.encode(_claims(), pem.decode(), algorithm="ES256", headers={"kid": our_kid})
+    assert _push(http, token).status_code == 401
+
+
+def test_alg_none_is_401(http):
+    token = f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': get_keyring().active.kid})}.{_b64(_claims())}."
+    assert _push(http, token).status_code == 401
+
+
+def test_hs256_signed_with_the_public_key_is_401(http):
+    # Algorithm confusion: an attacker signs HS256 using the published public key as the secret.
+    public_jwk = json.dumps(get_keyring().active.public_jwk)
+    token = jwt.encode(_claims(), public_jwk, algorithm="HS256", headers={"kid": get_keyring().active.kid})
+    assert _push(http, token).status_code == 401
+
+
+def test_wrong_audience_is_401(http):
+    assert _push(http, get_keyring().sign_jwt(_claims(aud="someone-else"))).status_code == 401
+
+
+def test_unsupported_grant_type(http):
+    answer = http.post("/v1/auth/token", data={"grant_type": "password", "client_id": "a", "client_secret": "b"})
+    assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"

@@ -1,0 +1,53 @@
+from sqlalchemy import select
+
+from app.catalog.models import Agency
+from app.catalog.service import read_seed_catalog
+from app.db import session_scope
+
+API_DOMAIN_CODES = {
+    "telecom_fraud", "internet_information", "epidemic_supplies", "poverty_alleviation", "exam_cheating",
+    "transportation", "social_insurance_fraud", "court_judgments", "financial", "ecological_environment",
+    "illegal_medical_practice", "counterfeit_drugs", "wage_arrears", "low_price_tours", "tax_fraud",
+    "illegal_social_organizations", "charity_fraud", "performance_ticketing", "fake_lottery",
+}
+SEEDS = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+
+def test_domains_are_the_nineteen_of_the_contract(http):
+    answer = http.get("/v1/domains")
+    assert answer.status_code == 200
+    domains = answer.json()
+    assert {d["code"] for d in domains} == API_DOMAIN_CODES
+    assert all(d["name_zh"] and d["name_en"] for d in domains)
+
+
+def test_domain_detail_names_each_plan_and_role(http):
+    detail = http.get("/v1/domains/telecom_fraud").json()
+    assert detail["name_zh"] == "电信网络诈骗"
+    national = [a for a in detail["assignments"] if a["plan"]["document_no"] == "文明委〔2020〕6号"]
+    leads = {a["agency"]["name_zh"] for a in national if a["role"] == "lead"}
+    assert "公安部" in leads
+    assert {a["role"] for a in detail["assignments"]} <= {"lead", "participant"}
+
+
+def test_both_plans_are_loaded_with_their_items():
+    seed = read_seed_catalog()
+    items = {plan["code"]: 0 for plan in seed["plans"]}
+    for assignment in seed["assignments"]:
+        items[assignment["plan"]] += 1
+    by_document = {plan["document_no"]: items[plan["code"]] for plan in seed["plans"]}
+    assert by_document == {"文明委〔2020〕6号": 10, "枣文明委〔2019〕2号": 18}
+
+
+def test_agency_names_are_written_as_in_the_plans():
+    text = "".join(path.read_text() for path in SEEDS.glob("*.txt"))
+    with session_scope(writing=False) as session:
+        names = session.scalars(select(Agency.name_zh).where(Agency.code != "national.credit_office")).all()
+    missing = [name for name in names if name not in text]
+    assert names and missing == []
+
+
+def test_unknown_domain_is_404_in_the_error_shape(http):
+    answer = http.get("/v1/domains/no_such_domain")
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "not_found"

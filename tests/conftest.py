@@ -1,0 +1,127 @@
+"""Test fixtures: one database per run, built by `alembic upgrade head`, emptied between tests.
+
+REGISTRY_TEST_DATABASE_URL picks the database (scripts/test sets it for PostgreSQL); by default
+a fresh SQLite file in a temporary directory.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_tmp = Path(tempfile.mkdtemp(prefix="registry-test-"))
+os.environ["REGISTRY_DATA_DIR"] = str(_tmp)
+os.environ["REGISTRY_ENVIRONMENT"] = "test"
+os.environ["REGISTRY_DATABASE_URL"] = os.environ.get("REGISTRY_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import delete  # noqa: E402
+
+from app import migrate  # noqa: E402
+from app.auth.service import create_client  # noqa: E402
+from app.catalog.service import load_seed_catalog  # noqa: E402
+from app.config import get_settings  # noqa: E402
+from app.db import get_engine, session_scope  # noqa: E402
+from app.kit.identifiers import resident_id_check_character, uscc_check_character  # noqa: E402
+from app.main import app  # noqa: E402
+from app.models import ApiClient, AuditEntry, CalendarOverride, Record, Subject, SubjectName  # noqa: E402
+
+# Tables a test may write to; the catalog stays loaded across tests.
+_MUTABLE_TABLES = (SubjectName, Record, Subject, ApiClient, AuditEntry, CalendarOverride)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    url = get_settings().resolved_database_url
+    migrate.upgrade(url)
+    with session_scope() as session:
+        load_seed_catalog(session)
+    yield url
+    get_engine().dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(database: str) -> Iterator[None]:
+    yield
+    with session_scope() as session:
+        for table in _MUTABLE_TABLES:
+            session.execute(delete(table))
+
+
+@pytest.fixture
+def http() -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+Headers = dict[str, str]
+
+
+@pytest.fixture
+def token_for(http: TestClient) -> Callable[..., Headers]:
+    """token_for(agency, *scopes) -> Authorization headers of a fresh client of that agency."""
+
+    def make(agency: str, *scopes: str) -> Headers:
+        with session_scope() as session:
+            client = create_client(session, agency_code=agency, scopes=list(scopes), actor="test")
+        answer = http.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret},
+        )
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+    return make
+
+
+# Agencies the seed plans make lead units: 公安部 for telecom fraud, 最高人民法院 for court judgments.
+POLICE = "national.public_security"
+COURT = "national.supreme_court"
+TAX = "zaozhuang.taxation"
+
+
+@pytest.fixture
+def police(token_for: Callable[..., Headers]) -> Headers:
+    return token_for(POLICE, "records:write", "records:read")
+
+
+def make_uscc(serial: int, prefix: str = "91110000") -> str:
+    """A valid unified social credit code (GB 32100-2015) numbered `serial`."""
+    body = f"{prefix}{serial:09d}"[:17]
+    return body + uscc_check_character(body)
+
+
+def make_resident_id(birth: date, serial: int = 1, area: str = "110101") -> str:
+    """A valid resident identity number (GB 11643-1999) born on `birth`."""
+    body = f"{area}{birth:%Y%m%d}{serial % 1000:03d}"
+    return body + resident_id_check_character(body)
+
+
+def record_body(n: int = 1, **overrides: Any) -> dict[str, Any]:
+    """A valid telecom-fraud black-list record of a company, numbered n."""
+    body: dict[str, Any] = {
+        "external_id": f"ext-{n}",
+        "domain": "telecom_fraud",
+        "list_type": "black",
+        "severity": "serious",
+        "subject": {
+            "kind": "legal_person",
+            "name": f"测试科技有限公司{n}",
+            "identifier_type": "uscc",
+            "identifier": make_uscc(n),
+        },
+        "conduct": "为电信网络诈骗提供支付结算帮助",
+        "decision_no": f"公刑罚字〔2026〕{n}号",
+        "decision_date": "2026-11-18",
+        "legal_basis": "《中华人民共和国反电信网络诈骗法》第三十一条",
+    }
+    for key, value in overrides.items():
+        if key == "subject":
+            body["subject"] = body["subject"] | value
+        else:
+            body[key] = value
+    return body
