@@ -8,7 +8,9 @@ import typer
 
 from app.config import get_settings
 
-cli = typer.Typer(help="The credit red/black list registry.", no_args_is_help=True, pretty_exceptions_enable=False)
+cli = typer.Typer(
+    help="The credit red/black list registry.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 agencies_cli = typer.Typer(help="Agencies of the catalog.", no_args_is_help=True)
 clients_cli = typer.Typer(help="API clients an agency's systems use.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Signing keys for tokens, receipts and reports.", no_args_is_help=True)
@@ -69,7 +71,10 @@ def agencies_list(as_json: Annotated[bool, typer.Option("--json", help="JSON out
 
     prepare_database()
     with session_scope(writing=False) as session:
-        rows = [{"code": a.code, "name_zh": a.name_zh, "jurisdiction": a.jurisdiction} for a in list_agencies(session)]
+        rows = [
+            {"code": a.code, "name_zh": a.name_zh, "jurisdiction": a.jurisdiction}
+            for a in list_agencies(session)
+        ]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -96,7 +101,12 @@ def clients_create(
     except RegistryError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(2) from None
-    out = {"client_id": client.client_id, "client_secret": client.client_secret, "agency": client.agency, "scopes": client.scopes}
+    out = {
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "agency": client.agency,
+        "scopes": client.scopes,
+    }
     if as_json:
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:

@@ -12,7 +12,6 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-
 from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker

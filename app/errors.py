@@ -4,8 +4,10 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from app.kit.responses import FastJSON
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.kit.responses import FastJSON
 
 
 class RegistryError(Exception):
@@ -142,6 +144,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_: Request, exc: RequestValidationError) -> FastJSON:
         return _registry_response(ValidationFailed(pydantic_fields(list(exc.errors()))))
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_: Request, exc: Exception) -> FastJSON:
+        # The request's transaction was rolled back: nothing of it is stored, and a retry is safe.
+        return _registry_response(
+            ServiceUnavailable("the database is unavailable; nothing was stored, retry later", retry_after=5)
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> FastJSON:
+        # Two requests raced for the same unique key; the loser stored nothing and may retry.
+        return _registry_response(
+            Conflict("a concurrent change conflicted with this one; nothing was stored")
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> FastJSON:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
@@ -149,9 +166,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such resource"
-        return FastJSON(
-            {"error": code, "detail": detail}, status_code=exc.status_code, headers=exc.headers
-        )
+        return FastJSON({"error": code, "detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _registry_response(exc: RegistryError) -> FastJSON:

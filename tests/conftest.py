@@ -16,7 +16,9 @@ import pytest
 _tmp = Path(tempfile.mkdtemp(prefix="registry-test-"))
 os.environ["REGISTRY_DATA_DIR"] = str(_tmp)
 os.environ["REGISTRY_ENVIRONMENT"] = "test"
-os.environ["REGISTRY_DATABASE_URL"] = os.environ.get("REGISTRY_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+os.environ["REGISTRY_DATABASE_URL"] = (
+    os.environ.get("REGISTRY_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
+)
 
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
@@ -70,7 +72,11 @@ def token_for(http: TestClient) -> Callable[..., Headers]:
             client = create_client(session, agency_code=agency, scopes=list(scopes), actor="test")
         answer = http.post(
             "/v1/auth/token",
-            data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret},
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            },
         )
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}

@@ -46,7 +46,9 @@ def chain_hash(
     entity_id: str,
     payload: str,
 ) -> str:
-    material = canonical_json([prev_hash, seq, at.isoformat(), actor, action, entity_type, entity_id, payload])
+    material = canonical_json(
+        [prev_hash, seq, at.isoformat(), actor, action, entity_type, entity_id, payload]
+    )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -61,8 +63,11 @@ def append(session: Session, actor: str, events: Sequence[Event]) -> list[int]:
     if not events:
         return []
     _lock_chain(session)
-    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    head = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
     seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    first_seq = seq + 1
     at = utcnow()
     rows = []
     for event in events:
@@ -93,7 +98,7 @@ def append(session: Session, actor: str, events: Sequence[Event]) -> list[int]:
         )
         prev_hash = row_hash
     session.execute(insert(AuditEntry), rows)
-    return [row["seq"] for row in rows]
+    return list(range(first_seq, seq + 1))
 
 
 @dataclass(frozen=True)

@@ -52,13 +52,17 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_client(session: Session, *, agency_code: str, scopes: list[str], actor: str, label: str = "") -> NewClient:
+def create_client(
+    session: Session, *, agency_code: str, scopes: list[str], actor: str, label: str = ""
+) -> NewClient:
     if session.get(Agency, agency_code) is None:
         raise NotFound(f"no agency with code {agency_code!r}")
     known = {scope.value for scope in Scope}
     unknown = [scope for scope in scopes if scope not in known]
     if unknown or not scopes:
-        raise ValidationFailed.one("scope", f"unknown or missing scopes {unknown}; choose from {sorted(known)}")
+        raise ValidationFailed.one(
+            "scope", f"unknown or missing scopes {unknown}; choose from {sorted(known)}"
+        )
     client_id = "cl_" + secrets.token_hex(12)
     secret = secrets.token_urlsafe(32)
     unique_scopes = sorted(set(scopes))
@@ -76,12 +80,18 @@ def create_client(session: Session, *, agency_code: str, scopes: list[str], acto
     audit.append(
         session,
         actor,
-        [audit.Event("client.created", "client", client_id, {"agency": agency_code, "scopes": unique_scopes})],
+        [
+            audit.Event(
+                "client.created", "client", client_id, {"agency": agency_code, "scopes": unique_scopes}
+            )
+        ],
     )
     return NewClient(client_id, secret, agency_code, unique_scopes)
 
 
-def issue_token(session: Session, *, client_id: str, client_secret: str, scope: str | None) -> dict[str, object]:
+def issue_token(
+    session: Session, *, client_id: str, client_secret: str, scope: str | None
+) -> dict[str, object]:
     client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).first()
     # Compare in constant time even for unknown clients, so timing does not reveal which ids exist.
     expected = client.secret_hash if client else _hash_secret(secrets.token_hex(16))
@@ -125,4 +135,3 @@ def principal_from_token(token: str) -> Principal:
         )
     except KeyError as exc:
         raise Unauthorized(f"access token lacks the {exc.args[0]!r} claim") from None
-

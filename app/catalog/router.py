@@ -96,7 +96,9 @@ class CalendarDayOut(CalendarDayIn):
 @router.get("/v1/admin/holidays", response_model=list[CalendarDayOut])
 def list_calendar_overrides(principal: Admin, session: DbSession) -> Any:
     """The administrator's entries that complete or correct the statutory calendar."""
-    return [{"date": o.day, "workday": o.workday, "note": o.note} for o in service.calendar_overrides(session)]
+    return [
+        {"date": o.day, "workday": o.workday, "note": o.note} for o in service.calendar_overrides(session)
+    ]
 
 
 @router.post("/v1/admin/holidays", response_model=CalendarDayOut, status_code=201)

@@ -1,8 +1,8 @@
 """Reading the catalog, loading the seed catalog, and the working-day calendar with its overrides."""
 
 import tomllib
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ def load_seed_catalog(session: Session, actor: str = "system", path: Path = SEED
     seed = read_seed_catalog(path)
     session.execute(insert(Plan), [_pick(p, Plan) for p in seed["plans"]])
     session.execute(insert(Domain), [_pick(d, Domain) for d in seed["domains"]])
-    session.execute(insert(Agency), [{"aliases": [], "name_en": ""} | _pick(a, Agency) for a in seed["agencies"]])
+    session.execute(
+        insert(Agency), [{"aliases": [], "name_en": ""} | _pick(a, Agency) for a in seed["agencies"]]
+    )
     assignments = []
     for item in seed["assignments"]:
         for role, codes in (("lead", item.get("lead", [])), ("participant", item.get("participants", []))):
@@ -85,7 +87,9 @@ def list_domains(session: Session) -> list[Domain]:
     return list(session.scalars(select(Domain).order_by(Domain.code)))
 
 
-def domain_assignments(session: Session, code: str) -> tuple[Domain, list[tuple[Assignment, Plan, Agency]]] | None:
+def domain_assignments(
+    session: Session, code: str
+) -> tuple[Domain, list[tuple[Assignment, Plan, Agency]]] | None:
     domain = session.get(Domain, code)
     if domain is None:
         return None

@@ -141,9 +141,7 @@ def validate_resident_id(number: str, *, today: date | None = None) -> ResidentI
         raise IdentifierError(f"{_RID_NAME} must be 18 characters, got {len(normalized)}")
     _rid_check_digits(normalized[:17])
     if normalized[17] not in _RID_CHECK:
-        raise IdentifierError(
-            f"{_RID_NAME}: the last character must be a digit or X, got {normalized[17]!r}"
-        )
+        raise IdentifierError(f"{_RID_NAME}: the last character must be a digit or X, got {normalized[17]!r}")
 
     # GB 11643-1999 §5.1 / GB/T 2260: the area code's first digit is the region, 1-8; 0 and 9 are unused.
     area_code = normalized[:6]
@@ -198,16 +196,16 @@ def validate_identifier(identifier_type: str, identifier: str) -> str:
         if not normalized:
             raise IdentifierError("identifier must not be empty")
         if len(normalized) > _OTHER_MAX:
-            raise IdentifierError(f"identifier must be at most {_OTHER_MAX} characters, got {len(normalized)}")
+            raise IdentifierError(
+                f"identifier must be at most {_OTHER_MAX} characters, got {len(normalized)}"
+            )
         for position, ch in enumerate(normalized, start=1):
             if not ch.isprintable():
                 raise IdentifierError(
                     f"identifier contains a control or non-printable character {ch!r} at position {position}"
                 )
         return normalized
-    raise IdentifierError(
-        f"identifier type {identifier_type!r} is not one of 'uscc', 'resident_id', 'other'"
-    )
+    raise IdentifierError(f"identifier type {identifier_type!r} is not one of 'uscc', 'resident_id', 'other'")
 
 
 def age_on(birth_date: date, on: date) -> int:

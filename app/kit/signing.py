@@ -92,7 +92,9 @@ class KeyRing:
 
     def sign_jwt(self, claims: dict[str, Any]) -> str:
         assert self.active.private_key is not None
-        return jwt.encode(claims, self.active.private_key, algorithm=ALGORITHM, headers={"kid": self.active.kid})
+        return jwt.encode(
+            claims, self.active.private_key, algorithm=ALGORITHM, headers={"kid": self.active.kid}
+        )
 
     def verify_jwt(self, token: str, *, audience: str, issuer: str) -> dict[str, Any]:
         """Claims of a valid token; raises jose.JWTError (bad, expired, unknown key, wrong alg)."""
@@ -102,7 +104,9 @@ class KeyRing:
     def sign_jws(self, payload: dict[str, Any]) -> str:
         assert self.active.private_key is not None
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-        return jws.sign(body.encode(), self.active.private_key, algorithm=ALGORITHM, headers={"kid": self.active.kid})
+        return jws.sign(
+            body.encode(), self.active.private_key, algorithm=ALGORITHM, headers={"kid": self.active.kid}
+        )
 
     def verify_jws(self, token: str) -> dict[str, Any]:
         """Payload of a valid compact JWS signed by any of our keys; raises jose.JWSError."""

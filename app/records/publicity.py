@@ -29,12 +29,18 @@ class PublicityPolicy:
 
 BY_SEVERITY = {
     "minor": PublicityPolicy(shortest_months=0, default_months=3, longest_months=3, repair_after_months=0),
-    "general": PublicityPolicy(shortest_months=3, default_months=12, longest_months=12, repair_after_months=3),
-    "serious": PublicityPolicy(shortest_months=12, default_months=36, longest_months=36, repair_after_months=12),
+    "general": PublicityPolicy(
+        shortest_months=3, default_months=12, longest_months=12, repair_after_months=3
+    ),
+    "serious": PublicityPolicy(
+        shortest_months=12, default_months=36, longest_months=36, repair_after_months=12
+    ),
 }
 # Domain rules that replace the severity table for every severity in that domain.
 BY_DOMAIN = {
-    "court_judgments": PublicityPolicy(shortest_months=24, default_months=24, longest_months=60, repair_after_months=0),
+    "court_judgments": PublicityPolicy(
+        shortest_months=24, default_months=24, longest_months=60, repair_after_months=0
+    ),
 }
 
 

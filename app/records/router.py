@@ -90,7 +90,7 @@ def correct_record(
         raise PreconditionRequired("send If-Match with the version you are correcting (the record's ETag)")
     match = _IF_MATCH.match(if_match)
     if match is None:
-        raise ValidationFailed.one("If-Match", "must be the record's version number, e.g. \"3\"")
+        raise ValidationFailed.one("If-Match", 'must be the record\'s version number, e.g. "3"')
     record = service.patch_record(session, principal, record_id, patch, int(match.group(1)))
     _etag(response, record.version)
     return service.record_out(record)
@@ -123,7 +123,9 @@ def subject_records(identifier: str, principal: SubjectsRead, session: DbSession
 def record_changes(
     principal: FeedRead,
     session: DbSession,
-    after: Annotated[str, Query(pattern=r"^\d{1,18}$", description="The cursor of the last change you have")] = "0",
+    after: Annotated[
+        str, Query(pattern=r"^\d{1,18}$", description="The cursor of the last change you have")
+    ] = "0",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     """Every change to every record, in order; poll with `after=<next>` to stay in sync."""

@@ -101,7 +101,9 @@ class RevokeIn(BaseModel):
 
 class BatchIn(BaseModel):
     # Items stay raw here so that one bad item is reported by its index instead of failing the batch.
-    records: list[dict[str, Any]] = Field(max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} RecordIn objects")
+    records: list[dict[str, Any]] = Field(
+        max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} RecordIn objects"
+    )
 
 
 class BatchItemOut(BaseModel):

@@ -85,11 +85,15 @@ class Resolved:
 def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
     """Apply the listing rules to one record; raises the RegistryError that says what is wrong."""
     if item.domain not in ctx.domains:
-        raise ValidationFailed.one("domain", f"unknown domain {item.domain!r}; the codes are listed at /v1/domains")
+        raise ValidationFailed.one(
+            "domain", f"unknown domain {item.domain!r}; the codes are listed at /v1/domains"
+        )
     if item.domain not in ctx.agency_domains:
         raise Forbidden(f"agency {ctx.agency_code} holds no role in domain {item.domain} under any plan")
     if item.decision_date > ctx.today:
-        raise ValidationFailed.one("decision_date", f"{item.decision_date} is in the future (today is {ctx.today})")
+        raise ValidationFailed.one(
+            "decision_date", f"{item.decision_date} is in the future (today is {ctx.today})"
+        )
 
     birth_date = None
     if item.subject.identifier_type == "resident_id":
@@ -117,12 +121,17 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
     status = "expired" if publicity_end < ctx.today else "active"
     late, note = _late_disclosure(ctx, item.decision_date, received_on)
 
-    effective = item.model_dump(mode="json") | {"publicity_end": publicity_end.isoformat(), "visibility": visibility}
+    effective = item.model_dump(mode="json") | {
+        "publicity_end": publicity_end.isoformat(),
+        "visibility": visibility,
+    }
     content_hash = hashlib.sha256(audit.canonical_json(effective).encode()).hexdigest()
     return Resolved(item, publicity_end, visibility, status, late, note, birth_date, content_hash)
 
 
-def _late_disclosure(ctx: IngestContext, decision_date: date, received_on: date) -> tuple[bool | None, str | None]:
+def _late_disclosure(
+    ctx: IngestContext, decision_date: date, received_on: date
+) -> tuple[bool | None, str | None]:
     # Seven working days span at least seven calendar days: no calendar needed inside that.
     if (received_on - decision_date).days <= DISCLOSURE_WORKDAYS:
         return False, None
@@ -180,32 +189,42 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
             if prior_hash == resolved.content_hash:
                 outcomes[index] = Outcome(index, "unchanged", id=prior_id)
             else:
-                outcomes[index] = Outcome(index, "error", error=ExternalIdConflict(
-                    f"external_id {item.external_id!r} was already pushed by this agency with different content "
-                    f"(record {prior_id}); correct it with PATCH /v1/records/{prior_id}"
-                ))
+                outcomes[index] = Outcome(
+                    index,
+                    "error",
+                    error=ExternalIdConflict(
+                        f"external_id {item.external_id!r} was already pushed by this agency with "
+                        f"different content (record {prior_id}); correct it with PATCH /v1/records/{prior_id}"
+                    ),
+                )
             continue
         subject = subjects.get(item.subject.identifier)
         record_id = uuid.uuid4()
         if subject is None:
             subject = _SubjectState(uuid.uuid4(), item.subject.identifier_type, item.subject.name)
             subjects[item.subject.identifier] = subject
-            new_subjects.append({
-                "id": subject.id,
-                "identifier": item.subject.identifier,
-                "identifier_type": item.subject.identifier_type,
-                "kind": item.subject.kind,
-                "name": item.subject.name,
-                "birth_date": resolved.birth_date,
-                "created_at": ctx.now,
-                "updated_at": ctx.now,
-            })
+            new_subjects.append(
+                {
+                    "id": subject.id,
+                    "identifier": item.subject.identifier,
+                    "identifier_type": item.subject.identifier_type,
+                    "kind": item.subject.kind,
+                    "name": item.subject.name,
+                    "birth_date": resolved.birth_date,
+                    "created_at": ctx.now,
+                    "updated_at": ctx.now,
+                }
+            )
             names.append(_name_row(subject.id, item.subject.name, ctx, record_id))
         elif subject.identifier_type != item.subject.identifier_type:
-            outcomes[index] = Outcome(index, "error", error=ValidationFailed.one(
-                "subject.identifier_type",
-                f"identifier {item.subject.identifier} is registered as {subject.identifier_type}",
-            ))
+            outcomes[index] = Outcome(
+                index,
+                "error",
+                error=ValidationFailed.one(
+                    "subject.identifier_type",
+                    f"identifier {item.subject.identifier} is registered as {subject.identifier_type}",
+                ),
+            )
             continue
         elif subject.name != item.subject.name:
             # A new name for a known identifier: the subject takes it, the old one stays in history.
@@ -220,13 +239,16 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
         session.execute(insert(Subject), new_subjects)
     if renamed:
         session.execute(
-            update(Subject), [{"id": sid, "name": name, "updated_at": ctx.now} for sid, name in renamed.items()]
+            update(Subject),
+            [{"id": sid, "name": name, "updated_at": ctx.now} for sid, name in renamed.items()],
         )
     if records:
         session.execute(insert(Record), records)
         session.execute(insert(SubjectName), names)
         audit.append(
-            session, ctx.actor, [audit.Event("record.created", "record", str(r["id"]), snapshot(r)) for r in records]
+            session,
+            ctx.actor,
+            [audit.Event("record.created", "record", str(r["id"]), snapshot(r)) for r in records],
         )
     return [outcomes[index] for index in range(len(raw_items))]
 
@@ -242,7 +264,9 @@ def _name_row(subject_id: uuid.UUID, name: str, ctx: IngestContext, record_id: u
     }
 
 
-def _record_row(record_id: uuid.UUID, subject_id: uuid.UUID, resolved: Resolved, ctx: IngestContext) -> dict[str, Any]:
+def _record_row(
+    record_id: uuid.UUID, subject_id: uuid.UUID, resolved: Resolved, ctx: IngestContext
+) -> dict[str, Any]:
     item = resolved.item
     return {
         "id": record_id,
@@ -268,16 +292,33 @@ def _record_row(record_id: uuid.UUID, subject_id: uuid.UUID, resolved: Resolved,
         "received_at": ctx.now,
         "updated_at": ctx.now,
         "exited_at": ctx.now if resolved.status == "expired" else None,
-        "exit_reason": "publicity period already over when received" if resolved.status == "expired" else None,
+        "exit_reason": "publicity period already over when received"
+        if resolved.status == "expired"
+        else None,
         "exit_decision_no": None,
         "content_hash": resolved.content_hash,
     }
 
 
 _SNAPSHOT_FIELDS = (
-    "agency_code", "external_id", "domain_code", "list_type", "severity", "subject_id", "subject_name",
-    "decision_no", "decision_date", "publicity_start", "publicity_end", "visibility", "status", "version",
-    "under_objection", "late_disclosure", "exit_reason", "exit_decision_no",
+    "agency_code",
+    "external_id",
+    "domain_code",
+    "list_type",
+    "severity",
+    "subject_id",
+    "subject_name",
+    "decision_no",
+    "decision_date",
+    "publicity_start",
+    "publicity_end",
+    "visibility",
+    "status",
+    "version",
+    "under_objection",
+    "late_disclosure",
+    "exit_reason",
+    "exit_decision_no",
 )
 
 
@@ -322,14 +363,18 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
 
 def _may_see(principal: Principal, record: Record) -> bool:
     # Restricted records are for their designating agency (and administrators) only.
-    return record.visibility != "restricted" or record.agency_code == principal.agency_code or principal.has(
-        Scope.admin
+    return (
+        record.visibility != "restricted"
+        or record.agency_code == principal.agency_code
+        or principal.has(Scope.admin)
     )
 
 
 def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
     record = session.scalars(
-        select(Record).options(joinedload(Record.subject), joinedload(Record.agency)).where(Record.id == record_id)
+        select(Record)
+        .options(joinedload(Record.subject), joinedload(Record.agency))
+        .where(Record.id == record_id)
     ).first()
     if record is None or not _may_see(principal, record):
         raise NotFound(f"no record {record_id}")
@@ -339,7 +384,9 @@ def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> 
 def _own_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
     record = get_record(session, principal, record_id)
     if record.agency_code != principal.agency_code:
-        raise Forbidden(f"record {record_id} was designated by {record.agency_code}; only that agency may change it")
+        raise Forbidden(
+            f"record {record_id} was designated by {record.agency_code}; only that agency may change it"
+        )
     return record
 
 
@@ -350,7 +397,9 @@ def patch_record(
     if record.version != expected_version:
         raise VersionConflict(f"record {record_id} is at version {record.version}, not {expected_version}")
     if record.status != "active":
-        raise RecordNotActive(f"record {record_id} has exited ({record.status}) and can no longer be corrected")
+        raise RecordNotActive(
+            f"record {record_id} has exited ({record.status}) and can no longer be corrected"
+        )
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
         raise ValidationFailed.one("body", "name at least one field to change")
@@ -383,7 +432,9 @@ def patch_record(
     if resolved.status == "expired":
         values |= {"exited_at": ctx.now, "exit_reason": "publicity period over after correction"}
     _update_versioned(session, record, values, expected_version)
-    audit.append(session, ctx.actor, [audit.Event("record.updated", "record", str(record.id), snapshot(record))])
+    audit.append(
+        session, ctx.actor, [audit.Event("record.updated", "record", str(record.id), snapshot(record))]
+    )
     return record
 
 
@@ -401,11 +452,15 @@ def revoke_record(session: Session, principal: Principal, record_id: uuid.UUID, 
         "updated_at": now,
     }
     _update_versioned(session, record, values, record.version)
-    audit.append(session, principal.actor, [audit.Event("record.revoked", "record", str(record.id), snapshot(record))])
+    audit.append(
+        session, principal.actor, [audit.Event("record.revoked", "record", str(record.id), snapshot(record))]
+    )
     return record
 
 
-def _update_versioned(session: Session, record: Record, values: dict[str, Any], expected_version: int) -> None:
+def _update_versioned(
+    session: Session, record: Record, values: dict[str, Any], expected_version: int
+) -> None:
     # The WHERE on version makes a concurrent change lose cleanly instead of overwriting.
     result = session.execute(
         update(Record)
@@ -440,7 +495,9 @@ def _as_record_in(record: Record) -> dict[str, Any]:
     }
 
 
-def subject_with_records(session: Session, principal: Principal, identifier: str) -> tuple[Subject, list[str], list[Record]]:
+def subject_with_records(
+    session: Session, principal: Principal, identifier: str
+) -> tuple[Subject, list[str], list[Record]]:
     subject = session.scalars(select(Subject).where(Subject.identifier == identifier.strip().upper())).first()
     if subject is None:
         raise NotFound(f"no subject with identifier {identifier}")
@@ -452,7 +509,9 @@ def subject_with_records(session: Session, principal: Principal, identifier: str
     ).all()
     names = list(
         session.scalars(
-            select(SubjectName.name).where(SubjectName.subject_id == subject.id).order_by(SubjectName.recorded_at)
+            select(SubjectName.name)
+            .where(SubjectName.subject_id == subject.id)
+            .order_by(SubjectName.recorded_at)
         )
     )
     for record in records:
@@ -502,14 +561,16 @@ def changes(session: Session, after: int, limit: int) -> tuple[list[dict[str, An
     items = []
     for entry in entries:
         state = audit.parse_payload(entry.payload)
-        items.append({
-            "cursor": str(entry.seq),
-            "at": entry.at,
-            "event": entry.action,
-            "record_id": entry.entity_id,
-            "agency": state.get("agency_code"),
-            "domain": state.get("domain_code"),
-            "status": state.get("status"),
-            "version": state.get("version"),
-        })
+        items.append(
+            {
+                "cursor": str(entry.seq),
+                "at": entry.at,
+                "event": entry.action,
+                "record_id": entry.entity_id,
+                "agency": state.get("agency_code"),
+                "domain": state.get("domain_code"),
+                "status": state.get("status"),
+                "version": state.get("version"),
+            }
+        )
     return items, entries[-1].seq if entries else after

@@ -18,15 +18,24 @@ def _new_client(*scopes):
 
 
 def _token(http, client, **extra):
-    form = {"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": client.client_secret}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
     return http.post("/v1/auth/token", data=form | extra)
 
 
 def _claims(**overrides):
     now = int(time.time())
     claims = {
-        "iss": "credit-registry", "aud": "registry-api", "sub": "cl_x", "agency": POLICE,
-        "scope": "records:read records:write", "iat": now, "exp": now + 600,
+        "iss": "credit-registry",
+        "aud": "registry-api",
+        "sub": "cl_x",
+        "agency": POLICE,
+        "scope": "records:read records:write",
+        "iat": now,
+        "exp": now + 600,
     }
     return claims | overrides
 
@@ -43,7 +52,9 @@ def test_client_credentials_grant_gives_a_bearer_token(http):
     assert body["token_type"] == "bearer" and body["expires_in"] > 0
     assert set(body["scope"].split()) == {"records:read", "records:write"}
     header = jwt.get_unverified_header(body["access_token"])
-    assert header["alg"] == "ES256" and header["kid"] in {k["kid"] for k in http.get("/.well-known/jwks.json").json()["keys"]}
+    assert header["alg"] == "ES256" and header["kid"] in {
+        k["kid"] for k in http.get("/.well-known/jwks.json").json()["keys"]
+    }
 
 
 def test_secret_is_stored_only_as_a_hash(http):
@@ -59,8 +70,13 @@ def test_secret_is_stored_only_as_a_hash(http):
 
 def test_wrong_secret_and_unknown_client_are_invalid_client(http):
     client = _new_client("records:read")
-    wrong = http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": "nope"})
-    unknown = http.post("/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "cl_0", "client_secret": "x"})
+    wrong = http.post(
+        "/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client.client_id, "client_secret": "nope"},
+    )
+    unknown = http.post(
+        "/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "cl_0", "client_secret": "x"}
+    )
     for answer in (wrong, unknown):
         assert answer.status_code == 401
         assert answer.json()["error"] == "invalid_client"
@@ -98,7 +114,9 @@ def test_expired_token_is_401(http):
 
 def test_token_signed_by_another_key_is_401(http):
     stranger = ec.generate_private_key(ec.SECP256R1())
-    pem = stranger.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = stranger.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     our_kid = get_keyring().active.kid
     token = jwt.encode(_claims(), pem.decode(), algorithm="ES256", headers={"kid": our_kid})
     assert _push(http, token).status_code == 401
@@ -121,5 +139,7 @@ def test_wrong_audience_is_401(http):
 
 
 def test_unsupported_grant_type(http):
-    answer = http.post("/v1/auth/token", data={"grant_type": "password", "client_id": "a", "client_secret": "b"})
+    answer = http.post(
+        "/v1/auth/token", data={"grant_type": "password", "client_id": "a", "client_secret": "b"}
+    )
     assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"

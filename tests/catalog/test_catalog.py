@@ -5,10 +5,25 @@ from app.catalog.service import read_seed_catalog
 from app.db import session_scope
 
 API_DOMAIN_CODES = {
-    "telecom_fraud", "internet_information", "epidemic_supplies", "poverty_alleviation", "exam_cheating",
-    "transportation", "social_insurance_fraud", "court_judgments", "financial", "ecological_environment",
-    "illegal_medical_practice", "counterfeit_drugs", "wage_arrears", "low_price_tours", "tax_fraud",
-    "illegal_social_organizations", "charity_fraud", "performance_ticketing", "fake_lottery",
+    "telecom_fraud",
+    "internet_information",
+    "epidemic_supplies",
+    "poverty_alleviation",
+    "exam_cheating",
+    "transportation",
+    "social_insurance_fraud",
+    "court_judgments",
+    "financial",
+    "ecological_environment",
+    "illegal_medical_practice",
+    "counterfeit_drugs",
+    "wage_arrears",
+    "low_price_tours",
+    "tax_fraud",
+    "illegal_social_organizations",
+    "charity_fraud",
+    "performance_ticketing",
+    "fake_lottery",
 }
 SEEDS = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "seeds"
 

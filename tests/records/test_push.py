@@ -51,7 +51,9 @@ def test_identifier_is_normalized_so_a_lower_case_retry_is_the_same_push(http, p
 def test_corrupted_uscc_names_the_field_and_the_expected_check_character(http, police):
     good = make_uscc(3)
     wrong_check = "0" if good[-1] != "0" else "1"
-    answer = http.post("/v1/records", json=record_body(3, subject={"identifier": good[:-1] + wrong_check}), headers=police)
+    answer = http.post(
+        "/v1/records", json=record_body(3, subject={"identifier": good[:-1] + wrong_check}), headers=police
+    )
     assert answer.status_code == 422
     body = answer.json()
     assert body["error"] == "validation_error"
@@ -62,7 +64,11 @@ def test_corrupted_uscc_names_the_field_and_the_expected_check_character(http, p
 
 
 def test_uscc_may_begin_with_letters(http, police):
-    answer = http.post("/v1/records", json=record_body(4, subject={"identifier": make_uscc(4, prefix="Y1110000")}), headers=police)
+    answer = http.post(
+        "/v1/records",
+        json=record_body(4, subject={"identifier": make_uscc(4, prefix="Y1110000")}),
+        headers=police,
+    )
     assert answer.status_code == 201, answer.text
 
 
@@ -71,7 +77,11 @@ def test_resident_id_with_impossible_birth_date_is_refused(http, police):
     body = "11010119900230001"  # 30 February
     from app.kit.identifiers import resident_id_check_character
 
-    answer = http.post("/v1/records", json=record_body(5, subject=person | {"identifier": body + resident_id_check_character(body)}), headers=police)
+    answer = http.post(
+        "/v1/records",
+        json=record_body(5, subject=person | {"identifier": body + resident_id_check_character(body)}),
+        headers=police,
+    )
     assert answer.status_code == 422
     assert answer.json()["fields"][0]["field"] == "subject.identifier"
 
@@ -85,7 +95,12 @@ def test_a_person_cannot_carry_a_company_code(http, police):
 def test_minor_on_the_decision_date_cannot_be_blacklisted(http, police):
     decided = date(2026, 11, 18)
     seventeen = make_resident_id(date(decided.year - 17, 6, 1))
-    person = {"kind": "natural_person", "identifier_type": "resident_id", "name": "李四", "identifier": seventeen}
+    person = {
+        "kind": "natural_person",
+        "identifier_type": "resident_id",
+        "name": "李四",
+        "identifier": seventeen,
+    }
     answer = http.post("/v1/records", json=record_body(8, subject=person), headers=police)
     assert answer.status_code == 422 and answer.json()["error"] == "minor_subject"
     assert _count(Record) == 0
@@ -100,7 +115,9 @@ def test_minor_severity_is_not_public_unless_the_agency_says_so(http, police):
     quiet = http.post("/v1/records", json=record_body(11, severity="minor"), headers=police).json()
     assert quiet["visibility"] == "shared"
     assert quiet["publicity_end"] == add_months(date(2026, 11, 18), 3).isoformat()
-    loud = http.post("/v1/records", json=record_body(12, severity="minor", visibility="public"), headers=police).json()
+    loud = http.post(
+        "/v1/records", json=record_body(12, severity="minor", visibility="public"), headers=police
+    ).json()
     assert loud["visibility"] == "public"
 
 
@@ -122,10 +139,14 @@ def test_unknown_domain_future_date_and_bad_publicity_end_name_their_field(http,
         answer = http.post("/v1/records", json=body, headers=police)
         assert answer.status_code == 422, (field, answer.text)
         assert [f["field"] for f in answer.json()["fields"]] == [field]
-    too_short = http.post("/v1/records", json=record_body(17, severity="serious", publicity_end="2027-05-18"), headers=police)
+    too_short = http.post(
+        "/v1/records", json=record_body(17, severity="serious", publicity_end="2027-05-18"), headers=police
+    )
     assert too_short.status_code == 422
     assert "2027-11-18" in too_short.json()["fields"][0]["detail"]
-    within = http.post("/v1/records", json=record_body(18, severity="general", publicity_end="2027-03-01"), headers=police)
+    within = http.post(
+        "/v1/records", json=record_body(18, severity="general", publicity_end="2027-03-01"), headers=police
+    )
     assert within.status_code == 201 and within.json()["publicity_end"] == "2027-03-01"
     assert _count(Record) == 1
 
@@ -152,14 +173,24 @@ def test_court_listing_defaults_to_two_years(http, token_for):
 
 
 def test_backfilled_record_whose_period_is_over_is_stored_expired(http, police):
-    answer = http.post("/v1/records", json=record_body(24, severity="general", decision_date="2020-01-06"), headers=police)
+    answer = http.post(
+        "/v1/records", json=record_body(24, severity="general", decision_date="2020-01-06"), headers=police
+    )
     assert answer.status_code == 201
     assert answer.json()["status"] == "expired"
 
 
 def test_new_name_for_a_known_identifier_keeps_the_name_history(http, token_for, police):
-    http.post("/v1/records", json=record_body(25, subject={"identifier": make_uscc(99), "name": "旧名称有限公司"}), headers=police)
-    http.post("/v1/records", json=record_body(26, subject={"identifier": make_uscc(99), "name": "新名称有限公司"}), headers=police)
+    http.post(
+        "/v1/records",
+        json=record_body(25, subject={"identifier": make_uscc(99), "name": "旧名称有限公司"}),
+        headers=police,
+    )
+    http.post(
+        "/v1/records",
+        json=record_body(26, subject={"identifier": make_uscc(99), "name": "新名称有限公司"}),
+        headers=police,
+    )
     view = http.get(f"/v1/subjects/{make_uscc(99)}", headers=police).json()
     assert view["subject"]["name"] == "新名称有限公司"
     assert view["names"] == ["旧名称有限公司", "新名称有限公司"]

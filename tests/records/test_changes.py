@@ -1,0 +1,120 @@
+"""Correcting (PATCH with If-Match), revoking, and the change feed other platforms sync from."""
+
+from tests.conftest import COURT, record_body
+
+
+def _push(http, headers, n=1, **overrides):
+    answer = http.post("/v1/records", json=record_body(n, **overrides), headers=headers)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def test_patch_with_the_current_version_updates_and_bumps_it(http, police):
+    record = _push(http, police)
+    answer = http.patch(
+        f"/v1/records/{record['id']}",
+        json={"conduct": "更正后的行为描述"},
+        headers=police | {"If-Match": '"1"'},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["conduct"] == "更正后的行为描述" and answer.json()["version"] == 2
+    assert answer.headers["ETag"] == '"2"'
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["version"] == 2
+
+
+def test_stale_version_is_412_and_changes_nothing(http, police):
+    record = _push(http, police)
+    http.patch(
+        f"/v1/records/{record['id']}", json={"conduct": "第一次更正"}, headers=police | {"If-Match": "1"}
+    )
+    stale = http.patch(
+        f"/v1/records/{record['id']}", json={"conduct": "迟到的更正"}, headers=police | {"If-Match": "1"}
+    )
+    assert stale.status_code == 412 and stale.json()["error"] == "version_conflict"
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["conduct"] == "第一次更正"
+
+
+def test_patch_without_if_match_is_428(http, police):
+    record = _push(http, police)
+    answer = http.patch(f"/v1/records/{record['id']}", json={"conduct": "x"}, headers=police)
+    assert answer.status_code == 428
+
+
+def test_patch_applies_the_rules_again(http, police):
+    record = _push(http, police)
+    answer = http.patch(
+        f"/v1/records/{record['id']}",
+        json={"publicity_end": "2040-01-01"},
+        headers=police | {"If-Match": "1"},
+    )
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "publicity_end"
+    # A new severity brings its own default period.
+    general = http.patch(
+        f"/v1/records/{record['id']}", json={"severity": "general"}, headers=police | {"If-Match": "1"}
+    )
+    assert general.status_code == 200 and general.json()["publicity_end"] == "2027-11-18"
+
+
+def test_only_the_designating_agency_changes_or_revokes_a_record(http, police, token_for):
+    record = _push(http, police)
+    court = token_for(COURT, "records:write", "records:read")
+    patch = http.patch(
+        f"/v1/records/{record['id']}", json={"conduct": "x"}, headers=court | {"If-Match": "1"}
+    )
+    revoke = http.post(
+        f"/v1/records/{record['id']}/revoke", json={"reason": "x", "decision_no": "y"}, headers=court
+    )
+    assert patch.status_code == 403 and revoke.status_code == 403
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "active"
+
+
+def test_revoke_exits_the_record_and_it_cannot_be_corrected_after(http, police):
+    record = _push(http, police)
+    answer = http.post(
+        f"/v1/records/{record['id']}/revoke",
+        json={"reason": "原处罚决定被行政复议撤销", "decision_no": "复决字〔2026〕3号"},
+        headers=police,
+    )
+    assert answer.status_code == 200
+    revoked = answer.json()
+    assert revoked["status"] == "revoked" and revoked["exit_reason"] == "原处罚决定被行政复议撤销"
+    assert revoked["version"] == 2 and revoked["exited_at"]
+    again = http.post(
+        f"/v1/records/{record['id']}/revoke", json={"reason": "x", "decision_no": "y"}, headers=police
+    )
+    assert again.status_code == 409
+    patch = http.patch(
+        f"/v1/records/{record['id']}", json={"conduct": "x"}, headers=police | {"If-Match": "2"}
+    )
+    assert patch.status_code == 409
+
+
+def test_unknown_record_is_404(http, police):
+    assert http.get("/v1/records/00000000-0000-0000-0000-000000000000", headers=police).status_code == 404
+    assert http.get("/v1/records/not-a-uuid", headers=police).status_code == 422
+
+
+def test_change_feed_lists_every_change_in_order_with_a_cursor(http, police, token_for):
+    first = _push(http, police, 1)
+    second = _push(http, police, 2)
+    http.patch(f"/v1/records/{first['id']}", json={"conduct": "更正"}, headers=police | {"If-Match": "1"})
+    http.post(
+        f"/v1/records/{second['id']}/revoke", json={"reason": "撤销", "decision_no": "d"}, headers=police
+    )
+    reader = token_for(COURT, "records:read")
+    page = http.get("/v1/changes?limit=3", headers=reader).json()
+    assert [(i["event"], i["record_id"]) for i in page["items"]] == [
+        ("record.created", first["id"]),
+        ("record.created", second["id"]),
+        ("record.updated", first["id"]),
+    ]
+    rest = http.get(f"/v1/changes?after={page['next']}", headers=reader).json()
+    assert [(i["event"], i["status"]) for i in rest["items"]] == [("record.revoked", "revoked")]
+    empty = http.get(f"/v1/changes?after={rest['next']}", headers=reader).json()
+    assert empty["items"] == [] and empty["next"] == rest["next"]
+
+
+def test_change_feed_needs_records_read(http, police, token_for):
+    writer_only = token_for("national.public_security", "records:write")
+    assert http.get("/v1/changes", headers=writer_only).status_code == 403
+    assert http.get("/v1/changes").status_code == 401
