@@ -131,3 +131,17 @@ def record_body(n: int = 1, **overrides: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+@pytest.fixture
+def clock() -> Iterator[Callable[[str], None]]:
+    """clock("2026-11-18T10:00") pins the registry's clock to that China-time instant."""
+    from datetime import datetime
+
+    from app.kit import clock as registry_clock
+
+    def pin(china_time: str) -> None:
+        registry_clock.pin(datetime.fromisoformat(china_time).replace(tzinfo=registry_clock.CHINA))
+
+    yield pin
+    registry_clock.pin(None)

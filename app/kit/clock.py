@@ -6,12 +6,22 @@ from zoneinfo import ZoneInfo
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
+# Tests (and the benchmark's backfills) may pin the registry's clock; nothing else sets it.
+_pinned: datetime | None = None
+
+
+def pin(instant: datetime | None) -> None:
+    """Make utcnow() answer `instant` (None: the real clock again)."""
+    global _pinned
+    _pinned = instant
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _pinned if _pinned is not None else datetime.now(UTC)
 
 
 def china_today() -> date:
-    return datetime.now(CHINA).date()
+    return utcnow().astimezone(CHINA).date()
 
 
 def china_date(instant: datetime) -> date:

@@ -1,5 +1,6 @@
 import re
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -103,9 +104,16 @@ def revoke_record(record_id: uuid.UUID, body: RevokeIn, principal: RecordsWrite,
 
 
 @router.get("/v1/subjects/{identifier}", response_model=SubjectRecordsOut)
-def subject_records(identifier: str, principal: SubjectsRead, session: DbSession) -> Any:
+def subject_records(
+    identifier: str,
+    principal: SubjectsRead,
+    session: DbSession,
+    as_of: Annotated[
+        date | None, Query(description="Answer as the registry stood at the end of this day")
+    ] = None,
+) -> Any:
     """The government view of one subject: every record about it, current or exited."""
-    subject, names, records = service.subject_with_records(session, principal, identifier)
+    subject, names, records = service.subject_with_records(session, principal, identifier, as_of)
     return {
         "subject": {
             "id": subject.id,
@@ -115,7 +123,7 @@ def subject_records(identifier: str, principal: SubjectsRead, session: DbSession
             "identifier": subject.identifier,
         },
         "names": names,
-        "records": [service.record_out(record) for record in records],
+        "records": records,
     }
 
 

@@ -33,6 +33,7 @@ from app.errors import (
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, validate_resident_id
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
+from app.records import history
 from app.records.models import Record, Subject, SubjectName
 from app.records.publicity import policy_for
 from app.records.schemas import RecordIn, RecordPatch, RevokeIn
@@ -308,8 +309,10 @@ _SNAPSHOT_FIELDS = (
     "severity",
     "subject_id",
     "subject_name",
+    "conduct",
     "decision_no",
     "decision_date",
+    "legal_basis",
     "publicity_start",
     "publicity_end",
     "visibility",
@@ -496,28 +499,56 @@ def _as_record_in(record: Record) -> dict[str, Any]:
 
 
 def subject_with_records(
-    session: Session, principal: Principal, identifier: str
-) -> tuple[Subject, list[str], list[Record]]:
+    session: Session, principal: Principal, identifier: str, as_of: date | None = None
+) -> tuple[Subject, list[str], list[dict[str, Any]]]:
+    """The government view of a subject: every record it may see, now or as the registry stood `as_of`."""
     subject = session.scalars(select(Subject).where(Subject.identifier == identifier.strip().upper())).first()
     if subject is None:
         raise NotFound(f"no subject with identifier {identifier}")
-    records = session.scalars(
-        select(Record)
-        .options(joinedload(Record.agency))
-        .where(Record.subject_id == subject.id)
-        .order_by(Record.decision_date.desc(), Record.received_at.desc())
+    query = select(Record).options(joinedload(Record.agency)).where(Record.subject_id == subject.id)
+    if as_of is not None:
+        query = query.where(Record.received_at < history.end_of_day(as_of))
+    records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
+    names = session.scalars(
+        select(SubjectName.name).where(SubjectName.subject_id == subject.id).order_by(SubjectName.recorded_at)
     ).all()
-    names = list(
-        session.scalars(
-            select(SubjectName.name)
-            .where(SubjectName.subject_id == subject.id)
-            .order_by(SubjectName.recorded_at)
-        )
-    )
     for record in records:
         record.subject = subject
     visible = [record for record in records if _may_see(principal, record)]
-    return subject, list(dict.fromkeys(names)), visible
+    if as_of is None:
+        views = [record_out(record) for record in visible]
+    else:
+        states = history.snapshots_as_of(session, [record.id for record in visible], as_of)
+        views = [record_out_as_of(record, states[record.id]) for record in visible if record.id in states]
+    return subject, list(dict.fromkeys(names)), views
+
+
+# Snapshot field -> RecordOut field, for answers "as of" a past day.
+_AS_OF_FIELDS = {
+    "severity": "severity",
+    "conduct": "conduct",
+    "decision_no": "decision_no",
+    "decision_date": "decision_date",
+    "legal_basis": "legal_basis",
+    "publicity_start": "publicity_start",
+    "publicity_end": "publicity_end",
+    "visibility": "visibility",
+    "status": "status",
+    "version": "version",
+    "under_objection": "under_objection",
+    "late_disclosure": "late_disclosure",
+    "exit_reason": "exit_reason",
+    "exit_decision_no": "exit_decision_no",
+}
+
+
+def record_out_as_of(record: Record, state: dict[str, Any]) -> dict[str, Any]:
+    view = record_out(record)
+    view.update({out: state.get(name) for name, out in _AS_OF_FIELDS.items()})
+    view["subject"] = view["subject"] | {"name": state.get("subject_name", view["subject"]["name"])}
+    if view["status"] not in EXITED:
+        view["exited_at"] = None
+    return view
 
 
 def record_out(record: Record) -> dict[str, Any]:
@@ -542,7 +573,7 @@ def record_out(record: Record) -> dict[str, Any]:
         "publicity_start": record.publicity_start,
         "publicity_end": record.publicity_end,
         "visibility": record.visibility,
-        "status": record.status,
+        "status": history.effective_status(record.status, record.publicity_end, china_today()),
         "version": record.version,
         "under_objection": record.under_objection,
         "designating_agency": {"code": record.agency.code, "name_zh": record.agency.name_zh},
