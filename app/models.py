@@ -2,9 +2,10 @@
 
 from app.audit.models import AuditEntry
 from app.auth.models import ApiClient
+from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
 from app.db import Base
-from app.records.models import Record, Subject, SubjectName
+from app.records.models import PublicityOverride, Record, Subject, SubjectName
 
 __all__ = [
     "Agency",
@@ -13,8 +14,11 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarOverride",
+    "Case",
+    "CaseFile",
     "Domain",
     "Plan",
+    "PublicityOverride",
     "Record",
     "Subject",
     "SubjectName",

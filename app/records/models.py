@@ -79,3 +79,17 @@ class Record(Base):
 
     subject: Mapped[Subject] = relationship(lazy="raise")
     agency: Mapped[Agency] = relationship(lazy="raise")
+
+
+class PublicityOverride(Base):
+    """An administrator's publicity periods for one domain and severity, replacing the defaults."""
+
+    __tablename__ = "publicity_overrides"
+
+    domain_code: Mapped[str] = mapped_column(ForeignKey("domains.code"), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(8), primary_key=True)
+    shortest_months: Mapped[int] = mapped_column(Integer)
+    default_months: Mapped[int] = mapped_column(Integer)
+    longest_months: Mapped[int] = mapped_column(Integer)
+    repair_after_months: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

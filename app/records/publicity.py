@@ -44,5 +44,15 @@ BY_DOMAIN = {
 }
 
 
-def policy_for(domain: str, severity: str) -> PublicityPolicy:
+def default_policy(domain: str, severity: str) -> PublicityPolicy:
     return BY_DOMAIN.get(domain) or BY_SEVERITY[severity]
+
+
+class PublicityRules:
+    """The defaults above, with the administrator's overrides per (domain, severity) on top."""
+
+    def __init__(self, overrides: dict[tuple[str, str], PublicityPolicy] | None = None) -> None:
+        self.overrides = overrides or {}
+
+    def policy_for(self, domain: str, severity: str) -> PublicityPolicy:
+        return self.overrides.get((domain, severity)) or default_policy(domain, severity)

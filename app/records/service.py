@@ -34,8 +34,8 @@ from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, validate_resident_id
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import history
-from app.records.models import Record, Subject, SubjectName
-from app.records.publicity import policy_for
+from app.records.models import PublicityOverride, Record, Subject, SubjectName
+from app.records.publicity import PublicityPolicy, PublicityRules
 from app.records.schemas import RecordIn, RecordPatch, RevokeIn
 
 # 文明委〔2020〕6号 and the 7-day rule for publishing licensing and penalty decisions (双公示).
@@ -53,6 +53,7 @@ class IngestContext:
     domains: set[str]
     agency_domains: set[str]
     calendar: WorkdayCalendar
+    publicity: PublicityRules
     # decision_date -> the last day a push counts as timely, memoized across a batch
     disclosure_deadlines: dict[date, date] = field(default_factory=dict)
 
@@ -66,7 +67,18 @@ def ingest_context(session: Session, principal: Principal) -> IngestContext:
         domains=catalog.domain_codes(session),
         agency_domains=catalog.agency_domains(session, principal.agency_code),
         calendar=catalog.workday_calendar(session),
+        publicity=publicity_rules(session),
     )
+
+
+def publicity_rules(session: Session) -> PublicityRules:
+    overrides = {
+        (row.domain_code, row.severity): PublicityPolicy(
+            row.shortest_months, row.default_months, row.longest_months, row.repair_after_months
+        )
+        for row in session.scalars(select(PublicityOverride))
+    }
+    return PublicityRules(overrides)
 
 
 @dataclass(frozen=True)
@@ -106,7 +118,7 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
                 "minors may not be put on a black or focus list"
             )
 
-    policy = policy_for(item.domain, item.severity)
+    policy = ctx.publicity.policy_for(item.domain, item.severity)
     publicity_end = item.publicity_end or policy.default_end(item.decision_date)
     earliest, latest = policy.bounds(item.decision_date)
     earliest = max(earliest, item.decision_date + timedelta(days=1))
@@ -399,9 +411,16 @@ def patch_record(
     record = _own_record(session, principal, record_id)
     if record.version != expected_version:
         raise VersionConflict(f"record {record_id} is at version {record.version}, not {expected_version}")
+    return correct_record(session, principal, record, patch, "record.updated")
+
+
+def correct_record(
+    session: Session, principal: Principal, record: Record, patch: RecordPatch, event: str
+) -> Record:
+    """Apply a correction with the listing rules checked again; the earlier state stays in the history."""
     if record.status != "active":
         raise RecordNotActive(
-            f"record {record_id} has exited ({record.status}) and can no longer be corrected"
+            f"record {record.id} has exited ({record.status}) and can no longer be corrected"
         )
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
@@ -409,9 +428,8 @@ def patch_record(
     current = _as_record_in(record)
     if "publicity_end" not in changes and ({"severity", "decision_date"} & changes.keys()):
         current["publicity_end"] = None  # the default follows the new severity or date
-    merged = current | changes
     try:
-        item = RecordIn.model_validate(merged)
+        item = RecordIn.model_validate(current | changes)
     except ValidationError as exc:
         raise ValidationFailed(pydantic_fields(exc.errors())) from None
     ctx = ingest_context(session, principal)
@@ -429,35 +447,49 @@ def patch_record(
         "late_disclosure": resolved.late_disclosure,
         "calendar_note": resolved.calendar_note,
         "content_hash": resolved.content_hash,
-        "version": record.version + 1,
-        "updated_at": ctx.now,
     }
     if resolved.status == "expired":
         values |= {"exited_at": ctx.now, "exit_reason": "publicity period over after correction"}
-    _update_versioned(session, record, values, expected_version)
-    audit.append(
-        session, ctx.actor, [audit.Event("record.updated", "record", str(record.id), snapshot(record))]
-    )
-    return record
+    return change_record(session, record, values, ctx.actor, event)
 
 
 def revoke_record(session: Session, principal: Principal, record_id: uuid.UUID, body: RevokeIn) -> Record:
     record = _own_record(session, principal, record_id)
-    if record.status in ("revoked", "repaired"):
-        raise RecordNotActive(f"record {record_id} is already {record.status}")
-    now = utcnow()
-    values = {
-        "status": "revoked",
-        "exited_at": now,
-        "exit_reason": body.reason,
-        "exit_decision_no": body.decision_no,
-        "version": record.version + 1,
-        "updated_at": now,
-    }
-    _update_versioned(session, record, values, record.version)
-    audit.append(
-        session, principal.actor, [audit.Event("record.revoked", "record", str(record.id), snapshot(record))]
+    return exit_record(
+        session, record, "revoked", body.reason, body.decision_no, principal.actor, "record.revoked"
     )
+
+
+def exit_record(
+    session: Session,
+    record: Record,
+    status: str,
+    reason: str,
+    decision_no: str | None,
+    actor: str,
+    event: str,
+) -> Record:
+    """Take a record out of every public view, sharing answer and check: revoked or repaired."""
+    if record.status in ("revoked", "repaired"):
+        raise RecordNotActive(f"record {record.id} is already {record.status}")
+    values = {"status": status, "exited_at": utcnow(), "exit_reason": reason, "exit_decision_no": decision_no}
+    return change_record(session, record, values, actor, event)
+
+
+def set_under_objection(session: Session, record: Record, flag: bool, actor: str, event: str) -> Record:
+    return change_record(session, record, {"under_objection": flag}, actor, event)
+
+
+def note_event(session: Session, record: Record, actor: str, event: str, **details: Any) -> None:
+    """An event in the record's history that leaves the record as it is (a repair applied, ...)."""
+    audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record) | details)])
+
+
+def change_record(session: Session, record: Record, values: dict[str, Any], actor: str, event: str) -> Record:
+    """The one way a stored record changes: a new version, guarded, with its audit event."""
+    values = values | {"version": record.version + 1, "updated_at": utcnow()}
+    _update_versioned(session, record, values, record.version)
+    audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record))])
     return record
 
 

@@ -7,6 +7,7 @@ import pytest
 from app.kit.clock import china_today
 from app.kit.workdays import WorkdayCalendar
 from app.records import service
+from app.records.publicity import PublicityRules
 from tests.conftest import record_body
 
 
@@ -44,6 +45,7 @@ def test_national_day_holiday_does_not_count_as_working_days():
         domains=set(),
         agency_domains=set(),  # type: ignore[arg-type]
         calendar=WorkdayCalendar(),
+        publicity=PublicityRules(),
     )
     # Decided Monday 2026-09-28: working days after it are 29, 30 Sep, then 1-7 Oct are holidays,
     # so the seventh working day falls well after 2026-10-07.
