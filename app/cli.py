@@ -64,6 +64,18 @@ def migrate() -> None:
     typer.echo(json.dumps({"migrated": True, "catalog_loaded": counts}, ensure_ascii=False))
 
 
+@cli.command()
+def sweep() -> None:
+    """Record the exit of every record whose publicity period is over (also runs in the server)."""
+    from app.main import run_sweep_once
+
+    prepare_database()
+    total = 0
+    while count := run_sweep_once():
+        total += count
+    typer.echo(json.dumps({"expired": total}))
+
+
 @agencies_cli.command("list")
 def agencies_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False) -> None:
     from app.catalog.service import list_agencies

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 3600
     token_issuer: str = "credit-registry"
     redis_url: str = ""
+    # How often each process runs the expiry sweep in the background; 0 turns it off.
+    sweep_interval_seconds: int = 300
 
     @model_validator(mode="after")
     def _production_needs_real_settings(self) -> "Settings":

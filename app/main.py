@@ -1,18 +1,57 @@
 """create_app(): the routers, the one error handler, request metrics."""
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.cases.router import router as cases_router
 from app.catalog.router import router as catalog_router
+from app.config import get_settings
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.metrics import RequestMetrics
 from app.records.router import router as records_router
 
+log = logging.getLogger("registry")
+
+
+def run_sweep_once() -> int | None:
+    from app.db import session_scope
+    from app.records.expiry import sweep_expired
+
+    with session_scope() as session:
+        return sweep_expired(session)
+
+
+async def _sweep_forever(interval: int) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(run_sweep_once)
+        except Exception:  # the next round tries again; the failure is logged, not fatal
+            log.exception("expiry sweep failed")
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    interval = get_settings().sweep_interval_seconds
+    task = asyncio.create_task(_sweep_forever(interval)) if interval > 0 else None
+    yield
+    if task is not None:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
 
 def create_app() -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="Credit red/black list registry",
         version="0.1.0",
         description=(
@@ -23,7 +62,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
-    for router in (health_router, auth_router, catalog_router, records_router, audit_router):
+    for router in (health_router, auth_router, catalog_router, records_router, cases_router, audit_router):
         app.include_router(router)
     return app
 

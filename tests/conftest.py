@@ -30,10 +30,30 @@ from app.config import get_settings  # noqa: E402
 from app.db import get_engine, session_scope  # noqa: E402
 from app.kit.identifiers import resident_id_check_character, uscc_check_character  # noqa: E402
 from app.main import app  # noqa: E402
-from app.models import ApiClient, AuditEntry, CalendarOverride, Record, Subject, SubjectName  # noqa: E402
+from app.models import (  # noqa: E402
+    ApiClient,
+    AuditEntry,
+    CalendarOverride,
+    Case,
+    CaseFile,
+    PublicityOverride,
+    Record,
+    Subject,
+    SubjectName,
+)
 
 # Tables a test may write to; the catalog stays loaded across tests.
-_MUTABLE_TABLES = (SubjectName, Record, Subject, ApiClient, AuditEntry, CalendarOverride)
+_MUTABLE_TABLES = (
+    CaseFile,
+    Case,
+    SubjectName,
+    Record,
+    Subject,
+    ApiClient,
+    AuditEntry,
+    CalendarOverride,
+    PublicityOverride,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -68,6 +88,11 @@ def token_for(http: TestClient) -> Callable[..., Headers]:
     """token_for(agency, *scopes) -> Authorization headers of a fresh client of that agency."""
 
     def make(agency: str, *scopes: str) -> Headers:
+        from app.kit import clock as registry_clock
+
+        assert registry_clock._pinned is None, (
+            "get tokens before pinning the clock (tokens expire in real time)"
+        )
         with session_scope() as session:
             client = create_client(session, agency_code=agency, scopes=list(scopes), actor="test")
         answer = http.post(

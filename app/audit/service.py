@@ -147,3 +147,8 @@ def entries_after(
 
 def parse_payload(payload: str) -> dict[str, Any]:
     return dict(orjson.loads(payload))
+
+
+def entries_for(session: Session, entity_type: str, entity_id: str) -> list[AuditEntry]:
+    query = select(AuditEntry).where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
+    return list(session.scalars(query.order_by(AuditEntry.seq)))

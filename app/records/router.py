@@ -14,6 +14,7 @@ from app.records.schemas import (
     BatchIn,
     BatchOut,
     ChangesOut,
+    RecordEventOut,
     RecordIn,
     RecordOut,
     RecordPatch,
@@ -139,3 +140,9 @@ def record_changes(
     """Every change to every record, in order; poll with `after=<next>` to stay in sync."""
     items, last = service.changes(session, int(after), limit)
     return {"items": items, "next": str(last)}
+
+
+@router.get("/v1/records/{record_id}/history", response_model=list[RecordEventOut])
+def record_history(record_id: uuid.UUID, principal: RecordsRead, session: DbSession) -> Any:
+    """Everything that happened to a record: listed, corrected, objections, repairs, exit and why."""
+    return service.record_history(session, principal, record_id)

@@ -182,3 +182,14 @@ class ChangeOut(BaseModel):
 class ChangesOut(BaseModel):
     items: list[ChangeOut]
     next: str | None
+
+
+class RecordEventOut(BaseModel):
+    seq: int
+    at: datetime
+    event: str
+    actor: str
+    version: int | None
+    status: str | None
+    under_objection: bool | None
+    details: dict[str, Any]

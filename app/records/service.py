@@ -385,12 +385,16 @@ def _may_see(principal: Principal, record: Record) -> bool:
     )
 
 
-def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
-    record = session.scalars(
+def find_record(session: Session, record_id: uuid.UUID) -> Record | None:
+    return session.scalars(
         select(Record)
         .options(joinedload(Record.subject), joinedload(Record.agency))
         .where(Record.id == record_id)
     ).first()
+
+
+def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
+    record = find_record(session, record_id)
     if record is None or not _may_see(principal, record):
         raise NotFound(f"no record {record_id}")
     return record
@@ -488,14 +492,12 @@ def note_event(session: Session, record: Record, actor: str, event: str, **detai
 def change_record(session: Session, record: Record, values: dict[str, Any], actor: str, event: str) -> Record:
     """The one way a stored record changes: a new version, guarded, with its audit event."""
     values = values | {"version": record.version + 1, "updated_at": utcnow()}
-    _update_versioned(session, record, values, record.version)
+    update_versioned(session, record, values, record.version)
     audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record))])
     return record
 
 
-def _update_versioned(
-    session: Session, record: Record, values: dict[str, Any], expected_version: int
-) -> None:
+def update_versioned(session: Session, record: Record, values: dict[str, Any], expected_version: int) -> None:
     # The WHERE on version makes a concurrent change lose cleanly instead of overwriting.
     result = session.execute(
         update(Record)
@@ -637,3 +639,26 @@ def changes(session: Session, after: int, limit: int) -> tuple[list[dict[str, An
             }
         )
     return items, entries[-1].seq if entries else after
+
+
+def record_history(session: Session, principal: Principal, record_id: uuid.UUID) -> list[dict[str, Any]]:
+    get_record(session, principal, record_id)  # existence and visibility
+    entries = audit.entries_for(session, "record", str(record_id))
+    history_items = []
+    for entry in entries:
+        state = audit.parse_payload(entry.payload)
+        extra = {key: value for key, value in state.items() if key not in _SNAPSHOT_FIELDS}
+        history_items.append(
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "event": entry.action,
+                "actor": entry.actor,
+                "version": state.get("version"),
+                "status": state.get("status"),
+                "under_objection": state.get("under_objection"),
+                "details": extra
+                | ({"exit_reason": state["exit_reason"]} if state.get("exit_reason") else {}),
+            }
+        )
+    return history_items

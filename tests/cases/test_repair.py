@@ -1,0 +1,228 @@
+"""Credit repair (信用修复): apply with a commitment, decided by the designating agency."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.cases.models import Case
+from app.db import session_scope
+from app.kit.workdays import WorkdayCalendar
+from tests.conftest import COURT, make_uscc, record_body
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _listed(http, police, clock, n=1, **overrides):
+    clock("2026-05-29T10:00")
+    body = record_body(n, severity="general", decision_date="2026-05-28", **overrides)
+    answer = http.post("/v1/records", json=body, headers=police)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def _repair(record_id, **overrides):
+    body = {
+        "record_id": record_id,
+        "applicant": {"name": "测试科技有限公司1", "contact": "0632-1234567"},
+        "statement": "已全额缴纳罚款并完成整改",
+        "commitment": True,
+        "evidence": [{"kind": "fine_paid", "description": "罚款缴纳凭证 No. 2026-001"}],
+    }
+    return body | overrides
+
+
+def _cases() -> int:
+    with session_scope(writing=False) as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def test_repair_from_application_to_approval(http, police, token_for, clock):
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    answer = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    assert created["status"] == "submitted"
+    # 10 working days from 29 Sep across the National Day holiday and the make-up Saturday 10 Oct.
+    assert (
+        created["decide_by"]
+        == WorkdayCalendar().add_workdays(date(2026, 9, 29), 10).isoformat()
+        == "2026-10-19"
+    )
+    code = created["query_code"]
+    progress = http.get(f"/v1/public/repairs/{code}").json()
+    assert progress["status"] == "submitted" and progress["due_by"] == "2026-10-19"
+    assert set(progress) == {
+        "kind",
+        "status",
+        "submitted_at",
+        "due_by",
+        "decided_at",
+        "outcome",
+        "decision_reason",
+        "files",
+    }
+
+    queue = http.get("/v1/cases?kind=repair&status=submitted", headers=reviewer).json()
+    assert queue["total"] == 1 and queue["items"][0]["record_id"] == record["id"]
+    case_id = queue["items"][0]["id"]
+    decided = http.post(
+        f"/v1/cases/{case_id}/decision",
+        json={"outcome": "approved", "reason": "义务已履行"},
+        headers=reviewer,
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "approved"
+
+    after = http.get(f"/v1/records/{record['id']}", headers=police).json()
+    assert after["status"] == "repaired" and "credit repair approved" in after["exit_reason"]
+    assert http.get(f"/v1/public/repairs/{code}").json()["outcome"] == "approved"
+    events = [e["event"] for e in http.get(f"/v1/records/{record['id']}/history", headers=police).json()]
+    assert events == ["record.created", "record.repair_applied", "record.repaired", "record.repair_decided"]
+
+
+def test_repair_before_the_minimum_period_names_the_first_allowed_date(http, police, clock):
+    record = _listed(http, police, clock)
+    clock("2026-07-01T10:00")
+    answer = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "minimum_period_not_elapsed"
+    assert answer.json()["first_allowed_date"] == "2026-08-28"
+    assert _cases() == 0
+
+
+def test_repair_needs_a_commitment_and_evidence(http, police, clock):
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    no_commitment = http.post("/v1/public/repairs", json=_repair(record["id"], commitment=False))
+    assert no_commitment.status_code == 422 and no_commitment.json()["fields"][0]["field"] == "commitment"
+    no_evidence = http.post("/v1/public/repairs", json=_repair(record["id"], evidence=[]))
+    assert no_evidence.status_code == 422 and no_evidence.json()["fields"][0]["field"] == "evidence"
+    assert _cases() == 0
+
+
+def test_one_open_repair_per_record_and_a_new_one_after_rejection(http, police, token_for, clock):
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    first = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    second = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert second.status_code == 409 and second.json()["error"] == "case_already_open"
+    case_id = first.json()["id"]
+    http.post(
+        f"/v1/cases/{case_id}/decision", json={"outcome": "rejected", "reason": "证据不足"}, headers=reviewer
+    )
+    assert http.post("/v1/public/repairs", json=_repair(record["id"])).status_code == 201
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "active"
+
+
+def test_only_the_designating_agency_decides_and_only_once(http, police, token_for, clock):
+    reviewer = token_for("national.public_security", "cases:review")
+    other = token_for(COURT, "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    case_id = http.post("/v1/public/repairs", json=_repair(record["id"])).json()["id"]
+    decision = {"outcome": "approved", "reason": "ok"}
+    assert http.post(f"/v1/cases/{case_id}/decision", json=decision, headers=other).status_code == 403
+    assert http.get("/v1/cases", headers=other).json()["total"] == 0
+    wrong_kind = http.post(
+        f"/v1/cases/{case_id}/decision", json={"outcome": "dismissed", "reason": "x"}, headers=reviewer
+    )
+    assert wrong_kind.status_code == 422 and wrong_kind.json()["fields"][0]["field"] == "outcome"
+    assert http.post(f"/v1/cases/{case_id}/decision", json=decision, headers=reviewer).status_code == 200
+    again = http.post(f"/v1/cases/{case_id}/decision", json=decision, headers=reviewer)
+    assert again.status_code == 409 and again.json()["error"] == "case_closed"
+
+
+def test_repair_of_an_unknown_or_exited_record_is_refused(http, police, clock):
+    record = _listed(http, police, clock)
+    http.post(
+        f"/v1/records/{record['id']}/revoke", json={"reason": "撤销", "decision_no": "d"}, headers=police
+    )
+    clock("2026-09-29T10:00")
+    assert http.post("/v1/public/repairs", json=_repair(record["id"])).status_code == 409
+    unknown = http.post("/v1/public/repairs", json=_repair("00000000-0000-0000-0000-000000000001"))
+    assert unknown.status_code == 404
+    assert _cases() == 0
+
+
+def test_an_administrator_holiday_moves_the_deadline(http, police, token_for, clock):
+    admin = token_for("national.credit_office", "admin")
+    record = _listed(http, police, clock)
+    http.post(
+        "/v1/admin/holidays", json={"date": "2026-10-12", "workday": False, "note": "test"}, headers=admin
+    )
+    clock("2026-09-29T10:00")
+    assert http.post("/v1/public/repairs", json=_repair(record["id"])).json()["decide_by"] == "2026-10-20"
+
+
+def test_overdue_cases_are_visible_to_administrators(http, police, token_for, clock):
+    admin = token_for("national.credit_office", "admin")
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert http.get("/v1/admin/cases?overdue=true", headers=admin).json()["total"] == 0
+    clock("2026-10-20T10:00")
+    overdue = http.get("/v1/admin/cases?overdue=true", headers=admin).json()
+    assert overdue["total"] == 1 and overdue["items"][0]["overdue"] is True
+    assert http.get("/v1/admin/cases", headers=reviewer).status_code == 403
+
+
+def test_evidence_files_are_checked_for_type_and_size(http, police, token_for, clock):
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    created = http.post("/v1/public/repairs", json=_repair(record["id"])).json()
+    code = created["query_code"]
+    ok = http.post(f"/v1/public/cases/{code}/files", files={"file": ("receipt.png", PNG, "image/png")})
+    assert ok.status_code == 201 and ok.json()["content_type"] == "image/png"
+    disguised = http.post(
+        f"/v1/public/cases/{code}/files", files={"file": ("x.pdf", b"#!/bin/sh\necho", "application/pdf")}
+    )
+    assert disguised.status_code == 415
+    huge = http.post(
+        f"/v1/public/cases/{code}/files",
+        files={"file": ("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), "application/pdf")},
+    )
+    assert huge.status_code == 413
+    case = http.get(f"/v1/cases/{created['id']}", headers=reviewer).json()
+    assert [f["filename"] for f in case["files"]] == ["receipt.png"]
+    download = http.get(f"/v1/cases/{created['id']}/files/{case['files'][0]['id']}", headers=reviewer)
+    assert download.content == PNG
+    http.post(
+        f"/v1/cases/{created['id']}/decision", json={"outcome": "rejected", "reason": "x"}, headers=reviewer
+    )
+    late = http.post(f"/v1/public/cases/{code}/files", files={"file": ("late.png", PNG, "image/png")})
+    assert late.status_code == 409
+
+
+def test_query_codes_are_long_random_and_reveal_only_their_own_case(http, police, clock):
+    codes = set()
+    for n in range(1, 4):
+        record = _listed(http, police, clock, n=n, subject={"identifier": make_uscc(n)})
+        clock("2026-09-29T10:00")
+        codes.add(http.post("/v1/public/repairs", json=_repair(record["id"])).json()["query_code"])
+    assert len(codes) == 3
+    for code in codes:
+        letters = code.replace("-", "")
+        assert len(letters) == 16  # 16 base32 characters: 80 random bits
+    assert http.get("/v1/public/repairs/AAAA-AAAA-AAAA-AAAA").status_code == 404
+    a_code = next(iter(codes))
+    assert (
+        http.get(f"/v1/public/objections/{a_code}").status_code == 404
+    )  # a repair code is no objection code
+
+
+def test_red_list_records_are_not_repaired(http, police, clock):
+    record = _listed(http, police, clock, list_type="red")
+    clock("2026-09-29T10:00")
+    answer = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "record_id"
+
+
+def test_cases_need_cases_review(http, token_for):
+    writer = token_for("national.public_security", "records:write")
+    assert http.get("/v1/cases", headers=writer).status_code == 403
+    assert http.get("/v1/cases").status_code == 401
