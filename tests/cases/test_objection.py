@@ -1,0 +1,113 @@
+"""Objections (异议): the record is flagged until its agency corrects, revokes or dismisses."""
+
+from tests.conftest import COURT, record_body
+
+
+def _objection(record_id, **overrides):
+    body = {
+        "record_id": record_id,
+        "reason": "inaccurate",
+        "statement": "处罚金额记载错误",
+        "contact": "13800000000",
+    }
+    return body | overrides
+
+
+def _setup(http, police, token_for):
+    record = http.post("/v1/records", json=record_body(1), headers=police).json()
+    reviewer = token_for("national.public_security", "cases:review")
+    answer = http.post("/v1/public/objections", json=_objection(record["id"]))
+    assert answer.status_code == 201, answer.text
+    return record, reviewer, answer.json()
+
+
+def _record(http, police, record_id):
+    return http.get(f"/v1/records/{record_id}", headers=police).json()
+
+
+def test_objection_flags_the_record_until_dismissed(http, police, token_for):
+    record, reviewer, created = _setup(http, police, token_for)
+    assert created["status"] == "submitted" and created["respond_by"]
+    flagged = _record(http, police, record["id"])
+    assert flagged["under_objection"] is True and flagged["status"] == "active"
+    assert http.get(f"/v1/public/objections/{created['query_code']}").json()["kind"] == "objection"
+    decided = http.post(
+        f"/v1/cases/{created['id']}/decision",
+        json={"outcome": "dismissed", "reason": "记载无误"},
+        headers=reviewer,
+    )
+    assert decided.status_code == 200 and decided.json()["status"] == "dismissed"
+    assert _record(http, police, record["id"])["under_objection"] is False
+    events = [e["event"] for e in http.get(f"/v1/records/{record['id']}/history", headers=police).json()]
+    assert events == ["record.created", "record.objection_raised", "record.objection_decided"]
+
+
+def test_corrected_objection_updates_the_record_and_keeps_its_history(http, police, token_for):
+    record, reviewer, created = _setup(http, police, token_for)
+    decision = {"outcome": "corrected", "reason": "金额更正", "correction": {"conduct": "更正后的违法行为"}}
+    assert (
+        http.post(f"/v1/cases/{created['id']}/decision", json=decision, headers=reviewer).status_code == 200
+    )
+    after = _record(http, police, record["id"])
+    assert (
+        after["conduct"] == "更正后的违法行为"
+        and after["under_objection"] is False
+        and after["status"] == "active"
+    )
+    history = http.get(f"/v1/records/{record['id']}/history", headers=police).json()
+    assert [e["event"] for e in history][-2:] == ["record.corrected", "record.objection_decided"]
+
+
+def test_corrected_needs_a_correction(http, police, token_for):
+    record, reviewer, created = _setup(http, police, token_for)
+    answer = http.post(
+        f"/v1/cases/{created['id']}/decision", json={"outcome": "corrected", "reason": "x"}, headers=reviewer
+    )
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "correction"
+    assert _record(http, police, record["id"])["under_objection"] is True
+
+
+def test_upheld_objection_revokes_the_record(http, police, token_for):
+    record, reviewer, created = _setup(http, police, token_for)
+    decision = {"outcome": "revoked", "reason": "主体认定错误"}
+    assert (
+        http.post(f"/v1/cases/{created['id']}/decision", json=decision, headers=reviewer).status_code == 200
+    )
+    after = _record(http, police, record["id"])
+    assert after["status"] == "revoked" and "objection upheld" in after["exit_reason"]
+
+
+def test_objection_refusals(http, police, token_for):
+    record, _reviewer, created = _setup(http, police, token_for)
+    again = http.post("/v1/public/objections", json=_objection(record["id"]))
+    assert again.status_code == 409
+    bad_reason = http.post("/v1/public/objections", json=_objection(record["id"], reason="dislike"))
+    assert bad_reason.status_code == 422 and bad_reason.json()["fields"][0]["field"] == "reason"
+    court = token_for(COURT, "cases:review")
+    forbidden = http.post(
+        f"/v1/cases/{created['id']}/decision", json={"outcome": "dismissed", "reason": "x"}, headers=court
+    )
+    assert forbidden.status_code == 403
+    revoked = http.post("/v1/records", json=record_body(2), headers=police).json()
+    http.post(f"/v1/records/{revoked['id']}/revoke", json={"reason": "r", "decision_no": "d"}, headers=police)
+    assert http.post("/v1/public/objections", json=_objection(revoked["id"])).status_code == 409
+
+
+def test_as_of_shows_the_objection_flag_as_it_was(http, police, token_for, clock):
+    reviewer = token_for("national.public_security", "cases:review")
+    clock("2026-11-18T10:00")
+    record = http.post("/v1/records", json=record_body(1), headers=police).json()
+    clock("2026-11-19T10:00")
+    created = http.post("/v1/public/objections", json=_objection(record["id"])).json()
+    clock("2026-11-21T10:00")
+    http.post(
+        f"/v1/cases/{created['id']}/decision", json={"outcome": "dismissed", "reason": "x"}, headers=reviewer
+    )
+
+    def flag(day):
+        view = http.get(f"/v1/subjects/{record['subject']['identifier']}?as_of={day}", headers=police).json()
+        return [r["under_objection"] for r in view["records"]]
+
+    assert flag("2026-11-18") == [False]
+    assert flag("2026-11-20") == [True]
+    assert flag("2026-11-21") == [False]
