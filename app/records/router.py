@@ -5,20 +5,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.auth.deps import FeedRead, RecordsRead, RecordsWrite, SubjectsRead
+from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
 from app.db import DbSession
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed
 from app.records import service
+from app.records.publicity import PublicityPolicy
 from app.records.schemas import (
     MAX_BATCH,
     BatchIn,
     BatchOut,
     ChangesOut,
+    PublicityPolicyIn,
+    PublicityPolicyOut,
     RecordEventOut,
     RecordIn,
     RecordOut,
     RecordPatch,
     RevokeIn,
+    Severity,
     SubjectRecordsOut,
 )
 
@@ -146,3 +150,28 @@ def record_changes(
 def record_history(record_id: uuid.UUID, principal: RecordsRead, session: DbSession) -> Any:
     """Everything that happened to a record: listed, corrected, objections, repairs, exit and why."""
     return service.record_history(session, principal, record_id)
+
+
+@router.get("/v1/admin/publicity", response_model=list[PublicityPolicyOut], tags=["administration"])
+def publicity_periods(principal: Admin, session: DbSession) -> Any:
+    """The publicity periods in force for every domain and severity, and where each comes from."""
+    return service.publicity_table(session)
+
+
+@router.put(
+    "/v1/admin/publicity/{domain}/{severity}", response_model=PublicityPolicyOut, tags=["administration"]
+)
+def set_publicity_period(
+    domain: str, severity: Severity, body: PublicityPolicyIn, principal: Admin, session: DbSession
+) -> Any:
+    """Replace the default periods of one domain and severity (new pushes follow it)."""
+    policy = PublicityPolicy(**body.model_dump())
+    return service.set_publicity(session, principal.actor, domain, severity, policy)
+
+
+@router.delete(
+    "/v1/admin/publicity/{domain}/{severity}", response_model=PublicityPolicyOut, tags=["administration"]
+)
+def reset_publicity_period(domain: str, severity: Severity, principal: Admin, session: DbSession) -> Any:
+    """Go back to the defaults of the rules (国办发〔2025〕22号) for this domain and severity."""
+    return service.set_publicity(session, principal.actor, domain, severity, None)

@@ -193,3 +193,18 @@ class RecordEventOut(BaseModel):
     status: str | None
     under_objection: bool | None
     details: dict[str, Any]
+
+
+class PublicityPolicyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shortest_months: int = Field(ge=0, le=120, description="publicity_end may not come earlier")
+    default_months: int = Field(ge=1, le=120, description="publicity_end when the agency gives none")
+    longest_months: int = Field(ge=1, le=120, description="publication stops by itself at the latest then")
+    repair_after_months: int = Field(ge=0, le=120, description="credit repair may be applied for after this")
+
+
+class PublicityPolicyOut(PublicityPolicyIn):
+    domain: str
+    severity: Severity
+    source: Literal["default", "administrator"]

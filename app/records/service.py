@@ -7,7 +7,7 @@ transaction.
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -662,3 +662,44 @@ def record_history(session: Session, principal: Principal, record_id: uuid.UUID)
             }
         )
     return history_items
+
+
+# --- publicity periods administered per domain ----------------------------------------------------
+
+
+def publicity_table(session: Session) -> list[dict[str, Any]]:
+    rules = publicity_rules(session)
+    rows = []
+    for domain in sorted(catalog.domain_codes(session)):
+        for severity in ("minor", "general", "serious"):
+            policy = rules.policy_for(domain, severity)
+            source = "administrator" if (domain, severity) in rules.overrides else "default"
+            rows.append({"domain": domain, "severity": severity, "source": source} | asdict(policy))
+    return rows
+
+
+def set_publicity(
+    session: Session, actor: str, domain: str, severity: str, policy: PublicityPolicy | None
+) -> dict[str, Any]:
+    """Set (or, with None, remove) the administrator's periods for one domain and severity."""
+    if domain not in catalog.domain_codes(session):
+        raise NotFound(f"no domain {domain!r}")
+    if policy is not None and not (
+        policy.shortest_months <= policy.default_months <= policy.longest_months
+        and policy.repair_after_months <= policy.longest_months
+    ):
+        raise ValidationFailed.one(
+            "body", "need shortest <= default <= longest, and repair_after no later than longest"
+        )
+    row = session.get(PublicityOverride, (domain, severity))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    if policy is not None:
+        session.add(
+            PublicityOverride(domain_code=domain, severity=severity, updated_at=utcnow(), **asdict(policy))
+        )
+        session.flush()
+    payload = {"severity": severity, "policy": asdict(policy) if policy else None}
+    audit.append(session, actor, [audit.Event("publicity.set", "publicity", domain, payload)])
+    return next(r for r in publicity_table(session) if r["domain"] == domain and r["severity"] == severity)
