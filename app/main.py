@@ -17,6 +17,7 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.metrics import RequestMetrics
 from app.records.router import router as records_router
+from app.stats.router import router as stats_router
 
 log = logging.getLogger("registry")
 
@@ -62,7 +63,15 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
-    for router in (health_router, auth_router, catalog_router, records_router, cases_router, audit_router):
+    for router in (
+        health_router,
+        auth_router,
+        catalog_router,
+        records_router,
+        cases_router,
+        audit_router,
+        stats_router,
+    ):
         app.include_router(router)
     return app
 
