@@ -2,7 +2,7 @@
 
 import json
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -123,6 +123,50 @@ def clients_create(
         typer.echo(json.dumps(out, ensure_ascii=False))
     else:
         typer.echo(f"client_id:     {client.client_id}\nclient_secret: {client.client_secret}  (shown once)")
+
+
+@clients_cli.command("list")
+def clients_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False) -> None:
+    """Every API client: agency, scopes, and whether it is revoked (secrets are never shown)."""
+    from app.auth.service import list_clients
+    from app.db import session_scope
+
+    prepare_database()
+    with session_scope(writing=False) as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "client_id": c.client_id,
+                "agency": c.agency_code,
+                "scopes": c.scopes,
+                "label": c.label,
+                "created_at": c.created_at.isoformat(),
+                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+            }
+            for c in list_clients(session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            state = "revoked" if row["revoked_at"] else "active"
+            typer.echo(f"{row['client_id']}  {row['agency']:<40} {state:<8} {' '.join(row['scopes'])}")
+
+
+@clients_cli.command("revoke")
+def clients_revoke(client_id: str) -> None:
+    """Revoke a client: no new tokens, and its tokens stop working within 30 seconds."""
+    from app.auth.service import revoke_client
+    from app.db import session_scope
+    from app.errors import RegistryError
+
+    prepare_database()
+    try:
+        with session_scope() as session:
+            revoke_client(session, client_id, OPERATOR)
+    except RegistryError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"revoked {client_id}")
 
 
 @keys_cli.command("rotate")

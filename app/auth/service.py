@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ from app.auth.models import ApiClient
 from app.auth.scopes import Scope
 from app.catalog.models import Agency
 from app.config import get_settings
+from app.db import session_scope
 from app.errors import InvalidClient, InvalidScope, NotFound, Unauthorized, ValidationFailed
 from app.kit.clock import utcnow
 from app.kit.signing import get_keyring
@@ -121,6 +123,39 @@ def issue_token(
     }
 
 
+# A revoked client's tokens stop working within this many seconds in every process.
+CLIENT_STATUS_CACHE_SECONDS = 30.0
+_client_status: dict[str, tuple[bool, float]] = {}
+
+
+def client_is_active(client_id: str) -> bool:
+    cached = _client_status.get(client_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < CLIENT_STATUS_CACHE_SECONDS:
+        return cached[0]
+    with session_scope(writing=False) as session:
+        row = session.execute(select(ApiClient.revoked_at).where(ApiClient.client_id == client_id)).first()
+    active = row is not None and row.revoked_at is None
+    _client_status[client_id] = (active, now)
+    return active
+
+
+def list_clients(session: Session) -> list[ApiClient]:
+    return list(session.scalars(select(ApiClient).order_by(ApiClient.created_at)))
+
+
+def revoke_client(session: Session, client_id: str, actor: str) -> ApiClient:
+    client = session.scalars(select(ApiClient).where(ApiClient.client_id == client_id)).first()
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        session.flush()
+        audit.append(session, actor, [audit.Event("client.revoked", "client", client_id, {})])
+    _client_status.pop(client_id, None)
+    return client
+
+
 def principal_from_token(token: str) -> Principal:
     settings = get_settings()
     try:
@@ -128,10 +163,13 @@ def principal_from_token(token: str) -> Principal:
     except (JWTError, JWSError) as exc:
         raise Unauthorized(f"invalid access token: {exc}") from None
     try:
-        return Principal(
+        principal = Principal(
             client_id=str(claims["sub"]),
             agency_code=str(claims["agency"]),
             scopes=frozenset(str(claims["scope"]).split()),
         )
     except KeyError as exc:
         raise Unauthorized(f"access token lacks the {exc.args[0]!r} claim") from None
+    if not client_is_active(principal.client_id):
+        raise Unauthorized("the client this token was issued to has been revoked")
+    return principal

@@ -143,3 +143,52 @@ def test_unsupported_grant_type(http):
         "/v1/auth/token", data={"grant_type": "password", "client_id": "a", "client_secret": "b"}
     )
     assert answer.status_code == 400 and answer.json()["error"] == "unsupported_grant_type"
+
+
+def test_a_revoked_client_gets_no_token_and_its_tokens_stop_working(http):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    client = _new_client("records:read", "records:write")
+    token = _token(http, client).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert http.get("/v1/changes", headers=headers).status_code == 200
+    result = CliRunner().invoke(cli, ["clients", "revoke", client.client_id])
+    assert result.exit_code == 0, result.output
+    assert http.get("/v1/changes", headers=headers).status_code == 401
+    assert _token(http, client).status_code == 401
+    listed = CliRunner().invoke(cli, ["clients", "list", "--json"])
+    (row,) = [r for r in json.loads(listed.output) if r["client_id"] == client.client_id]
+    assert row["revoked_at"] and "client_secret" not in row
+
+
+def test_cli_creates_clients_and_lists_agencies():
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    created = CliRunner().invoke(
+        cli,
+        [
+            "clients",
+            "create",
+            "--agency",
+            POLICE,
+            "--scope",
+            "records:write",
+            "--scope",
+            "checks:write",
+            "--json",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    body = json.loads(created.output)
+    assert set(body) == {"client_id", "client_secret", "agency", "scopes"}
+    assert body["scopes"] == ["checks:write", "records:write"]
+    unknown = CliRunner().invoke(
+        cli, ["clients", "create", "--agency", "nowhere", "--scope", "admin", "--json"]
+    )
+    assert unknown.exit_code != 0
+    agencies = json.loads(CliRunner().invoke(cli, ["agencies", "list", "--json"]).output)
+    assert {"code": POLICE, "name_zh": "公安部", "jurisdiction": "national"} in agencies
