@@ -1,7 +1,7 @@
 import re
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -20,6 +20,7 @@ from app.records.schemas import (
     RecordEventOut,
     RecordIn,
     RecordOut,
+    RecordPage,
     RecordPatch,
     RevokeIn,
     Severity,
@@ -74,6 +75,23 @@ def _batch_item(outcome: service.Outcome) -> dict[str, Any]:
         if "fields" in error.extra:
             item["fields"] = error.extra["fields"]
     return item
+
+
+@router.get("/v1/records", response_model=RecordPage)
+def list_records(
+    principal: RecordsRead,
+    session: DbSession,
+    agency: Annotated[str | None, Query(description="Agency code; default: the caller's own")] = None,
+    domain: Annotated[str | None, Query()] = None,
+    status: Annotated[Literal["active", "expired", "repaired", "revoked"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """An agency's records, newest first, a page at a time."""
+    items, total = service.list_records(
+        session, principal, agency=agency, domain=domain, status=status, limit=limit, offset=offset
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/v1/records/{record_id}", response_model=RecordOut)

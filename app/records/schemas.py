@@ -208,3 +208,10 @@ class PublicityPolicyOut(PublicityPolicyIn):
     domain: str
     severity: Severity
     source: Literal["default", "administrator"]
+
+
+class RecordPage(BaseModel):
+    items: list[RecordOut]
+    total: int
+    limit: int
+    offset: int

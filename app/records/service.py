@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.audit import service as audit
@@ -703,3 +703,40 @@ def set_publicity(
     payload = {"severity": severity, "policy": asdict(policy) if policy else None}
     audit.append(session, actor, [audit.Event("publicity.set", "publicity", domain, payload)])
     return next(r for r in publicity_table(session) if r["domain"] == domain and r["severity"] == severity)
+
+
+def list_records(
+    session: Session,
+    principal: Principal,
+    *,
+    agency: str | None,
+    domain: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """An agency's records (its own by default), newest first; restricted ones only for their owner."""
+    query = select(Record).where(Record.agency_code == (agency or principal.agency_code))
+    if domain is not None:
+        query = query.where(Record.domain_code == domain)
+    if status is not None:
+        today = china_today()
+        # Status as the calendar has it: an active record past its end counts as expired.
+        if status == "active":
+            query = query.where(Record.status == "active", Record.publicity_end >= today)
+        elif status == "expired":
+            query = query.where(
+                (Record.status == "expired") | ((Record.status == "active") & (Record.publicity_end < today))
+            )
+        else:
+            query = query.where(Record.status == status)
+    if not (agency in (None, principal.agency_code) or principal.has(Scope.admin)):
+        query = query.where(Record.visibility != "restricted")
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.options(joinedload(Record.subject), joinedload(Record.agency))
+        .order_by(Record.received_at.desc(), Record.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [record_out(record) for record in page], total

@@ -118,3 +118,19 @@ def test_change_feed_needs_records_read(http, police, token_for):
     writer_only = token_for("national.public_security", "records:write")
     assert http.get("/v1/changes", headers=writer_only).status_code == 403
     assert http.get("/v1/changes").status_code == 401
+
+
+def test_an_agency_lists_its_records_a_page_at_a_time(http, police, token_for):
+    for n in range(1, 6):
+        _push(http, police, n)
+    _push(http, police, 6, visibility="restricted")
+    page = http.get("/v1/records?limit=2", headers=police).json()
+    assert page["total"] == 6 and len(page["items"]) == 2
+    rest = http.get("/v1/records?limit=10&offset=2", headers=police).json()
+    ids = {r["id"] for r in page["items"]} | {r["id"] for r in rest["items"]}
+    assert len(ids) == 6
+    court = token_for(COURT, "records:read")
+    assert http.get("/v1/records", headers=court).json()["total"] == 0
+    seen_by_court = http.get("/v1/records?agency=national.public_security", headers=court).json()
+    assert seen_by_court["total"] == 5  # the restricted one stays with its owner
+    assert http.get("/v1/records?status=revoked", headers=police).json()["total"] == 0
