@@ -54,7 +54,18 @@ def serve(
         typer.echo("SQLite has one writer: serving with one worker", err=True)
         workers = 1
     typer.echo(f"serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True)
-    uvicorn.run("app.main:app", host=settings.host, port=settings.port, workers=workers, reload=reload)
+    from app.kit.observe import configure_logging
+
+    log_config = configure_logging(settings.log_level)
+    uvicorn.run(
+        "app.main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        reload=reload,
+        log_config=log_config,
+        access_log=False,  # one JSON line per request comes from RequestObserver instead
+    )
 
 
 @cli.command()

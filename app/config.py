@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 3600
     token_issuer: str = "credit-registry"
     redis_url: str = ""
+    log_level: str = "INFO"
     # How often each process runs the expiry sweep in the background; 0 turns it off.
     sweep_interval_seconds: int = 300
 

@@ -15,7 +15,7 @@ from app.catalog.router import router as catalog_router
 from app.config import get_settings
 from app.errors import install_error_handlers
 from app.health import router as health_router
-from app.kit.metrics import RequestMetrics
+from app.kit.observe import RequestObserver
 from app.records.router import router as records_router
 from app.stats.router import router as stats_router
 
@@ -62,7 +62,7 @@ def create_app() -> FastAPI:
         ),
     )
     install_error_handlers(app)
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestObserver)
     for router in (
         health_router,
         auth_router,

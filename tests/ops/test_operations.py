@@ -67,3 +67,19 @@ def _scratch_postgres(database: str) -> str:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
         connection.execute(text(f'CREATE DATABASE "{scratch.database}"'))
     return scratch.render_as_string(hide_password=False)
+
+
+def test_every_answer_carries_a_request_id_and_one_json_log_line(http, caplog):
+    import json
+    import logging
+
+    from app.kit.observe import JsonFormatter
+
+    with caplog.at_level(logging.INFO, logger="registry.access"):
+        mine = http.get("/v1/domains", headers={"X-Request-ID": "agency-trace-0001"})
+        made = http.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert mine.headers["x-request-id"] == "agency-trace-0001"
+    assert len(made.headers["x-request-id"]) == 32
+    line = next(r for r in caplog.records if getattr(r, "fields", {}).get("route") == "/v1/domains")
+    entry = json.loads(JsonFormatter().format(line))
+    assert entry["status"] == 200 and entry["method"] == "GET" and entry["msg"] == "request"
