@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+
 def _project_root() -> Path:
     """Where alembic.ini and migrations/ live: beside app/ in a checkout, else the working directory
     (the container image copies them to its WORKDIR)."""

@@ -1,9 +1,10 @@
 """Repair and objection: the public opens and follows cases; the designating agency decides."""
 
 import uuid
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 
 from app.auth.deps import Admin, CasesReview
 from app.cases import service
@@ -118,52 +119,30 @@ def _page(session: DbSession, cases: list[Case], total: int) -> dict[str, Any]:
     return {"items": [case_out(case, files[case.id]) for case in cases], "total": total}
 
 
-CaseKindQuery = Annotated[Literal["repair", "objection"] | None, Query()]
-StatusQuery = Annotated[
-    Literal["submitted", "approved", "rejected", "corrected", "revoked", "dismissed"] | None, Query()
-]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+@dataclass
+class CaseFilters:
+    kind: Annotated[Literal["repair", "objection"] | None, Query()] = None
+    status: Annotated[
+        Literal["submitted", "approved", "rejected", "corrected", "revoked", "dismissed"] | None, Query()
+    ] = None
+    overdue: Annotated[bool, Query(description="Only open cases past their deadline")] = False
+    limit: Annotated[int, Query(ge=1, le=500)] = 50
+    offset: Annotated[int, Query(ge=0)] = 0
+
+
+Filters = Annotated[CaseFilters, Depends()]
 
 
 @router.get("/v1/cases", response_model=CasePage)
-def agency_cases(
-    principal: CasesReview,
-    session: DbSession,
-    kind: CaseKindQuery = None,
-    status: StatusQuery = None,
-    overdue: bool = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> Any:
+def agency_cases(principal: CasesReview, session: DbSession, filters: Filters) -> Any:
     """The cases on records this agency designated, oldest first."""
-    cases, total = service.list_cases(
-        session,
-        agency_code=principal.agency_code,
-        kind=kind,
-        status=status,
-        overdue=overdue,
-        limit=limit,
-        offset=offset,
-    )
-    return _page(session, cases, total)
+    return _page(session, *service.list_cases(session, agency_code=principal.agency_code, **asdict(filters)))
 
 
 @router.get("/v1/admin/cases", response_model=CasePage)
-def all_cases(
-    principal: Admin,
-    session: DbSession,
-    kind: CaseKindQuery = None,
-    status: StatusQuery = None,
-    overdue: bool = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> Any:
+def all_cases(principal: Admin, session: DbSession, filters: Filters) -> Any:
     """Every agency's cases, for the credit office; `overdue=true` lists those past their deadline."""
-    cases, total = service.list_cases(
-        session, agency_code=None, kind=kind, status=status, overdue=overdue, limit=limit, offset=offset
-    )
-    return _page(session, cases, total)
+    return _page(session, *service.list_cases(session, agency_code=None, **asdict(filters)))
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseOut)
