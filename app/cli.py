@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -85,6 +86,37 @@ def sweep() -> None:
     while count := run_sweep_once():
         total += count
     typer.echo(json.dumps({"expired": total}))
+
+
+@cli.command()
+def backup(path: Annotated[Path, typer.Argument(help="Where to write the backup (.jsonl.gz)")]) -> None:
+    """Write every table to one portable file (SQLite or PostgreSQL alike)."""
+    from app import backup as backups
+    from app.db import get_engine
+
+    with get_engine().connect() as connection, connection.begin():
+        counts = backups.backup(connection, path)
+    typer.echo(json.dumps({"backup": str(path), "rows": counts}))
+
+
+@cli.command()
+def restore(path: Annotated[Path, typer.Argument(help="A file written by `registry backup`")]) -> None:
+    """Load a backup into a fresh database (migrated here first; the catalog is not seeded)."""
+    from app import backup as backups
+    from app import migrate as migrations
+    from app.db import get_engine
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.resolved_database_url)
+    try:
+        with get_engine().connect() as connection, connection.begin():
+            counts = backups.restore(connection, path)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps({"restored": str(path), "rows": counts}))
 
 
 @agencies_cli.command("list")

@@ -75,6 +75,26 @@ def clean_tables(database: str) -> Iterator[None]:
 
 
 @pytest.fixture
+def scratch_database_url(database: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same kind as the test database, dropped afterwards."""
+    if database.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/scratch.db"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    scratch = make_url(database).set(database=f"{make_url(database).database}_scratch")
+    admin = create_engine(database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+    yield scratch.render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
 def http() -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client

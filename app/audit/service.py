@@ -8,7 +8,7 @@ keeps the chain a single line.
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -46,9 +46,9 @@ def chain_hash(
     entity_id: str,
     payload: str,
 ) -> str:
-    material = canonical_json(
-        [prev_hash, seq, at.isoformat(), actor, action, entity_type, entity_id, payload]
-    )
+    # The instant in UTC to the microsecond: the same text whichever zone it was made or read in.
+    instant = at.astimezone(UTC).isoformat(timespec="microseconds")
+    material = canonical_json([prev_hash, seq, instant, actor, action, entity_type, entity_id, payload])
     return hashlib.sha256(material.encode()).hexdigest()
 
 

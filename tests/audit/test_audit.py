@@ -78,3 +78,11 @@ def test_audit_needs_audit_read(http, token_for):
     writer = token_for("national.public_security", "records:write", "admin")
     assert http.get("/v1/admin/audit/verify", headers=writer).status_code == 403
     assert http.get("/v1/admin/audit").status_code == 401
+
+
+def test_the_chain_verifies_whatever_zone_the_clock_was_read_in(http, police, token_for, clock):
+    auditor = _auditor(token_for)
+    clock("2026-11-18T10:00")  # a China-time instant, stored as UTC
+    _push_some(http, police, 2)
+    verdict = http.get("/v1/admin/audit/verify", headers=auditor).json()
+    assert verdict["valid"] is True
