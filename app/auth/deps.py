@@ -30,6 +30,7 @@ def require_any(*scopes: Scope):  # type: ignore[no-untyped-def]
             raise Forbidden(f"this needs the {names} scope")
         return principal
 
+    dependency.required_scopes = scopes  # type: ignore[attr-defined]  # read by the authorization tests
     return dependency
 
 
