@@ -257,7 +257,8 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
         )
     if records:
         session.execute(insert(Record), records)
-        session.execute(insert(SubjectName), names)
+        if names:  # an empty list would insert one row of NULLs
+            session.execute(insert(SubjectName), names)
         audit.append(
             session,
             ctx.actor,

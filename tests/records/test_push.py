@@ -204,3 +204,11 @@ def test_restricted_records_are_seen_only_by_their_agency(http, police, token_fo
     assert http.get(f"/v1/records/{record['id']}", headers=other).status_code == 404
     assert http.get(f"/v1/records/{record['id']}", headers=police).status_code == 200
     assert http.get(f"/v1/subjects/{make_uscc(27)}", headers=other).json()["records"] == []
+
+
+def test_a_second_record_about_a_known_subject_under_the_same_name_is_stored(http, police):
+    first = http.post("/v1/records", json=record_body(1), headers=police)
+    second = http.post("/v1/records", json=record_body(1, external_id="ext-1b"), headers=police)
+    assert (first.status_code, second.status_code) == (201, 201), second.text
+    assert second.json()["subject"]["id"] == first.json()["subject"]["id"]
+    assert _count(Record) == 2 and _count(Subject) == 1
