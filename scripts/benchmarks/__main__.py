@@ -20,7 +20,7 @@ class Suite:
 
 
 SUITES = (
-    Suite("ingest", "POST /v1/records/batch throughput vs. raw driver inserts", None),
+    Suite("ingest", "POST /v1/records/batch throughput vs. raw driver inserts", "scripts.benchmarks.ingest"),
     Suite("checks", "POST /v1/checks and /v1/checks/batch (approver checks)", None),
     Suite("public", "public one-stop query: lookup and name search", None),
 )
