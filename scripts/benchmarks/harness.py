@@ -159,6 +159,14 @@ class RegistryServer:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=15)
 
+    def exit_note(self) -> str:
+        """Says whether the server process has died (and how), for failure messages."""
+        code = self.process.poll() if self.process is not None else None
+        if code is None:
+            return "the server was still running"
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        return f"the server process had ended ({how}) before the bench stopped it"
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -88,6 +88,8 @@ class ApiFigures:
                 "median": round(statistics.median(ordered), 4),
                 "p95": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 4),
                 "max": round(ordered[-1], 4),
+                # In the order sent (with --concurrency, completion order): shows any growth with size.
+                "each": [round(seconds, 4) for seconds in self.batch_seconds],
             },
         }
 
@@ -205,7 +207,9 @@ def api_phase(
                 max_seconds=args.max_seconds,
             )
         except (BenchFailure, httpx.HTTPError) as exc:
-            raise BenchFailure(f"{exc}\n--- server log (tail) ---\n{server.log_tail()}") from exc
+            raise BenchFailure(
+                f"{exc}\n{server.exit_note()}\n--- server log (tail) ---\n{server.log_tail()}"
+            ) from exc
     stored = count_records(database_url)
     if stored != len(bodies) + len(warmup):
         raise BenchFailure(f"the database holds {stored} records, expected {len(bodies) + len(warmup)}")
