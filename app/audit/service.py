@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.db import bulk_insert
 from app.kit.clock import utcnow
 
 GENESIS_HASH = "0" * 64
@@ -97,7 +98,7 @@ def append(session: Session, actor: str, events: Sequence[Event]) -> list[int]:
             }
         )
         prev_hash = row_hash
-    session.execute(insert(AuditEntry), rows)
+    bulk_insert(session, AuditEntry, rows)
     return list(range(first_seq, seq + 1))
 
 

@@ -215,3 +215,8 @@ def age_on(birth_date: date, on: date) -> int:
     born reads as "under age" instead of raising in the middle of a batch.
     """
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+
+def resident_id_birth_date(number: str) -> date:
+    """The birth date written in an already validated resident identity number (positions 7–14)."""
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

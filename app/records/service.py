@@ -12,13 +12,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.catalog import service as catalog
+from app.db import bulk_insert, column_in
 from app.errors import (
     ExternalIdConflict,
     Forbidden,
@@ -31,7 +32,7 @@ from app.errors import (
     pydantic_fields,
 )
 from app.kit.clock import china_date, china_today, utcnow
-from app.kit.identifiers import age_on, validate_resident_id
+from app.kit.identifiers import age_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import history
 from app.records.models import PublicityOverride, Record, Subject, SubjectName
@@ -110,7 +111,7 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
 
     birth_date = None
     if item.subject.identifier_type == "resident_id":
-        birth_date = validate_resident_id(item.subject.identifier).birth_date
+        birth_date = resident_id_birth_date(item.subject.identifier)  # already validated
         # Minors may not be blacklisted (法释〔2017〕7号; the seed plans ask for education instead).
         if item.list_type in ("black", "focus") and age_on(birth_date, item.decision_date) < ADULT_AGE:
             raise MinorSubject(
@@ -249,16 +250,16 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
         outcomes[index] = Outcome(index, "created", id=record_id)
 
     if new_subjects:
-        session.execute(insert(Subject), new_subjects)
+        bulk_insert(session, Subject, new_subjects)
     if renamed:
         session.execute(
             update(Subject),
             [{"id": sid, "name": name, "updated_at": ctx.now} for sid, name in renamed.items()],
         )
     if records:
-        session.execute(insert(Record), records)
+        bulk_insert(session, Record, records)
         if names:  # an empty list would insert one row of NULLs
-            session.execute(insert(SubjectName), names)
+            bulk_insert(session, SubjectName, names)
         audit.append(
             session,
             ctx.actor,
@@ -353,7 +354,7 @@ def _existing_by_external_id(
         chunk = unique[start : start + 5000]
         rows = session.execute(
             select(Record.external_id, Record.id, Record.content_hash).where(
-                Record.agency_code == agency_code, Record.external_id.in_(chunk)
+                Record.agency_code == agency_code, column_in(session, Record.external_id, chunk)
             )
         )
         found.update({row.external_id: (row.id, row.content_hash) for row in rows})
@@ -367,7 +368,7 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
         chunk = unique[start : start + 5000]
         rows = session.execute(
             select(Subject.identifier, Subject.id, Subject.identifier_type, Subject.name).where(
-                Subject.identifier.in_(chunk)
+                column_in(session, Subject.identifier, chunk)
             )
         )
         found.update({row.identifier: _SubjectState(row.id, row.identifier_type, row.name) for row in rows})
