@@ -292,7 +292,7 @@ def raw_rows(
     The audit entries continue the chain from `chain_head` (seq, hash): the seed catalog's entries.
     """
     from app.kit.identifiers import validate_resident_id
-    from app.records.publicity import policy_for
+    from app.records.publicity import default_policy
 
     now = datetime.now(UTC)
     actor = f"client:bench@{AGENCY}"
@@ -310,7 +310,7 @@ def raw_rows(
                 if subject["identifier_type"] == "resident_id"
                 else None
             )
-            publicity_end = policy_for(body["domain"], body["severity"]).default_end(decided)
+            publicity_end = default_policy(body["domain"], body["severity"]).default_end(decided)
             subject_row = {
                 "id": subject_id,
                 "identifier": subject["identifier"],
