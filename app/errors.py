@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+import psycopg
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -168,6 +169,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
+    @app.exception_handler(psycopg.OperationalError)  # COPY talks to the driver directly
     async def _database_down(_: Request, exc: Exception) -> FastJSON:
         # The request's transaction was rolled back: nothing of it is stored, and a retry is safe.
         return _registry_response(
