@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kit.responses import FastJSON
+from app.kit.routing import allowed_methods
 
 
 class RegistryError(Exception):
@@ -184,13 +185,16 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> FastJSON:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> FastJSON:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         code = codes.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such resource"
-        return FastJSON({"error": code, "detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+        return FastJSON({"error": code, "detail": detail}, status_code=exc.status_code, headers=headers)
 
 
 def _registry_response(exc: RegistryError) -> FastJSON:

@@ -16,6 +16,7 @@ from app.config import get_settings
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
+from app.openapi import install_openapi
 from app.records.router import router as records_router
 from app.stats.router import router as stats_router
 
@@ -62,6 +63,7 @@ def create_app() -> FastAPI:
         ),
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(RequestObserver)
     for router in (
         health_router,

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from app.auth import service
 from app.db import DbSession
 from app.errors import UnsupportedGrantType
+from app.openapi import errors_declared
 
 router = APIRouter(tags=["auth"])
 
@@ -17,12 +18,12 @@ class TokenOut(BaseModel):
     scope: str
 
 
-@router.post("/v1/auth/token", response_model=TokenOut)
+@router.post("/v1/auth/token", response_model=TokenOut, responses=errors_declared(400, 401))
 def issue_token(
     session: DbSession,
-    grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form(max_length=64)],
-    client_secret: Annotated[str, Form(max_length=256)],
+    grant_type: Annotated[str, Form(min_length=1)],
+    client_id: Annotated[str, Form(min_length=1, max_length=64)],
+    client_secret: Annotated[str, Form(min_length=1, max_length=256)],
     scope: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, object]:
     """OAuth2 client credentials (RFC 6749 §4.4)."""

@@ -23,13 +23,20 @@ from app.cases.schemas import (
 from app.db import DbSession
 from app.errors import NotFound
 from app.kit.clock import china_today
+from app.openapi import errors_declared
 
 router = APIRouter(tags=["cases"])
 
 QueryCode = Annotated[str, Query(min_length=8, max_length=40)]
 
 
-@router.post("/v1/public/repairs", response_model=RepairCreated, status_code=201, tags=["public"])
+@router.post(
+    "/v1/public/repairs",
+    response_model=RepairCreated,
+    status_code=201,
+    tags=["public"],
+    responses=errors_declared(404),
+)
 def apply_for_repair(body: RepairIn, session: DbSession) -> Any:
     """Apply for credit repair (信用修复). Keep the query code: it is shown only now."""
     opened = service.apply_for_repair(session, body)
@@ -42,7 +49,13 @@ def apply_for_repair(body: RepairIn, session: DbSession) -> Any:
     }
 
 
-@router.post("/v1/public/objections", response_model=ObjectionCreated, status_code=201, tags=["public"])
+@router.post(
+    "/v1/public/objections",
+    response_model=ObjectionCreated,
+    status_code=201,
+    tags=["public"],
+    responses=errors_declared(404),
+)
 def raise_objection(body: ObjectionIn, session: DbSession) -> Any:
     """Dispute a record (异议). The record is flagged until its agency answers."""
     opened = service.raise_objection(session, body)
@@ -79,7 +92,11 @@ def objection_progress(query_code: str, session: DbSession) -> Any:
 
 
 @router.post(
-    "/v1/public/cases/{query_code}/files", response_model=CaseFileOut, status_code=201, tags=["public"]
+    "/v1/public/cases/{query_code}/files",
+    response_model=CaseFileOut,
+    status_code=201,
+    tags=["public"],
+    responses=errors_declared(413, 415),
 )
 def add_evidence_file(query_code: str, session: DbSession, file: Annotated[UploadFile, File()]) -> Any:
     """Attach a PDF, JPEG or PNG of at most 5 MiB to an open case (10 files at most)."""

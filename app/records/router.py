@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
 from app.db import DbSession
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed
+from app.openapi import errors_declared
 from app.records import service
 from app.records.publicity import PublicityPolicy
 from app.records.schemas import (
@@ -101,7 +102,7 @@ def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession
     return service.record_out(record)
 
 
-@router.patch("/v1/records/{record_id}", response_model=RecordOut)
+@router.patch("/v1/records/{record_id}", response_model=RecordOut, responses=errors_declared(412, 428))
 def correct_record(
     record_id: uuid.UUID,
     patch: RecordPatch,

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from jose import jwt
 
 from app.auth.scopes import Scope
+from app.kit.routing import leaf_routes
 from app.kit.signing import get_keyring
 from app.main import app
 
@@ -32,17 +33,8 @@ PUBLIC = {
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 
 
-def _api_routes(routes):
-    # FastAPI keeps included routers as branches; our routers are included without prefixes.
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif hasattr(route, "original_router"):
-            yield from _api_routes(route.original_router.routes)
-
-
 def _routes():
-    for route in _api_routes(app.routes):
+    for route in (r for r in leaf_routes(app.routes) if isinstance(r, APIRoute)):
         for method in sorted(route.methods - {"HEAD", "OPTIONS"}):
             yield method, route
 

@@ -1,0 +1,104 @@
+"""The OpenAPI document, kept honest: every error an operation can answer is declared with its shape.
+
+FastAPI declares only 200 and its own 422 body. The registry answers every error in one shape
+(API.md, Errors), so this module replaces that 422 body and adds the errors each kind of operation
+can give, derived from the route itself: a bearer token (401, 403), a path parameter (404), input
+(422; 400 for a body that cannot be parsed), a write (409), the public rate limit (429), the
+database (503). What only one route can answer (412, 413, 415, 428...) it declares itself with
+`errors_declared(...)`. The fuzz test (tests/ops/test_fuzz.py) fails on any status or body the
+document does not declare.
+"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+_REASONS = {
+    400: "The request could not be parsed, or an OAuth2 grant or scope error",
+    401: "Missing, malformed, expired or wrongly signed token",
+    403: "The token lacks the scope, or the agency holds no role here",
+    404: "No such resource",
+    409: "Conflicts with the stored state; nothing was stored",
+    412: "The If-Match version is stale",
+    413: "The upload is too large",
+    415: "The upload's type is not accepted",
+    422: "Invalid input; the fields are named",
+    428: "If-Match is required",
+    429: "Rate limit reached; retry after Retry-After seconds",
+    503: "The database is unavailable; nothing was stored; retry after Retry-After seconds",
+}
+_WRITE_METHODS = {"post", "put", "patch", "delete"}
+
+
+class FieldError(BaseModel):
+    field: str
+    detail: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx: a code and a sentence; validation errors also name the fields."""
+
+    error: str
+    detail: str
+    fields: list[FieldError] | None = None
+
+
+def errors_declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that can answer errors beyond its kind's defaults."""
+    return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
+
+
+def _default_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    statuses = {503}
+    if operation.get("security"):
+        statuses |= {401, 403}
+    parameters = operation.get("parameters", [])
+    if any(p.get("in") == "path" for p in parameters):
+        statuses.add(404)
+    if parameters or "requestBody" in operation:
+        statuses.add(422)
+    if "requestBody" in operation:
+        statuses.add(400)
+    if method in _WRITE_METHODS:
+        statuses.add(409)
+    if path.startswith("/v1/public/"):
+        statuses.add(429)
+    return statuses
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _REASONS.get(status, "Error"),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(error_schema.pop("$defs", {}))
+    schemas["ErrorBody"] = error_schema
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for status in _default_statuses(path, method, operation) | {
+                int(code) for code in responses if code.isdigit() and int(code) >= 400
+            }:
+                responses[str(status)] = _error_response(status)
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
