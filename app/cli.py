@@ -16,10 +16,12 @@ agencies_cli = typer.Typer(help="Agencies of the catalog.", no_args_is_help=True
 clients_cli = typer.Typer(help="API clients an agency's systems use.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Signing keys for tokens, receipts and reports.", no_args_is_help=True)
 records_cli = typer.Typer(help="Bulk import and export of records.", no_args_is_help=True)
+audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 cli.add_typer(agencies_cli, name="agencies")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(records_cli, name="records")
+cli.add_typer(audit_cli, name="audit")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -119,6 +121,21 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(json.dumps({"restored": str(path), "rows": counts}))
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the whole audit chain; exit 1 naming the first entry altered, removed or moved."""
+    from dataclasses import asdict
+
+    from app.audit import service as audit
+    from app.db import session_scope
+
+    with session_scope(writing=False) as session:
+        result = audit.verify(session)
+    typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None}))
+    if not result.valid:
+        raise typer.Exit(1)
 
 
 @records_cli.command("import")

@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Empty means the embedded default: a SQLite file under data_dir.
     database_url: str = ""
+    # A read replica (PostgreSQL streaming replica) for read-only paths that may lag a moment behind:
+    # public lookups, statistics, the change feed. Empty: they read from database_url.
+    read_database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     # PEM-encoded EC P-256 private keys, separated by blank lines; the first one signs. Required in

@@ -136,8 +136,20 @@ def get_engine() -> Engine:
 
 
 @lru_cache
+def get_read_engine() -> Engine:
+    """The replica when REGISTRY_READ_DATABASE_URL is set, else the primary itself."""
+    url = get_settings().read_database_url
+    return make_engine(url) if url else get_engine()
+
+
+@lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False, autoflush=False)
+
+
+@lru_cache
+def get_read_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_read_engine(), expire_on_commit=False, autoflush=False)
 
 
 @contextmanager
@@ -162,5 +174,17 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session() -> Iterator[Session]:
+    """A read-only transaction on the replica (or the primary when none is configured)."""
+    session = get_read_sessionmaker()()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 # scope="function": commit before the response is sent, so a 2xx means the data is stored.
 DbSession = Annotated[Session, Depends(get_session, scope="function")]
+# For answers that may lag the primary by a moment and write nothing.
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]

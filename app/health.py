@@ -1,17 +1,22 @@
 """Liveness, readiness, metrics and the public keys: what operators and verifiers poll."""
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from sqlalchemy import func, select, text
 
-from app.db import get_engine
+from app.db import get_engine, get_read_engine
 from app.errors import ServiceUnavailable
 from app.kit.signing import get_keyring
 from app.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["operations"])
+
+RECORDS = Gauge("registry_records", "Records by status (recounted at most every RECOUNT_SECONDS)", ["status"])
+RECOUNT_SECONDS = 30.0
+_last_recount = -RECOUNT_SECONDS
 
 
 @router.get("/healthz")
@@ -35,8 +40,23 @@ def readyz() -> dict[str, Any]:
     return {"status": "ready", "database": "ok", "migration": revision}
 
 
+def _recount_records() -> None:
+    """One GROUP BY on the read engine, not one per scrape: scrapes come every few seconds."""
+    global _last_recount
+    if time.monotonic() - _last_recount < RECOUNT_SECONDS:
+        return
+    from app.records.models import Record
+
+    with get_read_engine().connect() as connection:
+        counts = dict(connection.execute(select(Record.status, func.count()).group_by(Record.status)).all())
+    for status in ("active", "repaired", "expired", "revoked"):
+        RECORDS.labels(status=status).set(counts.get(status, 0))
+    _last_recount = time.monotonic()
+
+
 @router.get("/metrics", include_in_schema=False)
 def metrics() -> Response:
+    _recount_records()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

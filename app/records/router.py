@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
-from app.db import DbSession
+from app.db import DbSession, ReadSession
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed
 from app.openapi import errors_declared
 from app.records import service
@@ -154,7 +154,7 @@ def subject_records(
 @router.get("/v1/changes", response_model=ChangesOut)
 def record_changes(
     principal: FeedRead,
-    session: DbSession,
+    session: ReadSession,
     after: Annotated[
         str, Query(pattern=r"^\d{1,18}$", description="The cursor of the last change you have")
     ] = "0",

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import Authenticated
-from app.db import DbSession
+from app.db import ReadSession
 from app.stats import service
 
 router = APIRouter(tags=["administration"])
@@ -15,7 +15,7 @@ router = APIRouter(tags=["administration"])
 @router.get("/v1/stats")
 def statistics(
     principal: Authenticated,
-    session: DbSession,
+    session: ReadSession,
     plan: Annotated[str | None, Query(description="A plan code: only its domains")] = None,
     from_: Annotated[
         date | None, Query(alias="from", description="First day (China time); default 1 January")

@@ -1,5 +1,7 @@
 """The audit log: every change appended in the same transaction; any later edit is found."""
 
+import json
+
 from sqlalchemy import delete, select, update
 
 from app.audit.models import AuditEntry
@@ -86,3 +88,19 @@ def test_the_chain_verifies_whatever_zone_the_clock_was_read_in(http, police, to
     _push_some(http, police, 2)
     verdict = http.get("/v1/admin/audit/verify", headers=auditor).json()
     assert verdict["valid"] is True
+
+
+def test_the_operator_command_verifies_and_names_the_broken_entry(http, police):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    _push_some(http, police)
+    intact = CliRunner().invoke(cli, ["audit", "verify"])
+    assert intact.exit_code == 0 and json.loads(intact.output)["valid"] is True
+    target = _seqs()[1]
+    with session_scope() as session:
+        session.execute(update(AuditEntry).where(AuditEntry.seq == target).values(actor="someone else"))
+    broken = CliRunner().invoke(cli, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert json.loads(broken.output)["broken_at"] == target
