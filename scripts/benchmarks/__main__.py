@@ -23,6 +23,11 @@ SUITES = (
     Suite("ingest", "POST /v1/records/batch throughput vs. raw driver inserts", "scripts.benchmarks.ingest"),
     Suite("checks", "POST /v1/checks and /v1/checks/batch (approver checks)", None),
     Suite("public", "public one-stop query: lookup and name search", None),
+    Suite(
+        "soak",
+        "mixed load on several workers: errors, lost records, memory per worker",
+        "scripts.benchmarks.soak",
+    ),
 )
 BY_NAME = {suite.name: suite for suite in SUITES}
 
