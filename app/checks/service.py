@@ -468,17 +468,14 @@ def list_checks(
     page = list(
         session.scalars(query.order_by(Check.checked_at.desc(), Check.id).limit(limit).offset(offset))
     )
-    outcomes = (
-        dict(
-            session.execute(
-                select(CheckFeedback.check_id, CheckFeedback.outcome).where(
-                    column_in(session, CheckFeedback.check_id, [c.id for c in page])
-                )
-            ).tuples()
+    outcomes: dict[uuid.UUID, str] = {}
+    if page:
+        rows = session.execute(
+            select(CheckFeedback.check_id, CheckFeedback.outcome).where(
+                column_in(session, CheckFeedback.check_id, [c.id for c in page])
+            )
         )
-        if page
-        else {}
-    )
+        outcomes = {row.check_id: row.outcome for row in rows}
     items = [
         {
             "id": c.id,
