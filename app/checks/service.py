@@ -101,27 +101,13 @@ def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str
         .where(_identifier_clause(session, identifiers))
     )
     found: dict[str, Facts] = {}
-    for row in session.execute(query):
-        facts = found.get(row.identifier)
+    # Core rows by position: the ORM's per-row work would cost more than the query on a batch.
+    for row in session.connection().execute(query):
+        facts = found.get(row[4])
         if facts is None:
-            facts = found[row.identifier] = Facts(_subject(row))
-        if row.record_id is not None:
-            facts.records.append(
-                InForce(
-                    row.record_id,
-                    row.agency_code,
-                    row.agency_name,
-                    row.domain_code,
-                    row.list_type,
-                    row.severity,
-                    row.status,
-                    row.decision_no,
-                    row.decision_date,
-                    row.publicity_end,
-                    row.under_objection,
-                    row.version,
-                )
-            )
+            facts = found[row[4]] = Facts(_subject(row))
+        if row[5] is not None:
+            facts.records.append(InForce(*tuple(row)[5:]))
     return found
 
 
@@ -193,16 +179,13 @@ class Evaluation:
 
 
 def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evaluation:
-    if facts is None:
+    if facts is None or not facts.records:
         return Evaluation("clear", [], [], [], [], None, _digest(rule_set, []))
     applied: dict[str, dict[str, Any]] = {}
     domains: dict[str, str] = {}
     triggering: dict[uuid.UUID, InForce] = {}
-    candidates = rule_set.by_action.get(action, ())
     for record in facts.records:
-        for rule in candidates:
-            if not rule.applies_to(record.domain, record.list_type, record.severity):
-                continue
+        for rule in rule_set.matching(action, record.domain, record.list_type, record.severity):
             entry = applied.get(rule.measure)
             if entry is None:
                 entry = applied[rule.measure] = {
@@ -230,6 +213,8 @@ def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evalu
     def strongest_first(entry: dict[str, Any]) -> tuple[int, str]:
         return (-EFFECT_RANK[entry["effect"]], entry["code"])
 
+    if not applied:
+        return Evaluation("clear", [], [], [], [], None, _digest(rule_set, facts.records))
     punishments = sorted((e for e in applied.values() if e["kind"] == "punishment"), key=strongest_first)
     incentives = sorted((e for e in applied.values() if e["kind"] == "incentive"), key=strongest_first)
     withheld: list[str] = []
@@ -256,6 +241,8 @@ def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evalu
 def _digest(rule_set: rules.RuleSet, records: list[InForce]) -> str:
     """What the decision rests on: the rule versions and the subject's records in force (with the
     version and dispute flag of each), so a later reader can tell whether anything changed since."""
+    if not records:
+        return rule_set.empty_digest
     lines = sorted(f"{r.id}:{r.version}:{int(r.under_objection)}" for r in records)
     return hashlib.sha256("\n".join([rule_set.digest, *lines]).encode()).hexdigest()
 
@@ -312,6 +299,7 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
     checked_at = now.isoformat()
     answers: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    payloads: list[dict[str, Any]] = []
     for item in items:
         day = item.as_of if item.as_of is not None and item.as_of < today else today
         identifier = item.subject.identifier
@@ -335,10 +323,9 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
             "under_objection": any(r.under_objection for r in result.records),
             "checked_at": checked_at,
         }
-        payload = receipts.receipt_payload(
-            answer, principal.agency_code, result.state_digest, rule_set.digest
+        payloads.append(
+            receipts.receipt_payload(answer, principal.agency_code, result.state_digest, rule_set.digest)
         )
-        receipt = receipts.sign(payload)
         rows.append(
             {
                 "id": check_id,
@@ -355,12 +342,12 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
                 "under_objection": answer["under_objection"],
                 "state_digest": result.state_digest,
                 "answer": orjson.dumps(answer).decode(),
-                "receipt": receipt,
                 "checked_at": now,
             }
         )
-        answer["receipt"] = receipt
         answers.append(answer)
+    for answer, row, receipt in zip(answers, rows, receipts.sign_many(payloads), strict=True):
+        answer["receipt"] = row["receipt"] = receipt
     if len(rows) == 1:
         session.execute(insert(Check), rows)
     else:

@@ -315,6 +315,19 @@ class RuleSet:
     by_action: dict[str, tuple[ActiveRule, ...]] = field(default_factory=dict)
     # Names the exact rule versions in force, for receipts.
     digest: str = ""
+    # The state digest of a subject with no record in force (receipts).
+    empty_digest: str = ""
+    _matching: dict[tuple[str, str, str, str], tuple[ActiveRule, ...]] = field(default_factory=dict)
+
+    def matching(self, action: str, domain: str, list_type: str, severity: str) -> tuple[ActiveRule, ...]:
+        """The rules that apply to a record of this kind for this action (memoized: few kinds exist)."""
+        key = (action, domain, list_type, severity)
+        found = self._matching.get(key)
+        if found is None:
+            candidates = self.by_action.get(action, ())
+            found = tuple(r for r in candidates if r.applies_to(domain, list_type, severity))
+            self._matching[key] = found
+        return found
 
 
 _cache: dict[date, tuple[RuleSet, float, int]] = {}
@@ -372,4 +385,5 @@ def _load_rule_set(session: Session, day: date) -> RuleSet:
         for action in measure.actions:
             by_action.setdefault(action, []).append(active)
     digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
-    return RuleSet(day, {action: tuple(rules) for action, rules in by_action.items()}, digest)
+    empty = hashlib.sha256(digest.encode()).hexdigest()
+    return RuleSet(day, {action: tuple(rules) for action, rules in by_action.items()}, digest, empty)
