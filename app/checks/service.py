@@ -178,14 +178,28 @@ class Evaluation:
     state_digest: str
 
 
-def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evaluation:
-    if facts is None or not facts.records:
-        return Evaluation("clear", [], [], [], [], None, _digest(rule_set, []))
+@dataclass(frozen=True)
+class _Plan:
+    """The decision for one shape of case: an action and the kinds (domain, list, severity) of the
+    records in force, in order. Records enter by position, so one plan serves every subject whose
+    records are of the same kinds (there are few kinds; a batch has thousands of subjects)."""
+
+    decision: str
+    decisive_domain: str | None
+    # (the measure entry without its record ids, positions of the records that trigger it)
+    punishments: tuple[tuple[dict[str, Any], tuple[int, ...]], ...]
+    incentives: tuple[tuple[dict[str, Any], tuple[int, ...]], ...]
+    withheld: list[str]
+    triggering: tuple[int, ...]
+
+
+def _plan(action: str, kinds: tuple[tuple[str, str, str], ...], rule_set: rules.RuleSet) -> _Plan:
     applied: dict[str, dict[str, Any]] = {}
+    positions: dict[str, list[int]] = {}
     domains: dict[str, str] = {}
-    triggering: dict[uuid.UUID, InForce] = {}
-    for record in facts.records:
-        for rule in rule_set.matching(action, record.domain, record.list_type, record.severity):
+    triggering: list[int] = []
+    for index, (domain, list_type, severity) in enumerate(kinds):
+        for rule in rule_set.matching(action, domain, list_type, severity):
             entry = applied.get(rule.measure)
             if entry is None:
                 entry = applied[rule.measure] = {
@@ -194,47 +208,64 @@ def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evalu
                     "kind": rule.kind,
                     "effect": rule.effect,
                     "legal_basis": rule.legal_basis,
-                    "record_ids": [],
                     "rules": [],
                 }
-                domains[rule.measure] = record.domain
+                positions[rule.measure] = []
+                domains[rule.measure] = domain
             elif EFFECT_RANK[rule.effect] > EFFECT_RANK[entry["effect"]]:
                 entry["effect"] = rule.effect
-                domains[rule.measure] = record.domain
+                domains[rule.measure] = domain
             if rule.legal_basis not in entry["legal_basis"]:
                 entry["legal_basis"] += "；" + rule.legal_basis
             reference = {"id": rule.rule_id, "version": rule.version}
             if reference not in entry["rules"]:
                 entry["rules"].append(reference)
-            if str(record.id) not in entry["record_ids"]:
-                entry["record_ids"].append(str(record.id))
-            triggering[record.id] = record
+            if index not in positions[rule.measure]:
+                positions[rule.measure].append(index)
+            if index not in triggering:
+                triggering.append(index)
 
     def strongest_first(entry: dict[str, Any]) -> tuple[int, str]:
         return (-EFFECT_RANK[entry["effect"]], entry["code"])
 
-    if not applied:
-        return Evaluation("clear", [], [], [], [], None, _digest(rule_set, facts.records))
     punishments = sorted((e for e in applied.values() if e["kind"] == "punishment"), key=strongest_first)
     incentives = sorted((e for e in applied.values() if e["kind"] == "incentive"), key=strongest_first)
     withheld: list[str] = []
     if punishments:
-        decision = punishments[0]["effect"]
-        decisive_domain = domains[punishments[0]["code"]]
+        decision, decisive_domain = punishments[0]["effect"], domains[punishments[0]["code"]]
         withheld = [e["code"] for e in incentives]
         incentives = []
     elif incentives:
         decision, decisive_domain = "incentive", domains[incentives[0]["code"]]
     else:
         decision, decisive_domain = "clear", None
-    return Evaluation(
+    return _Plan(
         decision,
-        punishments,
-        incentives,
-        withheld,
-        list(triggering.values()),
         decisive_domain,
-        _digest(rule_set, facts.records),
+        tuple((e, tuple(positions[e["code"]])) for e in punishments),
+        tuple((e, tuple(positions[e["code"]])) for e in incentives),
+        withheld,
+        tuple(triggering),
+    )
+
+
+def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evaluation:
+    if facts is None or not facts.records:
+        return Evaluation("clear", [], [], [], [], None, _digest(rule_set, []))
+    records = facts.records
+    key = (action, tuple((r.domain, r.list_type, r.severity) for r in records))
+    plan = rule_set.plans.get(key)
+    if plan is None:
+        plan = rule_set.plans[key] = _plan(action, key[1], rule_set)
+    ids = [str(r.id) for r in records]
+    return Evaluation(
+        plan.decision,
+        [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.punishments],
+        [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.incentives],
+        plan.withheld,
+        [records[i] for i in plan.triggering],
+        plan.decisive_domain,
+        _digest(rule_set, records),
     )
 
 

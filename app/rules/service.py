@@ -318,6 +318,8 @@ class RuleSet:
     # The state digest of a subject with no record in force (receipts).
     empty_digest: str = ""
     _matching: dict[tuple[str, str, str, str], tuple[ActiveRule, ...]] = field(default_factory=dict)
+    # The checks engine's memo of decisions by shape of case (app.checks.service._Plan).
+    plans: dict[Any, Any] = field(default_factory=dict)
 
     def matching(self, action: str, domain: str, list_type: str, severity: str) -> tuple[ActiveRule, ...]:
         """The rules that apply to a record of this kind for this action (memoized: few kinds exist)."""
