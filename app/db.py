@@ -7,7 +7,7 @@ succeeds and rolls back on any error, so a failed request stores nothing.
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -115,8 +115,46 @@ def bulk_insert(session: Session, model: type["Base"], rows: list[dict[str, Any]
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        lines: list[str] = []
         for row in rows:
-            copy.write_row([row[name] for name in columns])
+            values = [row[name] for name in columns]
+            line = _copy_line(values)
+            if line is None:  # a value of a kind formatted here only by the driver
+                copy.write_row(values)
+            else:
+                lines.append(line)
+            if len(lines) >= 1000:
+                copy.write("".join(lines))
+                lines.clear()
+        if lines:
+            copy.write("".join(lines))
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_line(values: list[Any]) -> str | None:
+    """One line of COPY's text format, built in Python (several times faster than the driver's
+    per-value adaptation); None when a value is of a type not handled here."""
+    out = []
+    for value in values:
+        if value is None:
+            out.append("\\N")
+        elif isinstance(value, str):
+            out.append(value.translate(_COPY_ESCAPES))
+        elif isinstance(value, bool):
+            out.append("t" if value else "f")
+        elif isinstance(value, int | uuid.UUID):
+            out.append(str(value))
+        elif isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given to bulk_insert")
+            out.append(value.isoformat())
+        elif isinstance(value, date):
+            out.append(value.isoformat())
+        else:
+            return None
+    return "\t".join(out) + "\n"
 
 
 def column_in(session: Session, column: Any, values: list[Any]) -> Any:

@@ -12,12 +12,14 @@ from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router
 from app.catalog.router import router as catalog_router
+from app.checks.router import router as checks_router
 from app.config import get_settings
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
 from app.openapi import install_openapi
 from app.records.router import router as records_router
+from app.rules.router import router as rules_router
 from app.stats.router import router as stats_router
 
 log = logging.getLogger("registry")
@@ -70,6 +72,8 @@ def create_app() -> FastAPI:
         auth_router,
         catalog_router,
         records_router,
+        rules_router,
+        checks_router,
         cases_router,
         audit_router,
         stats_router,

@@ -4,8 +4,10 @@ from app.audit.models import AuditEntry
 from app.auth.models import ApiClient
 from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.checks.models import Check, CheckFeedback
 from app.db import Base
 from app.records.models import PublicityOverride, Record, Subject, SubjectName
+from app.rules.models import Measure, Rule
 
 __all__ = [
     "Agency",
@@ -16,10 +18,14 @@ __all__ = [
     "CalendarOverride",
     "Case",
     "CaseFile",
+    "Check",
+    "CheckFeedback",
     "Domain",
+    "Measure",
     "Plan",
     "PublicityOverride",
     "Record",
+    "Rule",
     "Subject",
     "SubjectName",
 ]

@@ -25,7 +25,11 @@ from sqlalchemy import delete  # noqa: E402
 
 from app import migrate  # noqa: E402
 from app.auth.service import create_client  # noqa: E402
-from app.catalog.service import load_seed_catalog  # noqa: E402
+from app.catalog.service import (  # noqa: E402
+    load_seed_catalog,
+    load_seed_measures_and_rules,
+    read_seed_catalog,
+)
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, session_scope  # noqa: E402
 from app.kit.identifiers import resident_id_check_character, uscc_check_character  # noqa: E402
@@ -36,14 +40,22 @@ from app.models import (  # noqa: E402
     CalendarOverride,
     Case,
     CaseFile,
+    Check,
+    CheckFeedback,
+    Measure,
     PublicityOverride,
     Record,
+    Rule,
     Subject,
     SubjectName,
 )
+from app.rules.service import invalidate_cache as invalidate_rule_cache  # noqa: E402
 
-# Tables a test may write to; the catalog stays loaded across tests.
+# Tables a test may write to, children first; the catalog stays loaded across tests, and the seed
+# measures and rules are loaded again after each test (tests change rules).
 _MUTABLE_TABLES = (
+    CheckFeedback,
+    Check,
     CaseFile,
     Case,
     SubjectName,
@@ -53,6 +65,8 @@ _MUTABLE_TABLES = (
     AuditEntry,
     CalendarOverride,
     PublicityOverride,
+    Rule,
+    Measure,
 )
 
 
@@ -72,6 +86,8 @@ def clean_tables(database: str) -> Iterator[None]:
     with session_scope() as session:
         for table in _MUTABLE_TABLES:
             session.execute(delete(table))
+        load_seed_measures_and_rules(session, read_seed_catalog())
+    invalidate_rule_cache()
 
 
 @pytest.fixture

@@ -128,15 +128,24 @@ CLIENT_STATUS_CACHE_SECONDS = 30.0
 _client_status: dict[str, tuple[bool, float]] = {}
 
 
-def client_is_active(client_id: str) -> bool:
+def cached_client_status(client_id: str) -> bool | None:
+    """The client's status if known from the last CLIENT_STATUS_CACHE_SECONDS, else None."""
     cached = _client_status.get(client_id)
-    now = time.monotonic()
-    if cached is not None and now - cached[1] < CLIENT_STATUS_CACHE_SECONDS:
+    if cached is not None and time.monotonic() - cached[1] < CLIENT_STATUS_CACHE_SECONDS:
         return cached[0]
+    return None
+
+
+def client_is_active(client_id: str) -> bool:
+    """Whether the client may still use its tokens (a database read when the cache is stale: call it
+    from a worker thread, never on the event loop)."""
+    cached = cached_client_status(client_id)
+    if cached is not None:
+        return cached
     with session_scope(writing=False) as session:
         row = session.execute(select(ApiClient.revoked_at).where(ApiClient.client_id == client_id)).first()
     active = row is not None and row.revoked_at is None
-    _client_status[client_id] = (active, now)
+    _client_status[client_id] = (active, time.monotonic())
     return active
 
 
@@ -156,7 +165,21 @@ def revoke_client(session: Session, client_id: str, actor: str) -> ApiClient:
     return client
 
 
-def principal_from_token(token: str) -> Principal:
+# Verified tokens, so that a client calling often pays for the ES256 verification once per token.
+# Only the signature check is cached: expiry is compared on every call and revocation goes through
+# client_is_active as before.
+_VERIFIED_TOKENS_MAX = 10_000
+_verified_tokens: dict[str, tuple[Principal, float]] = {}
+
+
+def verify_token(token: str) -> Principal:
+    """The principal of a validly signed, unexpired token (no database access)."""
+    cached = _verified_tokens.get(token)
+    if cached is not None:
+        if time.time() < cached[1]:
+            return cached[0]
+        _verified_tokens.pop(token, None)
+        raise Unauthorized("invalid access token: Signature has expired.")
     settings = get_settings()
     try:
         claims = get_keyring().verify_jwt(token, audience=TOKEN_AUDIENCE, issuer=settings.token_issuer)
@@ -168,8 +191,17 @@ def principal_from_token(token: str) -> Principal:
             agency_code=str(claims["agency"]),
             scopes=frozenset(str(claims["scope"]).split()),
         )
+        expires = float(claims["exp"])
     except KeyError as exc:
         raise Unauthorized(f"access token lacks the {exc.args[0]!r} claim") from None
+    if len(_verified_tokens) >= _VERIFIED_TOKENS_MAX:
+        _verified_tokens.clear()
+    _verified_tokens[token] = (principal, expires)
+    return principal
+
+
+def principal_from_token(token: str) -> Principal:
+    principal = verify_token(token)
     if not client_is_active(principal.client_id):
         raise Unauthorized("the client this token was issued to has been revoked")
     return principal

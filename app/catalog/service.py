@@ -1,6 +1,7 @@
 """Reading the catalog, loading the seed catalog, and the working-day calendar with its overrides."""
 
 import tomllib
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.kit.clock import utcnow
 from app.kit.workdays import WorkdayCalendar
+from app.rules.models import Measure, Rule
 
 SEED_CATALOG = Path(__file__).with_name("seed_catalog.toml")
 
@@ -28,10 +31,24 @@ class LoadResult:
 
 
 def load_seed_catalog(session: Session, actor: str = "system", path: Path = SEED_CATALOG) -> LoadResult:
-    """Load plans, domains, agencies and assignments when the catalog is empty; else do nothing."""
-    if session.scalar(select(func.count()).select_from(Plan)):
+    """Load what is missing: plans, domains, agencies and assignments when there are no plans; the
+    measures and default rules when there are no measures (databases seeded before they existed)."""
+    seed: dict[str, Any] | None = None
+    counts: dict[str, int] = {}
+    if not session.scalar(select(func.count()).select_from(Plan)):
+        seed = read_seed_catalog(path)
+        counts |= _load_plans(session, seed)
+    if not session.scalar(select(func.count()).select_from(Measure)):
+        seed = seed or read_seed_catalog(path)
+        counts |= load_seed_measures_and_rules(session, seed)
+    if not counts:
         return LoadResult(False, {})
-    seed = read_seed_catalog(path)
+    audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", {"counts": counts})])
+    session.flush()
+    return LoadResult(True, counts)
+
+
+def _load_plans(session: Session, seed: dict[str, Any]) -> dict[str, int]:
     session.execute(insert(Plan), [_pick(p, Plan) for p in seed["plans"]])
     session.execute(insert(Domain), [_pick(d, Domain) for d in seed["domains"]])
     session.execute(
@@ -53,15 +70,54 @@ def load_seed_catalog(session: Session, actor: str = "system", path: Path = SEED
                     }
                 )
     session.execute(insert(Assignment), assignments)
-    counts = {
+    return {
         "plans": len(seed["plans"]),
         "domains": len(seed["domains"]),
         "agencies": len(seed["agencies"]),
         "assignments": len(assignments),
     }
-    audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", {"counts": counts})])
-    session.flush()
-    return LoadResult(True, counts)
+
+
+# Seed rules get ids derived from what they are, so that every installation names them alike.
+_SEED_RULE_NAMESPACE = uuid.UUID("6f1c1f0e-3b1a-4c55-9a57-52454749535a")
+
+
+def load_seed_measures_and_rules(session: Session, seed: dict[str, Any]) -> dict[str, int]:
+    """The measures and default rules of the seed catalog, each citing its source (no audit entry:
+    the caller records the load)."""
+    now = utcnow()
+    measures = [
+        {"name_en": "", "implementing_agency": "", "source": ""} | _pick(m, Measure) | {"created_at": now}
+        for m in seed.get("measures", [])
+    ]
+    rules = []
+    for entry in seed.get("rules", []):
+        key = f"{entry.get('domain') or '*'}/{entry['list_type']}/{entry['measure']}"
+        rules.append(
+            {
+                "id": uuid.uuid5(_SEED_RULE_NAMESPACE, key + "/1"),
+                "rule_id": uuid.uuid5(_SEED_RULE_NAMESPACE, key),
+                "version": 1,
+                "domain_code": entry.get("domain"),
+                "list_type": entry["list_type"],
+                "min_severity": entry["min_severity"],
+                "measure_code": entry["measure"],
+                "effect": entry["effect"],
+                "effective_from": entry["effective_from"],
+                "effective_to": entry.get("effective_to"),
+                "legal_basis": entry["legal_basis"],
+                "source": entry.get("source", ""),
+                "created_at": now,
+                "created_by": "system:seed",
+                "closed_at": None,
+                "closed_reason": None,
+            }
+        )
+    if measures:
+        session.execute(insert(Measure), measures)
+    if rules:
+        session.execute(insert(Rule), rules)
+    return {"measures": len(measures), "rules": len(rules)}
 
 
 def _pick(entry: dict[str, Any], model: type) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("registry_requests_total", "HTTP requests", ["method", "route", "status"])
+CHECKS = Counter("registry_checks_total", "Approver checks answered and recorded", ["decision"])
 LATENCY = Histogram("registry_request_seconds", "HTTP request latency", ["method", "route"])
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.cases.models import Case
 from app.catalog.models import Assignment
+from app.checks.models import Check
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.clock import CHINA, china_today
 from app.records.history import end_of_day
@@ -32,6 +33,13 @@ class Row:
     repairs: dict[str, int] = field(default_factory=lambda: {"submitted": 0, "approved": 0, "rejected": 0})
     objections: dict[str, int] = field(
         default_factory=lambda: {"submitted": 0, "corrected": 0, "revoked": 0, "dismissed": 0}
+    )
+    # Approver checks by decision, under the domain of the record behind the decision and the
+    # approver's agency (a clear check has no domain: "" in the administrators' report).
+    checks: dict[str, int] = field(
+        default_factory=lambda: {
+            d: 0 for d in ("prohibit", "restrict", "strict_review", "incentive", "clear")
+        }
     )
 
 
@@ -99,6 +107,17 @@ def statistics(
         target = row(domain, agency).repairs if kind == "repair" else row(domain, agency).objections
         target[status] = target.get(status, 0) + count
 
+    checked_domain: Any = Check.decisive_domain.in_(domains)
+    if principal.has(Scope.admin) and plan is None:
+        checked_domain = or_(checked_domain, Check.decisive_domain.is_(None))
+    checks = session.execute(
+        select(Check.decisive_domain, Check.agency_code, Check.decision, func.count())
+        .where(checked_domain, Check.checked_at >= since, Check.checked_at < until)
+        .group_by(Check.decisive_domain, Check.agency_code, Check.decision)
+    )
+    for domain, agency, decision, count in checks:
+        row(domain or "", agency).checks[decision] = count
+
     ordered = [rows[key] for key in sorted(rows)]
     return {
         "plan": plan,
@@ -118,13 +137,14 @@ def _as_dict(row: Row) -> dict[str, Any]:
         "exited": row.exited,
         "repairs": row.repairs,
         "objections": row.objections,
+        "checks": row.checks,
     }
 
 
 def _totals(rows: Iterable[Row]) -> dict[str, Any]:
     totals: dict[str, Any] = {"listed": 0, "late_disclosures": 0}
     nested: dict[str, defaultdict[str, int]] = {
-        k: defaultdict(int) for k in ("exited", "repairs", "objections")
+        k: defaultdict(int) for k in ("exited", "repairs", "objections", "checks")
     }
     for row in rows:
         totals["listed"] += row.listed
@@ -133,6 +153,7 @@ def _totals(rows: Iterable[Row]) -> dict[str, Any]:
             ("exited", row.exited),
             ("repairs", row.repairs),
             ("objections", row.objections),
+            ("checks", row.checks),
         ):
             for key, value in counts.items():
                 nested[name][key] += value
@@ -142,7 +163,7 @@ def _totals(rows: Iterable[Row]) -> dict[str, Any]:
 def as_csv_rows(report: dict[str, Any]) -> list[list[Any]]:
     """One line per domain and agency, nested counts flattened into columns."""
     header = ["domain", "agency", "listed", "late_disclosures"]
-    nested = ("exited", "repairs", "objections")
+    nested = ("exited", "repairs", "objections", "checks")
     keys = {name: sorted({k for r in report["rows"] for k in r[name]}) for name in nested}
     header += [f"{name}_{key}" for name in nested for key in keys[name]]
     lines: list[list[Any]] = [header]

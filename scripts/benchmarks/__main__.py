@@ -21,7 +21,7 @@ class Suite:
 
 SUITES = (
     Suite("ingest", "POST /v1/records/batch throughput vs. raw driver inserts", "scripts.benchmarks.ingest"),
-    Suite("checks", "POST /v1/checks and /v1/checks/batch (approver checks)", None),
+    Suite("checks", "POST /v1/checks and /v1/checks/batch (approver checks)", "scripts.benchmarks.checks"),
     Suite("public", "public one-stop query: lookup and name search", None),
     Suite(
         "soak",

@@ -29,6 +29,7 @@ PUBLIC = {
     ("GET", "/v1/domains"),
     ("GET", "/v1/domains/{code}"),
     ("GET", "/v1/agencies"),
+    ("GET", "/v1/measures"),
 }
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 

@@ -60,3 +60,22 @@ def test_period_and_plan_filters(http, police, token_for):
     assert http.get("/v1/stats?plan=no-such-plan", headers=admin).status_code == 404
     national = http.get("/v1/stats?plan=wenmingwei-2020-6", headers=admin).json()
     assert national["totals"]["listed"] == 5
+
+
+def test_checks_are_counted_by_decision_per_domain_and_approver(http, police, token_for):
+    _seed(http, police)
+    approver = token_for("national.market_regulation", "checks:write")
+    admin = token_for("national.credit_office", "admin")
+    for n, action in ((1, "administrative_license"), (2, "financing"), (99, "financing")):
+        body = {"subject": {"identifier": record_body(n)["subject"]["identifier"]}, "action": action}
+        assert http.post("/v1/checks", json=body, headers=approver).status_code == 200
+    report = http.get("/v1/stats", headers=admin).json()
+    (row,) = [
+        r
+        for r in report["rows"]
+        if (r["domain"], r["agency"]) == ("telecom_fraud", "national.market_regulation")
+    ]
+    assert row["checks"]["restrict"] == 2 and row["checks"]["clear"] == 0
+    (unknown,) = [r for r in report["rows"] if r["domain"] == ""]
+    assert unknown["checks"]["clear"] == 1
+    assert report["totals"]["checks"]["restrict"] == 2

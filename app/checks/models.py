@@ -1,0 +1,57 @@
+"""Approver checks (联合奖惩 queries) and the feedback approvers send on what they did.
+
+A check is stored as it was answered, receipt included: it is the approver's evidence that it
+consulted the registry, and the registry's record of what it said.
+"""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime
+
+
+class Check(Base):
+    __tablename__ = "checks"
+    __table_args__ = (
+        Index("ix_checks_agency_checked_at", "agency_code", "checked_at"),
+        Index("ix_checks_subject_id", "subject_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    # The approver: its agency and the API client that asked.
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    # The identifier as asked (normalized); subject_id only when the registry knew it.
+    identifier: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subjects.id"), nullable=True)
+    found: Mapped[bool]
+    action: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    as_of: Mapped[date | None] = mapped_column(Date, nullable=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    # The domain of a record behind the decisive measure, for per-domain statistics.
+    decisive_domain: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    under_objection: Mapped[bool]
+    # SHA-256 over the records and rule versions the decision rests on (also in the receipt).
+    state_digest: Mapped[str] = mapped_column(String(64))
+    # The answer exactly as given (JSON text, without the receipt), and the receipt (compact JWS).
+    answer: Mapped[str] = mapped_column(Text)
+    receipt: Mapped[str] = mapped_column(Text)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckFeedback(Base):
+    """What the approver did after a check (惩戒反馈); one per check."""
+
+    __tablename__ = "check_feedback"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    check_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("checks.id"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)

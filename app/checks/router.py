@@ -1,0 +1,105 @@
+"""Approver checks: one entity or a list of them, before acting; the check history and feedback.
+
+The two check routes are the registry's hot path: `async def`, with the whole transaction (read,
+decide, sign, record) run in one worker thread, so the event loop never waits on the database and a
+check costs a single thread hop.
+"""
+
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from app.auth.deps import ChecksRead, ChecksWrite
+from app.auth.service import Principal
+from app.checks import service
+from app.checks.schemas import (
+    CheckBatchIn,
+    CheckBatchOut,
+    CheckIn,
+    CheckOut,
+    CheckPage,
+    Decision,
+    FeedbackIn,
+    FeedbackOut,
+    StoredCheckOut,
+)
+from app.db import DbSession, session_scope
+from app.kit.clock import CHINA
+from app.kit.observe import CHECKS
+from app.kit.responses import FastJSON
+from app.records.history import end_of_day
+from app.rules.schemas import Action
+
+router = APIRouter(tags=["checks"])
+
+
+def _checks_in_transaction(principal: Principal, items: list[CheckIn]) -> list[dict[str, Any]]:
+    with session_scope() as session:
+        answers = service.run_checks(session, principal, items)
+    for answer in answers:  # counted once stored
+        CHECKS.labels(answer["decision"]).inc()
+    return answers
+
+
+@router.post("/v1/checks", response_model=CheckOut, response_class=FastJSON)
+async def check(body: CheckIn, principal: ChecksWrite) -> Any:
+    """Check one entity before acting: the decision, every measure that applies with its legal basis
+    and the records behind it, and a signed receipt. The check is recorded."""
+    (answer,) = await run_in_threadpool(_checks_in_transaction, principal, [body])
+    return FastJSON(answer)
+
+
+@router.post("/v1/checks/batch", response_model=CheckBatchOut, response_class=FastJSON)
+async def check_batch(body: CheckBatchIn, principal: ChecksWrite) -> Any:
+    """Check up to 10,000 entities; results in the order asked, each recorded with its receipt. One
+    bad item refuses the whole batch (422 naming it) and nothing is recorded."""
+    answers = await run_in_threadpool(_checks_in_transaction, principal, body.items)
+    return FastJSON({"results": answers})
+
+
+@router.get("/v1/checks", response_model=CheckPage)
+def list_checks(
+    principal: ChecksRead,
+    session: DbSession,
+    agency: Annotated[
+        str | None, Query(description="Administrators: an agency's checks; default all")
+    ] = None,
+    identifier: Annotated[str | None, Query(max_length=64)] = None,
+    decision: Annotated[Decision | None, Query()] = None,
+    action: Annotated[Action | None, Query()] = None,
+    from_: Annotated[date | None, Query(alias="from", description="First day (China time)")] = None,
+    to: Annotated[date | None, Query(description="Last day (China time)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """The agency's own checks, newest first (administrators: any agency's)."""
+    since = datetime.combine(from_, time.min, tzinfo=CHINA) if from_ else None
+    until = end_of_day(to) if to else None
+    items, total = service.list_checks(
+        session,
+        principal,
+        agency=agency,
+        identifier=identifier,
+        decision=decision,
+        action=action,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/v1/checks/{check_id}", response_model=StoredCheckOut)
+def read_check(check_id: uuid.UUID, principal: ChecksRead, session: DbSession) -> Any:
+    """A check as it was answered, with its receipt and the approver's feedback."""
+    return service.stored_check(session, principal, check_id)
+
+
+@router.post("/v1/checks/{check_id}/feedback", response_model=FeedbackOut)
+def give_feedback(check_id: uuid.UUID, body: FeedbackIn, principal: ChecksWrite, session: DbSession) -> Any:
+    """Report what the approver did after the check (惩戒反馈): once per check, by its own agency."""
+    return service.feedback_out(service.give_feedback(session, principal, check_id, body))

@@ -1,0 +1,148 @@
+"""Checks as approvers ask them and as the registry answers; feedback on what the approver did."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.rules.schemas import Action
+
+MAX_BATCH = 10_000
+Decision = Literal["prohibit", "restrict", "strict_review", "incentive", "clear"]
+Outcome = Literal["denied", "granted", "granted_with_conditions", "withdrawn"]
+
+
+class CheckSubjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifier: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64)
+    ]
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: CheckSubjectIn
+    action: Action = Field(description="What the approver is about to do")
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        default=None, description="The approver's own case or application number"
+    )
+    as_of: date | None = Field(
+        default=None, description="Answer as the registry stood at the end of this day"
+    )
+
+
+class CheckBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[CheckIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RuleRef(BaseModel):
+    id: uuid.UUID
+    version: int
+
+
+class AppliedMeasure(BaseModel):
+    code: str
+    name_zh: str
+    kind: Literal["punishment", "incentive"]
+    effect: str
+    legal_basis: str
+    record_ids: list[uuid.UUID]
+    rules: list[RuleRef]
+
+
+class AgencyRef(BaseModel):
+    code: str
+    name_zh: str
+
+
+class CheckedRecord(BaseModel):
+    id: uuid.UUID
+    domain: str
+    list_type: str
+    severity: str
+    status: str
+    designating_agency: AgencyRef
+    decision_no: str
+    decision_date: date
+    publicity_end: date
+    under_objection: bool
+
+
+class CheckedSubject(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    identifier_type: str
+    identifier: str
+
+
+class CheckOut(BaseModel):
+    id: uuid.UUID
+    identifier: str
+    found: bool
+    decision: Decision
+    action: str
+    reference: str | None
+    as_of: date | None
+    subject: CheckedSubject | None
+    measures: list[AppliedMeasure]
+    incentives: list[AppliedMeasure]
+    incentives_withheld: list[str] = Field(
+        description="Incentives that would apply, withheld by a punishment"
+    )
+    records: list[CheckedRecord]
+    under_objection: bool = Field(description="A record behind the decision is disputed (it still applies)")
+    checked_at: datetime
+    receipt: str = Field(
+        description="Compact JWS (ES256) over the decision; verify with /.well-known/jwks.json"
+    )
+
+
+class CheckBatchOut(BaseModel):
+    results: list[CheckOut]
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class FeedbackOut(BaseModel):
+    check_id: uuid.UUID
+    outcome: Outcome
+    note: str | None
+    agency: str
+    reported_at: datetime
+
+
+class StoredCheckOut(CheckOut):
+    agency: str
+    client_id: str
+    feedback: FeedbackOut | None
+
+
+class CheckSummary(BaseModel):
+    id: uuid.UUID
+    identifier: str
+    found: bool
+    action: str
+    decision: Decision
+    reference: str | None
+    as_of: date | None
+    agency: str
+    checked_at: datetime
+    feedback: Outcome | None
+
+
+class CheckPage(BaseModel):
+    items: list[CheckSummary]
+    total: int
+    limit: int
+    offset: int

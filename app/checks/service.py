@@ -1,0 +1,512 @@
+"""The decision engine: which measures apply to an entity for an action, on a day, and why.
+
+A record applies when it is in force that day (active and within its publicity period; on a past
+day as the audit history has it) and a rule in force that day ties its domain (or every domain),
+list and at least its severity to a measure bearing on the action. The decision is the strongest
+effect among the punishments that apply (prohibit > restrict > strict_review); `incentive` when only
+incentives apply (联合奖惩: any punishment withholds the incentives); `clear` otherwise. Records under
+objection keep applying and are flagged (DOMAIN.md, record lifecycle).
+
+Hot path: one query for all identifiers of a batch, the rule set cached per day, receipts signed
+with `cryptography` directly, the rows written with one multi-row insert (COPY on PostgreSQL).
+"""
+
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, insert, select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.scopes import Scope
+from app.auth.service import Principal
+from app.catalog.models import Agency
+from app.checks import receipts
+from app.checks.models import Check, CheckFeedback
+from app.checks.schemas import CheckIn, FeedbackIn
+from app.db import bulk_insert, column_in
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.kit.clock import china_today, utcnow
+from app.records import history
+from app.records.models import Record, Subject
+from app.rules import service as rules
+from app.rules.schemas import EFFECT_RANK
+
+
+class FeedbackExists(Conflict):
+    code = "feedback_exists"
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A record in force for a subject on the day asked."""
+
+    id: uuid.UUID
+    agency_code: str
+    agency_name: str
+    domain: str
+    list_type: str
+    severity: str
+    status: str
+    decision_no: str
+    decision_date: date
+    publicity_end: date
+    under_objection: bool
+    version: int
+
+
+@dataclass
+class Facts:
+    subject: dict[str, Any]
+    records: list[InForce] = field(default_factory=list)
+
+
+# --- reading what the registry knows ------------------------------------------------------------------
+
+_SUBJECT_COLUMNS = (Subject.id, Subject.kind, Subject.name, Subject.identifier_type, Subject.identifier)
+_RECORD_COLUMNS = (
+    Record.id.label("record_id"),
+    Record.agency_code,
+    Agency.name_zh.label("agency_name"),
+    Record.domain_code,
+    Record.list_type,
+    Record.severity,
+    Record.status,
+    Record.decision_no,
+    Record.decision_date,
+    Record.publicity_end,
+    Record.under_objection,
+    Record.version,
+)
+
+
+def _identifier_clause(session: Session, identifiers: list[str]) -> Any:
+    if len(identifiers) == 1:
+        return Subject.identifier == identifiers[0]
+    return column_in(session, Subject.identifier, identifiers)
+
+
+def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str, Facts]:
+    """Subjects by identifier with their records in force on `day`, in one query."""
+    query = (
+        select(*_SUBJECT_COLUMNS, *_RECORD_COLUMNS)
+        .select_from(Subject)
+        .outerjoin(Record, and_(Record.subject_id == Subject.id, history.in_force_clause(Record, day)))
+        .outerjoin(Agency, Agency.code == Record.agency_code)
+        .where(_identifier_clause(session, identifiers))
+    )
+    found: dict[str, Facts] = {}
+    # Core rows by position: the ORM's per-row work would cost more than the query on a batch.
+    for row in session.connection().execute(query):
+        facts = found.get(row[4])
+        if facts is None:
+            facts = found[row[4]] = Facts(_subject(row))
+        if row[5] is not None:
+            facts.records.append(InForce(*tuple(row)[5:]))
+    return found
+
+
+def facts_as_of(session: Session, identifiers: list[str], day: date) -> dict[str, Facts]:
+    """As `facts_today`, but as the registry stood at the end of a past day (audit snapshots)."""
+    query = (
+        select(*_SUBJECT_COLUMNS, *_RECORD_COLUMNS)
+        .select_from(Subject)
+        .outerjoin(
+            Record, and_(Record.subject_id == Subject.id, Record.received_at < history.end_of_day(day))
+        )
+        .outerjoin(Agency, Agency.code == Record.agency_code)
+        .where(_identifier_clause(session, identifiers))
+    )
+    rows = session.execute(query).all()
+    states = history.snapshots_as_of(session, [row.record_id for row in rows if row.record_id], day)
+    found: dict[str, Facts] = {}
+    for row in rows:
+        facts = found.get(row.identifier)
+        if facts is None:
+            facts = found[row.identifier] = Facts(_subject(row))
+        state = states.get(row.record_id) if row.record_id else None
+        if state is None:
+            continue
+        start, end = date.fromisoformat(state["publicity_start"]), date.fromisoformat(state["publicity_end"])
+        if not history.in_force(state["status"], start, end, day):
+            continue
+        facts.records.append(
+            InForce(
+                row.record_id,
+                row.agency_code,
+                row.agency_name,
+                row.domain_code,
+                state["list_type"],
+                state["severity"],
+                state["status"],
+                state["decision_no"],
+                date.fromisoformat(state["decision_date"]),
+                end,
+                bool(state["under_objection"]),
+                int(state["version"]),
+            )
+        )
+    return found
+
+
+def _subject(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "name": row.name,
+        "identifier_type": row.identifier_type,
+        "identifier": row.identifier,
+    }
+
+
+# --- deciding ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    decision: str
+    measures: list[dict[str, Any]]
+    incentives: list[dict[str, Any]]
+    withheld: list[str]
+    records: list[InForce]
+    decisive_domain: str | None
+    state_digest: str
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The decision for one shape of case: an action and the kinds (domain, list, severity) of the
+    records in force, in order. Records enter by position, so one plan serves every subject whose
+    records are of the same kinds (there are few kinds; a batch has thousands of subjects)."""
+
+    decision: str
+    decisive_domain: str | None
+    # (the measure entry without its record ids, positions of the records that trigger it)
+    punishments: tuple[tuple[dict[str, Any], tuple[int, ...]], ...]
+    incentives: tuple[tuple[dict[str, Any], tuple[int, ...]], ...]
+    withheld: list[str]
+    triggering: tuple[int, ...]
+
+
+def _plan(action: str, kinds: tuple[tuple[str, str, str], ...], rule_set: rules.RuleSet) -> _Plan:
+    applied: dict[str, dict[str, Any]] = {}
+    positions: dict[str, list[int]] = {}
+    domains: dict[str, str] = {}
+    triggering: list[int] = []
+    for index, (domain, list_type, severity) in enumerate(kinds):
+        for rule in rule_set.matching(action, domain, list_type, severity):
+            entry = applied.get(rule.measure)
+            if entry is None:
+                entry = applied[rule.measure] = {
+                    "code": rule.measure,
+                    "name_zh": rule.measure_name_zh,
+                    "kind": rule.kind,
+                    "effect": rule.effect,
+                    "legal_basis": rule.legal_basis,
+                    "rules": [],
+                }
+                positions[rule.measure] = []
+                domains[rule.measure] = domain
+            elif EFFECT_RANK[rule.effect] > EFFECT_RANK[entry["effect"]]:
+                entry["effect"] = rule.effect
+                domains[rule.measure] = domain
+            if rule.legal_basis not in entry["legal_basis"]:
+                entry["legal_basis"] += "；" + rule.legal_basis
+            reference = {"id": rule.rule_id, "version": rule.version}
+            if reference not in entry["rules"]:
+                entry["rules"].append(reference)
+            if index not in positions[rule.measure]:
+                positions[rule.measure].append(index)
+            if index not in triggering:
+                triggering.append(index)
+
+    def strongest_first(entry: dict[str, Any]) -> tuple[int, str]:
+        return (-EFFECT_RANK[entry["effect"]], entry["code"])
+
+    punishments = sorted((e for e in applied.values() if e["kind"] == "punishment"), key=strongest_first)
+    incentives = sorted((e for e in applied.values() if e["kind"] == "incentive"), key=strongest_first)
+    withheld: list[str] = []
+    if punishments:
+        decision, decisive_domain = punishments[0]["effect"], domains[punishments[0]["code"]]
+        withheld = [e["code"] for e in incentives]
+        incentives = []
+    elif incentives:
+        decision, decisive_domain = "incentive", domains[incentives[0]["code"]]
+    else:
+        decision, decisive_domain = "clear", None
+    return _Plan(
+        decision,
+        decisive_domain,
+        tuple((e, tuple(positions[e["code"]])) for e in punishments),
+        tuple((e, tuple(positions[e["code"]])) for e in incentives),
+        withheld,
+        tuple(triggering),
+    )
+
+
+def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evaluation:
+    if facts is None or not facts.records:
+        return Evaluation("clear", [], [], [], [], None, _digest(rule_set, []))
+    records = facts.records
+    key = (action, tuple((r.domain, r.list_type, r.severity) for r in records))
+    plan = rule_set.plans.get(key)
+    if plan is None:
+        plan = rule_set.plans[key] = _plan(action, key[1], rule_set)
+    ids = [str(r.id) for r in records]
+    return Evaluation(
+        plan.decision,
+        [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.punishments],
+        [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.incentives],
+        plan.withheld,
+        [records[i] for i in plan.triggering],
+        plan.decisive_domain,
+        _digest(rule_set, records),
+    )
+
+
+def _digest(rule_set: rules.RuleSet, records: list[InForce]) -> str:
+    """What the decision rests on: the rule versions and the subject's records in force (with the
+    version and dispute flag of each), so a later reader can tell whether anything changed since."""
+    if not records:
+        return rule_set.empty_digest
+    lines = sorted(f"{r.id}:{r.version}:{int(r.under_objection)}" for r in records)
+    return hashlib.sha256("\n".join([rule_set.digest, *lines]).encode()).hexdigest()
+
+
+def _record_out(record: InForce) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "domain": record.domain,
+        "list_type": record.list_type,
+        "severity": record.severity,
+        "status": record.status,
+        "designating_agency": {"code": record.agency_code, "name_zh": record.agency_name},
+        "decision_no": record.decision_no,
+        "decision_date": record.decision_date.isoformat(),
+        "publicity_end": record.publicity_end.isoformat(),
+        "under_objection": record.under_objection,
+    }
+
+
+# --- checking and recording -------------------------------------------------------------------------
+
+
+def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> list[dict[str, Any]]:
+    """Answer every item in order, record each one, sign a receipt for each. Nothing is stored when
+    any item is refused."""
+    today = china_today()
+    fields = [
+        {
+            "field": f"items[{index}].as_of" if len(items) > 1 else "as_of",
+            "detail": f"{item.as_of} is after today ({today})",
+        }
+        for index, item in enumerate(items)
+        if item.as_of is not None and item.as_of > today
+    ]
+    if fields:
+        raise ValidationFailed(fields)
+
+    by_day: dict[date, list[str]] = defaultdict(list)
+    for item in items:
+        by_day[item.as_of if item.as_of is not None and item.as_of < today else today].append(
+            item.subject.identifier
+        )
+    known: dict[date, dict[str, Facts]] = {}
+    rule_sets: dict[date, rules.RuleSet] = {}
+    for day, identifiers in by_day.items():
+        unique = list(dict.fromkeys(identifiers))
+        reader = facts_today if day == today else facts_as_of
+        known[day] = {}
+        for start in range(0, len(unique), 5000):
+            known[day].update(reader(session, unique[start : start + 5000], day))
+        rule_sets[day] = rules.rule_set(session, day)
+
+    now = utcnow()
+    checked_at = now.isoformat()
+    answers: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    payloads: list[dict[str, Any]] = []
+    for item in items:
+        day = item.as_of if item.as_of is not None and item.as_of < today else today
+        identifier = item.subject.identifier
+        facts = known[day].get(identifier)
+        rule_set = rule_sets[day]
+        result = evaluate(facts, item.action, rule_set)
+        check_id = uuid.uuid4()
+        answer = {
+            "id": str(check_id),
+            "identifier": identifier,
+            "found": facts is not None,
+            "decision": result.decision,
+            "action": item.action,
+            "reference": item.reference,
+            "as_of": item.as_of.isoformat() if item.as_of else None,
+            "subject": facts.subject if facts else None,
+            "measures": result.measures,
+            "incentives": result.incentives,
+            "incentives_withheld": result.withheld,
+            "records": [_record_out(r) for r in result.records],
+            "under_objection": any(r.under_objection for r in result.records),
+            "checked_at": checked_at,
+        }
+        payloads.append(
+            receipts.receipt_payload(answer, principal.agency_code, result.state_digest, rule_set.digest)
+        )
+        rows.append(
+            {
+                "id": check_id,
+                "agency_code": principal.agency_code,
+                "client_id": principal.client_id,
+                "identifier": identifier,
+                "subject_id": uuid.UUID(facts.subject["id"]) if facts else None,
+                "found": facts is not None,
+                "action": item.action,
+                "reference": item.reference,
+                "as_of": item.as_of,
+                "decision": result.decision,
+                "decisive_domain": result.decisive_domain,
+                "under_objection": answer["under_objection"],
+                "state_digest": result.state_digest,
+                "answer": orjson.dumps(answer).decode(),
+                "checked_at": now,
+            }
+        )
+        answers.append(answer)
+    for answer, row, receipt in zip(answers, rows, receipts.sign_many(payloads), strict=True):
+        answer["receipt"] = row["receipt"] = receipt
+    if len(rows) == 1:
+        session.execute(insert(Check), rows)
+    else:
+        bulk_insert(session, Check, rows)
+    return answers
+
+
+# --- reading checks back, feedback ------------------------------------------------------------------
+
+
+def _visible_check(session: Session, principal: Principal, check_id: uuid.UUID) -> Check:
+    check = session.get(Check, check_id)
+    if check is None:
+        raise NotFound(f"no check {check_id}")
+    if check.agency_code != principal.agency_code and not principal.has(Scope.admin):
+        raise Forbidden(f"check {check_id} was made by another agency")
+    return check
+
+
+def feedback_out(feedback: CheckFeedback) -> dict[str, Any]:
+    return {
+        "check_id": feedback.check_id,
+        "outcome": feedback.outcome,
+        "note": feedback.note,
+        "agency": feedback.agency_code,
+        "reported_at": feedback.reported_at,
+    }
+
+
+def stored_check(session: Session, principal: Principal, check_id: uuid.UUID) -> dict[str, Any]:
+    """The check as it was answered, its receipt, and the approver's feedback if any."""
+    check = _visible_check(session, principal, check_id)
+    feedback = session.scalars(select(CheckFeedback).where(CheckFeedback.check_id == check_id)).first()
+    return dict(orjson.loads(check.answer)) | {
+        "receipt": check.receipt,
+        "agency": check.agency_code,
+        "client_id": check.client_id,
+        "feedback": feedback_out(feedback) if feedback else None,
+    }
+
+
+def give_feedback(
+    session: Session, principal: Principal, check_id: uuid.UUID, body: FeedbackIn
+) -> CheckFeedback:
+    check = session.get(Check, check_id)
+    if check is None:
+        raise NotFound(f"no check {check_id}")
+    if check.agency_code != principal.agency_code:
+        raise Forbidden(f"check {check_id} was made by another agency; only its approver reports on it")
+    if session.scalars(select(CheckFeedback.id).where(CheckFeedback.check_id == check_id)).first():
+        raise FeedbackExists(f"feedback on check {check_id} was already given")
+    feedback = CheckFeedback(
+        id=uuid.uuid4(),
+        check_id=check_id,
+        outcome=body.outcome,
+        note=body.note or None,
+        agency_code=principal.agency_code,
+        client_id=principal.client_id,
+        reported_at=utcnow(),
+    )
+    session.add(feedback)
+    session.flush()
+    payload = {
+        "outcome": body.outcome,
+        "note": feedback.note,
+        "decision": check.decision,
+        "action": check.action,
+    }
+    audit.append(session, principal.actor, [audit.Event("check.feedback", "check", str(check_id), payload)])
+    return feedback
+
+
+def list_checks(
+    session: Session,
+    principal: Principal,
+    *,
+    agency: str | None,
+    identifier: str | None,
+    decision: str | None,
+    action: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """An agency's checks, newest first; administrators may name any agency, or none for all."""
+    if agency is not None and agency != principal.agency_code and not principal.has(Scope.admin):
+        raise Forbidden("an agency reads its own checks; administrators read every agency's")
+    if agency is None and not principal.has(Scope.admin):
+        agency = principal.agency_code
+    query = select(Check)
+    if agency is not None:
+        query = query.where(Check.agency_code == agency)
+    if identifier is not None:
+        query = query.where(Check.identifier == identifier.strip().upper())
+    if decision is not None:
+        query = query.where(Check.decision == decision)
+    if action is not None:
+        query = query.where(Check.action == action)
+    if since is not None:
+        query = query.where(Check.checked_at >= since)
+    if until is not None:
+        query = query.where(Check.checked_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = list(
+        session.scalars(query.order_by(Check.checked_at.desc(), Check.id).limit(limit).offset(offset))
+    )
+    outcomes: dict[uuid.UUID, str] = {}
+    if page:
+        rows = session.execute(
+            select(CheckFeedback.check_id, CheckFeedback.outcome).where(
+                column_in(session, CheckFeedback.check_id, [c.id for c in page])
+            )
+        )
+        outcomes = {row.check_id: row.outcome for row in rows}
+    items = [
+        {
+            "id": c.id,
+            "identifier": c.identifier,
+            "found": c.found,
+            "action": c.action,
+            "decision": c.decision,
+            "reference": c.reference,
+            "as_of": c.as_of,
+            "agency": c.agency_code,
+            "checked_at": c.checked_at,
+            "feedback": outcomes.get(c.id),
+        }
+        for c in page
+    ]
+    return items, total

@@ -1,0 +1,110 @@
+"""Measures and rules as administrators write them and as the registry answers."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# What an approver is about to do (API.md, Catalog): the actions measures bear on.
+ACTIONS = (
+    "market_access",
+    "administrative_license",
+    "telecom_service",
+    "financial_service",
+    "financing",
+    "high_consumption",
+    "preferential_policy",
+    "honors",
+    "public_procurement",
+    "government_funding",
+    "routine_inspection",
+)
+Action = Literal[
+    "market_access",
+    "administrative_license",
+    "telecom_service",
+    "financial_service",
+    "financing",
+    "high_consumption",
+    "preferential_policy",
+    "honors",
+    "public_procurement",
+    "government_funding",
+    "routine_inspection",
+]
+MeasureKind = Literal["punishment", "incentive"]
+Effect = Literal["prohibit", "restrict", "strict_review", "incentive"]
+ListType = Literal["black", "red", "focus"]
+Severity = Literal["minor", "general", "serious"]
+
+# Strongest first: a check's decision is the strongest effect that applies (prohibit > restrict >
+# strict_review), and incentive only when no punishment applies at all (联合奖惩: 失信 outweighs 守信).
+EFFECT_RANK = {"prohibit": 4, "restrict": 3, "strict_review": 2, "incentive": 1, "clear": 0}
+SEVERITY_RANK = {"minor": 1, "general": 2, "serious": 3}
+
+
+def text(max_length: int) -> Any:
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
+
+
+class MeasureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    name_zh: text(200)  # type: ignore[valid-type]
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    kind: MeasureKind
+    actions: list[Action] = Field(min_length=1, max_length=len(ACTIONS))
+    # 国办发〔2020〕49号: every measure needs a legal basis.
+    legal_basis: text(2000)  # type: ignore[valid-type]
+    implementing_agency: text(500)  # type: ignore[valid-type]
+    source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+
+
+class MeasureOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+    kind: MeasureKind
+    actions: list[str]
+    legal_basis: str
+    implementing_agency: str
+    source: str
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    domain: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = (
+        Field(default=None, description="A domain code; null: every domain")
+    )
+    list_type: ListType
+    min_severity: Severity = Field(
+        default="general", description="Records below this severity trigger nothing (minor: none by default)"
+    )
+    measure: text(64)  # type: ignore[valid-type]
+    effect: Effect
+    effective_from: date | None = Field(default=None, description="Default: today (China time)")
+    effective_to: date | None = None
+    # 国办发〔2020〕49号: no punishment without a legal basis.
+    legal_basis: text(2000)  # type: ignore[valid-type]
+    source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+
+
+class RuleOut(BaseModel):
+    id: uuid.UUID
+    version: int
+    domain: str | None
+    list_type: str
+    min_severity: str
+    measure: str
+    effect: str
+    effective_from: date
+    effective_to: date | None
+    legal_basis: str
+    source: str
+    created_at: datetime
+    created_by: str
+    closed_at: datetime | None = None
+    closed_reason: str | None = None

@@ -1,0 +1,101 @@
+"""Batch checks in order; the check history; feedback once, by the approver's own agency."""
+
+from sqlalchemy import func, select
+
+from app.checks.models import Check
+from app.db import session_scope
+from tests.checks.helpers import approver, check, push
+from tests.conftest import make_uscc
+
+
+def _stored_checks() -> int:
+    with session_scope(writing=False) as session:
+        return int(session.scalar(select(func.count()).select_from(Check)) or 0)
+
+
+def test_a_batch_answers_in_order_and_records_every_item(http, police, token_for, clock):
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    push(http, police, 2, list_type="red", severity="general")
+    items = [
+        {"subject": {"identifier": make_uscc(n)}, "action": "administrative_license", "reference": f"r{n}"}
+        for n in (3, 1, 2, 1)
+    ]
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [(r["found"], r["decision"], r["reference"]) for r in results] == [
+        (False, "clear", "r3"),
+        (True, "restrict", "r1"),
+        (True, "incentive", "r2"),
+        (True, "restrict", "r1"),
+    ]
+    assert len({r["id"] for r in results}) == 4 and all(r["receipt"] for r in results)
+    assert _stored_checks() == 4
+    stored = http.get(f"/v1/checks/{results[1]['id']}", headers=approver_headers).json()
+    assert stored["decision"] == "restrict" and stored["receipt"] == results[1]["receipt"]
+
+
+def test_a_bad_item_refuses_the_whole_batch_and_stores_nothing(http, token_for):
+    approver_headers = approver(token_for)
+    items = [
+        {"subject": {"identifier": "A"}, "action": "financing"},
+        {"subject": {"identifier": "B"}, "action": "flying"},
+    ]
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 422
+    assert answer.json()["fields"][0]["field"] == "items[1].action"
+    too_many = {"items": [items[0]] * 10_001}
+    assert http.post("/v1/checks/batch", json=too_many, headers=approver_headers).status_code == 422
+    assert http.post("/v1/checks/batch", json={"items": []}, headers=approver_headers).status_code == 422
+    single = http.post(
+        "/v1/checks", json={"subject": {"identifier": "A"}, "action": "flying"}, headers=approver_headers
+    )
+    assert single.status_code == 422 and single.json()["fields"][0]["field"] == "action"
+    assert _stored_checks() == 0
+
+
+def test_feedback_once_by_the_checking_agency(http, token_for):
+    approver_headers = approver(token_for)
+    other = approver(token_for, "zaozhuang.finance")
+    admin = token_for("national.credit_office", "admin", "audit:read")
+    answer = check(http, approver_headers, 1, "public_procurement")
+    path = f"/v1/checks/{answer['id']}/feedback"
+
+    assert http.post(path, json={"outcome": "granted"}, headers=other).status_code == 403
+    assert http.post(path, json={"outcome": "maybe"}, headers=approver_headers).status_code == 422
+    given = http.post(
+        path, json={"outcome": "granted_with_conditions", "note": "附条件"}, headers=approver_headers
+    )
+    assert given.status_code == 200, given.text
+    assert given.json()["outcome"] == "granted_with_conditions"
+    again = http.post(path, json={"outcome": "denied"}, headers=approver_headers)
+    assert again.status_code == 409 and again.json()["error"] == "feedback_exists"
+    missing = "/v1/checks/00000000-0000-0000-0000-000000000001/feedback"
+    assert http.post(missing, json={"outcome": "denied"}, headers=approver_headers).status_code == 404
+
+    stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+    assert (
+        stored["feedback"]["outcome"] == "granted_with_conditions" and stored["feedback"]["note"] == "附条件"
+    )
+    assert http.get(f"/v1/checks/{answer['id']}", headers=other).status_code == 403
+    assert http.get(f"/v1/checks/{answer['id']}", headers=admin).status_code == 200
+    audit = http.get("/v1/admin/audit?limit=1000", headers=admin).json()
+    entries = audit["items"] if isinstance(audit, dict) else audit
+    assert [e["action"] for e in entries if e["entity_id"] == answer["id"]] == ["check.feedback"]
+
+
+def test_an_agency_lists_its_own_checks_and_administrators_all(http, token_for):
+    approver_headers = approver(token_for)
+    other = approver(token_for, "zaozhuang.finance")
+    admin = token_for("national.credit_office", "admin")
+    check(http, approver_headers, 1, "financing")
+    check(http, approver_headers, 2, "honors")
+    check(http, other, 3, "financing")
+    mine = http.get("/v1/checks", headers=approver_headers).json()
+    assert mine["total"] == 2 and {i["action"] for i in mine["items"]} == {"financing", "honors"}
+    assert http.get("/v1/checks?action=honors", headers=approver_headers).json()["total"] == 1
+    assert http.get("/v1/checks?agency=zaozhuang.finance", headers=approver_headers).status_code == 403
+    assert http.get("/v1/checks", headers=admin).json()["total"] == 3
+    assert http.get("/v1/checks?agency=zaozhuang.finance", headers=admin).json()["total"] == 1
