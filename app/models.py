@@ -5,7 +5,8 @@ from app.auth.models import ApiClient
 from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
 from app.db import Base
-from app.records.models import PublicityOverride, Record, Subject, SubjectName
+from app.public.models import PublicReport
+from app.records.models import PublicityOverride, Record, Subject, SubjectName, SubjectSearch
 
 __all__ = [
     "Agency",
@@ -18,8 +19,10 @@ __all__ = [
     "CaseFile",
     "Domain",
     "Plan",
+    "PublicReport",
     "PublicityOverride",
     "Record",
     "Subject",
     "SubjectName",
+    "SubjectSearch",
 ]

@@ -37,15 +37,19 @@ from app.models import (  # noqa: E402
     Case,
     CaseFile,
     PublicityOverride,
+    PublicReport,
     Record,
     Subject,
     SubjectName,
+    SubjectSearch,
 )
 
 # Tables a test may write to; the catalog stays loaded across tests.
 _MUTABLE_TABLES = (
     CaseFile,
     Case,
+    PublicReport,
+    SubjectSearch,
     SubjectName,
     Record,
     Subject,
