@@ -16,6 +16,9 @@ from app.config import get_settings
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
+from app.public.router import router as public_router
+from app.public.web import PageError, page_error
+from app.public.web import router as web_router
 from app.records.router import router as records_router
 from app.stats.router import router as stats_router
 
@@ -62,6 +65,7 @@ def create_app() -> FastAPI:
         ),
     )
     install_error_handlers(app)
+    app.add_exception_handler(PageError, page_error)
     app.add_middleware(RequestObserver)
     for router in (
         health_router,
@@ -71,6 +75,8 @@ def create_app() -> FastAPI:
         cases_router,
         audit_router,
         stats_router,
+        public_router,
+        web_router,
     ):
         app.include_router(router)
     return app
