@@ -24,9 +24,9 @@ POOL_SIZE = 8
 
 
 def _compile(statement: Any) -> tuple[str, dict[str, Any]]:
-    compiled = statement.compile(
-        dialect=postgresql.psycopg.dialect(), compile_kwargs={"render_postcompile": True}
-    )
+    """SQL text for psycopg and the literal parameters (the caller adds identifier/ref and today)."""
+    placeholders = {"today": None, "identifier": None, "ref": None}
+    compiled = statement.params(placeholders).compile(dialect=postgresql.psycopg.dialect())
     return str(compiled), dict(compiled.params)
 
 

@@ -57,8 +57,8 @@ class MemoryLimiter:
 
 
 class RedisLimiter:
-    def __init__(self, url: str, limit: int, window: int) -> None:
-        self.url, self.limit, self.window = url, limit, window
+    def __init__(self, url: str, limit: int, window: int, prefix: str = "registry:ratelimit") -> None:
+        self.url, self.limit, self.window, self.prefix = url, limit, window, prefix
         self.fallback = MemoryLimiter(limit, window)
         # redis.asyncio clients belong to the event loop that made them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
@@ -75,7 +75,7 @@ class RedisLimiter:
 
     async def hit(self, key: str) -> int | None:
         window = int(time.time() // self.window)
-        redis_key = f"registry:ratelimit:{window}:{key}"
+        redis_key = f"{self.prefix}:{window}:{key}"
         try:
             pipe = self._client().pipeline(transaction=False)
             pipe.incr(redis_key)

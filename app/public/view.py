@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Row
 
 from app.catalog.models import Agency, Domain
@@ -55,7 +55,8 @@ def public_clause(today: Any) -> Any:
         Record.status == "active",
         Record.visibility == "public",
         Record.severity != "minor",
-        Record.list_type.in_(PUBLIC_LISTS),
+        # Spelled out rather than IN (...): the statement compiles once, without expanding parameters.
+        or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
         Record.publicity_start <= today,
         Record.publicity_end >= today,
     )
