@@ -96,7 +96,9 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: DbSession, q: str = "") -> HTMLResponse:
     """一站式查询: the search box, and its results when a query was given."""
-    context: dict[str, Any] = {"q": q, "results": None, "errors": {}}
+    # An identity number typed in is not echoed back whole (the page may be shared or cached).
+    shown = view.scrub(q)
+    context: dict[str, Any] = {"q": q if shown == q else "", "shown_q": shown, "results": None, "errors": {}}
     if q.strip():
         try:
             context["results"] = search.search(session.connection(), q[:100], search.MAX_LIMIT, china_today())
