@@ -26,7 +26,11 @@ class Settings(BaseSettings):
     signing_keys: str = ""
     token_ttl_seconds: int = 3600
     token_issuer: str = "credit-registry"
+    # Set: rate limits are shared by every process through this Redis; empty: kept in each process.
     redis_url: str = ""
+    # Public query and web pages: requests per client address per window (429 + Retry-After past it).
+    public_rate_limit: int = 120
+    public_rate_window_seconds: int = 60
     log_level: str = "INFO"
     # How often each process runs the expiry sweep in the background; 0 turns it off.
     sweep_interval_seconds: int = 300

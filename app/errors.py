@@ -136,6 +136,15 @@ class ServiceUnavailable(RegistryError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class RateLimited(RegistryError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """('body', 'subject', 'identifier') -> 'subject.identifier'; list indexes become [i]."""
     parts: list[str] = []

@@ -18,6 +18,9 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
 from app.openapi import install_openapi
+from app.public.router import router as public_router
+from app.public.web import PageError, page_error
+from app.public.web import router as web_router
 from app.records.router import router as records_router
 from app.rules.router import router as rules_router
 from app.stats.router import router as stats_router
@@ -66,6 +69,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
+    app.add_exception_handler(PageError, page_error)
     app.add_middleware(RequestObserver)
     for router in (
         health_router,
@@ -77,6 +81,8 @@ def create_app() -> FastAPI:
         cases_router,
         audit_router,
         stats_router,
+        public_router,
+        web_router,
     ):
         app.include_router(router)
     return app

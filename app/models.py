@@ -6,7 +6,8 @@ from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
-from app.records.models import PublicityOverride, Record, Subject, SubjectName
+from app.public.models import PublicReport
+from app.records.models import PublicityOverride, Record, Subject, SubjectName, SubjectSearch
 from app.rules.models import Measure, Rule
 
 __all__ = [
@@ -23,9 +24,11 @@ __all__ = [
     "Domain",
     "Measure",
     "Plan",
+    "PublicReport",
     "PublicityOverride",
     "Record",
     "Rule",
     "Subject",
     "SubjectName",
+    "SubjectSearch",
 ]

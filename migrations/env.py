@@ -1,6 +1,7 @@
 """Alembic environment: the app's metadata is the target; the URL comes from the app's settings."""
 
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy import pool
@@ -18,6 +19,18 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
+
+
+def _include_object_for(dialect: str) -> Any:
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        # SQLite's FTS5 search table and its shadow tables are made by the search migration.
+        if type_ == "table" and (name or "").startswith("subject_search_fts"):
+            return False
+        # Indexes that exist on one database only (pg_trgm GIN) say so in their info.
+        only_on = getattr(obj, "info", {}).get("only_on")
+        return not (type_ == "index" and only_on and only_on != dialect)
+
+    return include_object
 
 
 def run_migrations_offline() -> None:
@@ -38,6 +51,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=True,  # SQLite alters tables by copying them
             compare_type=True,
+            include_object=_include_object_for(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

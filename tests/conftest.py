@@ -16,6 +16,10 @@ import pytest
 _tmp = Path(tempfile.mkdtemp(prefix="registry-test-"))
 os.environ["REGISTRY_DATA_DIR"] = str(_tmp)
 os.environ["REGISTRY_ENVIRONMENT"] = "test"
+# The public rate limit is tested on its own (tests/public/test_ratelimit.py); elsewhere it stays out
+# of the way of tests that ask many questions from one address.
+os.environ["REGISTRY_PUBLIC_RATE_LIMIT"] = "1000000"
+os.environ.pop("REGISTRY_REDIS_URL", None)
 os.environ["REGISTRY_DATABASE_URL"] = (
     os.environ.get("REGISTRY_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
 )
@@ -44,10 +48,12 @@ from app.models import (  # noqa: E402
     CheckFeedback,
     Measure,
     PublicityOverride,
+    PublicReport,
     Record,
     Rule,
     Subject,
     SubjectName,
+    SubjectSearch,
 )
 from app.rules.service import invalidate_cache as invalidate_rule_cache  # noqa: E402
 
@@ -58,6 +64,8 @@ _MUTABLE_TABLES = (
     Check,
     CaseFile,
     Case,
+    PublicReport,
+    SubjectSearch,
     SubjectName,
     Record,
     Subject,

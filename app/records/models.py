@@ -93,3 +93,41 @@ class PublicityOverride(Base):
     longest_months: Mapped[int] = mapped_column(Integer)
     repair_after_months: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubjectSearch(Base):
+    """The public search index: one row per distinct name a subject has carried (app.kit.names keys).
+
+    Filled in the same transaction that creates a subject or gives it a new name. Name search reads
+    it through pg_trgm GIN indexes on PostgreSQL and an FTS5 trigram table on SQLite (the migration
+    creates both; see app.records.search_index).
+    """
+
+    __tablename__ = "subject_search"
+    __table_args__ = (
+        Index("ix_subject_search_core", "core", postgresql_ops={"core": "text_pattern_ops"}),
+        Index("ix_subject_search_pinyin", "pinyin", postgresql_ops={"pinyin": "text_pattern_ops"}),
+        Index("ix_subject_search_initials", "initials", postgresql_ops={"initials": "text_pattern_ops"}),
+        Index(
+            "ix_subject_search_core_trgm",
+            "core",
+            postgresql_using="gin",
+            postgresql_ops={"core": "gin_trgm_ops"},
+            info={"only_on": "postgresql"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_subject_search_pinyin_trgm",
+            "pinyin",
+            postgresql_using="gin",
+            postgresql_ops={"pinyin": "gin_trgm_ops"},
+            info={"only_on": "postgresql"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    # fold(name): full width folded, lower case, legal-form variants unified, punctuation removed.
+    folded: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    core: Mapped[str] = mapped_column(String(200))  # folded without the legal form
+    pinyin: Mapped[str] = mapped_column(String(1000))
+    initials: Mapped[str] = mapped_column(String(200))

@@ -34,7 +34,7 @@ from app.errors import (
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
-from app.records import history
+from app.records import history, search_index
 from app.records.models import PublicityOverride, Record, Subject, SubjectName
 from app.records.publicity import PublicityPolicy, PublicityRules
 from app.records.schemas import RecordIn, RecordPatch, RevokeIn
@@ -251,10 +251,17 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
 
     if new_subjects:
         bulk_insert(session, Subject, new_subjects)
+        # Findable by the public search from the moment the subject exists (same transaction).
+        search_index.index_names(
+            session, [(row["id"], row["name"]) for row in new_subjects], new_subjects=True
+        )
     if renamed:
         session.execute(
             update(Subject),
             [{"id": sid, "name": name, "updated_at": ctx.now} for sid, name in renamed.items()],
+        )
+        search_index.index_names(
+            session, [(row["subject_id"], row["name"]) for row in names if row["subject_id"] in renamed]
         )
     if records:
         bulk_insert(session, Record, records)

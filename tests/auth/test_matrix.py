@@ -30,6 +30,16 @@ PUBLIC = {
     ("GET", "/v1/domains/{code}"),
     ("GET", "/v1/agencies"),
     ("GET", "/v1/measures"),
+    # The public web pages (app.public.web): no account, rate limited like /v1/public/.
+    ("GET", "/"),
+    ("GET", "/subjects/{ref}"),
+    ("GET", "/records/{record_id}/repair"),
+    ("POST", "/records/{record_id}/repair"),
+    ("GET", "/records/{record_id}/objection"),
+    ("POST", "/records/{record_id}/objection"),
+    ("GET", "/progress"),
+    ("GET", "/reports/{report_id}"),
+    ("POST", "/reports/{report_id}"),
 }
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 

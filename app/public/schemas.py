@@ -1,0 +1,73 @@
+"""The public answers, for the OpenAPI document (the routes serialize rows straight to JSON)."""
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import BaseModel
+
+from app.records.schemas import AgencyRef
+
+
+class SearchItem(BaseModel):
+    name: str
+    kind: str
+    identifier: str  # natural persons' identity numbers masked (positions 11–14)
+    black_count: int
+    red_count: int
+    ref: uuid.UUID  # opens the entity: /v1/public/subjects/{ref}
+    matched_name: str | None = None  # a former name that matched, when it differs from the current one
+    score: float
+
+
+class SearchOut(BaseModel):
+    items: list[SearchItem]
+    total: int
+    limit: int
+
+
+class PublicSubjectRef(BaseModel):
+    name: str
+    kind: str
+    identifier: str
+    ref: uuid.UUID
+
+
+class PublicRecordOut(BaseModel):
+    id: uuid.UUID
+    domain: str
+    domain_name_zh: str
+    list_type: str
+    severity: str
+    conduct: str
+    decision_no: str
+    decision_date: date
+    legal_basis: str
+    publicity_start: date
+    publicity_end: date
+    under_objection: bool
+    late_disclosure: bool | None
+    designating_agency: AgencyRef
+    status: str
+
+
+class PublicSubjectOut(BaseModel):
+    subject: PublicSubjectRef
+    records: list[PublicRecordOut]
+    late_disclosures: int
+    black_count: int
+    red_count: int
+    as_of: date
+
+
+class ReportVerification(BaseModel):
+    report_id: str
+    genuine: bool  # the registry issued it and its signature verifies
+    valid: bool  # genuine, and (when a file or digest was given) unchanged
+    content_matches: bool | None = None
+    format: str
+    issued_at: datetime
+    sha256: str
+    signature: str
+    subject: PublicSubjectRef | dict[str, str]
+    black_count: int
+    red_count: int

@@ -1,0 +1,244 @@
+"""The one-stop search (一站式查询): an exact identifier, or a name by substring, typo, or pinyin.
+
+The database gathers a bounded set of candidates through its index (pg_trgm on PostgreSQL, FTS5
+trigram on SQLite); Python ranks them the same way on both. Only subjects with a record in public
+force are listed, at most MAX_LIMIT of them, and a query needs two characters: nobody can page
+through the registry.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.engine import Connection
+
+from app.errors import ValidationFailed
+from app.kit.names import core, fold, is_latin_query, similarity, trigrams
+from app.public.view import mask_identifier, public_counts, scrub
+from app.records.models import Subject, SubjectSearch
+
+MAX_LIMIT = 20
+# Candidates fetched per way of matching; the answer's `total` never exceeds this either.
+CANDIDATES = 50
+MIN_QUERY = 2
+# pg_trgm's default similarity threshold: one wrong character in a 4-6 character name passes.
+MIN_SIMILARITY = 0.3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    subject_id: uuid.UUID
+    name: str
+    core: str
+    pinyin: str
+    initials: str
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _columns() -> Any:
+    return (
+        SubjectSearch.subject_id,
+        SubjectSearch.name,
+        SubjectSearch.core,
+        SubjectSearch.pinyin,
+        SubjectSearch.initials,
+    )
+
+
+def _postgres_candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    queries = [
+        # exact and prefix (btree, text_pattern_ops)
+        select(*_columns())
+        .where(SubjectSearch.core.like(_escape_like(stem) + "%", escape="\\"))
+        .order_by(func.length(SubjectSearch.core))
+        .limit(CANDIDATES)
+    ]
+    if len(stem) >= 3:
+        # substring and typos (GIN gin_trgm_ops); `%` is pg_trgm's similarity operator
+        queries.append(
+            select(*_columns())
+            .where(
+                or_(
+                    SubjectSearch.core.like("%" + _escape_like(stem) + "%", escape="\\"),
+                    SubjectSearch.core.op("%")(stem),
+                )
+            )
+            .order_by(func.similarity(SubjectSearch.core, stem).desc())
+            .limit(CANDIDATES)
+        )
+    if latin:
+        prefix = _escape_like(latin) + "%"
+        queries.append(
+            select(*_columns())
+            .where(
+                or_(
+                    SubjectSearch.pinyin.like(prefix, escape="\\"),
+                    SubjectSearch.initials.like(prefix, escape="\\"),
+                )
+            )
+            .order_by(func.length(SubjectSearch.pinyin))
+            .limit(CANDIDATES)
+        )
+        if len(latin) >= 3:
+            queries.append(
+                select(*_columns())
+                .where(
+                    or_(
+                        SubjectSearch.pinyin.like("%" + _escape_like(latin) + "%", escape="\\"),
+                        SubjectSearch.pinyin.op("%")(latin),
+                    )
+                )
+                .order_by(func.similarity(SubjectSearch.pinyin, latin).desc())
+                .limit(CANDIDATES)
+            )
+    found: list[Candidate] = []
+    for query in queries:
+        found += [Candidate(*row) for row in connection.execute(query)]
+    return found
+
+
+def _fts_phrase_query(column: str, value: str) -> str | None:
+    """An FTS5 query matching any trigram of `value` in `column` (the trigram tokenizer's own units)."""
+    grams = sorted({gram for gram in trigrams(value) if " " not in gram})
+    if not grams:
+        return None
+    return f"{column} : (" + " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")"
+
+
+def _sqlite_candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    found = [
+        Candidate(*row)
+        for row in connection.execute(
+            select(*_columns())
+            .where(SubjectSearch.core.like(_escape_like(stem) + "%", escape="\\"))
+            .order_by(func.length(SubjectSearch.core))
+            .limit(CANDIDATES)
+        )
+    ]
+    if latin:
+        prefix = _escape_like(latin) + "%"
+        found += [
+            Candidate(*row)
+            for row in connection.execute(
+                select(*_columns())
+                .where(
+                    or_(
+                        SubjectSearch.pinyin.like(prefix, escape="\\"),
+                        SubjectSearch.initials.like(prefix, escape="\\"),
+                    )
+                )
+                .order_by(func.length(SubjectSearch.pinyin))
+                .limit(CANDIDATES)
+            )
+        ]
+    matches = [
+        q for q in (_fts_phrase_query("core", stem), latin and _fts_phrase_query("pinyin", latin)) if q
+    ]
+    for match in matches:
+        # bm25 puts the rows sharing the most (and rarest) trigrams with the query first.
+        rows = connection.execute(
+            text(
+                "SELECT s.subject_id, s.name, s.core, s.pinyin, s.initials FROM subject_search_fts f "
+                "JOIN subject_search s ON s.rowid = f.rowid "
+                "WHERE subject_search_fts MATCH :match ORDER BY f.rank LIMIT :limit"
+            ),
+            {"match": match, "limit": CANDIDATES * 4},
+        )
+        found += [Candidate(uuid.UUID(str(row[0])), *row[1:]) for row in rows]
+    return found
+
+
+def score(candidate: Candidate, stem: str, latin: str | None) -> float:
+    """Best first: the exact name, a prefix, a substring, pinyin, then trigram similarity (typos)."""
+    name = candidate.core
+    best = 0.0
+    if name == stem:
+        best = 100.0
+    elif name.startswith(stem):
+        best = 90.0 - min(len(name) - len(stem), 20) * 0.1
+    elif stem in name:
+        best = 80.0 - min(len(name) - len(stem), 20) * 0.1
+    sim = similarity(name, stem)
+    if sim >= MIN_SIMILARITY:
+        best = max(best, 40.0 + 30.0 * sim)
+    if latin and candidate.pinyin:
+        if candidate.pinyin == latin:
+            best = max(best, 97.0)
+        elif candidate.initials == latin:
+            best = max(best, 95.0)
+        elif candidate.pinyin.startswith(latin):
+            best = max(best, 85.0)
+        elif candidate.initials.startswith(latin):
+            best = max(best, 75.0)
+        elif latin in candidate.pinyin:
+            best = max(best, 70.0)
+        else:
+            pinyin_sim = similarity(candidate.pinyin, latin)
+            if pinyin_sim >= MIN_SIMILARITY:
+                best = max(best, 35.0 + 30.0 * pinyin_sim)
+    return best
+
+
+def _identifier_hit(connection: Connection, q: str) -> uuid.UUID | None:
+    identifier = "".join(q.split()).upper()
+    if len(identifier) < 8:
+        return None
+    return connection.execute(select(Subject.id).where(Subject.identifier == identifier)).scalar()
+
+
+def search(connection: Connection, q: str, limit: int, today: date) -> dict[str, Any]:
+    limit = max(1, min(limit, MAX_LIMIT))
+    q = q.strip()
+    scores: dict[uuid.UUID, tuple[float, str]] = {}
+    by_identifier = _identifier_hit(connection, q) if q else None
+    if by_identifier is not None:
+        scores[by_identifier] = (1000.0, "")
+    else:
+        folded = fold(q)
+        stem = core(folded) or folded
+        if len(stem) < MIN_QUERY:
+            raise ValidationFailed.one(
+                "q", f"give at least {MIN_QUERY} characters of a name, or a full identifier"
+            )
+        latin = stem if is_latin_query(stem) else None
+        gather = _postgres_candidates if connection.dialect.name == "postgresql" else _sqlite_candidates
+        for candidate in gather(connection, stem, latin):
+            value = score(candidate, stem, latin)
+            if value <= 0:
+                continue
+            previous = scores.get(candidate.subject_id)
+            if previous is None or value > previous[0]:
+                scores[candidate.subject_id] = (value, candidate.name)
+    ranked = sorted(scores.items(), key=lambda item: -item[1][0])[: CANDIDATES * 2]
+    counts = public_counts(connection, [subject_id for subject_id, _ in ranked], today)
+    visible = [(subject_id, value) for subject_id, value in ranked if subject_id in counts]
+    subjects = {
+        row.id: row
+        for row in connection.execute(
+            select(Subject.id, Subject.name, Subject.kind, Subject.identifier_type, Subject.identifier).where(
+                Subject.id.in_([subject_id for subject_id, _ in visible[:limit]])
+            )
+        )
+    }
+    items = []
+    for subject_id, (value, matched) in visible[:limit]:
+        row = subjects[subject_id]
+        items.append(
+            {
+                "name": scrub(row.name),
+                "kind": row.kind,
+                "identifier": mask_identifier(row.kind, row.identifier_type, row.identifier),
+                **counts[subject_id],
+                "ref": subject_id,
+                "matched_name": scrub(matched) if matched and matched != row.name else None,
+                "score": round(value, 2),
+            }
+        )
+    # Ties: the shorter (more specific) name first, then by name, so that answers are stable.
+    items.sort(key=lambda item: (-item["score"], len(item["name"]), item["name"]))
+    return {"items": items, "total": min(len(visible), CANDIDATES), "limit": limit}

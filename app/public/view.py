@@ -1,0 +1,260 @@
+"""What the public may see of a subject: masked identity numbers, and only records in public force.
+
+A record reaches the public only when it is active, `public`, inside its publicity period, on the
+red or black list, not of minor severity, and not about someone who was a minor on the decision date
+(国办发〔2020〕49号: strict query permissions; 国办发〔2025〕22号: minor lapses are not published;
+法释〔2017〕7号 and the seed plans: minors are educated, not listed).
+"""
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.engine import Connection, Row
+
+from app.catalog.models import Agency, Domain
+from app.kit.identifiers import age_on
+from app.records.models import Record, Subject
+
+PUBLIC_LISTS = ("black", "red")
+ADULT_AGE = 18
+KIND_ZH = {
+    "legal_person": "法人",
+    "natural_person": "自然人",
+    "other_org": "非法人组织",
+    "individual_business": "个体工商户",
+}
+LIST_ZH = {"black": "黑名单", "red": "红名单"}
+SEVERITY_ZH = {"general": "一般", "serious": "严重", "minor": "轻微"}
+
+# An 18-character resident identity number anywhere in free text (GB 11643-1999 layout).
+_RESIDENT_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{10})(\d{4})(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+
+def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
+    """Court-list practice: a resident identity number loses birth month and day (positions 11–14)."""
+    if identifier_type == "resident_id":
+        return identifier[:10] + "****" + identifier[14:]
+    if kind == "natural_person":  # passports and other personal numbers: first and last two only
+        keep = 2 if len(identifier) > 6 else 1
+        return identifier[:keep] + "*" * (len(identifier) - 2 * keep) + identifier[-keep:]
+    return identifier
+
+
+def scrub(text: str) -> str:
+    """Mask any resident identity number an agency wrote into a free-text field."""
+    return _RESIDENT_ID_IN_TEXT.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+def public_clause(today: Any) -> Any:
+    """The SQL half of "in public force" (the minors rule needs the subject's birth date: below)."""
+    return and_(
+        Record.status == "active",
+        Record.visibility == "public",
+        Record.severity != "minor",
+        # Spelled out rather than IN (...): the statement compiles once, without expanding parameters.
+        or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
+        Record.publicity_start <= today,
+        Record.publicity_end >= today,
+    )
+
+
+def about_a_minor(birth_date: date | None, decision_date: date) -> bool:
+    return birth_date is not None and age_on(birth_date, decision_date) < ADULT_AGE
+
+
+def _lookup(where: Any) -> Any:
+    """One round trip: the subject and every record of it in public force, with agency and domain names."""
+    joined = (
+        Subject.__table__.outerjoin(
+            Record.__table__,
+            and_(
+                Record.subject_id == Subject.id,
+                public_clause(bindparam("today", type_=Record.publicity_end.type)),
+            ),
+        )
+        .outerjoin(Agency.__table__, Agency.code == Record.agency_code)
+        .outerjoin(Domain.__table__, Domain.code == Record.domain_code)
+    )
+    return (
+        select(
+            Subject.id,
+            Subject.identifier,
+            Subject.identifier_type,
+            Subject.kind,
+            Subject.name,
+            Subject.birth_date,
+            Record.id.label("record_id"),
+            Record.domain_code,
+            Domain.name_zh.label("domain_name_zh"),
+            Record.list_type,
+            Record.severity,
+            Record.conduct,
+            Record.decision_no,
+            Record.decision_date,
+            Record.legal_basis,
+            Record.publicity_start,
+            Record.publicity_end,
+            Record.under_objection,
+            Record.late_disclosure,
+            Record.agency_code,
+            Agency.name_zh.label("agency_name_zh"),
+        )
+        .select_from(joined)
+        .where(where)
+        .order_by(Record.list_type, Record.decision_date.desc(), Record.id)
+    )
+
+
+BY_IDENTIFIER = _lookup(Subject.identifier == bindparam("identifier", type_=Subject.identifier.type))
+BY_REF = _lookup(Subject.id == bindparam("ref", type_=Subject.id.type))
+
+
+def lookup_statement(key: str) -> tuple[Any, dict[str, Any]]:
+    """The statement and parameters for a full identifier or a subject reference (its UUID)."""
+    try:
+        return BY_REF, {"ref": uuid.UUID(key)}
+    except ValueError:
+        return BY_IDENTIFIER, {"identifier": key.strip().upper()}
+
+
+@dataclass
+class PublicSubject:
+    ref: uuid.UUID
+    name: str
+    kind: str
+    identifier: str  # masked where it belongs to a person
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def late_disclosures(self) -> int:
+        return sum(1 for record in self.records if record["late_disclosure"])
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "black_count": sum(1 for r in self.records if r["list_type"] == "black"),
+            "red_count": sum(1 for r in self.records if r["list_type"] == "red"),
+        }
+
+    def as_json(self, today: date) -> dict[str, Any]:
+        return {
+            "subject": {"name": self.name, "kind": self.kind, "identifier": self.identifier, "ref": self.ref},
+            "records": self.records,
+            "late_disclosures": self.late_disclosures,
+            **self.counts(),
+            "as_of": today,
+        }
+
+
+def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]]) -> PublicSubject | None:
+    """Shape the lookup's rows; None when there is no such subject, or it is a person with nothing public."""
+    if not rows:
+        return None
+    first = rows[0]
+    subject_id, identifier, identifier_type, kind, name, birth_date = first[:6]
+    subject = PublicSubject(
+        ref=subject_id,
+        name=scrub(name),
+        kind=kind,
+        identifier=mask_identifier(kind, identifier_type, identifier),
+    )
+    for row in rows:
+        if row[6] is None or about_a_minor(birth_date, row[13]):
+            continue
+        subject.records.append(
+            {
+                "id": row[6],
+                "domain": row[7],
+                "domain_name_zh": row[8],
+                "list_type": row[9],
+                "severity": row[10],
+                "conduct": scrub(row[11]),
+                "decision_no": scrub(row[12]),
+                "decision_date": row[13],
+                "legal_basis": scrub(row[14]),
+                "publicity_start": row[15],
+                "publicity_end": row[16],
+                "under_objection": bool(row[17]),
+                "late_disclosure": row[18],
+                "designating_agency": {"code": row[19], "name_zh": row[20]},
+                "status": "active",
+            }
+        )
+    # A person is shown only through a public record: an identity number alone reveals no name.
+    if kind == "natural_person" and not subject.records:
+        return None
+    return subject
+
+
+def public_subject(connection: Connection, key: str, today: date) -> PublicSubject | None:
+    statement, params = lookup_statement(key)
+    return from_rows(list(connection.execute(statement, params | {"today": today})))
+
+
+def public_counts(
+    connection: Connection, subject_ids: list[uuid.UUID], today: date
+) -> dict[uuid.UUID, dict[str, int]]:
+    """Black and red records in public force per subject (subjects with none are absent)."""
+    if not subject_ids:
+        return {}
+    rows = connection.execute(
+        select(Record.subject_id, Record.list_type, Record.decision_date, Subject.birth_date)
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.subject_id.in_(subject_ids), public_clause(today))
+    )
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for subject_id, list_type, decision_date, birth_date in rows:
+        if about_a_minor(birth_date, decision_date):
+            continue
+        entry = counts.setdefault(subject_id, {"black_count": 0, "red_count": 0})
+        entry[f"{list_type}_count"] += 1
+    return counts
+
+
+def public_record(connection: Connection, record_id: uuid.UUID, today: date) -> dict[str, Any] | None:
+    """One record in public force with its subject's public face (for the repair and objection forms)."""
+    row = connection.execute(
+        select(
+            Record.id,
+            Record.list_type,
+            Record.conduct,
+            Record.decision_no,
+            Record.decision_date,
+            Record.publicity_end,
+            Record.under_objection,
+            Domain.name_zh,
+            Agency.name_zh,
+            Subject.id,
+            Subject.name,
+            Subject.kind,
+            Subject.identifier_type,
+            Subject.identifier,
+            Subject.birth_date,
+        )
+        .join(Subject, Subject.id == Record.subject_id)
+        .join(Agency, Agency.code == Record.agency_code)
+        .join(Domain, Domain.code == Record.domain_code)
+        .where(Record.id == record_id, public_clause(today))
+    ).first()
+    if row is None or about_a_minor(row[14], row[4]):
+        return None
+    return {
+        "id": row[0],
+        "list_type": row[1],
+        "conduct": scrub(row[2]),
+        "decision_no": scrub(row[3]),
+        "decision_date": row[4],
+        "publicity_end": row[5],
+        "under_objection": bool(row[6]),
+        "domain_name_zh": row[7],
+        "agency_name_zh": row[8],
+        "subject": {
+            "ref": row[9],
+            "name": scrub(row[10]),
+            "kind": row[11],
+            "identifier": mask_identifier(row[11], row[12], row[13]),
+        },
+    }

@@ -1,0 +1,337 @@
+"""Web pages in Chinese: search, entity, report, repair and objection forms, progress by query code.
+
+Server-rendered (Jinja2), plain HTML forms: they work without JavaScript and on a phone. The forms
+go through the same services as the public API; a refused form is shown again with the error in
+plain Chinese next to the field, and nothing of it is stored.
+"""
+
+import hashlib
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from app.cases import service as cases
+from app.cases.schemas import ObjectionIn, RepairIn
+from app.db import DbSession
+from app.errors import (
+    CaseAlreadyOpen,
+    MinimumPeriodNotElapsed,
+    NotFound,
+    RecordNotActive,
+    RegistryError,
+    ValidationFailed,
+)
+from app.kit.clock import CHINA, china_today
+from app.public import report, search, view
+from app.public.ratelimit import limiter
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.globals |= {
+    "KIND_ZH": view.KIND_ZH,
+    "LIST_ZH": view.LIST_ZH,
+    "SEVERITY_ZH": view.SEVERITY_ZH,
+    "CHINA": CHINA,
+}
+
+EVIDENCE_ZH = {
+    "obligation_met": "已履行法定义务",
+    "fine_paid": "已缴纳罚款",
+    "training_completed": "已参加信用修复培训",
+    "conduct_corrected": "已纠正失信行为",
+    "other": "其他",
+}
+OBJECTION_REASON_ZH = {
+    "inaccurate": "信息有误",
+    "not_mine": "不是本人/本单位",
+    "should_not_be_published": "依法不应公示",
+    "past_its_period": "已超过公示期",
+    "other": "其他",
+}
+STATUS_ZH = {
+    "submitted": "已受理，办理中",
+    "approved": "修复申请已批准",
+    "rejected": "修复申请未获批准",
+    "corrected": "异议成立，记录已更正",
+    "revoked": "异议成立，记录已撤销",
+    "dismissed": "异议不成立",
+}
+templates.env.globals |= {"EVIDENCE_ZH": EVIDENCE_ZH, "OBJECTION_REASON_ZH": OBJECTION_REASON_ZH}
+
+
+class PageError(Exception):
+    """A page-level refusal shown as a Chinese page instead of the API's JSON error."""
+
+    def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status_code, self.message, self.headers = status_code, message, headers or {}
+
+
+async def page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    return templates.TemplateResponse(
+        request, "error.html", {"message": exc.message}, status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def page_rate_limited(request: Request) -> None:
+    address = request.client.host if request.client else "unknown"
+    wait = await limiter().hit(address)
+    if wait is not None:
+        raise PageError(429, f"访问过于频繁，请 {wait} 秒后再试。", {"Retry-After": str(wait)})
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(page_rate_limited)])
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: DbSession, q: str = "") -> HTMLResponse:
+    """一站式查询: the search box, and its results when a query was given."""
+    # An identity number typed in is not echoed back whole (the page may be shared or cached).
+    shown = view.scrub(q)
+    context: dict[str, Any] = {"q": q if shown == q else "", "shown_q": shown, "results": None, "errors": {}}
+    if q.strip():
+        try:
+            context["results"] = search.search(session.connection(), q[:100], search.MAX_LIMIT, china_today())
+        except ValidationFailed:
+            context["errors"]["q"] = "请至少输入两个字的名称，或完整的统一社会信用代码、身份证号码。"
+    return _page(request, "index.html", context, 422 if context["errors"] else 200)
+
+
+@router.get("/subjects/{ref}", response_class=HTMLResponse)
+def subject_page(ref: str, request: Request, session: DbSession) -> HTMLResponse:
+    subject = view.public_subject(session.connection(), ref, china_today())
+    if subject is None:
+        raise PageError(404, "未查询到该主体的公示信息。")
+    return _page(request, "subject.html", {"subject": subject, "today": china_today()})
+
+
+def _record_or_404(session: DbSession, record_id: uuid.UUID) -> dict[str, Any]:
+    record = view.public_record(session.connection(), record_id, china_today())
+    if record is None:
+        raise PageError(404, "该记录不在公示中，无需也无法在此提出申请。")
+    return record
+
+
+_FIELD_MESSAGES = {
+    "missing": "请填写此项。",
+    "string_too_short": "请填写此项。",
+    "literal_error": "请从列表中选择一项。",
+    "too_short": "请填写此项。",
+}
+
+
+def _chinese_errors(exc: ValidationError, fields: dict[tuple[str | int, ...], str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        field = fields.get(loc) or fields.get(loc[:1]) or "form"
+        if error["type"] == "string_too_long":
+            message = f"内容过长，最多 {error.get('ctx', {}).get('max_length', '')} 个字。"
+        else:
+            message = _FIELD_MESSAGES.get(error["type"], "填写有误，请检查。")
+        errors.setdefault(field, message)
+    return errors
+
+
+def _case_errors(exc: RegistryError, kind: str) -> dict[str, str]:
+    if isinstance(exc, MinimumPeriodNotElapsed):
+        first = exc.extra.get("first_allowed_date", "")
+        return {"form": f"该记录尚未满最短公示期，最早可于 {first} 申请信用修复。"}
+    if isinstance(exc, CaseAlreadyOpen):
+        what = "信用修复申请" if kind == "repair" else "异议"
+        return {"form": f"该记录已有一件正在办理的{what}，请凭查询码查看进度。"}
+    if isinstance(exc, RecordNotActive):
+        return {"form": "该记录已不在公示中，无需申请。"}
+    if isinstance(exc, ValidationFailed) and kind == "repair":
+        fields = {f["field"]: f["detail"] for f in exc.extra.get("fields", [])}
+        if "record_id" in fields:
+            return {"form": "信用修复只适用于黑名单和重点关注名单记录。"}
+        if "commitment" in fields:
+            return {"commitment": "请阅读并勾选信用承诺。"}
+    if isinstance(exc, NotFound):
+        return {"form": "未找到该记录。"}
+    return {"form": "申请未能提交，请检查后重试。"}
+
+
+@router.get("/records/{record_id}/repair", response_class=HTMLResponse)
+def repair_form(record_id: uuid.UUID, request: Request, session: DbSession) -> HTMLResponse:
+    record = _record_or_404(session, record_id)
+    return _page(request, "repair.html", {"record": record, "form": {}, "errors": {}})
+
+
+@router.post("/records/{record_id}/repair", response_class=HTMLResponse)
+def repair_submit(
+    record_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    applicant_name: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
+    evidence_kind: Annotated[str, Form()] = "",
+    evidence_description: Annotated[str, Form()] = "",
+    commitment: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    record = _record_or_404(session, record_id)
+    form = {
+        "applicant_name": applicant_name,
+        "contact": contact,
+        "statement": statement,
+        "evidence_kind": evidence_kind,
+        "evidence_description": evidence_description,
+        "commitment": bool(commitment),
+    }
+    errors: dict[str, str] = {}
+    try:
+        body = RepairIn.model_validate(
+            {
+                "record_id": record_id,
+                "applicant": {"name": applicant_name, "contact": contact},
+                "statement": statement,
+                "commitment": bool(commitment),
+                "evidence": [{"kind": evidence_kind or "other", "description": evidence_description}],
+            }
+        )
+    except ValidationError as exc:
+        errors = _chinese_errors(
+            exc,
+            {
+                ("applicant", "name"): "applicant_name",
+                ("applicant", "contact"): "contact",
+                ("statement",): "statement",
+                ("evidence", 0, "kind"): "evidence_kind",
+                ("evidence", 0, "description"): "evidence_description",
+            },
+        )
+    if not commitment:
+        errors["commitment"] = "请阅读并勾选信用承诺。"
+    if not errors:
+        try:
+            opened = cases.apply_for_repair(session, body)
+        except RegistryError as exc:
+            session.rollback()  # nothing of a refused application is stored
+            errors = _case_errors(exc, "repair")
+        else:
+            return _page(
+                request,
+                "created.html",
+                {
+                    "kind": "repair",
+                    "query_code": opened.query_code,
+                    "due_by": opened.case.due_by,
+                    "record": record,
+                },
+                201,
+            )
+    return _page(request, "repair.html", {"record": record, "form": form, "errors": errors}, 422)
+
+
+@router.get("/records/{record_id}/objection", response_class=HTMLResponse)
+def objection_form(record_id: uuid.UUID, request: Request, session: DbSession) -> HTMLResponse:
+    record = _record_or_404(session, record_id)
+    return _page(request, "objection.html", {"record": record, "form": {}, "errors": {}})
+
+
+@router.post("/records/{record_id}/objection", response_class=HTMLResponse)
+def objection_submit(
+    record_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
+    name: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    record = _record_or_404(session, record_id)
+    form = {"name": name, "contact": contact, "reason": reason, "statement": statement}
+    errors: dict[str, str] = {}
+    try:
+        body = ObjectionIn.model_validate(
+            {
+                "record_id": record_id,
+                "name": name,
+                "contact": contact,
+                "reason": reason,
+                "statement": statement,
+            }
+        )
+    except ValidationError as exc:
+        errors = _chinese_errors(
+            exc,
+            {("contact",): "contact", ("reason",): "reason", ("statement",): "statement", ("name",): "name"},
+        )
+        if "reason" in errors:
+            errors["reason"] = "请选择异议理由。"
+    if not errors:
+        try:
+            opened = cases.raise_objection(session, body)
+        except RegistryError as exc:
+            session.rollback()
+            errors = _case_errors(exc, "objection")
+        else:
+            return _page(
+                request,
+                "created.html",
+                {
+                    "kind": "objection",
+                    "query_code": opened.query_code,
+                    "due_by": opened.case.due_by,
+                    "record": record,
+                },
+                201,
+            )
+    return _page(request, "objection.html", {"record": record, "form": form, "errors": errors}, 422)
+
+
+@router.get("/progress", response_class=HTMLResponse)
+def progress(request: Request, session: DbSession, code: str = "") -> HTMLResponse:
+    """办理进度: a repair or objection followed by its query code."""
+    context: dict[str, Any] = {"code": code, "case": None, "errors": {}, "STATUS_ZH": STATUS_ZH}
+    if code.strip():
+        try:
+            case = cases.case_by_query_code(session, code.strip())
+        except NotFound:
+            context["errors"]["code"] = "未找到该查询码对应的申请，请核对后重新输入。"
+        else:
+            context["case"] = case
+    return _page(request, "progress.html", context, 404 if context["errors"] else 200)
+
+
+@router.get("/reports/{report_id}", response_class=HTMLResponse)
+def report_page(report_id: str, request: Request, session: DbSession) -> HTMLResponse:
+    """报告核验: is this report genuine? Upload the file to check that it is unchanged."""
+    try:
+        verification = report.verify(session, report_id)
+    except NotFound:
+        raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
+    return _page(request, "report.html", {"v": verification})
+
+
+@router.post("/reports/{report_id}", response_class=HTMLResponse)
+def report_check_file(
+    report_id: str, request: Request, session: DbSession, file: Annotated[UploadFile, File()]
+) -> HTMLResponse:
+    content = file.file.read(20 * 1024 * 1024)
+    if content.lstrip().startswith(b"{"):
+        import orjson
+
+        try:
+            digest = report.json_digest(orjson.loads(content))
+        except orjson.JSONDecodeError:
+            digest = hashlib.sha256(content).hexdigest()
+    else:
+        digest = hashlib.sha256(content).hexdigest()
+    try:
+        verification = report.verify(session, report_id, digest)
+    except NotFound:
+        raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
+    return _page(request, "report.html", {"v": verification, "checked": True})

@@ -1,0 +1,142 @@
+"""The one-stop search: a table of what people type and the entity that must come first."""
+
+from datetime import date
+
+import pytest
+
+from app.db import session_scope
+from app.records.search_index import reindex
+from tests.conftest import make_resident_id, make_uscc, record_body
+
+TODAY = "2026-11-20T10:00"
+COMPANIES = {
+    "xingchen": (1, "北京星辰科技有限公司"),
+    "xingchen_dev": (2, "北京星辰科技发展有限公司"),
+    "shanghai": (3, "上海星辰贸易有限责任公司"),
+    "abc": (4, "深圳ABC电子有限公司"),
+    "changan": (5, "重庆长安汽车服务有限公司"),
+    "hongri": (6, "枣庄红日建材股份有限公司"),
+}
+PERSONS = {
+    "zhangsan": (date(1980, 3, 14), 11, "张三"),
+    "zhangsanfeng": (date(1975, 6, 2), 12, "张三丰"),
+    "lisi": (date(1990, 12, 30), 13, "李四"),
+}
+
+
+def person(key: str) -> dict:
+    birth, serial, name = PERSONS[key]
+    return {
+        "kind": "natural_person",
+        "name": name,
+        "identifier_type": "resident_id",
+        "identifier": make_resident_id(birth, serial),
+    }
+
+
+@pytest.fixture
+def registry(http, police, clock):
+    clock(TODAY)
+    bodies = [
+        record_body(n, subject={"name": name}, decision_date="2026-11-18") for n, name in COMPANIES.values()
+    ]
+    bodies += [
+        record_body(100 + i, subject=person(key), decision_date="2026-11-18") for i, key in enumerate(PERSONS)
+    ]
+    answer = http.post("/v1/records/batch", json={"records": bodies}, headers=police)
+    assert answer.status_code == 200 and answer.json()["created"] == len(bodies), answer.text
+    return {key: make_uscc(n) for key, (n, _) in COMPANIES.items()} | {
+        key: person(key)["identifier"] for key in PERSONS
+    }
+
+
+QUALITY = [
+    ("北京星辰科技有限公司", "北京星辰科技有限公司"),  # exact
+    ("北京星辰科技有限责任公司", "北京星辰科技有限公司"),  # suffix variant
+    ("北京星辰科技（有限公司）", "北京星辰科技有限公司"),  # brackets, full-width punctuation
+    ("  北京 星辰·科技 ", "北京星辰科技有限公司"),  # spaces and separators
+    ("星辰科技", "北京星辰科技有限公司"),  # substring: the shorter name before 星辰科技发展
+    ("北京星晨科技", "北京星辰科技有限公司"),  # typo: 晨 for 辰
+    ("北京星辰科枝有限公司", "北京星辰科技有限公司"),  # typo: 枝 for 技
+    ("星辰科技发展", "北京星辰科技发展有限公司"),
+    ("上海星辰贸易有限公司", "上海星辰贸易有限责任公司"),  # the other suffix variant
+    ("深圳ＡＢＣ电子", "深圳ABC电子有限公司"),  # full-width letters
+    ("深圳abc电子有限公司", "深圳ABC电子有限公司"),  # case
+    ("红日建材股份有限公司", "枣庄红日建材股份有限公司"),
+    ("枣庄红日建材有限公司", "枣庄红日建材股份有限公司"),  # a different legal form written
+    ("zhangsan", "张三"),  # full pinyin
+    ("zs", "张三"),  # initials (张三丰 is zsf)
+    ("ZhangSan", "张三"),
+    ("zhangsanfeng", "张三丰"),
+    ("zsf", "张三丰"),
+    ("张三", "张三"),
+    ("张三丰", "张三丰"),
+    ("lisi", "李四"),
+    ("chongqingchangan", "重庆长安汽车服务有限公司"),  # pinyin prefix of a company
+    ("cqca", "重庆长安汽车服务有限公司"),  # initials prefix
+    ("xingchenkeji", "北京星辰科技有限公司"),  # pinyin inside a name
+    ("zhangsna", "张三"),  # a pinyin typo
+]
+
+
+@pytest.mark.parametrize(("query", "first"), QUALITY, ids=[q for q, _ in QUALITY])
+def test_search_quality(http, registry, query, first):
+    answer = http.get("/v1/public/search", params={"q": query})
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    assert items, f"nothing found for {query!r}"
+    assert items[0]["name"] == first, [item["name"] for item in items]
+
+
+def test_search_by_identifier_finds_the_entity_and_masks_persons(http, registry):
+    answer = http.get("/v1/public/search", params={"q": registry["xingchen"].lower()}).json()
+    assert [item["name"] for item in answer["items"]] == ["北京星辰科技有限公司"]
+    assert answer["items"][0]["identifier"] == registry["xingchen"]
+    assert answer["items"][0]["black_count"] == 1 and answer["items"][0]["red_count"] == 0
+
+    full = registry["zhangsan"]
+    (item,) = http.get("/v1/public/search", params={"q": full}).json()["items"]
+    assert item["name"] == "张三"
+    assert item["identifier"] == full[:10] + "****" + full[14:]
+    assert full not in str(item)
+
+
+def test_results_are_limited_and_the_query_needs_two_characters(http, registry):
+    answer = http.get("/v1/public/search", params={"q": "星辰科技", "limit": 1}).json()
+    assert len(answer["items"]) == 1 and answer["total"] == 2
+    # Two characters find a name by its beginning (or pinyin), not anywhere inside other names.
+    assert [i["name"] for i in http.get("/v1/public/search", params={"q": "北京"}).json()["items"]] == [
+        "北京星辰科技有限公司",
+        "北京星辰科技发展有限公司",
+    ]
+    assert http.get("/v1/public/search", params={"q": "星", "limit": 5}).status_code == 422
+    assert http.get("/v1/public/search", params={"q": "星辰", "limit": 500}).status_code == 422
+    assert http.get("/v1/public/search", params={"q": "z"}).status_code == 422
+
+
+def test_a_former_name_still_finds_the_subject(http, police, registry, clock):
+    clock(TODAY)
+    subject = {"name": "北京辰光智能有限公司", "identifier": registry["xingchen"]}
+    renamed = record_body(50, subject=subject, decision_date="2026-11-18")
+    assert http.post("/v1/records", json=renamed, headers=police).status_code == 201
+    items = http.get("/v1/public/search", params={"q": "辰光智能"}).json()["items"]
+    assert items[0]["name"] == "北京辰光智能有限公司"
+    old = http.get("/v1/public/search", params={"q": "北京星辰科技有限公司"}).json()["items"]
+    assert old[0]["name"] == "北京辰光智能有限公司" and old[0]["matched_name"] == "北京星辰科技有限公司"
+
+
+def test_reindex_rebuilds_the_same_answers(http, registry):
+    before = http.get("/v1/public/search", params={"q": "zhangsan"}).json()
+    with session_scope() as session:
+        assert reindex(session) == len(COMPANIES) + len(PERSONS)
+    assert http.get("/v1/public/search", params={"q": "zhangsan"}).json() == before
+
+
+def test_subjects_without_public_records_are_not_listed(http, police, clock):
+    clock(TODAY)
+    shared = record_body(
+        70, subject={"name": "保密数据有限公司"}, visibility="shared", decision_date="2026-11-18"
+    )
+    assert http.post("/v1/records", json=shared, headers=police).status_code == 201
+    assert http.get("/v1/public/search", params={"q": "保密数据有限公司"}).json()["items"] == []
+    assert http.get("/v1/public/search", params={"q": make_uscc(70)}).json()["items"] == []
