@@ -297,7 +297,7 @@ def soak(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         with (
             database as url,
             harness.RegistryServer(
-                url, workdir, workers=workers, extra_env={"REGISTRY_PUBLIC_RATE_LIMIT": "0"}
+                url, workdir, workers=workers, extra_env={"REGISTRY_PUBLIC_RATE_LIMIT": "1000000"}
             ) as server,
         ):
             push_token = server.client_token(PUSHER[0], PUSHER[1])
