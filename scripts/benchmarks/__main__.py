@@ -9,6 +9,9 @@ import importlib
 import sys
 from dataclasses import dataclass
 
+from scripts.benchmarks import summary
+from scripts.benchmarks.harness import RESULTS_DIR, table
+
 USAGE_EXIT = 2
 
 
@@ -17,11 +20,22 @@ class Suite:
     name: str
     summary: str
     module: str | None  # None: planned, not implemented yet
+    scale_options: tuple[str, ...] = ()  # the options `all --scale N` sets to N (data set size)
 
 
 SUITES = (
-    Suite("ingest", "POST /v1/records/batch throughput vs. raw driver inserts", "scripts.benchmarks.ingest"),
-    Suite("checks", "POST /v1/checks and /v1/checks/batch (approver checks)", "scripts.benchmarks.checks"),
+    Suite(
+        "ingest",
+        "POST /v1/records/batch throughput vs. raw driver inserts",
+        "scripts.benchmarks.ingest",
+        ("--records",),
+    ),
+    Suite(
+        "checks",
+        "POST /v1/checks and /v1/checks/batch (approver checks)",
+        "scripts.benchmarks.checks",
+        ("--subjects", "--sqlite-subjects"),
+    ),
     Suite("public", "public one-stop query: lookup and name search", None),
     Suite(
         "soak",
@@ -37,7 +51,9 @@ def _overview() -> str:
     for suite in SUITES:
         state = "" if suite.module else "   [planned, not implemented yet]"
         lines.append(f"  {suite.name:<8} {suite.summary}{state}")
-    lines.append(f"  {'all':<8} every implemented suite, each with its defaults (option: --db)")
+    lines.append(
+        f"  {'all':<8} every implemented suite and one table of the figures (options: --db, --scale)"
+    )
     return "\n".join(lines)
 
 
@@ -52,8 +68,14 @@ def _run_suite(suite: Suite, argv: list[str]) -> int:
 
 
 def _run_all(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/bench all", description="Every implemented suite.")
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench all",
+        description="Every implemented suite, then one table of their figures (bench-results/summary.md).",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--scale", type=int, help="records or subjects each suite loads (default: each suite's own)"
+    )
     args = parser.parse_args(argv)
     implemented = [suite for suite in SUITES if suite.module]
     planned = [suite.name for suite in SUITES if not suite.module]
@@ -62,8 +84,18 @@ def _run_all(argv: list[str]) -> int:
     failed = []
     for suite in implemented:
         print(f"== {suite.name}", flush=True)
-        if _run_suite(suite, ["--db", args.db]) != 0:
+        scale = (
+            [arg for option in suite.scale_options for arg in (option, str(args.scale))] if args.scale else []
+        )
+        if _run_suite(suite, ["--db", args.db, *scale]) != 0:
             failed.append(suite.name)
+    rows = summary.rows(RESULTS_DIR, [suite.name for suite in implemented])
+    print()
+    print(table(summary.HEADERS, rows))
+    (RESULTS_DIR / "summary.md").write_text(
+        f"Scale: {args.scale or 'each suite default'}; database: {args.db}\n\n" + summary.markdown(rows)
+    )
+    print(f"\ntable written to {(RESULTS_DIR / 'summary.md')}")
     if failed:
         print(f"scripts/bench all: failed: {', '.join(failed)}", file=sys.stderr)
         return 1

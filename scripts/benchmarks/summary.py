@@ -1,0 +1,126 @@
+"""One table of the figures that matter, read from each suite's bench-results/<suite>.json.
+
+Each row: suite, database, figure, value, and the reference it is judged against (a target, or the
+ceiling of bare endpoint and raw driver measured in the same run — the ratios hold on a noisy machine).
+"""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Row = list[str]
+
+
+def _ingest(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for r in data["results"]:
+        rows.append(
+            [
+                "ingest",
+                r["database"],
+                f"records/s through the API (batch {r['batch']}, {r['records']:,} records)",
+                f"{r['api']['records_per_s']:,.0f}",
+                f"raw driver {r['raw']['records_per_s']:,.0f} (ratio {r['ratio_api_raw']:.2f}); "
+                "target 5,000 on PG",
+            ]
+        )
+    return rows
+
+
+def _checks(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for r in data["results"]:
+        checks = r["checks"]
+        rows += [
+            [
+                "checks",
+                r["database"],
+                f"POST /v1/checks per s ({r['subjects']:,} subjects)",
+                f"{checks['requests_per_s']:,.0f}",
+                f"ceiling {r['ceiling_per_s']:,.0f}: efficiency {r['efficiency']:.2f} (target 0.3); "
+                f"p50 {checks['p50_ms']:.0f} ms, p99 {checks['p99_ms']:.0f} ms",
+            ],
+            [
+                "checks",
+                r["database"],
+                f"one batch check of {r['batch']['items']:,}",
+                f"{r['batch']['median_s']:.2f} s",
+                "target < 1 s on PG",
+            ],
+        ]
+    return rows
+
+
+def _public(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for r in data["results"]:
+        lookup, search = r["lookup"], r["search"]
+        rows += [
+            [
+                "public",
+                r["database"],
+                f"identifier lookups per s ({r['subjects']:,} subjects)",
+                f"{lookup['requests_per_s']:,.0f}",
+                f"ceiling {r['ceiling_per_s']:,.0f}: efficiency {r['efficiency']:.2f} (target 0.6)",
+            ],
+            [
+                "public",
+                r["database"],
+                "name search latency p50 / p95",
+                f"{search['p50_ms']:.0f} / {search['p95_ms']:.0f} ms",
+                "target p95 < 50 ms",
+            ],
+            ["public", r["database"], "report PDF render", f"{r['report']['p50_ms']:.0f} ms", "median"],
+        ]
+    return rows
+
+
+def _soak(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for r in data["results"]:
+        memory = r["memory"]
+        rows += [
+            [
+                "soak",
+                r["database"],
+                f"mixed requests per s ({r['workers']} workers, {r['seconds']:.0f} s)",
+                f"{r['requests_per_s']:,.0f}",
+                f"{r['errors']} errors, {r['lost_records']} of {r['acknowledged_records']:,} records lost",
+            ],
+            [
+                "soak",
+                r["database"],
+                "memory per worker (after warm-up -> end)",
+                f"{memory.get('per_worker_mib_after_warmup')} -> {memory.get('per_worker_mib_at_end')} MiB",
+                "flat" if memory.get("flat") else "GROWING",
+            ],
+        ]
+    return rows
+
+
+HEADLINES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "ingest": _ingest,
+    "checks": _checks,
+    "public": _public,
+    "soak": _soak,
+}
+HEADERS = ["suite", "database", "figure", "value", "against"]
+
+
+def rows(results_dir: Path, suites: list[str]) -> list[Row]:
+    found: list[Row] = []
+    for suite in suites:
+        path = results_dir / f"{suite}.json"
+        if suite in HEADLINES and path.exists():
+            try:
+                found += HEADLINES[suite](json.loads(path.read_text()))
+            except (KeyError, TypeError, ValueError) as exc:
+                found.append([suite, "?", f"unreadable results ({type(exc).__name__}: {exc})", "", ""])
+    return found
+
+
+def markdown(table_rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows]
+    return "\n".join(lines) + "\n"
