@@ -26,8 +26,32 @@ cli.add_typer(audit_cli, name="audit")
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
 
+def wait_for_database(seconds: float) -> None:
+    """Return once the database answers; exit 1 with the driver's reason after `seconds`."""
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from app.db import get_engine
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with get_engine().connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            if time.monotonic() >= deadline:
+                typer.echo(f"error: the database did not answer within {seconds:.0f} s: {reason}", err=True)
+                raise typer.Exit(1) from None
+            typer.echo(f"waiting for the database: {reason}", err=True)
+            time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+
 def prepare_database() -> dict[str, int]:
-    """Migrate to head and load the seed catalog if the database has none. Safe to repeat."""
+    """Wait for the database, migrate to head, load the seed catalog if empty. Safe to repeat."""
     from app import migrate
     from app.catalog.service import load_seed_catalog
     from app.db import session_scope
@@ -35,6 +59,7 @@ def prepare_database() -> dict[str, int]:
     settings = get_settings()
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    wait_for_database(settings.database_wait_seconds)
     migrate.upgrade(settings.resolved_database_url)
     with session_scope() as session:
         return load_seed_catalog(session, actor="system:seed").counts

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     public_rate_limit: int = 120
     public_rate_window_seconds: int = 60
     log_level: str = "INFO"
+    # `registry serve` waits this long for the database to answer before giving up (containers
+    # may start before their database does).
+    database_wait_seconds: int = 60
     # How often each process runs the expiry sweep in the background; 0 turns it off.
     sweep_interval_seconds: int = 300
 

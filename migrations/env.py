@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 
 from app.config import get_settings
 from app.db import make_engine
@@ -15,6 +15,9 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+# Several instances starting at once (containers, workers) migrate one at a time on PostgreSQL: the
+# lock lasts the migration's transaction, and whoever comes second finds the schema already at head.
+MIGRATION_LOCK_KEY = 0x7265676973747279  # "registry"
 
 
 def _url() -> str:
@@ -54,6 +57,8 @@ def run_migrations_online() -> None:
             include_object=_include_object_for(connection.dialect.name),
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 

@@ -89,3 +89,56 @@ def test_read_paths_use_the_replica_when_one_is_configured(http, police, monkeyp
         monkeypatch.delenv("REGISTRY_READ_DATABASE_URL")
         reconfigure()
     assert len(http.get("/v1/changes", headers=police).json()["items"]) == 2  # both reached the primary
+
+
+def test_serve_waits_for_the_database_and_then_says_why_it_gave_up(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from app import db
+    from app.cli import cli
+    from app.config import get_settings
+
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:9/registry?connect_timeout=1"
+    monkeypatch.setenv("REGISTRY_DATABASE_URL", unreachable)
+    monkeypatch.setenv("REGISTRY_DATABASE_WAIT_SECONDS", "1")
+    for cached in (get_settings, db.get_engine, db.get_sessionmaker):
+        cached.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["migrate"])
+    finally:
+        db.get_engine().dispose()
+        monkeypatch.undo()
+        for cached in (get_settings, db.get_engine, db.get_sessionmaker):
+            cached.cache_clear()
+    assert result.exit_code == 1
+    assert "waiting for the database" in result.output
+    assert "did not answer within 1 s" in result.output
+
+
+def test_instances_starting_together_migrate_one_at_a_time(scratch_database_url):
+    """PostgreSQL: several containers run `registry serve` at once; the migration lock orders them."""
+    import threading
+
+    import pytest
+    from sqlalchemy import create_engine
+
+    if scratch_database_url.startswith("sqlite"):
+        pytest.skip("SQLite serves one instance")
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            migrate.upgrade(scratch_database_url)
+        except BaseException as exc:  # the assertion below reports it
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    engine = create_engine(scratch_database_url)
+    with engine.connect() as connection:
+        assert migrate.current_revision(connection) == migrate.head_revision()
+    engine.dispose()
