@@ -16,10 +16,11 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, insert, select
+from sqlalchemy import Date, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -36,6 +37,8 @@ from app.records import history
 from app.records.models import Record, Subject
 from app.rules import service as rules
 from app.rules.schemas import EFFECT_RANK
+
+_CHECKS_TABLE: Any = Check.__table__
 
 
 class FeedbackExists(Conflict):
@@ -91,18 +94,31 @@ def _identifier_clause(session: Session, identifiers: list[str]) -> Any:
     return column_in(session, Subject.identifier, identifiers)
 
 
-def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str, Facts]:
-    """Subjects by identifier with their records in force on `day`, in one query."""
+@lru_cache
+def _facts_query(single: bool) -> Any:
+    """Subjects with their records in force on :day, built once: constructing the statement costs
+    more than running it on the single-check path. `single`: one :identifier; else :identifiers."""
+    day = bindparam("day", type_=Date())
+    in_force = and_(Record.status == "active", Record.publicity_start <= day, Record.publicity_end >= day)
     query = (
         select(*_SUBJECT_COLUMNS, *_RECORD_COLUMNS)
         .select_from(Subject)
-        .outerjoin(Record, and_(Record.subject_id == Subject.id, history.in_force_clause(Record, day)))
+        .outerjoin(Record, and_(Record.subject_id == Subject.id, in_force))
         .outerjoin(Agency, Agency.code == Record.agency_code)
-        .where(_identifier_clause(session, identifiers))
     )
+    return query.where(Subject.identifier == bindparam("identifier")) if single else query
+
+
+def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str, Facts]:
+    """Subjects by identifier with their records in force on `day`, in one query."""
+    if len(identifiers) == 1:
+        result = session.connection().execute(_facts_query(True), {"day": day, "identifier": identifiers[0]})
+    else:
+        query = _facts_query(False).where(column_in(session, Subject.identifier, identifiers))
+        result = session.connection().execute(query, {"day": day})
     found: dict[str, Facts] = {}
     # Core rows by position: the ORM's per-row work would cost more than the query on a batch.
-    for row in session.connection().execute(query):
+    for row in result:
         facts = found.get(row[4])
         if facts is None:
             facts = found[row[4]] = Facts(_subject(row))
@@ -380,7 +396,7 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
     for answer, row, receipt in zip(answers, rows, receipts.sign_many(payloads), strict=True):
         answer["receipt"] = row["receipt"] = receipt
     if len(rows) == 1:
-        session.execute(insert(Check), rows)
+        session.connection().execute(_CHECKS_TABLE.insert(), rows)
     else:
         bulk_insert(session, Check, rows)
     return answers
