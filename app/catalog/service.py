@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -24,6 +24,9 @@ def read_seed_catalog(path: Path = SEED_CATALOG) -> dict[str, Any]:
         return tomllib.load(handle)
 
 
+SEED_LOCK_KEY = 0x7365656463617461  # "seedcata"
+
+
 @dataclass(frozen=True)
 class LoadResult:
     loaded: bool
@@ -35,6 +38,9 @@ def load_seed_catalog(session: Session, actor: str = "system", path: Path = SEED
     measures and default rules when there are no measures (databases seeded before they existed)."""
     seed: dict[str, Any] | None = None
     counts: dict[str, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # Instances starting together: one loads, the others then find the catalog there.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
     if not session.scalar(select(func.count()).select_from(Plan)):
         seed = read_seed_catalog(path)
         counts |= _load_plans(session, seed)

@@ -115,29 +115,26 @@ def test_serve_waits_for_the_database_and_then_says_why_it_gave_up(monkeypatch, 
     assert "did not answer within 1 s" in result.output
 
 
-def test_instances_starting_together_migrate_one_at_a_time(scratch_database_url):
+def test_instances_starting_together_migrate_one_at_a_time(scratch_database_url, tmp_path):
     """PostgreSQL: several containers run `registry serve` at once; the migration lock orders them."""
-    import threading
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
     import pytest
     from sqlalchemy import create_engine
 
     if scratch_database_url.startswith("sqlite"):
         pytest.skip("SQLite serves one instance")
-    failures: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            migrate.upgrade(scratch_database_url)
-        except BaseException as exc:  # the assertion below reports it
-            failures.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert failures == []
+    registry = Path(sys.executable).parent / "registry"
+    env = os.environ | {"REGISTRY_DATABASE_URL": scratch_database_url, "REGISTRY_DATA_DIR": str(tmp_path)}
+    starts = [
+        subprocess.Popen([registry, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outcomes = [(start.wait(timeout=180), start.stderr.read().decode()[-500:]) for start in starts]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
     engine = create_engine(scratch_database_url)
     with engine.connect() as connection:
         assert migrate.current_revision(connection) == migrate.head_revision()
