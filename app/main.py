@@ -16,6 +16,7 @@ from app.config import get_settings
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
+from app.public.router import bare_router
 from app.public.router import router as public_router
 from app.public.web import PageError, page_error
 from app.public.web import router as web_router
@@ -76,6 +77,7 @@ def create_app() -> FastAPI:
         audit_router,
         stats_router,
         public_router,
+        bare_router,
         web_router,
     ):
         app.include_router(router)

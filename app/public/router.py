@@ -16,6 +16,15 @@ from app.public.ratelimit import rate_limited
 from app.public.schemas import PublicSubjectOut, ReportVerification, SearchOut
 
 router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited)])
+# Outside the rate limit: the framework's own speed on this machine, the benchmark's yardstick.
+bare_router = APIRouter(tags=["operations"])
+
+
+@bare_router.get("/v1/public/ping", include_in_schema=False)
+async def ping() -> dict[str, str]:
+    """A bare async endpoint answering constant JSON (scripts/bench public measures against it)."""
+    return {"status": "ok"}
+
 
 NOT_PUBLIC = "no subject with public records under that identifier"
 

@@ -22,7 +22,11 @@ class Suite:
 SUITES = (
     Suite("ingest", "POST /v1/records/batch throughput vs. raw driver inserts", "scripts.benchmarks.ingest"),
     Suite("checks", "POST /v1/checks and /v1/checks/batch (approver checks)", None),
-    Suite("public", "public one-stop query: lookup and name search", None),
+    Suite(
+        "public",
+        "public one-stop query: lookup efficiency, name search latency, report render",
+        "scripts.benchmarks.public",
+    ),
 )
 BY_NAME = {suite.name: suite for suite in SUITES}
 

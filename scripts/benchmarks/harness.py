@@ -80,6 +80,7 @@ class RegistryServer:
     workers: int = 1
     ready_timeout: float = 90.0
     port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)  # further REGISTRY_* settings
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -93,14 +94,18 @@ class RegistryServer:
     def env(self) -> dict[str, str]:
         # Inherited REGISTRY_* settings must not leak in (they could point at a real database).
         env = {key: value for key, value in os.environ.items() if not key.startswith("REGISTRY_")}
-        return env | {
-            "REGISTRY_DATABASE_URL": self.database_url,
-            "REGISTRY_DATA_DIR": str(self.data_dir),
-            "REGISTRY_HOST": "127.0.0.1",
-            "REGISTRY_PORT": str(self.port),
-            "REGISTRY_ENVIRONMENT": "development",
-            "PYTHONUNBUFFERED": "1",
-        }
+        return (
+            env
+            | {
+                "REGISTRY_DATABASE_URL": self.database_url,
+                "REGISTRY_DATA_DIR": str(self.data_dir),
+                "REGISTRY_HOST": "127.0.0.1",
+                "REGISTRY_PORT": str(self.port),
+                "REGISTRY_ENVIRONMENT": "development",
+                "PYTHONUNBUFFERED": "1",
+            }
+            | self.extra_env
+        )
 
     def __enter__(self) -> "RegistryServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
