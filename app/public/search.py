@@ -50,30 +50,23 @@ def _columns() -> Any:
     )
 
 
-def _postgres_candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
-    queries = [
-        # exact and prefix (btree, text_pattern_ops)
+def _rows(connection: Connection, query: Any) -> list[Candidate]:
+    return [Candidate(*row) for row in connection.execute(query)]
+
+
+def _prefix_tier(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """Exact names and prefixes, of the name or its pinyin or initials (btree, text_pattern_ops)."""
+    found = _rows(
+        connection,
         select(*_columns())
         .where(SubjectSearch.core.like(_escape_like(stem) + "%", escape="\\"))
         .order_by(func.length(SubjectSearch.core))
-        .limit(CANDIDATES)
-    ]
-    if len(stem) >= 3:
-        # substring and typos (GIN gin_trgm_ops); `%` is pg_trgm's similarity operator
-        queries.append(
-            select(*_columns())
-            .where(
-                or_(
-                    SubjectSearch.core.like("%" + _escape_like(stem) + "%", escape="\\"),
-                    SubjectSearch.core.op("%")(stem),
-                )
-            )
-            .order_by(func.similarity(SubjectSearch.core, stem).desc())
-            .limit(CANDIDATES)
-        )
+        .limit(CANDIDATES),
+    )
     if latin:
         prefix = _escape_like(latin) + "%"
-        queries.append(
+        found += _rows(
+            connection,
             select(*_columns())
             .where(
                 or_(
@@ -82,23 +75,31 @@ def _postgres_candidates(connection: Connection, stem: str, latin: str | None) -
                 )
             )
             .order_by(func.length(SubjectSearch.pinyin))
-            .limit(CANDIDATES)
+            .limit(CANDIDATES),
         )
-        if len(latin) >= 3:
-            queries.append(
-                select(*_columns())
-                .where(
-                    or_(
-                        SubjectSearch.pinyin.like("%" + _escape_like(latin) + "%", escape="\\"),
-                        SubjectSearch.pinyin.op("%")(latin),
-                    )
-                )
-                .order_by(func.similarity(SubjectSearch.pinyin, latin).desc())
-                .limit(CANDIDATES)
-            )
+    return found
+
+
+def _substring_tier(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """The query anywhere inside a name or its pinyin: three characters or more (trigram indexes)."""
     found: list[Candidate] = []
-    for query in queries:
-        found += [Candidate(*row) for row in connection.execute(query)]
+    postgres = connection.dialect.name == "postgresql"
+    for column, value in ((SubjectSearch.core, stem), (SubjectSearch.pinyin, latin)):
+        if not value or len(value) < 3:
+            continue
+        if postgres:  # GIN gin_trgm_ops
+            pattern = "%" + _escape_like(value) + "%"
+            query = select(*_columns()).where(column.like(pattern, escape="\\"))
+        else:
+            # The FTS5 trigram table answers LIKE through its index (not with ESCAPE: folded names and
+            # queries hold no % or _ to escape).
+            query = select(*_columns()).where(
+                text(
+                    "subject_search.rowid IN "
+                    f"(SELECT rowid FROM subject_search_fts WHERE {column.key} LIKE :p)"
+                ).bindparams(p=f"%{value}%")
+            )
+        found += _rows(connection, query.order_by(func.length(column)).limit(CANDIDATES))
     return found
 
 
@@ -110,36 +111,25 @@ def _fts_phrase_query(column: str, value: str) -> str | None:
     return f"{column} : (" + " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")"
 
 
-def _sqlite_candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
-    found = [
-        Candidate(*row)
-        for row in connection.execute(
-            select(*_columns())
-            .where(SubjectSearch.core.like(_escape_like(stem) + "%", escape="\\"))
-            .order_by(func.length(SubjectSearch.core))
-            .limit(CANDIDATES)
-        )
-    ]
-    if latin:
-        prefix = _escape_like(latin) + "%"
-        found += [
-            Candidate(*row)
-            for row in connection.execute(
+def _fuzzy_tier(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """Names sharing enough trigrams with the query: small typos (pg_trgm `%`; FTS5 OR of trigrams)."""
+    found: list[Candidate] = []
+    for column, value in (("core", stem), ("pinyin", latin)):
+        if not value or len(value) < 3:
+            continue
+        if connection.dialect.name == "postgresql":
+            indexed = getattr(SubjectSearch, column)
+            found += _rows(
+                connection,
                 select(*_columns())
-                .where(
-                    or_(
-                        SubjectSearch.pinyin.like(prefix, escape="\\"),
-                        SubjectSearch.initials.like(prefix, escape="\\"),
-                    )
-                )
-                .order_by(func.length(SubjectSearch.pinyin))
-                .limit(CANDIDATES)
+                .where(indexed.op("%")(value))  # pg_trgm similarity above its threshold (0.3)
+                .order_by(func.similarity(indexed, value).desc())
+                .limit(CANDIDATES),
             )
-        ]
-    matches = [
-        q for q in (_fts_phrase_query("core", stem), latin and _fts_phrase_query("pinyin", latin)) if q
-    ]
-    for match in matches:
+            continue
+        match = _fts_phrase_query(column, value)
+        if match is None:
+            continue
         # bm25 puts the rows sharing the most (and rarest) trigrams with the query first.
         rows = connection.execute(
             text(
@@ -151,6 +141,13 @@ def _sqlite_candidates(connection: Connection, stem: str, latin: str | None) -> 
         )
         found += [Candidate(uuid.UUID(str(row[0])), *row[1:]) for row in rows]
     return found
+
+
+def candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """Cheapest first: a query that matches a name exactly, by prefix or inside it is not a typo, and
+    the costly similarity search (which reads the posting lists of every trigram) is skipped."""
+    found = _prefix_tier(connection, stem, latin) + _substring_tier(connection, stem, latin)
+    return found or _fuzzy_tier(connection, stem, latin)
 
 
 def score(candidate: Candidate, stem: str, latin: str | None) -> float:
@@ -206,8 +203,7 @@ def search(connection: Connection, q: str, limit: int, today: date) -> dict[str,
                 "q", f"give at least {MIN_QUERY} characters of a name, or a full identifier"
             )
         latin = stem if is_latin_query(stem) else None
-        gather = _postgres_candidates if connection.dialect.name == "postgresql" else _sqlite_candidates
-        for candidate in gather(connection, stem, latin):
+        for candidate in candidates(connection, stem, latin):
             value = score(candidate, stem, latin)
             if value <= 0:
                 continue
