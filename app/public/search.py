@@ -25,6 +25,7 @@ CANDIDATES = 50
 MIN_QUERY = 2
 # pg_trgm's default similarity threshold: one wrong character in a 4-6 character name passes.
 MIN_SIMILARITY = 0.3
+STRICT_THRESHOLDS = (0.5, MIN_SIMILARITY)
 
 
 @dataclass(frozen=True)
@@ -119,19 +120,26 @@ def _fuzzy_tier(connection: Connection, stem: str, latin: str | None) -> list[Ca
             continue
         if connection.dialect.name == "postgresql":
             indexed = getattr(SubjectSearch, column)
-            found += _rows(
-                connection,
-                select(*_columns())
-                .where(indexed.op("%")(value))  # pg_trgm similarity above its threshold (0.3)
-                .order_by(func.similarity(indexed, value).desc())
-                .limit(CANDIDATES),
-            )
+            # A strict threshold first: for longer names it leaves far fewer rows to recheck (rows
+            # sharing only a city and a trade word drop out); short names need the looser one.
+            for threshold in STRICT_THRESHOLDS:
+                connection.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {threshold}"))
+                rows = _rows(
+                    connection,
+                    select(*_columns())
+                    .where(indexed.op("%")(value))  # pg_trgm: similarity above the threshold
+                    .order_by(func.similarity(indexed, value).desc())
+                    .limit(CANDIDATES),
+                )
+                if rows:
+                    found += rows
+                    break
             continue
         match = _fts_phrase_query(column, value)
         if match is None:
             continue
         # bm25 puts the rows sharing the most (and rarest) trigrams with the query first.
-        rows = connection.execute(
+        matched = connection.execute(
             text(
                 "SELECT s.subject_id, s.name, s.core, s.pinyin, s.initials FROM subject_search_fts f "
                 "JOIN subject_search s ON s.rowid = f.rowid "
@@ -139,14 +147,17 @@ def _fuzzy_tier(connection: Connection, stem: str, latin: str | None) -> list[Ca
             ),
             {"match": match, "limit": CANDIDATES * 4},
         )
-        found += [Candidate(uuid.UUID(str(row[0])), *row[1:]) for row in rows]
+        found += [Candidate(uuid.UUID(str(row[0])), *row[1:]) for row in matched]
     return found
 
 
 def candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
     """Cheapest first: a query that matches a name exactly, by prefix or inside it is not a typo, and
     the costly similarity search (which reads the posting lists of every trigram) is skipped."""
-    found = _prefix_tier(connection, stem, latin) + _substring_tier(connection, stem, latin)
+    found = _prefix_tier(connection, stem, latin)
+    # Pinyin inside a longer pinyin only when it begins no name: its trigrams ("ing", "ang") are
+    # everywhere, and a name whose pinyin starts with the query already ranks above one containing it.
+    found += _substring_tier(connection, stem, None if found else latin)
     return found or _fuzzy_tier(connection, stem, latin)
 
 
