@@ -406,6 +406,9 @@ def run(args: argparse.Namespace) -> int:
                     path_kinds = {path: kind for path, (kind, _) in zip(paths, queries, strict=True)}
                     time_requests(base, paths[:40])  # warm-up
                     timings = time_requests(base, paths[40:], check)
+                    by_kind: dict[str, list[float]] = {}
+                    for path, ms in zip(paths[40:], timings, strict=True):
+                        by_kind.setdefault(path_kinds[path], []).append(ms)
                     results["search"] = {
                         "requests": len(timings),
                         "p50_ms": round(percentile(timings, 0.5), 1),
@@ -413,6 +416,10 @@ def run(args: argparse.Namespace) -> int:
                         "max_ms": round(max(timings), 1),
                         "answered_with_results": {
                             k: round(sum(v) / len(v), 2) for k, v in found_first.items()
+                        },
+                        "by_kind_p50_p95_ms": {
+                            kind: [round(percentile(v, 0.5), 1), round(percentile(v, 0.95), 1)]
+                            for kind, v in by_kind.items()
                         },
                     }
 
