@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from app.db import DbSession, session_scope
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today
+from app.kit.ratelimit import rate_limited
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
-from app.public.ratelimit import rate_limited
 from app.public.schemas import PublicSubjectOut, ReportVerification, SearchOut
 
 router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited)])
