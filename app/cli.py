@@ -17,11 +17,13 @@ clients_cli = typer.Typer(help="API clients an agency's systems use.", no_args_i
 keys_cli = typer.Typer(help="Signing keys for tokens, receipts and reports.", no_args_is_help=True)
 records_cli = typer.Typer(help="Bulk import and export of records.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+search_cli = typer.Typer(help="The public name search index.", no_args_is_help=True)
 cli.add_typer(agencies_cli, name="agencies")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(records_cli, name="records")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(search_cli, name="search")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -161,6 +163,18 @@ def audit_verify() -> None:
     typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None}))
     if not result.valid:
         raise typer.Exit(1)
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the public search index from every subject's current and former names."""
+    from app.db import session_scope
+    from app.records.search_index import reindex
+
+    prepare_database()
+    with session_scope() as session:
+        written = reindex(session)
+    typer.echo(json.dumps({"indexed_names": written}))
 
 
 @records_cli.command("import")

@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kit.responses import FastJSON
@@ -184,6 +184,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # The request's transaction was rolled back: nothing of it is stored, and a retry is safe.
         return _registry_response(
             ServiceUnavailable("the database is unavailable; nothing was stored, retry later", retry_after=5)
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> FastJSON:
+        # The schemas refuse what the database cannot store; this catches what one of them missed
+        # (PostgreSQL: NUL in text, a number out of range). The transaction was rolled back.
+        return _registry_response(
+            ValidationFailed.one("body", "a value cannot be stored as given (e.g. a NUL character)")
         )
 
     @app.exception_handler(IntegrityError)

@@ -18,6 +18,7 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
 from app.openapi import install_openapi
+from app.public.router import bare_router
 from app.public.router import router as public_router
 from app.public.web import PageError, page_error
 from app.public.web import router as web_router
@@ -82,6 +83,7 @@ def create_app() -> FastAPI:
         audit_router,
         stats_router,
         public_router,
+        bare_router,
         web_router,
     ):
         app.include_router(router)

@@ -23,11 +23,14 @@ from app.cases.schemas import (
 from app.db import DbSession
 from app.errors import NotFound
 from app.kit.clock import china_today
+from app.kit.ratelimit import rate_limited
 from app.openapi import errors_declared
 
 router = APIRouter(tags=["cases"])
 
 QueryCode = Annotated[str, Query(min_length=8, max_length=40)]
+# The public's routes share the public query's budget per client address (no account, no token).
+RATE_LIMITED = [Depends(rate_limited)]
 
 
 @router.post(
@@ -36,6 +39,7 @@ QueryCode = Annotated[str, Query(min_length=8, max_length=40)]
     status_code=201,
     tags=["public"],
     responses=errors_declared(404),
+    dependencies=RATE_LIMITED,
 )
 def apply_for_repair(body: RepairIn, session: DbSession) -> Any:
     """Apply for credit repair (信用修复). Keep the query code: it is shown only now."""
@@ -55,6 +59,7 @@ def apply_for_repair(body: RepairIn, session: DbSession) -> Any:
     status_code=201,
     tags=["public"],
     responses=errors_declared(404),
+    dependencies=RATE_LIMITED,
 )
 def raise_objection(body: ObjectionIn, session: DbSession) -> Any:
     """Dispute a record (异议). The record is flagged until its agency answers."""
@@ -81,12 +86,22 @@ def _public_status(session: DbSession, case: Case) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/public/repairs/{query_code}", response_model=PublicCaseStatus, tags=["public"])
+@router.get(
+    "/v1/public/repairs/{query_code}",
+    response_model=PublicCaseStatus,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
 def repair_progress(query_code: str, session: DbSession) -> Any:
     return _public_status(session, service.case_by_query_code(session, query_code, "repair"))
 
 
-@router.get("/v1/public/objections/{query_code}", response_model=PublicCaseStatus, tags=["public"])
+@router.get(
+    "/v1/public/objections/{query_code}",
+    response_model=PublicCaseStatus,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
 def objection_progress(query_code: str, session: DbSession) -> Any:
     return _public_status(session, service.case_by_query_code(session, query_code, "objection"))
 
@@ -97,6 +112,7 @@ def objection_progress(query_code: str, session: DbSession) -> Any:
     status_code=201,
     tags=["public"],
     responses=errors_declared(413, 415),
+    dependencies=RATE_LIMITED,
 )
 def add_evidence_file(query_code: str, session: DbSession, file: Annotated[UploadFile, File()]) -> Any:
     """Attach a PDF, JPEG or PNG of at most 5 MiB to an open case (10 files at most)."""

@@ -35,7 +35,7 @@ LEGAL_FORMS = (
     "ltd",
 )
 # Separators and punctuation that differ between spellings of one name (NFKC makes them half-width).
-_NOISE = re.compile(r"[\s\-_.,，。·•・、'\"“”‘’:：;；!！?？/\\|()（）\[\]【】<>《》{}&＆+]+")
+_NOISE = re.compile(r"[\s\-_.,，。·•・、'\"“”‘’:：;；!！?？/\\|()（）\[\]【】<>《》{}&＆+%*]+")
 _ASCII_LETTERS = re.compile(r"^[a-z]+$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
-from app.db import get_engine
+from app.db import get_read_engine
 from app.public import view
 
 POOL_SIZE = 8
@@ -98,13 +98,14 @@ def _async_lookup() -> AsyncLookup | None:
     if settings.is_sqlite:
         return None
     if _lookup is None:
-        _lookup = AsyncLookup(settings.resolved_database_url)
+        # A public answer may lag a moment: the replica serves it when one is configured.
+        _lookup = AsyncLookup(settings.read_database_url or settings.resolved_database_url)
     return _lookup
 
 
 def _sync_rows(key: str, today: date) -> list[Any]:
     statement, params = view.lookup_statement(key)
-    with get_engine().connect() as connection:
+    with get_read_engine().connect() as connection:
         return list(connection.execute(statement, params | {"today": today}))
 
 

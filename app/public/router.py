@@ -7,22 +7,31 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.db import DbSession, session_scope
+from app.db import DbSession, ReadSession, session_scope
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today
+from app.kit.ratelimit import rate_limited
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
-from app.public.ratelimit import rate_limited
 from app.public.schemas import PublicSubjectOut, ReportVerification, SearchOut
 
 router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited)])
+# Outside the rate limit: the framework's own speed on this machine, the benchmark's yardstick.
+bare_router = APIRouter(tags=["operations"])
+
+
+@bare_router.get("/v1/public/ping", include_in_schema=False)
+async def ping() -> dict[str, str]:
+    """A bare async endpoint answering constant JSON (scripts/bench public measures against it)."""
+    return {"status": "ok"}
+
 
 NOT_PUBLIC = "no subject with public records under that identifier"
 
 
 @router.get("/v1/public/search", response_model=SearchOut)
 def public_search(
-    session: DbSession,
+    session: ReadSession,
     q: Annotated[str, Query(min_length=1, max_length=100, description="An identifier, or part of a name")],
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 10,
 ) -> Any:

@@ -18,6 +18,7 @@ from app.errors import ValidationFailed
 from app.kit.names import core, fold, is_latin_query, similarity, trigrams
 from app.public.view import mask_identifier, public_counts, scrub
 from app.records.models import Subject, SubjectSearch
+from app.records.schemas import printable
 
 MAX_LIMIT = 20
 # Candidates fetched per way of matching; the answer's `total` never exceeds this either.
@@ -25,6 +26,7 @@ CANDIDATES = 50
 MIN_QUERY = 2
 # pg_trgm's default similarity threshold: one wrong character in a 4-6 character name passes.
 MIN_SIMILARITY = 0.3
+STRICT_THRESHOLDS = (0.5, MIN_SIMILARITY)
 
 
 @dataclass(frozen=True)
@@ -50,30 +52,23 @@ def _columns() -> Any:
     )
 
 
-def _postgres_candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
-    queries = [
-        # exact and prefix (btree, text_pattern_ops)
+def _rows(connection: Connection, query: Any) -> list[Candidate]:
+    return [Candidate(*row) for row in connection.execute(query)]
+
+
+def _prefix_tier(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """Exact names and prefixes, of the name or its pinyin or initials (btree, text_pattern_ops)."""
+    found = _rows(
+        connection,
         select(*_columns())
         .where(SubjectSearch.core.like(_escape_like(stem) + "%", escape="\\"))
         .order_by(func.length(SubjectSearch.core))
-        .limit(CANDIDATES)
-    ]
-    if len(stem) >= 3:
-        # substring and typos (GIN gin_trgm_ops); `%` is pg_trgm's similarity operator
-        queries.append(
-            select(*_columns())
-            .where(
-                or_(
-                    SubjectSearch.core.like("%" + _escape_like(stem) + "%", escape="\\"),
-                    SubjectSearch.core.op("%")(stem),
-                )
-            )
-            .order_by(func.similarity(SubjectSearch.core, stem).desc())
-            .limit(CANDIDATES)
-        )
+        .limit(CANDIDATES),
+    )
     if latin:
         prefix = _escape_like(latin) + "%"
-        queries.append(
+        found += _rows(
+            connection,
             select(*_columns())
             .where(
                 or_(
@@ -82,23 +77,31 @@ def _postgres_candidates(connection: Connection, stem: str, latin: str | None) -
                 )
             )
             .order_by(func.length(SubjectSearch.pinyin))
-            .limit(CANDIDATES)
+            .limit(CANDIDATES),
         )
-        if len(latin) >= 3:
-            queries.append(
-                select(*_columns())
-                .where(
-                    or_(
-                        SubjectSearch.pinyin.like("%" + _escape_like(latin) + "%", escape="\\"),
-                        SubjectSearch.pinyin.op("%")(latin),
-                    )
-                )
-                .order_by(func.similarity(SubjectSearch.pinyin, latin).desc())
-                .limit(CANDIDATES)
-            )
+    return found
+
+
+def _substring_tier(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """The query anywhere inside a name or its pinyin: three characters or more (trigram indexes)."""
     found: list[Candidate] = []
-    for query in queries:
-        found += [Candidate(*row) for row in connection.execute(query)]
+    postgres = connection.dialect.name == "postgresql"
+    for column, value in ((SubjectSearch.core, stem), (SubjectSearch.pinyin, latin)):
+        if not value or len(value) < 3:
+            continue
+        if postgres:  # GIN gin_trgm_ops
+            pattern = "%" + _escape_like(value) + "%"
+            query = select(*_columns()).where(column.like(pattern, escape="\\"))
+        else:
+            # The FTS5 trigram table answers LIKE through its index (not with ESCAPE: folded names and
+            # queries hold no % or _ to escape).
+            query = select(*_columns()).where(
+                text(
+                    "subject_search.rowid IN "
+                    f"(SELECT rowid FROM subject_search_fts WHERE {column.key} LIKE :p)"
+                ).bindparams(p=f"%{value}%")
+            )
+        found += _rows(connection, query.order_by(func.length(column)).limit(CANDIDATES))
     return found
 
 
@@ -110,38 +113,34 @@ def _fts_phrase_query(column: str, value: str) -> str | None:
     return f"{column} : (" + " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")"
 
 
-def _sqlite_candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
-    found = [
-        Candidate(*row)
-        for row in connection.execute(
-            select(*_columns())
-            .where(SubjectSearch.core.like(_escape_like(stem) + "%", escape="\\"))
-            .order_by(func.length(SubjectSearch.core))
-            .limit(CANDIDATES)
-        )
-    ]
-    if latin:
-        prefix = _escape_like(latin) + "%"
-        found += [
-            Candidate(*row)
-            for row in connection.execute(
-                select(*_columns())
-                .where(
-                    or_(
-                        SubjectSearch.pinyin.like(prefix, escape="\\"),
-                        SubjectSearch.initials.like(prefix, escape="\\"),
-                    )
+def _fuzzy_tier(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """Names sharing enough trigrams with the query: small typos (pg_trgm `%`; FTS5 OR of trigrams)."""
+    found: list[Candidate] = []
+    for column, value in (("core", stem), ("pinyin", latin)):
+        if not value or len(value) < 3:
+            continue
+        if connection.dialect.name == "postgresql":
+            indexed = getattr(SubjectSearch, column)
+            # A strict threshold first: for longer names it leaves far fewer rows to recheck (rows
+            # sharing only a city and a trade word drop out); short names need the looser one.
+            for threshold in STRICT_THRESHOLDS:
+                connection.execute(text(f"SET LOCAL pg_trgm.similarity_threshold = {threshold}"))
+                rows = _rows(
+                    connection,
+                    select(*_columns())
+                    .where(indexed.op("%")(value))  # pg_trgm: similarity above the threshold
+                    .order_by(func.similarity(indexed, value).desc())
+                    .limit(CANDIDATES),
                 )
-                .order_by(func.length(SubjectSearch.pinyin))
-                .limit(CANDIDATES)
-            )
-        ]
-    matches = [
-        q for q in (_fts_phrase_query("core", stem), latin and _fts_phrase_query("pinyin", latin)) if q
-    ]
-    for match in matches:
+                if rows:
+                    found += rows
+                    break
+            continue
+        match = _fts_phrase_query(column, value)
+        if match is None:
+            continue
         # bm25 puts the rows sharing the most (and rarest) trigrams with the query first.
-        rows = connection.execute(
+        matched = connection.execute(
             text(
                 "SELECT s.subject_id, s.name, s.core, s.pinyin, s.initials FROM subject_search_fts f "
                 "JOIN subject_search s ON s.rowid = f.rowid "
@@ -149,8 +148,18 @@ def _sqlite_candidates(connection: Connection, stem: str, latin: str | None) -> 
             ),
             {"match": match, "limit": CANDIDATES * 4},
         )
-        found += [Candidate(uuid.UUID(str(row[0])), *row[1:]) for row in rows]
+        found += [Candidate(uuid.UUID(str(row[0])), *row[1:]) for row in matched]
     return found
+
+
+def candidates(connection: Connection, stem: str, latin: str | None) -> list[Candidate]:
+    """Cheapest first: a query that matches a name exactly, by prefix or inside it is not a typo, and
+    the costly similarity search (which reads the posting lists of every trigram) is skipped."""
+    found = _prefix_tier(connection, stem, latin)
+    # Pinyin inside a longer pinyin only when it begins no name: its trigrams ("ing", "ang") are
+    # everywhere, and a name whose pinyin starts with the query already ranks above one containing it.
+    found += _substring_tier(connection, stem, None if found else latin)
+    return found or _fuzzy_tier(connection, stem, latin)
 
 
 def score(candidate: Candidate, stem: str, latin: str | None) -> float:
@@ -194,6 +203,10 @@ def _identifier_hit(connection: Connection, q: str) -> uuid.UUID | None:
 def search(connection: Connection, q: str, limit: int, today: date) -> dict[str, Any]:
     limit = max(1, min(limit, MAX_LIMIT))
     q = q.strip()
+    try:
+        printable(q)
+    except ValueError as exc:
+        raise ValidationFailed.one("q", str(exc)) from None
     scores: dict[uuid.UUID, tuple[float, str]] = {}
     by_identifier = _identifier_hit(connection, q) if q else None
     if by_identifier is not None:
@@ -206,8 +219,7 @@ def search(connection: Connection, q: str, limit: int, today: date) -> dict[str,
                 "q", f"give at least {MIN_QUERY} characters of a name, or a full identifier"
             )
         latin = stem if is_latin_query(stem) else None
-        gather = _postgres_candidates if connection.dialect.name == "postgresql" else _sqlite_candidates
-        for candidate in gather(connection, stem, latin):
+        for candidate in candidates(connection, stem, latin):
             value = score(candidate, stem, latin)
             if value <= 0:
                 continue

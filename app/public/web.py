@@ -28,8 +28,8 @@ from app.errors import (
     ValidationFailed,
 )
 from app.kit.clock import CHINA, china_today
+from app.kit.ratelimit import limiter
 from app.public import report, search, view
-from app.public.ratelimit import limiter
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.globals |= {

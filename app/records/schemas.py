@@ -1,10 +1,19 @@
 """Records as agencies push them (RecordIn, RecordPatch) and as the registry answers (RecordOut)."""
 
+import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from app.kit.identifiers import IdentifierError, validate_identifier
 
@@ -16,9 +25,22 @@ Visibility = Literal["public", "shared", "restricted"]
 Status = Literal["active", "repaired", "expired", "revoked"]
 
 
+def printable(value: str) -> str:
+    """No control characters but tab and line breaks: PostgreSQL cannot store NUL, and no legal text
+    needs the others; refusing them keeps both databases storing the same thing."""
+    for char in value:
+        if char not in "\t\n\r" and unicodedata.category(char) == "Cc":
+            raise ValueError(f"must not contain control characters (found U+{ord(char):04X})")
+    return value
+
+
 def text(max_length: int) -> Any:
-    """A required text field: surrounding whitespace dropped, then 1..max_length characters."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
+    """A required text field: surrounding whitespace dropped, then 1..max_length printable characters."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(printable),
+    ]
 
 
 # Which identifiers each kind of subject may carry: persons have identity numbers, organizations

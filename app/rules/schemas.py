@@ -2,9 +2,11 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.records.schemas import text
 
 # What an approver is about to do (API.md, Catalog): the actions measures bear on.
 ACTIONS = (
@@ -42,10 +44,6 @@ Severity = Literal["minor", "general", "serious"]
 # strict_review), and incentive only when no punishment applies at all (联合奖惩: 失信 outweighs 守信).
 EFFECT_RANK = {"prohibit": 4, "restrict": 3, "strict_review": 2, "incentive": 1, "clear": 0}
 SEVERITY_RANK = {"minor": 1, "general": 2, "serious": 3}
-
-
-def text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
 
 
 class MeasureIn(BaseModel):

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from app.public import ratelimit
-from app.public.ratelimit import MemoryLimiter, RedisLimiter
+from app.kit import ratelimit
+from app.kit.ratelimit import MemoryLimiter, RedisLimiter
 
 REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -98,3 +98,10 @@ def test_redis_down_falls_back_to_counting_in_the_process():
 
     first, second = asyncio.run(scenario())
     assert first is None and second is not None
+
+
+def test_the_public_case_routes_share_the_budget(http, limit_of_three):
+    for _ in range(3):
+        assert http.get("/v1/public/repairs/AAAA-BBBB-CCCC-DDDD").status_code == 404
+    refused = http.post("/v1/public/objections", json={})
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"

@@ -140,3 +140,19 @@ def test_subjects_without_public_records_are_not_listed(http, police, clock):
     assert http.post("/v1/records", json=shared, headers=police).status_code == 201
     assert http.get("/v1/public/search", params={"q": "保密数据有限公司"}).json()["items"] == []
     assert http.get("/v1/public/search", params={"q": make_uscc(70)}).json()["items"] == []
+
+
+def test_cli_reindex_makes_unindexed_subjects_findable(http, registry):
+    from sqlalchemy import delete
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.models import SubjectSearch
+
+    with session_scope() as session:
+        session.execute(delete(SubjectSearch))
+    assert http.get("/v1/public/search", params={"q": "zhangsan"}).json()["items"] == []
+    result = CliRunner().invoke(cli, ["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert '"indexed_names": 9' in result.output
+    assert http.get("/v1/public/search", params={"q": "zhangsan"}).json()["items"][0]["name"] == "张三"

@@ -212,3 +212,22 @@ def test_a_second_record_about_a_known_subject_under_the_same_name_is_stored(htt
     assert (first.status_code, second.status_code) == (201, 201), second.text
     assert second.json()["subject"]["id"] == first.json()["subject"]["id"]
     assert _count(Record) == 2 and _count(Subject) == 1
+
+
+def test_control_characters_are_refused_on_every_database(http, police):
+    """PostgreSQL cannot store NUL; both databases refuse it (and other control characters) alike."""
+    answer = http.post("/v1/records", json=record_body(1, conduct="违法\x00事实"), headers=police)
+    assert answer.status_code == 422
+    assert answer.json()["fields"][0]["field"] == "conduct"
+    assert "U+0000" in answer.json()["fields"][0]["detail"]
+    batch = http.post(
+        "/v1/records/batch",
+        json={"records": [record_body(2, legal_basis="条\x07款"), record_body(3)]},
+        headers=police,
+    ).json()
+    assert [item["status"] for item in batch["results"]] == ["error", "created"]
+    assert (
+        http.post("/v1/records", json=record_body(4, conduct="第一行\n第二行"), headers=police).status_code
+        == 201
+    )
+    assert http.get("/v1/public/search", params={"q": "测试\x00科技"}).status_code == 422
