@@ -1,6 +1,6 @@
 """Records as agencies push them (RecordIn, RecordPatch) and as the registry answers (RecordOut)."""
 
-import unicodedata
+import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -25,12 +25,15 @@ Visibility = Literal["public", "shared", "restricted"]
 Status = Literal["active", "repaired", "expired", "revoked"]
 
 
+# Unicode's control characters (category Cc: U+0000–U+001F, U+007F–U+009F) but tab and line breaks.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def printable(value: str) -> str:
     """No control characters but tab and line breaks: PostgreSQL cannot store NUL, and no legal text
     needs the others; refusing them keeps both databases storing the same thing."""
-    for char in value:
-        if char not in "\t\n\r" and unicodedata.category(char) == "Cc":
-            raise ValueError(f"must not contain control characters (found U+{ord(char):04X})")
+    if found := _CONTROL.search(value):
+        raise ValueError(f"must not contain control characters (found U+{ord(found.group()):04X})")
     return value
 
 
