@@ -5,7 +5,6 @@ state the decision rests on: a digest of the records in force for the subject (i
 flag) and of the rule versions in force that day.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.config import get_settings
@@ -36,20 +35,6 @@ def receipt_payload(
 
 def sign(payload: dict[str, Any]) -> str:
     return get_keyring().sign_compact(payload)
-
-
-# ECDSA signing releases the GIL in OpenSSL: a large batch signs in two threads at once.
-_SIGNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="receipts")
-_PARALLEL_FROM = 512
-
-
-def sign_many(payloads: list[dict[str, Any]]) -> list[str]:
-    if len(payloads) < _PARALLEL_FROM:
-        return [sign(payload) for payload in payloads]
-    half = len(payloads) // 2
-    chunks = [payloads[:half], payloads[half:]]
-    signed = list(_SIGNERS.map(lambda chunk: [sign(payload) for payload in chunk], chunks))
-    return signed[0] + signed[1]
 
 
 def verify(receipt: str) -> dict[str, Any]:

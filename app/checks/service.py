@@ -11,13 +11,17 @@ Hot path: one query for all identifiers of a batch, the rule set cached per day,
 with `cryptography` directly, the rows written with one multi-row insert (COPY on PostgreSQL).
 """
 
+import gc
 import hashlib
+import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Date, and_, bindparam, func, select
@@ -30,7 +34,7 @@ from app.catalog.models import Agency
 from app.checks import receipts
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import CheckIn, FeedbackIn
-from app.db import bulk_insert, column_in
+from app.db import bulk_writer, column_in
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.records import history
@@ -45,11 +49,10 @@ class FeedbackExists(Conflict):
     code = "feedback_exists"
 
 
-@dataclass(frozen=True)
-class InForce:
-    """A record in force for a subject on the day asked."""
+class InForce(NamedTuple):
+    """A record in force for a subject on the day asked (its id in text form, as answers carry it)."""
 
-    id: uuid.UUID
+    id: str
     agency_code: str
     agency_name: str
     domain: str
@@ -116,14 +119,20 @@ def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str
     else:
         query = _facts_query(False).where(column_in(session, Subject.identifier, identifiers))
         result = session.connection().execute(query, {"day": day})
+    # Core rows by position, fetched at once: the ORM's (or a per-row fetch's) work would cost more
+    # than the query on a batch.
+    return facts_from_rows(result.all())
+
+
+def facts_from_rows(rows: Any) -> dict[str, Facts]:
+    """Subjects by identifier from rows of the facts query (subject columns, then record columns)."""
     found: dict[str, Facts] = {}
-    # Core rows by position: the ORM's per-row work would cost more than the query on a batch.
-    for row in result:
+    for row in rows:
         facts = found.get(row[4])
         if facts is None:
             facts = found[row[4]] = Facts(_subject(row))
         if row[5] is not None:
-            facts.records.append(InForce(*tuple(row)[5:]))
+            facts.records.append(InForce(str(row[5]), *tuple(row)[6:]))
     return found
 
 
@@ -153,7 +162,7 @@ def facts_as_of(session: Session, identifiers: list[str], day: date) -> dict[str
             continue
         facts.records.append(
             InForce(
-                row.record_id,
+                str(row.record_id),
                 row.agency_code,
                 row.agency_name,
                 row.domain_code,
@@ -172,11 +181,11 @@ def facts_as_of(session: Session, identifiers: list[str], day: date) -> dict[str
 
 def _subject(row: Any) -> dict[str, Any]:
     return {
-        "id": str(row.id),
-        "kind": row.kind,
-        "name": row.name,
-        "identifier_type": row.identifier_type,
-        "identifier": row.identifier,
+        "id": str(row[0]),
+        "kind": row[1],
+        "name": row[2],
+        "identifier_type": row[3],
+        "identifier": row[4],
     }
 
 
@@ -273,7 +282,7 @@ def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evalu
     plan = rule_set.plans.get(key)
     if plan is None:
         plan = rule_set.plans[key] = _plan(action, key[1], rule_set)
-    ids = [str(r.id) for r in records]
+    ids = [r.id for r in records]
     return Evaluation(
         plan.decision,
         [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.punishments],
@@ -296,7 +305,7 @@ def _digest(rule_set: rules.RuleSet, records: list[InForce]) -> str:
 
 def _record_out(record: InForce) -> dict[str, Any]:
     return {
-        "id": str(record.id),
+        "id": record.id,
         "domain": record.domain,
         "list_type": record.list_type,
         "severity": record.severity,
@@ -312,10 +321,11 @@ def _record_out(record: InForce) -> dict[str, Any]:
 # --- checking and recording -------------------------------------------------------------------------
 
 
-def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> list[dict[str, Any]]:
-    """Answer every item in order, record each one, sign a receipt for each. Nothing is stored when
-    any item is refused."""
-    today = china_today()
+def _day(item: CheckIn, today: date) -> date:
+    return item.as_of if item.as_of is not None and item.as_of < today else today
+
+
+def refuse_future(items: list[CheckIn], today: date) -> None:
     fields = [
         {
             "field": f"items[{index}].as_of" if len(items) > 1 else "as_of",
@@ -327,11 +337,15 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
     if fields:
         raise ValidationFailed(fields)
 
+
+def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> list[dict[str, Any]]:
+    """Answer every item in order, record each one, sign a receipt for each. Nothing is stored when
+    any item is refused."""
+    today = china_today()
+    refuse_future(items, today)
     by_day: dict[date, list[str]] = defaultdict(list)
     for item in items:
-        by_day[item.as_of if item.as_of is not None and item.as_of < today else today].append(
-            item.subject.identifier
-        )
+        by_day[_day(item, today)].append(item.subject.identifier)
     known: dict[date, dict[str, Facts]] = {}
     rule_sets: dict[date, rules.RuleSet] = {}
     for day, identifiers in by_day.items():
@@ -341,19 +355,66 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
         for start in range(0, len(unique), 5000):
             known[day].update(reader(session, unique[start : start + 5000], day))
         rule_sets[day] = rules.rule_set(session, day)
+    if len(items) == 1:
+        rows: list[dict[str, Any]] = []
+        answers = answer_checks(principal, items, known, rule_sets, today, rows.append)
+        session.connection().execute(_CHECKS_TABLE.insert(), rows)
+        return answers
+    # A batch streams its rows to the database as they are answered (the server stores while the
+    # next ones are decided and signed), without the cyclic garbage collector's full passes, which
+    # thousands of fresh answers would otherwise trigger again and again.
+    with _no_gc_pauses(), bulk_writer(session, Check, CHECK_COLUMNS) as write:
+        return answer_checks(principal, items, known, rule_sets, today, write)
 
+
+CHECK_COLUMNS = [column.name for column in _CHECKS_TABLE.columns]
+_gc_lock = threading.Lock()
+_gc_holders = 0
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """The cyclic GC off while any batch is being answered (a process-wide switch, counted so that
+    concurrent batches do not turn it back on under each other); nothing built here is cyclic."""
+    global _gc_holders
+    with _gc_lock:
+        if _gc_holders == 0 and not gc.isenabled():
+            owner = False  # someone else turned it off; leave it be
+        else:
+            owner = True
+            _gc_holders += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if owner:
+            with _gc_lock:
+                _gc_holders -= 1
+                if _gc_holders == 0:
+                    gc.enable()
+
+
+def answer_checks(
+    principal: Principal,
+    items: list[CheckIn],
+    known: dict[date, dict[str, Facts]],
+    rule_sets: dict[date, rules.RuleSet],
+    today: date,
+    record: Callable[[dict[str, Any]], None],
+) -> list[dict[str, Any]]:
+    """The answers, receipts included, from the facts read; `record` gets the row of each."""
     now = utcnow()
     checked_at = now.isoformat()
+    agency, client_id = principal.agency_code, principal.client_id
     answers: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    payloads: list[dict[str, Any]] = []
     for item in items:
-        day = item.as_of if item.as_of is not None and item.as_of < today else today
+        day = _day(item, today)
         identifier = item.subject.identifier
         facts = known[day].get(identifier)
         rule_set = rule_sets[day]
         result = evaluate(facts, item.action, rule_set)
         check_id = uuid.uuid4()
+        under_objection = any(r.under_objection for r in result.records)
         answer = {
             "id": str(check_id),
             "identifier": identifier,
@@ -367,17 +428,18 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
             "incentives": result.incentives,
             "incentives_withheld": result.withheld,
             "records": [_record_out(r) for r in result.records],
-            "under_objection": any(r.under_objection for r in result.records),
+            "under_objection": under_objection,
             "checked_at": checked_at,
         }
-        payloads.append(
-            receipts.receipt_payload(answer, principal.agency_code, result.state_digest, rule_set.digest)
+        stored = orjson.dumps(answer).decode()
+        receipt = receipts.sign(
+            receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest)
         )
-        rows.append(
+        record(
             {
                 "id": check_id,
-                "agency_code": principal.agency_code,
-                "client_id": principal.client_id,
+                "agency_code": agency,
+                "client_id": client_id,
                 "identifier": identifier,
                 "subject_id": uuid.UUID(facts.subject["id"]) if facts else None,
                 "found": facts is not None,
@@ -386,19 +448,15 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
                 "as_of": item.as_of,
                 "decision": result.decision,
                 "decisive_domain": result.decisive_domain,
-                "under_objection": answer["under_objection"],
+                "under_objection": under_objection,
                 "state_digest": result.state_digest,
-                "answer": orjson.dumps(answer).decode(),
+                "answer": stored,
+                "receipt": receipt,
                 "checked_at": now,
             }
         )
+        answer["receipt"] = receipt
         answers.append(answer)
-    for answer, row, receipt in zip(answers, rows, receipts.sign_many(payloads), strict=True):
-        answer["receipt"] = row["receipt"] = receipt
-    if len(rows) == 1:
-        session.connection().execute(_CHECKS_TABLE.insert(), rows)
-    else:
-        bulk_insert(session, Check, rows)
     return answers
 
 

@@ -349,11 +349,19 @@ def _invalidate_on_commit(session: Session) -> None:
     event.listen(session, "after_commit", lambda _session: invalidate_cache(), once=True)
 
 
-def rule_set(session: Session, day: date) -> RuleSet:
-    now = time.monotonic()
+def cached_rule_set(day: date) -> RuleSet | None:
+    """The rule set in force on `day` if this process has it cached and fresh, else None."""
     cached = _cache.get(day)
-    if cached is not None and cached[2] == _generation and now - cached[1] < RULESET_TTL_SECONDS:
+    if cached is not None and cached[2] == _generation and time.monotonic() - cached[1] < RULESET_TTL_SECONDS:
         return cached[0]
+    return None
+
+
+def rule_set(session: Session, day: date) -> RuleSet:
+    cached = cached_rule_set(day)
+    if cached is not None:
+        return cached
+    now = time.monotonic()
     generation = _generation
     loaded = _load_rule_set(session, day)
     with _lock:
