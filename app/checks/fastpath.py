@@ -9,22 +9,19 @@ durable (synchronous_commit stays on) before the answer is sent. Anything else (
 day, a cold rule-set cache) takes the general path in a worker thread.
 """
 
-import asyncio
-import weakref
 from datetime import date
 from typing import Any
 
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
 from starlette.concurrency import run_in_threadpool
 
+from app.asyncpool import AsyncPool
 from app.auth.service import Principal
 from app.checks import service
 from app.checks.schemas import CheckIn
 from app.config import get_settings
 from app.db import session_scope
 from app.kit.clock import china_today
-from app.public.fastpath import POOL_SIZE, _Pool
 from app.rules import service as rules
 
 
@@ -50,18 +47,8 @@ def _load_rule_set(day: date) -> rules.RuleSet:
 
 class AsyncChecks:
     def __init__(self, database_url: str) -> None:
-        self.conninfo = (
-            make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
+        self.pool = AsyncPool(database_url)
         self.read_sql, self.read_defaults = _read_statement()
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = weakref.WeakKeyDictionary()
-
-    def _pool(self) -> _Pool:
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = _Pool(self.conninfo, POOL_SIZE)
-        return pool
 
     async def check(self, principal: Principal, item: CheckIn) -> dict[str, Any] | None:
         """The answer, recorded; None when this check must take the general path."""
@@ -72,19 +59,13 @@ class AsyncChecks:
         rule_set = rules.cached_rule_set(today)
         if rule_set is None:  # every RULESET_TTL_SECONDS: reloaded in a worker thread
             rule_set = await run_in_threadpool(_load_rule_set, today)
-        pool = self._pool()
-        connection = await pool.acquire()
-        broken = True
-        try:
+        async with self.pool.connection() as connection:
             params = self.read_defaults | {"day": today, "identifier": item.subject.identifier}
             cursor = await connection.execute(self.read_sql, params)  # type: ignore[arg-type]
             known = {today: service.facts_from_rows(await cursor.fetchall())}
             rows: list[dict[str, Any]] = []
             (answer,) = service.answer_checks(principal, [item], known, {today: rule_set}, today, rows.append)
             await connection.execute(_INSERT, rows[0])  # type: ignore[arg-type]
-            broken = False
-        finally:
-            await pool.release(connection, broken)
         return answer
 
 

@@ -2,26 +2,13 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.records.schemas import text
+from app.records.schemas import ListType, Severity, text
 
 # What an approver is about to do (API.md, Catalog): the actions measures bear on.
-ACTIONS = (
-    "market_access",
-    "administrative_license",
-    "telecom_service",
-    "financial_service",
-    "financing",
-    "high_consumption",
-    "preferential_policy",
-    "honors",
-    "public_procurement",
-    "government_funding",
-    "routine_inspection",
-)
 Action = Literal[
     "market_access",
     "administrative_license",
@@ -35,10 +22,9 @@ Action = Literal[
     "government_funding",
     "routine_inspection",
 ]
+ACTIONS: tuple[str, ...] = get_args(Action)
 MeasureKind = Literal["punishment", "incentive"]
 Effect = Literal["prohibit", "restrict", "strict_review", "incentive"]
-ListType = Literal["black", "red", "focus"]
-Severity = Literal["minor", "general", "serious"]
 
 # Strongest first: a check's decision is the strongest effect that applies (prohibit > restrict >
 # strict_review), and incentive only when no punishment applies at all (联合奖惩: 失信 outweighs 守信).
