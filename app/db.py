@@ -19,10 +19,11 @@ from sqlalchemy import (
     MetaData,
     Table,
     TypeDecorator,
-    any_,
     bindparam,
     create_engine,
     event,
+    func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -168,35 +169,46 @@ def _copy_text(value: str) -> str:
     return value
 
 
+def _copy_datetime(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to bulk_insert")
+    return value.isoformat()
+
+
+# How each Python type is written in COPY's text format: one dict lookup per value, no isinstance chain.
+_COPY_FORMATS: dict[type, Callable[[Any], str]] = {
+    str: _copy_text,
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    uuid.UUID: str,
+    datetime: _copy_datetime,
+    date: date.isoformat,
+    type(None): lambda _: "\\N",
+}
+
+
 def _copy_line(values: list[Any]) -> str | None:
     """One line of COPY's text format, built in Python (several times faster than the driver's
     per-value adaptation); None when a value is of a type not handled here."""
     out = []
     for value in values:
-        if value is None:
-            out.append("\\N")
-        elif isinstance(value, str):
-            out.append(_copy_text(value))
-        elif isinstance(value, bool):
-            out.append("t" if value else "f")
-        elif isinstance(value, int | uuid.UUID):
-            out.append(str(value))
-        elif isinstance(value, datetime):
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to bulk_insert")
-            out.append(value.isoformat())
-        elif isinstance(value, date):
-            out.append(value.isoformat())
-        else:
+        format_value = _COPY_FORMATS.get(type(value))
+        if format_value is None:
             return None
+        out.append(format_value(value))
     return "\t".join(out) + "\n"
 
 
 def column_in(session: Session, column: Any, values: list[Any]) -> Any:
     """`column IN values` as one array parameter on PostgreSQL, whose plan does not depend on the
-    number of values (a long IN list ends up with a generic plan that scans)."""
+    number of values (a long IN list ends up with a generic plan that scans).
+
+    The array is unnested into a semi-join rather than compared with `= ANY(array)`: once a
+    statement is prepared, PostgreSQL's generic plan may filter rows with ANY over a parameter,
+    which searches the array linearly for every row it reads (seen: 1.5 s to look up 1,000
+    external ids among 20,000 records, a few ms as a join)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        return column.in_(select(func.unnest(bindparam(None, values, type_=ARRAY(column.type)))))
     return column.in_(values)
 
 
