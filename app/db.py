@@ -169,6 +169,7 @@ def _copy_text(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=256)  # the rows of a batch share their timestamps
 def _copy_datetime(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to bulk_insert")

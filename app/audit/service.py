@@ -8,6 +8,7 @@ keeps the chain a single line.
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,10 +48,15 @@ def chain_hash(
     entity_id: str,
     payload: str,
 ) -> str:
-    # The instant in UTC to the microsecond: the same text whichever zone it was made or read in.
-    instant = at.astimezone(UTC).isoformat(timespec="microseconds")
-    material = canonical_json([prev_hash, seq, instant, actor, action, entity_type, entity_id, payload])
-    return hashlib.sha256(material.encode()).hexdigest()
+    material = orjson.dumps([prev_hash, seq, _instant(at), actor, action, entity_type, entity_id, payload])
+    return hashlib.sha256(material).hexdigest()
+
+
+@lru_cache(maxsize=256)
+def _instant(at: datetime) -> str:
+    """The instant in UTC to the microsecond: the same text whichever zone it was made or read in.
+    (A batch appends all its events at one instant: formatted once.)"""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _lock_chain(session: Session) -> None:

@@ -55,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrency", type=int, default=1, help="client threads pushing batches (default 1)"
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server worker processes on PostgreSQL (default 1; SQLite always has one)",
+    )
+    parser.add_argument(
         "--warmup", type=int, default=100, help="records pushed untimed before the run (default 100)"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per request (default 120)")
@@ -184,7 +190,8 @@ def api_phase(
 ) -> ApiFigures:
     warmup = generate(args.warmup, tag=f"{os.getpid()}w", start=len(bodies)) if args.warmup else []
     payloads = _serialize(bodies, args.batch)
-    with harness.RegistryServer(database_url, data_dir) as server:
+    workers = 1 if database_url.startswith("sqlite") else args.workers
+    with harness.RegistryServer(database_url, data_dir, workers=workers) as server:
         log(f"server ready on {server.base_url}")
         token = server.client_token(AGENCY, SCOPES)
         try:
@@ -529,6 +536,7 @@ def bench_database(kind: str, bodies: list[dict[str, Any]], args: argparse.Names
         "records": records,
         "batch": args.batch,
         "concurrency": args.concurrency,
+        "server_workers": 1 if kind == "sqlite" else args.workers,
         "api": api.as_dict(records),
         "raw": {
             "seconds": round(raw_seconds, 3),
@@ -554,8 +562,11 @@ def _target_verdict(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.records < 1 or args.batch < 1 or args.concurrency < 1 or args.warmup < 0:
-        print("scripts/bench ingest: --records, --batch and --concurrency must be positive", file=sys.stderr)
+    if args.records < 1 or args.batch < 1 or args.concurrency < 1 or args.workers < 1 or args.warmup < 0:
+        print(
+            "scripts/bench ingest: --records, --batch, --concurrency and --workers must be positive",
+            file=sys.stderr,
+        )
         return 2
     if args.batch > 10_000:
         print("scripts/bench ingest: --batch is at most 10000 (the API's limit)", file=sys.stderr)
@@ -596,7 +607,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"        {state}: {verdict['measured']:,.0f} records/s measured on PostgreSQL")
     print(
         f"(raw driver: {ROWS_PER_RECORD} rows per record — subject, subject name, record, audit entry — "
-        f"executemany, one transaction per batch; concurrency {args.concurrency})"
+        f"executemany, one transaction per batch; client concurrency {args.concurrency}, "
+        f"server workers on PostgreSQL {args.workers})"
     )
     meta = {"machine": harness.machine()}
     if "postgres" in kinds:
@@ -611,7 +623,7 @@ def run(args: argparse.Namespace) -> int:
                 "batch": args.batch,
                 "concurrency": args.concurrency,
                 "warmup": args.warmup,
-                "server_workers": 1,
+                "server_workers": args.workers,
             },
             "results": results,
             "target": verdict,
