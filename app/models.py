@@ -7,7 +7,7 @@ from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Pla
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
 from app.public.models import PublicReport
-from app.records.models import PublicityOverride, Record, Subject, SubjectName, SubjectSearch
+from app.records.models import PublicityOverride, Record, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
 
 __all__ = [
@@ -29,6 +29,5 @@ __all__ = [
     "Record",
     "Rule",
     "Subject",
-    "SubjectName",
     "SubjectSearch",
 ]

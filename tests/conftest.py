@@ -52,7 +52,6 @@ from app.models import (  # noqa: E402
     Record,
     Rule,
     Subject,
-    SubjectName,
     SubjectSearch,
 )
 from app.rules.service import invalidate_cache as invalidate_rule_cache  # noqa: E402
@@ -66,7 +65,6 @@ _MUTABLE_TABLES = (
     Case,
     PublicReport,
     SubjectSearch,
-    SubjectName,
     Record,
     Subject,
     ApiClient,

@@ -18,24 +18,11 @@ class Subject(Base):
     identifier: Mapped[str] = mapped_column(String(64), unique=True)
     identifier_type: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
-    # The latest name any agency pushed; earlier ones stay in subject_names.
+    # The latest name any agency pushed; each record keeps the name its agency wrote (subject_name).
     name: Mapped[str] = mapped_column(String(200))
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class SubjectName(Base):
-    """Every name a subject was pushed under, with who pushed it and when."""
-
-    __tablename__ = "subject_names"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
-    record_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Record(Base):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.db import bulk_insert, column_in
 from app.kit.names import name_keys
-from app.records.models import Subject, SubjectName, SubjectSearch
+from app.records.models import Record, Subject, SubjectSearch
 
 
 def index_rows(pairs: Iterable[tuple[uuid.UUID, str]]) -> list[dict[str, Any]]:
@@ -76,11 +76,11 @@ def reindex(session: Session, chunk: int = 5000) -> int:
         ids = [row.id for row in subjects]
         pairs: list[tuple[uuid.UUID, str]] = [(row.id, row.name) for row in subjects]
         pairs += [
-            (row.subject_id, row.name)
+            (row.subject_id, row.subject_name)
             for row in session.execute(
-                select(SubjectName.subject_id, SubjectName.name).where(
-                    column_in(session, SubjectName.subject_id, ids)
-                )
+                select(Record.subject_id, Record.subject_name)
+                .distinct()
+                .where(column_in(session, Record.subject_id, ids))
             )
         ]
         rows = index_rows(pairs)

@@ -35,7 +35,7 @@ from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import history, search_index
-from app.records.models import PublicityOverride, Record, Subject, SubjectName
+from app.records.models import PublicityOverride, Record, Subject
 from app.records.publicity import PublicityPolicy, PublicityRules
 from app.records.schemas import RecordIn, RecordPatch, RevokeIn
 
@@ -193,7 +193,6 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
     subjects = _subjects_by_identifier(session, {r.item.subject.identifier for _, r in valid})
     new_subjects: list[dict[str, Any]] = []
     renamed: dict[uuid.UUID, str] = {}
-    names: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     for index, resolved in valid:
         item = resolved.item
@@ -229,7 +228,6 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
                     "updated_at": ctx.now,
                 }
             )
-            names.append(_name_row(subject.id, item.subject.name, ctx, record_id))
         elif subject.identifier_type != item.subject.identifier_type:
             outcomes[index] = Outcome(
                 index,
@@ -241,10 +239,10 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
             )
             continue
         elif subject.name != item.subject.name:
-            # A new name for a known identifier: the subject takes it, the old one stays in history.
+            # A new name for a known identifier: the subject takes it; the earlier records keep the
+            # names they were pushed under, which are the subject's name history.
             subject.name = item.subject.name
             renamed[subject.id] = item.subject.name
-            names.append(_name_row(subject.id, item.subject.name, ctx, record_id))
         records.append(_record_row(record_id, subject.id, resolved, ctx))
         known[item.external_id] = (record_id, resolved.content_hash)
         outcomes[index] = Outcome(index, "created", id=record_id)
@@ -260,30 +258,15 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
             update(Subject),
             [{"id": sid, "name": name, "updated_at": ctx.now} for sid, name in renamed.items()],
         )
-        search_index.index_names(
-            session, [(row["subject_id"], row["name"]) for row in names if row["subject_id"] in renamed]
-        )
+        search_index.index_names(session, list(renamed.items()))
     if records:
         bulk_insert(session, Record, records)
-        if names:  # an empty list would insert one row of NULLs
-            bulk_insert(session, SubjectName, names)
         audit.append(
             session,
             ctx.actor,
             [audit.Event("record.created", "record", str(r["id"]), snapshot(r)) for r in records],
         )
     return [outcomes[index] for index in range(len(raw_items))]
-
-
-def _name_row(subject_id: uuid.UUID, name: str, ctx: IngestContext, record_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4(),
-        "subject_id": subject_id,
-        "name": name,
-        "agency_code": ctx.agency_code,
-        "record_id": record_id,
-        "recorded_at": ctx.now,
-    }
 
 
 def _record_row(
@@ -552,8 +535,9 @@ def subject_with_records(
     if as_of is not None:
         query = query.where(Record.received_at < history.end_of_day(as_of))
     records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
+    # Every name the subject was pushed under, first seen first: each record keeps its agency's spelling.
     names = session.scalars(
-        select(SubjectName.name).where(SubjectName.subject_id == subject.id).order_by(SubjectName.recorded_at)
+        select(Record.subject_name).where(Record.subject_id == subject.id).order_by(Record.received_at)
     ).all()
     for record in records:
         record.subject = subject
