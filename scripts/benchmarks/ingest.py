@@ -1,8 +1,8 @@
 """Batch ingest: records/s through POST /v1/records/batch against records/s of raw driver inserts.
 
 For each database, in one run:
-1. the real server (`registry serve`, one worker unless --workers) on a fresh database, an API client of 公安部 and a
-   token; N distinct valid records generated and serialized before any timing;
+1. the real server (`registry serve`, one worker unless --workers) on a fresh database, an API
+   client of 公安部 and a token; N distinct valid records generated and serialized before any timing;
 2. the API figure: the records pushed in batches over HTTP (sequential by default), every batch
    checked to answer created == its size;
 3. the raw figure: on another fresh database migrated to the same schema, the same records inserted

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,16 +271,24 @@ class Load:
             self.client.close()
 
 
-def _read_back(base_url: str, token: str, acknowledged: dict[str, str]) -> list[str]:
-    """Ids of acknowledged records that cannot be read back as sent."""
-    missing = []
+def _read_back(base_url: str, token: str, acknowledged: dict[str, str], clients: int = 8) -> list[str]:
+    """Ids of acknowledged records that cannot be read back as sent (read by several clients at once:
+    every worker of the server answers)."""
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base_url, timeout=60.0) as client:
-        for record_id, external_id in acknowledged.items():
-            answer = client.get(f"/v1/records/{record_id}", headers=headers)
-            if answer.status_code != 200 or answer.json().get("external_id") != external_id:
-                missing.append(record_id)
-    return missing
+    items = list(acknowledged.items())
+
+    def unreadable(share: list[tuple[str, str]]) -> list[str]:
+        missing = []
+        with httpx.Client(base_url=base_url, timeout=60.0, headers=headers) as client:
+            for record_id, external_id in share:
+                answer = client.get(f"/v1/records/{record_id}")
+                if answer.status_code != 200 or answer.json().get("external_id") != external_id:
+                    missing.append(record_id)
+        return missing
+
+    with ThreadPoolExecutor(clients) as pool:
+        shares = pool.map(unreadable, [items[start::clients] for start in range(clients)])
+        return [record_id for share in shares for record_id in share]
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -329,7 +338,10 @@ def soak(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             sampler.stop()
             sampling.join(timeout=5)
             log(f"{kind}: reading back {len(tally.acknowledged)} acknowledged records")
+            reading = time.monotonic()
             missing = _read_back(server.base_url, push_token, tally.acknowledged)
+            read_back_seconds = time.monotonic() - reading
+            log(f"{kind}: read back in {read_back_seconds:.1f}s, {len(missing)} missing")
             if server.process is None or server.process.poll() is not None:
                 raise BenchFailure(
                     f"the server died during the soak: {server.exit_note()}\n{server.log_tail()}"
@@ -356,6 +368,7 @@ def soak(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "error_samples": tally.error_samples,
         "acknowledged_records": len(tally.acknowledged),
         "lost_records": len(missing),
+        "read_back_seconds": round(read_back_seconds, 1),
         "memory": sampler.summary(),
     }
 
