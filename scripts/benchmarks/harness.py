@@ -80,9 +80,8 @@ class RegistryServer:
     workers: int = 1
     ready_timeout: float = 90.0
     port: int = field(default_factory=free_port)
-    extra_env: dict[str, str] = field(default_factory=dict)  # further REGISTRY_* settings
-    process: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)  # REGISTRY_* settings for this run
+    process: subprocess.Popen[bytes] | None = None
 
     @property
     def base_url(self) -> str:
