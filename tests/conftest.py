@@ -96,6 +96,23 @@ def clean_tables(database: str) -> Iterator[None]:
     invalidate_rule_cache()
 
 
+# The calendar day the suite's dates were written against (record_body decides on 2026-11-18, a
+# timely push four days later). The registry's clock runs on from it, so that a decision is not
+# "late" or a publicity period "over" merely because the suite runs weeks after it was written.
+SUITE_DAY = "2026-11-22T10:00"
+
+
+@pytest.fixture(autouse=True)
+def suite_day() -> Iterator[None]:
+    from datetime import datetime
+
+    from app.kit import clock as registry_clock
+
+    registry_clock.shift(datetime.fromisoformat(SUITE_DAY).replace(tzinfo=registry_clock.CHINA))
+    yield
+    registry_clock.shift(None)
+
+
 @pytest.fixture
 def scratch_database_url(database: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of the same kind as the test database, dropped afterwards."""

@@ -6,7 +6,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from jose import JWTError
 from jose.exceptions import JWSError
@@ -104,7 +104,8 @@ def issue_token(
     if not requested <= granted:
         raise InvalidScope(f"scopes not granted to this client: {sorted(requested - granted)}")
     settings = get_settings()
-    now = utcnow()
+    # Real time, not the registry's clock: whoever checks the token's expiry does so in real time.
+    now = datetime.now(UTC)
     claims = {
         "iss": settings.token_issuer,
         "aud": TOKEN_AUDIENCE,

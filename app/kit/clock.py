@@ -1,13 +1,14 @@
 """The registry's notion of "now" and "today": instants in UTC, calendar days in China Standard Time."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
-# Tests (and the benchmark's backfills) may pin the registry's clock; nothing else sets it.
+# Tests (and the benchmark's backfills) may pin or shift the registry's clock; nothing else sets it.
 _pinned: datetime | None = None
+_offset = timedelta(0)
 
 
 def pin(instant: datetime | None) -> None:
@@ -16,8 +17,15 @@ def pin(instant: datetime | None) -> None:
     _pinned = instant
 
 
+def shift(instant: datetime | None) -> None:
+    """Make the clock run on from `instant` as of now (None: the real clock again). A test suite
+    written against certain calendar days keeps meaning the same thing whenever it runs."""
+    global _offset
+    _offset = timedelta(0) if instant is None else instant - datetime.now(UTC)
+
+
 def utcnow() -> datetime:
-    return _pinned if _pinned is not None else datetime.now(UTC)
+    return _pinned if _pinned is not None else datetime.now(UTC) + _offset
 
 
 def china_today() -> date:
