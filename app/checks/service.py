@@ -34,6 +34,7 @@ from app.catalog.models import Agency
 from app.checks import receipts
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import CheckIn, FeedbackIn
+from app.config import get_settings
 from app.db import bulk_writer, column_in
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
@@ -406,6 +407,7 @@ def answer_checks(
     now = utcnow()
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
+    issuer = get_settings().token_issuer
     answers: list[dict[str, Any]] = []
     for item in items:
         day = _day(item, today)
@@ -432,8 +434,8 @@ def answer_checks(
             "checked_at": checked_at,
         }
         stored = orjson.dumps(answer).decode()
-        receipt = receipts.sign(
-            receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest)
+        receipt, detached = receipts.sign(
+            receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
         )
         record(
             {
@@ -451,7 +453,9 @@ def answer_checks(
                 "under_objection": under_objection,
                 "state_digest": result.state_digest,
                 "answer": stored,
-                "receipt": receipt,
+                "receipt": detached,
+                "rules_digest": rule_set.digest,
+                "receipt_issuer": issuer,
                 "checked_at": now,
             }
         )
@@ -486,12 +490,23 @@ def stored_check(session: Session, principal: Principal, check_id: uuid.UUID) ->
     """The check as it was answered, its receipt, and the approver's feedback if any."""
     check = _visible_check(session, principal, check_id)
     feedback = session.scalars(select(CheckFeedback).where(CheckFeedback.check_id == check_id)).first()
-    return dict(orjson.loads(check.answer)) | {
-        "receipt": check.receipt,
+    answer = dict(orjson.loads(check.answer))
+    return answer | {
+        "receipt": stored_receipt(check, answer),
         "agency": check.agency_code,
         "client_id": check.client_id,
         "feedback": feedback_out(feedback) if feedback else None,
     }
+
+
+def stored_receipt(check: Check, answer: dict[str, Any]) -> str:
+    """The receipt the check was answered with, its payload rebuilt from the row."""
+    if check.rules_digest is None or check.receipt_issuer is None:  # stored whole
+        return check.receipt
+    payload = receipts.receipt_payload(
+        answer, check.agency_code, check.state_digest, check.rules_digest, check.receipt_issuer
+    )
+    return receipts.attach(check.receipt, payload)
 
 
 def give_feedback(
