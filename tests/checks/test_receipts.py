@@ -17,7 +17,7 @@ from tests.checks.helpers import approver, check, push
 from tests.conftest import make_uscc
 
 # The revision before check rows stored their receipts with the payload detached.
-DETACHED_RECEIPTS_DOWN = "c8f2d3e4a5b6"
+DETACHED_RECEIPTS_DOWN = "d4a6b8c0e2f1"
 
 
 def _jwks_key(http, receipt):

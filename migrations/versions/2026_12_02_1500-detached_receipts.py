@@ -7,8 +7,8 @@ that were in no column. Existing rows keep their whole receipts (both columns nu
 re-attaches the payload of every detached receipt, so nothing is lost going back.
 
 Revision ID: d4a7e9b1c3f2
-Revises: c8f2d3e4a5b6
-Create Date: 2026-12-02 10:00:00
+Revises: d4a6b8c0e2f1
+Create Date: 2026-12-02 15:00:00
 """
 
 import base64
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d4a7e9b1c3f2"
-down_revision: str | None = "c8f2d3e4a5b6"
+down_revision: str | None = "d4a6b8c0e2f1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
