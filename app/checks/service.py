@@ -8,7 +8,9 @@ incentives apply (联合奖惩: any punishment withholds the incentives); `clear
 objection keep applying and are flagged (DOMAIN.md, record lifecycle).
 
 Hot path: one query for all identifiers of a batch, the rule set cached per day, receipts signed
-with `cryptography` directly, the rows written with one multi-row insert (COPY on PostgreSQL).
+with `cryptography` directly (a large batch's by a helper process on the other core, while the
+batch is answered: app.checks.signer), the rows written with one multi-row insert (COPY on
+PostgreSQL), each with its receipt stored detached (app.checks.receipts).
 """
 
 import gc
