@@ -27,7 +27,7 @@ from app.rules import service as rules
 
 def _read_statement() -> tuple[str, dict[str, Any]]:
     compiled = (
-        service._facts_query(True)
+        service._facts_query(True, text_ids=True)
         .params({"day": None, "identifier": None})
         .compile(dialect=postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
     )

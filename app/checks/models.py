@@ -1,7 +1,8 @@
 """Approver checks (联合奖惩 queries) and the feedback approvers send on what they did.
 
 A check is stored as it was answered, receipt included: it is the approver's evidence that it
-consulted the registry, and the registry's record of what it said.
+consulted the registry, and the registry's record of what it said. The receipt is stored with its
+payload detached (the signed claims are all in the row; app.checks.receipts rebuilds it on read).
 """
 
 import uuid
@@ -37,9 +38,13 @@ class Check(Base):
     under_objection: Mapped[bool]
     # SHA-256 over the records and rule versions the decision rests on (also in the receipt).
     state_digest: Mapped[str] = mapped_column(String(64))
-    # The answer exactly as given (JSON text, without the receipt), and the receipt (compact JWS).
+    # The answer exactly as given (JSON text, without the receipt), and the receipt: a compact JWS
+    # with its payload detached (`header..signature`), or whole in rows stored before that.
     answer: Mapped[str] = mapped_column(Text)
     receipt: Mapped[str] = mapped_column(Text)
+    # The receipt's claims found nowhere else in the row (null in rows whose receipt is whole).
+    rules_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    receipt_issuer: Mapped[str | None] = mapped_column(String(200), nullable=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,22 +3,30 @@
 The payload names the check, the subject, the action, the decision, the time, and the registry's
 state the decision rests on: a digest of the records in force for the subject (id, version, dispute
 flag) and of the rule versions in force that day.
+
+A check row stores its receipt with the payload detached (RFC 7515 Appendix F: `header..signature`):
+every claim is already in the row (the answer, the agency, the state digest, the rules digest and
+the issuer), so the payload is rebuilt on read, byte for byte (canonical JSON: sorted keys), and the
+receipt read back is the one that was answered. Rows stored before carry the whole JWS.
 """
 
+import base64
 from typing import Any
 
-from app.config import get_settings
+import orjson
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from app.kit.signing import get_keyring
 
 RECEIPT_TYPE = "registry-check-receipt"
 
 
 def receipt_payload(
-    answer: dict[str, Any], agency: str, state_digest: str, rules_digest: str
+    answer: dict[str, Any], agency: str, state_digest: str, rules_digest: str, issuer: str
 ) -> dict[str, Any]:
     return {
         "typ": RECEIPT_TYPE,
-        "iss": get_settings().token_issuer,
+        "iss": issuer,
         "check_id": answer["id"],
         "agency": agency,
         "subject": answer["identifier"],
@@ -33,8 +41,38 @@ def receipt_payload(
     }
 
 
-def sign(payload: dict[str, Any]) -> str:
-    return get_keyring().sign_compact(payload)
+def sign(payload: dict[str, Any]) -> tuple[str, str]:
+    """The receipt (a compact JWS) and the form it is stored in (its payload detached)."""
+    header, body, signature = get_keyring().sign_parts(payload)
+    return (header + b"." + body + b"." + signature).decode(), (header + b".." + signature).decode()
+
+
+def signing_input(payload: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The header and payload segments of the receipt; it signs `header.payload`."""
+    return get_keyring().jws_input(payload)
+
+
+def assemble(header: bytes, body: bytes, raw_signature: bytes) -> tuple[str, str]:
+    """As `sign`, from the segments and the raw ES256 signature of `header.body`."""
+    signature = base64.urlsafe_b64encode(raw_signature).rstrip(b"=")
+    return (header + b"." + body + b"." + signature).decode(), (header + b".." + signature).decode()
+
+
+def attach(stored: str, payload: dict[str, Any]) -> str:
+    """The receipt from its stored form and the payload rebuilt from the check's row; a receipt
+    stored whole is returned as it is."""
+    header, body, signature = stored.split(".")
+    if body:
+        return stored
+    raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    return f"{header}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{signature}"
+
+
+def private_key() -> ec.EllipticCurvePrivateKey:
+    """The key receipts are signed with (the keyring's active key)."""
+    private = get_keyring().active.private_ec
+    assert private is not None
+    return private
 
 
 def verify(receipt: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 from jose import jwk, jws, jwt
 from jose.backends.base import Key
 
@@ -49,7 +49,9 @@ def _b64url_bytes(raw: bytes) -> bytes:
     return base64.urlsafe_b64encode(raw).rstrip(b"=")
 
 
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+# The SHA-256 of the signing input is taken with hashlib and handed to OpenSSL prehashed: the same
+# signature, without OpenSSL's per-call digest set-up (about a sixth of an ES256 signature's time).
+_ECDSA_PREHASHED_SHA256 = ec.ECDSA(Prehashed(hashes.SHA256()))
 
 
 def _load_key(pem: str) -> SigningKey:
@@ -129,15 +131,26 @@ class KeyRing:
         """A compact JWS (RFC 7515, ES256) over canonical JSON (sorted keys), signed with
         `cryptography` directly: the hot path's receipts. Verifiable like any other (verify_jws,
         python-jose, the JWKS)."""
+        header, body, signature = self.sign_parts(payload)
+        return (header + b"." + body + b"." + signature).decode()
+
+    def sign_parts(self, payload: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
+        """The three base64url segments (header, payload, signature) of `sign_compact`'s JWS."""
+        header, body = self.jws_input(payload)
+        digest = hashlib.sha256(header + b"." + body).digest()
+        return header, body, _b64url_bytes(self.raw_signature(digest))
+
+    def jws_input(self, payload: dict[str, Any]) -> tuple[bytes, bytes]:
+        """The header and payload segments of the JWS `sign_compact` makes (the active key's)."""
+        return self._header_b64, _b64url_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+
+    def raw_signature(self, digest: bytes) -> bytes:
+        """The active key's ES256 signature of a SHA-256 digest, as JWS carries it: the raw 32-byte
+        r and s (RFC 7518 §3.4), not DER."""
         private = self.active.private_ec
         assert private is not None
-        signing_input = (
-            self._header_b64 + b"." + _b64url_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-        )
-        r, s = decode_dss_signature(private.sign(signing_input, _ECDSA_SHA256))
-        # JWS carries ES256 signatures as the raw 32-byte r and s (RFC 7518 §3.4), not DER.
-        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return (signing_input + b"." + _b64url_bytes(signature)).decode()
+        r, s = decode_dss_signature(private.sign(digest, _ECDSA_PREHASHED_SHA256))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     @property
     def _header_b64(self) -> bytes:

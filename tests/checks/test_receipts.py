@@ -2,12 +2,22 @@
 
 import base64
 import json
+import uuid
 
 import pytest
 from jose import jws
 from jose.exceptions import JWSError
+from sqlalchemy import create_engine, insert, text, update
 
+from app import migrate
+from app.catalog.models import Agency
+from app.checks.models import Check
+from app.db import session_scope
 from tests.checks.helpers import approver, check, push
+from tests.conftest import make_uscc
+
+# The revision before check rows stored their receipts with the payload detached.
+DETACHED_RECEIPTS_DOWN = "d4a6b8c0e2f1"
 
 
 def _jwks_key(http, receipt):
@@ -64,3 +74,71 @@ def test_the_records_state_changes_the_receipts_digest(http, police, token_for, 
     assert digest() == first
     http.patch(f"/v1/records/{record['id']}", json={"conduct": "更正"}, headers=police | {"If-Match": "1"})
     assert digest() != first
+
+
+def _stored_row(check_id: str) -> Check:
+    with session_scope(writing=False) as session:
+        row = session.get(Check, uuid.UUID(check_id))
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_a_stored_check_gives_back_the_receipt_it_was_answered_with(http, police, token_for, clock):
+    """The row keeps the receipt with its payload detached; reading the check back rebuilds it."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    push(http, police, 2, list_type="red", severity="general")
+    items = [
+        {"subject": {"identifier": make_uscc(1)}, "action": "administrative_license", "reference": "案〔1〕"},
+        {"subject": {"identifier": make_uscc(2)}, "action": "honors"},
+        {"subject": {"identifier": make_uscc(3)}, "action": "financing", "as_of": "2026-11-17"},
+    ]
+    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    single = check(http, approver_headers, 1, "financing")
+    for answer in [*results, single]:
+        row = _stored_row(answer["id"])
+        header, body, signature = row.receipt.split(".")
+        assert body == "" and row.receipt == f"{header}..{signature}"
+        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+        assert stored["receipt"] == answer["receipt"]
+        payload = json.loads(jws.verify(stored["receipt"], _jwks_key(http, stored["receipt"]), ["ES256"]))
+        assert payload["check_id"] == answer["id"] and payload["decision"] == answer["decision"]
+
+
+def test_a_receipt_stored_whole_is_given_back_as_it_is(http, token_for):
+    """Checks stored before receipts were detached carry the whole JWS and no rules digest."""
+    approver_headers = approver(token_for)
+    answer = check(http, approver_headers, 5, "financing")
+    with session_scope() as session:
+        session.execute(
+            update(Check)
+            .where(Check.id == uuid.UUID(answer["id"]))
+            .values(receipt=answer["receipt"], rules_digest=None, receipt_issuer=None)
+        )
+    stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+    assert stored["receipt"] == answer["receipt"]
+
+
+def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_database_url):
+    approver_headers = approver(token_for)
+    answer = check(http, approver_headers, 5, "financing", reference='引号"中文"\t')
+    row = _stored_row(answer["id"])
+    url = scratch_database_url
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(Agency.__table__).values(code=row.agency_code, name_zh="审批", jurisdiction="national")
+            )
+            values = {c.name: getattr(row, c.key) for c in Check.__table__.columns}
+            connection.execute(insert(Check.__table__).values(values))
+        migrate.downgrade(url, DETACHED_RECEIPTS_DOWN)
+        with engine.connect() as connection:
+            receipt = connection.execute(text("SELECT receipt FROM checks")).scalar_one()
+        assert receipt == answer["receipt"]
+        migrate.upgrade(url)
+    finally:
+        engine.dispose()
