@@ -14,7 +14,6 @@ import base64
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.kit.signing import get_keyring
 
@@ -47,17 +46,6 @@ def sign(payload: dict[str, Any]) -> tuple[str, str]:
     return (header + b"." + body + b"." + signature).decode(), (header + b".." + signature).decode()
 
 
-def signing_input(payload: dict[str, Any]) -> tuple[bytes, bytes]:
-    """The header and payload segments of the receipt; it signs `header.payload`."""
-    return get_keyring().jws_input(payload)
-
-
-def assemble(header: bytes, body: bytes, raw_signature: bytes) -> tuple[str, str]:
-    """As `sign`, from the segments and the raw ES256 signature of `header.body`."""
-    signature = base64.urlsafe_b64encode(raw_signature).rstrip(b"=")
-    return (header + b"." + body + b"." + signature).decode(), (header + b".." + signature).decode()
-
-
 def attach(stored: str, payload: dict[str, Any]) -> str:
     """The receipt from its stored form and the payload rebuilt from the check's row; a receipt
     stored whole is returned as it is."""
@@ -66,13 +54,6 @@ def attach(stored: str, payload: dict[str, Any]) -> str:
         return stored
     raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     return f"{header}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{signature}"
-
-
-def private_key() -> ec.EllipticCurvePrivateKey:
-    """The key receipts are signed with (the keyring's active key)."""
-    private = get_keyring().active.private_ec
-    assert private is not None
-    return private
 
 
 def verify(receipt: str) -> dict[str, Any]:

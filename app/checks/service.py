@@ -8,9 +8,8 @@ incentives apply (联合奖惩: any punishment withholds the incentives); `clear
 objection keep applying and are flagged (DOMAIN.md, record lifecycle).
 
 Hot path: one query for all identifiers of a batch, the rule set cached per day, receipts signed
-with `cryptography` directly (a large batch's by a helper process on the other core, while the
-batch is answered: app.checks.signer), the rows written with one multi-row insert (COPY on
-PostgreSQL), each with its receipt stored detached (app.checks.receipts).
+with `cryptography` directly over a hashlib digest, the rows written with one multi-row insert (COPY
+on PostgreSQL), each with its receipt stored detached (app.checks.receipts).
 """
 
 import gc
@@ -33,7 +32,7 @@ from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.catalog.models import Agency
-from app.checks import receipts, signer
+from app.checks import receipts
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import CheckIn, FeedbackIn
 from app.config import get_settings
@@ -415,30 +414,13 @@ def answer_checks(
     today: date,
     record: Callable[[dict[str, Any]], None],
 ) -> list[dict[str, Any]]:
-    """The answers, receipts included, from the facts read; `record` gets the row of each. A large
-    batch's receipts are signed by the helper process, a chunk behind (app.checks.signer)."""
+    """The answers, receipts included, from the facts read; `record` gets the row of each."""
     now = utcnow()
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
     issuer = get_settings().token_issuer
     answers: list[dict[str, Any]] = []
-
-    def chunks() -> Iterator[tuple[list[tuple[dict[str, Any], dict[str, Any], bytes, bytes]], list[bytes]]]:
-        chunk: list[tuple[dict[str, Any], dict[str, Any], bytes, bytes]] = []
-        inputs: list[bytes] = []
-        for item in items:
-            answer, row, payload = answer_one(item)
-            header, body = receipts.signing_input(payload)
-            chunk.append((answer, row, header, body))
-            inputs.append(header + b"." + body)
-            if len(chunk) >= _SIGNING_CHUNK:
-                yield chunk, inputs
-                chunk, inputs = [], []
-        if chunk:
-            yield chunk, inputs
-
-    def answer_one(item: CheckIn) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """The answer (without its receipt), the row (likewise) and the receipt's payload."""
+    for item in items:
         day = _day(item, today)
         identifier = item.subject.identifier
         facts = known[day].get(identifier)
@@ -462,42 +444,35 @@ def answer_checks(
             "under_objection": under_objection,
             "checked_at": checked_at,
         }
-        row = {
-            "id": check_id,
-            "agency_code": agency,
-            "client_id": client_id,
-            "identifier": identifier,
-            "subject_id": uuid.UUID(facts.subject["id"]) if facts else None,
-            "found": facts is not None,
-            "action": item.action,
-            "reference": item.reference,
-            "as_of": item.as_of,
-            "decision": result.decision,
-            "decisive_domain": result.decisive_domain,
-            "under_objection": under_objection,
-            "state_digest": result.state_digest,
-            "answer": orjson.dumps(answer).decode(),
-            "receipt": None,
-            "rules_digest": rule_set.digest,
-            "receipt_issuer": issuer,
-            "checked_at": now,
-        }
-        payload = receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
-        return answer, row, payload
-
-    def signed(
-        chunk: list[tuple[dict[str, Any], dict[str, Any], bytes, bytes]], signatures: list[bytes]
-    ) -> None:
-        for (answer, row, header, body), raw in zip(chunk, signatures, strict=True):
-            answer["receipt"], row["receipt"] = receipts.assemble(header, body, raw)
-            record(row)
-            answers.append(answer)
-
-    signer.sign_chunks(receipts.private_key(), chunks(), signed, len(items))
+        stored = orjson.dumps(answer).decode()
+        receipt, detached = receipts.sign(
+            receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
+        )
+        record(
+            {
+                "id": check_id,
+                "agency_code": agency,
+                "client_id": client_id,
+                "identifier": identifier,
+                "subject_id": uuid.UUID(facts.subject["id"]) if facts else None,
+                "found": facts is not None,
+                "action": item.action,
+                "reference": item.reference,
+                "as_of": item.as_of,
+                "decision": result.decision,
+                "decisive_domain": result.decisive_domain,
+                "under_objection": under_objection,
+                "state_digest": result.state_digest,
+                "answer": stored,
+                "receipt": detached,
+                "rules_digest": rule_set.digest,
+                "receipt_issuer": issuer,
+                "checked_at": now,
+            }
+        )
+        answer["receipt"] = receipt
+        answers.append(answer)
     return answers
-
-
-_SIGNING_CHUNK = 500
 
 
 # --- reading checks back, feedback ------------------------------------------------------------------

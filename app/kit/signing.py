@@ -136,21 +136,14 @@ class KeyRing:
 
     def sign_parts(self, payload: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
         """The three base64url segments (header, payload, signature) of `sign_compact`'s JWS."""
-        header, body = self.jws_input(payload)
-        digest = hashlib.sha256(header + b"." + body).digest()
-        return header, body, _b64url_bytes(self.raw_signature(digest))
-
-    def jws_input(self, payload: dict[str, Any]) -> tuple[bytes, bytes]:
-        """The header and payload segments of the JWS `sign_compact` makes (the active key's)."""
-        return self._header_b64, _b64url_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-
-    def raw_signature(self, digest: bytes) -> bytes:
-        """The active key's ES256 signature of a SHA-256 digest, as JWS carries it: the raw 32-byte
-        r and s (RFC 7518 §3.4), not DER."""
         private = self.active.private_ec
         assert private is not None
+        header = self._header_b64
+        body = _b64url_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
+        digest = hashlib.sha256(header + b"." + body).digest()
         r, s = decode_dss_signature(private.sign(digest, _ECDSA_PREHASHED_SHA256))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        # JWS carries ES256 signatures as the raw 32-byte r and s (RFC 7518 §3.4), not DER.
+        return header, body, _b64url_bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
     @property
     def _header_b64(self) -> bytes:
