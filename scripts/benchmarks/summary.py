@@ -19,7 +19,8 @@ def _ingest(data: dict[str, Any]) -> list[Row]:
             [
                 "ingest",
                 r["database"],
-                f"records/s through the API (batch {r['batch']}, {r['records']:,} records)",
+                f"records/s through the API (batch {r['batch']}, {r['records']:,} records, "
+                f"{r.get('server_workers', 1)} worker(s) / {r.get('concurrency', 1)} client(s))",
                 f"{r['api']['records_per_s']:,.0f}",
                 f"raw driver {r['raw']['records_per_s']:,.0f} (ratio {r['ratio_api_raw']:.2f}); "
                 "target 5,000 on PG",
