@@ -11,6 +11,8 @@ receipt read back is the one that was answered. Rows stored before carry the who
 """
 
 import base64
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -40,10 +42,62 @@ def receipt_payload(
     }
 
 
-def sign(payload: dict[str, Any]) -> tuple[str, str]:
-    """The receipt (a compact JWS) and the form it is stored in (its payload detached)."""
-    header, body, signature = get_keyring().sign_parts(payload)
-    return (header + b"." + body + b"." + signature).decode(), (header + b".." + signature).decode()
+# One thread per process signs the receipts of large batches (OpenSSL releases the GIL for part of
+# each signature, so it overlaps with answering the next items).
+_SIGNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receipt-signer")
+CHUNK = 500
+
+
+class BatchSigner:
+    """Receipts for many answers in order: `add(context, payload)` for each, then `finish()`;
+    `signed(context, receipt, stored form)` is called for each in the order added.
+
+    Large batches are signed a chunk at a time on the signer thread while the caller prepares the
+    next chunk; the key (the keyring's active one) is fixed for the whole batch."""
+
+    def __init__(self, signed: Callable[[Any, str, str], None], expected: int) -> None:
+        self.signed = signed
+        self.keyring = get_keyring()
+        self.threaded = expected >= 2 * CHUNK
+        self.pending: list[tuple[Any, bytes, bytes]] = []
+        self.in_flight: tuple[list[tuple[Any, bytes, bytes]], Future[list[bytes]]] | None = None
+
+    def add(self, context: Any, payload: dict[str, Any]) -> None:
+        header, body = self.keyring.jws_input(payload)
+        if not self.threaded:
+            self._deliver([(context, header, body)], [self.keyring.signature(header, body)])
+            return
+        self.pending.append((context, header, body))
+        if len(self.pending) >= CHUNK:
+            self._submit()
+
+    def finish(self) -> None:
+        if self.pending:
+            self._submit()
+        self._complete()
+
+    def _submit(self) -> None:
+        chunk, self.pending = self.pending, []
+        future = _SIGNER.submit(self._sign, [(header, body) for _, header, body in chunk])
+        self._complete()
+        self.in_flight = (chunk, future)
+
+    def _complete(self) -> None:
+        if self.in_flight is not None:
+            chunk, future = self.in_flight
+            self.in_flight = None
+            self._deliver(chunk, future.result())
+
+    def _sign(self, inputs: list[tuple[bytes, bytes]]) -> list[bytes]:
+        return [self.keyring.signature(header, body) for header, body in inputs]
+
+    def _deliver(self, chunk: list[tuple[Any, bytes, bytes]], signatures: list[bytes]) -> None:
+        for (context, header, body), signature in zip(chunk, signatures, strict=True):
+            self.signed(
+                context,
+                (header + b"." + body + b"." + signature).decode(),
+                (header + b".." + signature).decode(),
+            )
 
 
 def attach(stored: str, payload: dict[str, Any]) -> str:

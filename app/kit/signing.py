@@ -127,23 +127,20 @@ class KeyRing:
             body.encode(), self.active.private_key, algorithm=ALGORITHM, headers={"kid": self.active.kid}
         )
 
-    def sign_compact(self, payload: dict[str, Any]) -> str:
-        """A compact JWS (RFC 7515, ES256) over canonical JSON (sorted keys), signed with
-        `cryptography` directly: the hot path's receipts. Verifiable like any other (verify_jws,
-        python-jose, the JWKS)."""
-        header, body, signature = self.sign_parts(payload)
-        return (header + b"." + body + b"." + signature).decode()
+    def jws_input(self, payload: dict[str, Any]) -> tuple[bytes, bytes]:
+        """The header and payload segments of a compact JWS (RFC 7515, ES256) over canonical JSON
+        (sorted keys): the hot path's receipts, signed with `cryptography` directly (`signature`) and
+        verifiable like any other (verify_jws, python-jose, the JWKS)."""
+        return self._header_b64, _b64url_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
 
-    def sign_parts(self, payload: dict[str, Any]) -> tuple[bytes, bytes, bytes]:
-        """The three base64url segments (header, payload, signature) of `sign_compact`'s JWS."""
+    def signature(self, header: bytes, body: bytes) -> bytes:
+        """The base64url ES256 signature of `header.body` with the active key."""
         private = self.active.private_ec
         assert private is not None
-        header = self._header_b64
-        body = _b64url_bytes(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
         digest = hashlib.sha256(header + b"." + body).digest()
         r, s = decode_dss_signature(private.sign(digest, _ECDSA_PREHASHED_SHA256))
         # JWS carries ES256 signatures as the raw 32-byte r and s (RFC 7518 §3.4), not DER.
-        return header, body, _b64url_bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+        return _b64url_bytes(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
 
     @property
     def _header_b64(self) -> bytes:

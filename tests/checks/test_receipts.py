@@ -107,6 +107,37 @@ def test_a_stored_check_gives_back_the_receipt_it_was_answered_with(http, police
         assert payload["check_id"] == answer["id"] and payload["decision"] == answer["decision"]
 
 
+def test_a_large_batch_signed_a_chunk_behind_gives_each_answer_its_own_receipt(
+    http, police, token_for, clock
+):
+    """Batches of 1,000 and more are signed on the signer thread, one chunk behind the answers: every
+    receipt must still belong to its own answer, in order, and verify."""
+    from app.checks import receipts
+
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    count = 2 * receipts.CHUNK + 7  # two full chunks and a short one
+    items = [
+        {
+            "subject": {"identifier": make_uscc(1 if n % 3 == 0 else 1000 + n)},
+            "action": "administrative_license",
+        }
+        for n in range(count)
+    ]
+    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    assert len(results) == count
+    key = _jwks_key(http, results[0]["receipt"])
+    for item, answer in zip(items, results, strict=True):
+        payload = json.loads(jws.verify(answer["receipt"], key, ["ES256"]))
+        assert payload["check_id"] == answer["id"]
+        assert payload["subject"] == item["subject"]["identifier"]
+        assert payload["decision"] == answer["decision"]
+    for answer in (results[0], results[receipts.CHUNK], results[-1]):
+        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+        assert stored["receipt"] == answer["receipt"]
+
+
 def test_a_receipt_stored_whole_is_given_back_as_it_is(http, token_for):
     """Checks stored before receipts were detached carry the whole JWS and no rules digest."""
     approver_headers = approver(token_for)
