@@ -425,7 +425,8 @@ def answer_checks(
     def signed(context: tuple[dict[str, Any], dict[str, Any]], receipt: str, stored_form: str) -> None:
         answer, row = context
         answer["receipt"] = receipt
-        record(row | {"receipt": stored_form})
+        row["receipt"] = stored_form
+        record(row)
 
     signer = receipts.BatchSigner(signed, len(items))
     for item in items:

@@ -66,6 +66,52 @@ def test_migrations_downgrade_and_upgrade_again(scratch_database_url):
     engine.dispose()
 
 
+def test_the_names_downgrade_rebuilds_the_name_history_from_the_records(http, police, scratch_database_url):
+    """Going back before names_from_records recreates subject_names with every name pushed."""
+    from sqlalchemy import create_engine, insert, select, text
+
+    from app.catalog.models import Agency, Domain
+    from app.db import session_scope
+    from app.records.models import Record, Subject
+    from tests.conftest import make_uscc
+
+    for n, name in ((1, "旧名称有限公司"), (2, "新名称有限公司")):
+        body = record_body(n, subject={"identifier": make_uscc(7), "name": name})
+        assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    with session_scope() as session:
+        copied = {
+            model: [
+                {c.name: getattr(row, c.key) for c in model.__table__.columns}
+                for row in session.scalars(select(model).where(condition))
+            ]
+            for model, condition in (
+                (Agency, Agency.code == "national.public_security"),
+                (Domain, Domain.code == "telecom_fraud"),
+                (Subject, Subject.identifier == make_uscc(7)),
+                (Record, Record.subject_name.in_(["旧名称有限公司", "新名称有限公司"])),
+            )
+        }
+    url = scratch_database_url
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for model, rows in copied.items():
+                connection.execute(insert(model.__table__), rows)
+        migrate.downgrade(url, "c8f2d3e4a5b6")  # before names_from_records
+        with engine.connect() as connection:
+            names = connection.execute(
+                text("SELECT name, agency_code FROM subject_names ORDER BY recorded_at")
+            ).all()
+        assert [tuple(row) for row in names] == [
+            ("旧名称有限公司", "national.public_security"),
+            ("新名称有限公司", "national.public_security"),
+        ]
+        migrate.upgrade(url)
+    finally:
+        engine.dispose()
+
+
 def test_read_paths_use_the_replica_when_one_is_configured(http, police, monkeypatch, scratch_database_url):
     """REGISTRY_READ_DATABASE_URL: the change feed and the statistics read there; writes do not."""
     from app import db
