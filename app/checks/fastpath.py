@@ -35,8 +35,8 @@ def _read_statement() -> tuple[str, dict[str, Any]]:
 
 
 _INSERT = "INSERT INTO checks ({}) VALUES ({})".format(
-    ", ".join(f'"{name}"' for name in service.CHECK_COLUMNS),
-    ", ".join(f"%({name})s" for name in service.CHECK_COLUMNS),
+    ", ".join(f'"{name}"' for name in service.CheckRow._fields),
+    ", ".join("%s" for _ in service.CheckRow._fields),
 )
 
 
@@ -63,7 +63,7 @@ class AsyncChecks:
             params = self.read_defaults | {"day": today, "identifier": item.subject.identifier}
             cursor = await connection.execute(self.read_sql, params)  # type: ignore[arg-type]
             known = {today: service.facts_from_rows(await cursor.fetchall())}
-            rows: list[dict[str, Any]] = []
+            rows: list[service.CheckRow] = []
             (answer,) = service.answer_checks(principal, [item], known, {today: rule_set}, today, rows.append)
             await connection.execute(_INSERT, rows[0])  # type: ignore[arg-type]
         return answer

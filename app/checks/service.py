@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -37,15 +37,13 @@ from app.checks import receipts
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import CheckIn, FeedbackIn
 from app.config import get_settings
-from app.db import bulk_writer, column_in
+from app.db import bulk_writer, column_in, new_id_texts
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.records import history
 from app.records.models import Record, Subject
 from app.rules import service as rules
 from app.rules.schemas import EFFECT_RANK
-
-_CHECKS_TABLE: Any = Check.__table__
 
 
 class FeedbackExists(Conflict):
@@ -71,8 +69,32 @@ class InForce(NamedTuple):
 
 @dataclass
 class Facts:
+    """A subject and its records in force on a day. What every check of the subject shares is
+    worked out once, on first use (a batch may ask about a subject many times)."""
+
     subject: dict[str, Any]
     records: list[InForce] = field(default_factory=list)
+
+    @cached_property
+    def kinds(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple((r.domain, r.list_type, r.severity) for r in self.records)
+
+    @cached_property
+    def records_out(self) -> list[dict[str, Any]]:
+        """Each record as an answer shows it."""
+        return [_record_out(r) for r in self.records]
+
+    @cached_property
+    def _records_lines(self) -> list[str]:
+        return sorted(f"{r.id}:{r.version}:{int(r.under_objection)}" for r in self.records)
+
+    def state_digest(self, rule_set: rules.RuleSet) -> str:
+        """What the decision rests on: the rule versions and the subject's records in force (with
+        the version and dispute flag of each), so a later reader can tell whether anything changed
+        since."""
+        if not self.records:
+            return rule_set.empty_digest
+        return hashlib.sha256("\n".join([rule_set.digest, *self._records_lines]).encode()).hexdigest()
 
 
 # --- reading what the registry knows ------------------------------------------------------------------
@@ -211,7 +233,8 @@ class Evaluation:
     measures: list[dict[str, Any]]
     incentives: list[dict[str, Any]]
     withheld: list[str]
-    records: list[InForce]
+    records: list[dict[str, Any]]  # those behind a measure, as the answer shows them
+    under_objection: bool  # one of them is disputed
     decisive_domain: str | None
     state_digest: str
 
@@ -289,31 +312,22 @@ def _plan(action: str, kinds: tuple[tuple[str, str, str], ...], rule_set: rules.
 
 def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evaluation:
     if facts is None or not facts.records:
-        return Evaluation("clear", [], [], [], [], None, _digest(rule_set, []))
-    records = facts.records
-    key = (action, tuple((r.domain, r.list_type, r.severity) for r in records))
+        return Evaluation("clear", [], [], [], [], False, None, rule_set.empty_digest)
+    key = (action, facts.kinds)
     plan = rule_set.plans.get(key)
     if plan is None:
-        plan = rule_set.plans[key] = _plan(action, key[1], rule_set)
-    ids = [r.id for r in records]
+        plan = rule_set.plans[key] = _plan(action, facts.kinds, rule_set)
+    records, answered = facts.records, facts.records_out
     return Evaluation(
         plan.decision,
-        [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.punishments],
-        [entry | {"record_ids": [ids[i] for i in where]} for entry, where in plan.incentives],
+        [entry | {"record_ids": [records[i].id for i in where]} for entry, where in plan.punishments],
+        [entry | {"record_ids": [records[i].id for i in where]} for entry, where in plan.incentives],
         plan.withheld,
-        [records[i] for i in plan.triggering],
+        [answered[i] for i in plan.triggering],
+        any(records[i].under_objection for i in plan.triggering),
         plan.decisive_domain,
-        _digest(rule_set, records),
+        facts.state_digest(rule_set),
     )
-
-
-def _digest(rule_set: rules.RuleSet, records: list[InForce]) -> str:
-    """What the decision rests on: the rule versions and the subject's records in force (with the
-    version and dispute flag of each), so a later reader can tell whether anything changed since."""
-    if not records:
-        return rule_set.empty_digest
-    lines = sorted(f"{r.id}:{r.version}:{int(r.under_objection)}" for r in records)
-    return hashlib.sha256("\n".join([rule_set.digest, *lines]).encode()).hexdigest()
 
 
 def _record_out(record: InForce) -> dict[str, Any]:
@@ -368,19 +382,37 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
         for start in range(0, len(unique), 5000):
             known[day].update(reader(session, unique[start : start + 5000], day))
         rule_sets[day] = rules.rule_set(session, day)
-    if len(items) == 1:
-        rows: list[dict[str, Any]] = []
-        answers = answer_checks(principal, items, known, rule_sets, today, rows.append)
-        session.connection().execute(_CHECKS_TABLE.insert(), rows)
-        return answers
-    # A batch streams its rows to the database as they are answered (the server stores while the
-    # next ones are decided and signed), without the cyclic garbage collector's full passes, which
-    # thousands of fresh answers would otherwise trigger again and again.
-    with _no_gc_pauses(), bulk_writer(session, Check, CHECK_COLUMNS) as write:
+    # The rows stream to the database as they are answered (on PostgreSQL the server stores them
+    # while the next ones are decided and signed), without the cyclic garbage collector's full
+    # passes, which thousands of fresh answers would otherwise trigger again and again.
+    with _no_gc_pauses(), bulk_writer(session, Check, CheckRow._fields) as write:
         return answer_checks(principal, items, known, rule_sets, today, write)
 
 
-CHECK_COLUMNS = [column.name for column in _CHECKS_TABLE.columns]
+class CheckRow(NamedTuple):
+    """A row of `checks` as written (app.checks.models.Check), the receipt last: it comes from the
+    signer once the rest is known. Ids in text form (UUID columns take either)."""
+
+    id: str
+    agency_code: str
+    client_id: str
+    identifier: str
+    subject_id: str | None
+    found: bool
+    action: str
+    reference: str | None
+    as_of: date | None
+    decision: str
+    decisive_domain: str | None
+    under_objection: bool
+    state_digest: str
+    answer: str
+    rules_digest: str
+    receipt_issuer: str
+    checked_at: datetime
+    receipt: str
+
+
 _gc_lock = threading.Lock()
 _gc_holders = 0
 
@@ -413,7 +445,7 @@ def answer_checks(
     known: dict[date, dict[str, Facts]],
     rule_sets: dict[date, rules.RuleSet],
     today: date,
-    record: Callable[[dict[str, Any]], None],
+    record: Callable[[CheckRow], None],
 ) -> list[dict[str, Any]]:
     """The answers, receipts included, from the facts read; `record` gets the row of each."""
     now = utcnow()
@@ -422,57 +454,54 @@ def answer_checks(
     issuer = get_settings().token_issuer
     answers: list[dict[str, Any]] = []
 
-    def signed(context: tuple[dict[str, Any], dict[str, Any]], receipt: str, stored_form: str) -> None:
+    def signed(context: tuple[dict[str, Any], tuple[Any, ...]], receipt: str, stored_form: str) -> None:
         answer, row = context
         answer["receipt"] = receipt
-        row["receipt"] = stored_form
-        record(row)
+        record(CheckRow._make((*row, stored_form)))
 
     signer = receipts.BatchSigner(signed, len(items))
-    for item in items:
+    for item, check_id in zip(items, new_id_texts(len(items)), strict=True):
         day = _day(item, today)
         identifier = item.subject.identifier
         facts = known[day].get(identifier)
         rule_set = rule_sets[day]
         result = evaluate(facts, item.action, rule_set)
-        check_id = uuid.uuid4()
-        under_objection = any(r.under_objection for r in result.records)
+        as_of = item.as_of.isoformat() if item.as_of else None
         answer = {
-            "id": str(check_id),
+            "id": check_id,
             "identifier": identifier,
             "found": facts is not None,
             "decision": result.decision,
             "action": item.action,
             "reference": item.reference,
-            "as_of": item.as_of.isoformat() if item.as_of else None,
+            "as_of": as_of,
             "subject": facts.subject if facts else None,
             "measures": result.measures,
             "incentives": result.incentives,
             "incentives_withheld": result.withheld,
-            "records": [_record_out(r) for r in result.records],
-            "under_objection": under_objection,
+            "records": result.records,
+            "under_objection": result.under_objection,
             "checked_at": checked_at,
         }
-        stored = orjson.dumps(answer).decode()
-        row = {
-            "id": check_id,
-            "agency_code": agency,
-            "client_id": client_id,
-            "identifier": identifier,
-            "subject_id": uuid.UUID(facts.subject["id"]) if facts else None,
-            "found": facts is not None,
-            "action": item.action,
-            "reference": item.reference,
-            "as_of": item.as_of,
-            "decision": result.decision,
-            "decisive_domain": result.decisive_domain,
-            "under_objection": under_objection,
-            "state_digest": result.state_digest,
-            "answer": stored,
-            "rules_digest": rule_set.digest,
-            "receipt_issuer": issuer,
-            "checked_at": now,
-        }
+        row = (
+            check_id,
+            agency,
+            client_id,
+            identifier,
+            facts.subject["id"] if facts else None,
+            facts is not None,
+            item.action,
+            item.reference,
+            item.as_of,
+            result.decision,
+            result.decisive_domain,
+            result.under_objection,
+            result.state_digest,
+            orjson.dumps(answer).decode(),
+            rule_set.digest,
+            issuer,
+            now,
+        )
         payload = receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
         signer.add((answer, row), payload)
         answers.append(answer)

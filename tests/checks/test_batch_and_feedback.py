@@ -1,5 +1,7 @@
 """Batch checks in order; the check history; feedback once, by the approver's own agency."""
 
+import uuid
+
 from sqlalchemy import func, select
 
 from app.checks.models import Check
@@ -35,6 +37,12 @@ def test_a_batch_answers_in_order_and_records_every_item(http, police, token_for
     assert _stored_checks() == 4
     stored = http.get(f"/v1/checks/{results[1]['id']}", headers=approver_headers).json()
     assert stored["decision"] == "restrict" and stored["receipt"] == results[1]["receipt"]
+    with session_scope(writing=False) as session:  # each row points at the subject it found
+        rows = {str(c.id): c for c in session.scalars(select(Check))}
+    assert [rows[r["id"]].subject_id for r in results] == [
+        None if r["subject"] is None else uuid.UUID(r["subject"]["id"]) for r in results
+    ]
+    assert rows[results[1]["id"]].subject_id is not None
 
 
 def test_a_bad_item_refuses_the_whole_batch_and_stores_nothing(http, token_for):

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from app.checks.models import Check
-from app.db import bulk_insert, session_scope
+from app.checks.service import CheckRow
+from app.db import bulk_insert, new_id_texts, session_scope
 
 TRICKY = 'tab\there, newline\nthere, back\\slash, \\N, \\., cr\r, 引号"中文"'
 
@@ -38,3 +39,47 @@ def test_text_with_escapes_round_trips():
         assert stored.reference == TRICKY and stored.answer == row["answer"]
         assert stored.subject_id is None and stored.found is False and stored.as_of == date(2026, 11, 1)
         assert stored.checked_at == row["checked_at"]
+
+
+def test_uuid_columns_take_text():
+    (check_id,) = new_id_texts(1)
+    row = {
+        "id": check_id,
+        "agency_code": "national.market_regulation",
+        "client_id": "cl_test",
+        "identifier": "X",
+        "subject_id": None,
+        "found": False,
+        "action": "financing",
+        "reference": None,
+        "as_of": None,
+        "decision": "clear",
+        "decisive_domain": None,
+        "under_objection": False,
+        "state_digest": "0" * 64,
+        "answer": "{}",
+        "receipt": "a.b.c",
+        "checked_at": datetime(2026, 11, 22, 8, 0, tzinfo=UTC),
+    }
+    with session_scope() as session:
+        bulk_insert(session, Check, [row])
+    with session_scope(writing=False) as session:
+        stored = session.get(Check, uuid.UUID(check_id))
+        assert stored is not None and stored.receipt == "a.b.c"
+
+
+def test_new_id_texts_are_distinct_random_uuids():
+    ids = new_id_texts(20_000)
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # every hex digit turns up in every random position (the version and variant are fixed)
+    positions = [i for i in range(36) if i not in (8, 13, 14, 18, 19, 23)]
+    for position in positions:
+        assert len({text[position] for text in ids}) == 16
+
+
+def test_check_rows_carry_every_column_of_the_table():
+    assert set(CheckRow._fields) == set(Check.__table__.columns.keys())
