@@ -107,16 +107,9 @@ def test_a_stored_check_gives_back_the_receipt_it_was_answered_with(http, police
         assert payload["check_id"] == answer["id"] and payload["decision"] == answer["decision"]
 
 
-def test_a_large_batch_signed_a_chunk_behind_gives_each_answer_its_own_receipt(
-    http, police, token_for, clock
-):
-    """Batches of 1,000 and more are signed on the signer thread, one chunk behind the answers: every
-    receipt must still belong to its own answer, in order, and verify."""
+def _large_batch_gives_each_answer_its_own_receipt(http, approver_headers):
     from app.checks import receipts
 
-    approver_headers = approver(token_for)
-    clock("2026-11-18T10:00")
-    push(http, police, 1)
     count = 2 * receipts.CHUNK + 7  # two full chunks and a short one
     items = [
         {
@@ -125,7 +118,9 @@ def test_a_large_batch_signed_a_chunk_behind_gives_each_answer_its_own_receipt(
         }
         for n in range(count)
     ]
-    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
     assert len(results) == count
     key = _jwks_key(http, results[0]["receipt"])
     for item, answer in zip(items, results, strict=True):
@@ -136,6 +131,40 @@ def test_a_large_batch_signed_a_chunk_behind_gives_each_answer_its_own_receipt(
     for answer in (results[0], results[receipts.CHUNK], results[-1]):
         stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
         assert stored["receipt"] == answer["receipt"]
+
+
+def test_a_large_batch_signed_a_chunk_behind_gives_each_answer_its_own_receipt(
+    http, police, token_for, clock
+):
+    """Batches of 1,000 and more are signed in the helper process, one chunk behind the answers:
+    every receipt must still belong to its own answer, in order, and verify."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
+
+
+def test_a_batch_is_signed_even_when_the_signer_helper_dies(http, police, token_for, clock, monkeypatch):
+    """The helper process killed between batches: the next batch is signed in the server itself,
+    and the one after starts a new helper."""
+    from app.checks import receipts
+
+    retired = []
+    retire = receipts._retire
+    monkeypatch.setattr(receipts, "_retire", lambda helper: (retired.append(helper), retire(helper)))
+
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
+    (dead,) = list(receipts.signer_helper()._processes.values())  # the helper's one process
+    dead.kill()
+    dead.join(timeout=10)
+    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
+    assert retired and all(helper is retired[0] for helper in retired)  # the dead helper, only
+    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
+    (alive,) = list(receipts.signer_helper()._processes.values())
+    assert alive.pid != dead.pid and alive.is_alive()
 
 
 def test_a_receipt_stored_whole_is_given_back_as_it_is(http, token_for):
