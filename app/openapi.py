@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from app.kit import bodies
+
 _REASONS = {
     400: "The request could not be parsed, or an OAuth2 grant or scope error",
     401: "Missing, malformed, expired or wrongly signed token",
@@ -85,6 +87,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(error_schema.pop("$defs", {}))
     schemas["ErrorBody"] = error_schema
+    for name, model in bodies.DECLARED.items():  # bodies the routes read themselves
+        body_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for defined, definition in body_schema.pop("$defs", {}).items():
+            schemas.setdefault(defined, definition)
+        schemas[name] = body_schema
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})

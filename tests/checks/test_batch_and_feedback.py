@@ -2,6 +2,7 @@
 
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from app.checks.models import Check
@@ -107,3 +108,31 @@ def test_an_agency_lists_its_own_checks_and_administrators_all(http, token_for):
     assert http.get("/v1/checks?agency=zaozhuang.finance", headers=approver_headers).status_code == 403
     assert http.get("/v1/checks", headers=admin).json()["total"] == 3
     assert http.get("/v1/checks?agency=zaozhuang.finance", headers=admin).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "field"),
+    [
+        (b"", "application/json", "body"),
+        (b'{"items": [', "application/json", "body"),
+        (b"[]", "application/json", "body"),
+        (b'{"items": 5}', "application/json", "items"),
+        (b'{"items": [{"subject": {"identifier": "A"}, "action": "financing", "x": 1}]}', None, "items[0].x"),
+        (b'{"items": [{"subject": {"identifier": "A"}, "action": "financing"}]}', "text/plain", "body"),
+    ],
+)
+def test_a_batch_body_that_cannot_be_read_is_refused(http, token_for, content, content_type, field):
+    headers = approver(token_for) | ({"Content-Type": content_type} if content_type else {})
+    answer = http.post("/v1/checks/batch", content=content, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "validation_error"
+    assert answer.json()["fields"][0]["field"] == field
+    assert _stored_checks() == 0
+
+
+def test_a_batch_body_of_json_by_another_name_is_read(http, token_for):
+    body = b'{"items": [{"subject": {"identifier": "A"}, "action": "financing"}]}'
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json", None):
+        headers = approver(token_for) | ({"Content-Type": content_type} if content_type else {})
+        answer = http.post("/v1/checks/batch", content=body, headers=headers)
+        assert answer.status_code == 200, (content_type, answer.text)

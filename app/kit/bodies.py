@@ -1,0 +1,56 @@
+"""Large JSON request bodies validated straight from their bytes.
+
+FastAPI parses a body with `json.loads` and then validates the Python objects it made; pydantic's own
+parser validates as it reads, in about a third of the time for a batch of 10,000 items. A route that
+takes its body this way reads it with `parse(request, Model)` and declares it with
+`openapi_extra=declared(Model)`, so clients see the same request body in the OpenAPI document and
+the same 422 when it is wrong (the errors are FastAPI's, under `body`).
+"""
+
+from email.message import Message
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+Model = TypeVar("Model", bound=BaseModel)
+
+# The models of such bodies, for app.openapi to put in the document's components.
+DECLARED: dict[str, type[BaseModel]] = {}
+
+
+def declared(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra=` for a route that reads `model` with `parse`."""
+    DECLARED[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _is_json(content_type: str | None) -> bool:
+    """As FastAPI reads bodies: JSON when the type says so (application/json, application/*+json) or
+    says nothing."""
+    if not content_type:
+        return True
+    message = Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    is_json_subtype = subtype == "json" or subtype.endswith("+json")
+    return message.get_content_maintype() == "application" and is_json_subtype
+
+
+def _body_error(detail: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": detail, "input": None}])
+
+
+async def parse(request: Request, model: type[Model]) -> Model:
+    raw = await request.body()
+    if not _is_json(request.headers.get("content-type")):
+        raise _body_error("Input should be JSON (Content-Type: application/json)")
+    if not raw:
+        raise _body_error("Field required")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
