@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
@@ -74,19 +74,17 @@ class Facts:
 
     subject: dict[str, Any]
     records: list[InForce] = field(default_factory=list)
+    _shared: "Shared | None" = field(default=None, init=False, repr=False)
 
-    @cached_property
-    def kinds(self) -> tuple[tuple[str, str, str], ...]:
-        return tuple((r.domain, r.list_type, r.severity) for r in self.records)
-
-    @cached_property
-    def records_out(self) -> list[dict[str, Any]]:
-        """Each record as an answer shows it."""
-        return [_record_out(r) for r in self.records]
-
-    @cached_property
-    def _records_lines(self) -> list[str]:
-        return sorted(f"{r.id}:{r.version}:{int(r.under_objection)}" for r in self.records)
+    def shared(self) -> "Shared":
+        if self._shared is None:
+            records = self.records
+            self._shared = Shared(
+                tuple((r.domain, r.list_type, r.severity) for r in records),
+                [_record_out(r) for r in records],
+                "\n".join(sorted(f"{r.id}:{r.version}:{int(r.under_objection)}" for r in records)),
+            )
+        return self._shared
 
     def state_digest(self, rule_set: rules.RuleSet) -> str:
         """What the decision rests on: the rule versions and the subject's records in force (with
@@ -94,7 +92,13 @@ class Facts:
         since."""
         if not self.records:
             return rule_set.empty_digest
-        return hashlib.sha256("\n".join([rule_set.digest, *self._records_lines]).encode()).hexdigest()
+        return hashlib.sha256(f"{rule_set.digest}\n{self.shared().state}".encode()).hexdigest()
+
+
+class Shared(NamedTuple):
+    kinds: tuple[tuple[str, str, str], ...]  # (domain, list, severity) of each record
+    records_out: list[dict[str, Any]]  # each record as an answer shows it
+    state: str  # id:version:disputed of each record, sorted, a line each
 
 
 # --- reading what the registry knows ------------------------------------------------------------------
@@ -313,11 +317,12 @@ def _plan(action: str, kinds: tuple[tuple[str, str, str], ...], rule_set: rules.
 def evaluate(facts: Facts | None, action: str, rule_set: rules.RuleSet) -> Evaluation:
     if facts is None or not facts.records:
         return Evaluation("clear", [], [], [], [], False, None, rule_set.empty_digest)
-    key = (action, facts.kinds)
+    shared = facts.shared()
+    key = (action, shared.kinds)
     plan = rule_set.plans.get(key)
     if plan is None:
-        plan = rule_set.plans[key] = _plan(action, facts.kinds, rule_set)
-    records, answered = facts.records, facts.records_out
+        plan = rule_set.plans[key] = _plan(action, shared.kinds, rule_set)
+    records, answered = facts.records, shared.records_out
     return Evaluation(
         plan.decision,
         [entry | {"record_ids": [records[i].id for i in where]} for entry, where in plan.punishments],
