@@ -52,8 +52,8 @@ def receipt_payload(
 # with the answering for the interpreter lock (measured: a thread saved little, a process a third of
 # the batch). The helper is a fresh interpreter (spawn) that imports only app.kit.es256; it starts on
 # first need and lives as long as this process. The active key goes with each chunk, as PEM over the
-# pipe to the helper, so a rotation needs nothing more. Should the helper die, the chunk is signed
-# here and the next large batch starts a new helper.
+# pipe to the helper, so a rotation needs nothing more. Should the helper die, the rest of the batch
+# is signed here and the next large batch starts a new helper.
 CHUNK = 500
 _helper: ProcessPoolExecutor | None = None
 _helper_lock = threading.Lock()

@@ -7,10 +7,11 @@ effect among the punishments that apply (prohibit > restrict > strict_review); `
 incentives apply (联合奖惩: any punishment withholds the incentives); `clear` otherwise. Records under
 objection keep applying and are flagged (DOMAIN.md, record lifecycle).
 
-Hot path: one query for all identifiers of a batch, the rule set cached per day, receipts signed
-with `cryptography` directly over a hashlib digest (a large batch's on a signer thread, a chunk
-behind the answers), the rows written with one multi-row insert (COPY on PostgreSQL), each with its
-receipt stored detached (app.checks.receipts).
+Hot path: one query for all identifiers of a batch, the rule set cached per day, what a subject's
+checks share worked out once, receipts signed with `cryptography` directly over a hashlib digest (a
+large batch's in a helper process, a chunk behind the answers), the rows streamed to the database
+as they are answered (COPY on PostgreSQL), each with its receipt stored detached
+(app.checks.receipts).
 """
 
 import gc

@@ -127,14 +127,9 @@ class KeyRing:
 
     def jws_input(self, payload: dict[str, Any]) -> tuple[bytes, bytes]:
         """The header and payload segments of a compact JWS (RFC 7515, ES256) over canonical JSON
-        (sorted keys): the hot path's receipts, signed with `cryptography` directly (`signature`) and
+        (sorted keys): the hot path's receipts, signed with `cryptography` directly (app.kit.es256) and
         verifiable like any other (verify_jws, python-jose, the JWKS)."""
         return self._header_b64, es256.b64url(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS))
-
-    def signature(self, header: bytes, body: bytes) -> bytes:
-        """The base64url ES256 signature of `header.body` with the active key."""
-        assert self.active.private_ec is not None
-        return es256.signature(self.active.private_ec, header, body)
 
     @property
     def _header_b64(self) -> bytes:
