@@ -50,7 +50,7 @@ class AsyncChecks:
         self.pool = AsyncPool(database_url)
         self.read_sql, self.read_defaults = _read_statement()
 
-    async def check(self, principal: Principal, item: CheckIn) -> dict[str, Any] | None:
+    async def check(self, principal: Principal, item: CheckIn) -> service.Answered | None:
         """The answer, recorded; None when this check must take the general path."""
         today = china_today()
         service.refuse_future([item], today)

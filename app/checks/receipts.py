@@ -81,12 +81,13 @@ InFlight = tuple[list[tuple[Any, bytes, bytes]], ProcessPoolExecutor, Future[lis
 
 class BatchSigner:
     """Receipts for many answers in order: `add(context, payload)` for each, then `finish()`;
-    `signed(context, receipt, stored form)` is called for each in the order added.
+    `signed(context, receipt, stored form)` is called for each in the order added (the receipt as
+    bytes, the stored form as text).
 
     A large batch is signed a chunk at a time in the helper process while the caller prepares the
     next chunk; the key (the keyring's active one) is fixed for the whole batch."""
 
-    def __init__(self, signed: Callable[[Any, str, str], None], expected: int) -> None:
+    def __init__(self, signed: Callable[[Any, bytes, str], None], expected: int) -> None:
         self.signed = signed
         self.keyring = get_keyring()
         self.key = self.keyring.active
@@ -140,11 +141,8 @@ class BatchSigner:
 
     def _deliver(self, chunk: list[tuple[Any, bytes, bytes]], signatures: list[bytes]) -> None:
         for (context, header, body), signature in zip(chunk, signatures, strict=True):
-            self.signed(
-                context,
-                (header + b"." + body + b"." + signature).decode(),
-                (header + b".." + signature).decode(),
-            )
+            receipt = header + b"." + body + b"." + signature
+            self.signed(context, receipt, (header + b".." + signature).decode())
 
 
 def _inputs(chunk: list[tuple[Any, bytes, bytes]]) -> Inputs:

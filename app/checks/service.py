@@ -371,7 +371,7 @@ def refuse_future(items: list[CheckIn], today: date) -> None:
         raise ValidationFailed(fields)
 
 
-def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> list[dict[str, Any]]:
+def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> list["Answered"]:
     """Answer every item in order, record each one, sign a receipt for each. Nothing is stored when
     any item is refused."""
     today = china_today()
@@ -452,17 +452,18 @@ def answer_checks(
     rule_sets: dict[date, rules.RuleSet],
     today: date,
     record: Callable[[CheckRow], None],
-) -> list[dict[str, Any]]:
+) -> list["Answered"]:
     """The answers, receipts included, from the facts read; `record` gets the row of each."""
     now = utcnow()
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
     issuer = get_settings().token_issuer
-    answers: list[dict[str, Any]] = []
+    answers: list[Answered] = []
 
-    def signed(context: tuple[dict[str, Any], tuple[Any, ...]], receipt: str, stored_form: str) -> None:
-        answer, row = context
-        answer["receipt"] = receipt
+    def signed(context: tuple[str, bytes, tuple[Any, ...]], receipt: bytes, stored_form: str) -> None:
+        decision, stored, row = context
+        # The answer as stored, the receipt its last member: no second serialization of the answer.
+        answers.append(Answered(decision, b"".join((stored[:-1], b',"receipt":"', receipt, b'"}'))))
         record(CheckRow._make((*row, stored_form)))
 
     signer = receipts.BatchSigner(signed, len(items))
@@ -489,6 +490,7 @@ def answer_checks(
             "under_objection": result.under_objection,
             "checked_at": checked_at,
         }
+        stored = orjson.dumps(answer)
         row = (
             check_id,
             agency,
@@ -503,16 +505,22 @@ def answer_checks(
             result.decisive_domain,
             result.under_objection,
             result.state_digest,
-            orjson.dumps(answer).decode(),
+            stored.decode(),
             rule_set.digest,
             issuer,
             now,
         )
         payload = receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
-        signer.add((answer, row), payload)
-        answers.append(answer)
+        signer.add((result.decision, stored, row), payload)
     signer.finish()
     return answers
+
+
+class Answered(NamedTuple):
+    """An answer as sent: its decision (for the metrics) and its JSON, receipt included."""
+
+    decision: str
+    json: bytes
 
 
 # --- reading checks back, feedback ------------------------------------------------------------------
