@@ -10,9 +10,7 @@ day, a cold rule-set cache) takes the general path in a worker thread.
 """
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy.dialects import postgresql
 from starlette.concurrency import run_in_threadpool
 
 from app.asyncpool import AsyncPool
@@ -23,16 +21,6 @@ from app.config import get_settings
 from app.db import session_scope
 from app.kit.clock import china_today
 from app.rules import service as rules
-
-
-def _read_statement() -> tuple[str, dict[str, Any]]:
-    compiled = (
-        service._facts_query(True, text_ids=True)
-        .params({"day": None, "identifier": None})
-        .compile(dialect=postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
-    )
-    return str(compiled), dict(compiled.params)
-
 
 _INSERT = "INSERT INTO checks ({}) VALUES ({})".format(
     ", ".join(f'"{name}"' for name in service.CheckRow._fields),
@@ -48,7 +36,7 @@ def _load_rule_set(day: date) -> rules.RuleSet:
 class AsyncChecks:
     def __init__(self, database_url: str) -> None:
         self.pool = AsyncPool(database_url)
-        self.read_sql, self.read_defaults = _read_statement()
+        self.read_sql, self.read_defaults = service.postgres_facts_statement(single=True)
 
     async def check(self, principal: Principal, item: CheckIn) -> service.Answered | None:
         """The answer, recorded; None when this check must take the general path."""

@@ -27,7 +27,9 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Date, Text, and_, bindparam, cast, func, select
+from sqlalchemy import Date, String, Text, and_, bindparam, cast, func, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -149,16 +151,36 @@ def _facts_query(single: bool, text_ids: bool = False) -> Any:
     return query.where(Subject.identifier == bindparam("identifier")) if single else query
 
 
+@lru_cache
+def postgres_facts_statement(single: bool) -> tuple[str, dict[str, Any]]:
+    """The facts query compiled for psycopg, once: its SQL and its parameters' defaults, to run on
+    the driver's own cursor (plain tuples; SQLAlchemy's rows cost a batch more than the query's
+    fetch). `single`: one %(identifier)s; else the %(identifiers)s array."""
+    query = _facts_query(single, text_ids=True)
+    if not single:
+        identifiers = bindparam("identifiers", type_=ARRAY(String()))
+        query = query.where(Subject.identifier.in_(select(func.unnest(identifiers))))
+    compiled = query.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
+    return str(compiled), dict(compiled.params)
+
+
 def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str, Facts]:
     """Subjects by identifier with their records in force on `day`, in one query."""
-    text_ids = session.get_bind().dialect.name == "postgresql"
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        single = len(identifiers) == 1
+        sql, defaults = postgres_facts_statement(single)
+        given = {"identifier": identifiers[0]} if single else {"identifiers": identifiers}
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor:
+            cursor.execute(sql, defaults | given | {"day": day})
+            return facts_from_rows(cursor.fetchall())
     if len(identifiers) == 1:
-        result = session.connection().execute(
-            _facts_query(True, text_ids), {"day": day, "identifier": identifiers[0]}
-        )
+        result = connection.execute(_facts_query(True), {"day": day, "identifier": identifiers[0]})
     else:
-        query = _facts_query(False, text_ids).where(column_in(session, Subject.identifier, identifiers))
-        result = session.connection().execute(query, {"day": day})
+        query = _facts_query(False).where(column_in(session, Subject.identifier, identifiers))
+        result = connection.execute(query, {"day": day})
     # Core rows by position, fetched at once: the ORM's (or a per-row fetch's) work would cost more
     # than the query on a batch.
     return facts_from_rows(result.all())
@@ -172,7 +194,7 @@ def facts_from_rows(rows: Any) -> dict[str, Facts]:
         if facts is None:
             facts = found[row[4]] = Facts(_subject(row))
         if row[5] is not None:
-            facts.records.append(InForce(str(row[5]), *tuple(row)[6:]))
+            facts.records.append(InForce(str(row[5]), *row[6:]))
     return found
 
 
