@@ -11,7 +11,6 @@ receipt read back is the one that was answered. Rows stored before carry the who
 """
 
 import base64
-import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -76,21 +75,26 @@ def _retire(helper: ProcessPoolExecutor) -> None:
 
 
 Inputs = list[tuple[bytes, bytes]]
-InFlight = tuple[list[tuple[Any, bytes, bytes]], ProcessPoolExecutor, Future[list[bytes]] | None]
+InFlight = tuple[list[tuple[Any, bytes, bytes]], ProcessPoolExecutor, Future[list[bytes]]]
 
 
 class BatchSigner:
-    """Receipts for many answers in order: `add(context, payload)` for each, then `finish()`;
-    `signed(context, receipt, stored form)` is called for each in the order added (the receipt as
-    bytes, the stored form as text).
+    """Receipts for many answers: `add(context, payload)` for each, then `finish()`;
+    `signed(context, receipt, stored form)` is called once for each (the receipt as bytes, the stored
+    form as text), not necessarily in the order added: the context says which answer it is.
 
-    A large batch is signed a chunk at a time in the helper process while the caller prepares the
-    next chunk; the key (the keyring's active one) is fixed for the whole batch."""
+    A large batch hands its items to the helper process a chunk at a time while the caller answers
+    the next ones. While the helper is still busy with a chunk, the items that pile up are signed
+    here, newest first, so that both processes sign as long as there is anything to sign (the
+    helper alone was the slower of the two). The key (the keyring's active one) is fixed for the
+    whole batch."""
 
     def __init__(self, signed: Callable[[Any, bytes, str], None], expected: int) -> None:
         self.signed = signed
         self.keyring = get_keyring()
         self.key = self.keyring.active
+        assert self.key.private_ec is not None
+        self.private = self.key.private_ec
         self.in_helper = expected >= 2 * CHUNK and self.key.private_pem is not None
         self.pending: list[tuple[Any, bytes, bytes]] = []
         self.in_flight: InFlight | None = None
@@ -98,46 +102,55 @@ class BatchSigner:
     def add(self, context: Any, payload: dict[str, Any]) -> None:
         header, body = self.keyring.jws_input(payload)
         if not self.in_helper:
-            self._complete()  # a chunk in flight when the helper failed
-            assert self.key.private_ec is not None
-            self._deliver([(context, header, body)], [es256.signature(self.key.private_ec, header, body)])
+            self._sign_here([(context, header, body)])
             return
         self.pending.append((context, header, body))
         if len(self.pending) >= CHUNK:
-            self._submit()
+            self._hand_over()
 
     def finish(self) -> None:
-        if self.pending:
-            self._submit()
+        self._hand_over()
         self._complete()
+        self._sign_here(self.pending)  # the helper failed with these waiting
+        self.pending = []
 
-    def _submit(self) -> None:
-        chunk, self.pending = self.pending, []
-        assert self.key.private_pem is not None
-        helper = signer_helper()
-        future: Future[list[bytes]] | None
-        try:
-            future = helper.submit(es256.signatures, self.key.private_pem, _inputs(chunk))
-        except BrokenProcessPool:  # the helper died since the last chunk
-            future = None
+    def _hand_over(self) -> None:
+        """Sign pending items here while the helper is busy; the rest to the helper once it is free."""
+        while self.pending and self.in_flight is not None and not self.in_flight[2].done():
+            self._sign_here([self.pending.pop()])
         self._complete()
-        self.in_flight = (chunk, helper, future)
+        if self.pending and self.in_helper:
+            chunk, self.pending = self.pending, []
+            helper = signer_helper()
+            assert self.key.private_pem is not None
+            try:
+                future = helper.submit(es256.signatures, self.key.private_pem, _inputs(chunk))
+            except BrokenProcessPool:  # the helper died since the last chunk
+                self._helper_failed(helper, chunk)
+                return
+            self.in_flight = (chunk, helper, future)
 
     def _complete(self) -> None:
+        """Deliver the helper's chunk, waiting for it if need be."""
         if self.in_flight is None:
             return
         chunk, helper, future = self.in_flight
         self.in_flight = None
-        signatures: list[bytes] | None = None
-        if future is not None:
-            with contextlib.suppress(BrokenProcessPool):
-                signatures = future.result()
-        if signatures is None:  # signed here, and the rest of the batch too; a new helper next time
-            _retire(helper)
-            self.in_helper = False
-            assert self.key.private_ec is not None
-            signatures = [es256.signature(self.key.private_ec, h, b) for h, b in _inputs(chunk)]
+        try:
+            signatures = future.result()
+        except BrokenProcessPool:
+            self._helper_failed(helper, chunk)
+            return
         self._deliver(chunk, signatures)
+
+    def _helper_failed(self, helper: ProcessPoolExecutor, chunk: list[tuple[Any, bytes, bytes]]) -> None:
+        """The chunk and the rest of the batch signed here; the next large batch starts a new helper."""
+        _retire(helper)
+        self.in_helper = False
+        self._sign_here(chunk)
+
+    def _sign_here(self, items: list[tuple[Any, bytes, bytes]]) -> None:
+        self._deliver(items, [es256.signature(self.private, header, body) for _, header, body in items])
 
     def _deliver(self, chunk: list[tuple[Any, bytes, bytes]], signatures: list[bytes]) -> None:
         for (context, header, body), signature in zip(chunk, signatures, strict=True):

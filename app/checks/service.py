@@ -480,16 +480,16 @@ def answer_checks(
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
     issuer = get_settings().token_issuer
-    answers: list[Answered] = []
+    answers: list[Answered | None] = [None] * len(items)
 
-    def signed(context: tuple[str, bytes, tuple[Any, ...]], receipt: bytes, stored_form: str) -> None:
-        decision, stored, row = context
+    def signed(context: tuple[int, str, bytes, tuple[Any, ...]], receipt: bytes, stored_form: str) -> None:
+        position, decision, stored, row = context
         # The answer as stored, the receipt its last member: no second serialization of the answer.
-        answers.append(Answered(decision, b"".join((stored[:-1], b',"receipt":"', receipt, b'"}'))))
+        answers[position] = Answered(decision, b"".join((stored[:-1], b',"receipt":"', receipt, b'"}')))
         record(CheckRow._make((*row, stored_form)))
 
     signer = receipts.BatchSigner(signed, len(items))
-    for item, check_id in zip(items, new_id_texts(len(items)), strict=True):
+    for position, (item, check_id) in enumerate(zip(items, new_id_texts(len(items)), strict=True)):
         day = _day(item, today)
         identifier = item.subject.identifier
         facts = known[day].get(identifier)
@@ -533,9 +533,11 @@ def answer_checks(
             now,
         )
         payload = receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
-        signer.add((result.decision, stored, row), payload)
+        signer.add((position, result.decision, stored, row), payload)
     signer.finish()
-    return answers
+    signed_answers = [answer for answer in answers if answer is not None]
+    assert len(signed_answers) == len(items), "every answer signed"
+    return signed_answers
 
 
 class Answered(NamedTuple):
