@@ -14,13 +14,10 @@ as they are answered (COPY on PostgreSQL), each with its receipt stored detached
 (app.checks.receipts).
 """
 
-import gc
 import hashlib
-import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -410,10 +407,9 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
         for start in range(0, len(unique), 5000):
             known[day].update(reader(session, unique[start : start + 5000], day))
         rule_sets[day] = rules.rule_set(session, day)
-    # The rows stream to the database as they are answered (on PostgreSQL the server stores them
-    # while the next ones are decided and signed), without the cyclic garbage collector's full
-    # passes, which thousands of fresh answers would otherwise trigger again and again.
-    with _no_gc_pauses(), bulk_writer(session, Check, CheckRow._fields) as write:
+    # The rows stream to the database as they are answered: on PostgreSQL the server stores them
+    # while the next ones are decided and signed.
+    with bulk_writer(session, Check, CheckRow._fields) as write:
         return answer_checks(principal, items, known, rule_sets, today, write)
 
 
@@ -439,32 +435,6 @@ class CheckRow(NamedTuple):
     receipt_issuer: str
     checked_at: datetime
     receipt: str
-
-
-_gc_lock = threading.Lock()
-_gc_holders = 0
-
-
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """The cyclic GC off while any batch is being answered (a process-wide switch, counted so that
-    concurrent batches do not turn it back on under each other); nothing built here is cyclic."""
-    global _gc_holders
-    with _gc_lock:
-        if _gc_holders == 0 and not gc.isenabled():
-            owner = False  # someone else turned it off; leave it be
-        else:
-            owner = True
-            _gc_holders += 1
-            gc.disable()
-    try:
-        yield
-    finally:
-        if owner:
-            with _gc_lock:
-                _gc_holders -= 1
-                if _gc_holders == 0:
-                    gc.enable()
 
 
 def answer_checks(
