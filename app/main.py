@@ -12,6 +12,7 @@ from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router
 from app.catalog.router import router as catalog_router
+from app.checks import receipts
 from app.checks.router import router as checks_router
 from app.config import get_settings
 from app.errors import install_error_handlers
@@ -55,6 +56,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+    receipts.stop_signer_helper()
 
 
 def create_app() -> FastAPI:

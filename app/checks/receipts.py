@@ -12,6 +12,7 @@ receipt read back is the one that was answered. Rows stored before carry the who
 
 import base64
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -62,8 +63,28 @@ def signer_helper() -> ProcessPoolExecutor:
     global _helper
     with _helper_lock:
         if _helper is None:
-            _helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _helper = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=es256.exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         return _helper
+
+
+def stop_signer_helper() -> None:
+    """On shutdown: the helper stopped, whatever it was doing (it also exits by itself should this
+    process die without stopping it)."""
+    with _helper_lock:
+        helper = _helper
+    if helper is None:
+        return
+    # The executor's own shutdown asks its process to stop once it reads a sentinel (seen not to,
+    # now and then, after an earlier helper was killed); terminating it too leaves no doubt.
+    processes = list((getattr(helper, "_processes", None) or {}).values())
+    _retire(helper)
+    for process in processes:
+        process.terminate()
 
 
 def _retire(helper: ProcessPoolExecutor) -> None:

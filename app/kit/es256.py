@@ -6,6 +6,9 @@ imports nothing else.
 
 import binascii
 import hashlib
+import os
+import threading
+import time
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -35,6 +38,18 @@ def _private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
+
+
+def exit_with_parent(parent: int) -> None:
+    """In the signer process: exit once the process that started it is gone (killed, say, with no
+    chance to stop its helper), rather than wait on its queue forever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def signatures(pem: bytes, inputs: list[tuple[bytes, bytes]]) -> list[bytes]:

@@ -2,7 +2,11 @@
 
 import base64
 import json
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from jose import jws
@@ -202,3 +206,50 @@ def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_databas
         migrate.upgrade(url)
     finally:
         engine.dispose()
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's reaping is left
+
+
+def test_the_signer_helper_stops_with_the_server(http, police, token_for, clock):
+    """Stopped on shutdown (the app's lifespan), and gone by itself should the server be killed."""
+    from app.checks import receipts
+
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
+    (process,) = list(receipts.signer_helper()._processes.values())
+    receipts.stop_signer_helper()
+    process.join(timeout=10)
+    assert not process.is_alive()
+
+    killed = subprocess.run(
+        [sys.executable, "-c", _START_A_HELPER_AND_DIE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    orphan = int(killed.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _running(orphan) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(orphan)
+
+
+# A server process that starts its signer helper and is then killed without any clean-up.
+_START_A_HELPER_AND_DIE = """
+import os, signal
+from app.checks import receipts
+helper = receipts.signer_helper()
+helper.submit(os.getpid).result()
+(process,) = helper._processes.values()
+print(process.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
