@@ -148,7 +148,8 @@ def bulk_writer(
         pending: list[Sequence[Any]] = []
         yield pending.append
         if pending:
-            connection.execute(table.insert(), [_row_dict(table, columns, values) for values in pending])
+            uuids = [name for name in columns if isinstance(table.c[name].type, Uuid)]
+            connection.execute(table.insert(), [_row_dict(columns, uuids, values) for values in pending])
         return
     names = ", ".join(f'"{name}"' for name in columns)
     driver = connection.connection.driver_connection
@@ -174,12 +175,12 @@ def bulk_writer(
             copy.write("".join(lines))
 
 
-def _row_dict(table: Table, columns: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
-    """Values as an executemany row; UUIDs given as text made into UUIDs for the column type."""
+def _row_dict(columns: Sequence[str], uuids: list[str], values: Sequence[Any]) -> dict[str, Any]:
+    """Values as an executemany row; in the `uuids` columns, UUIDs given as text made UUIDs."""
     row = dict(zip(columns, values, strict=True))
-    for name, value in row.items():
-        if isinstance(value, str) and isinstance(table.c[name].type, Uuid):
-            row[name] = uuid.UUID(value)
+    for name in uuids:
+        if isinstance(row[name], str):
+            row[name] = uuid.UUID(row[name])
     return row
 
 
