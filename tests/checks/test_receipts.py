@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from jose import jws
 from jose.exceptions import JWSError
 from sqlalchemy import create_engine, insert, text, update
@@ -217,15 +218,17 @@ def _running(pid: int) -> bool:
 
 
 def test_the_signer_helper_stops_with_the_server(http, police, token_for, clock):
-    """Stopped on shutdown (the app's lifespan), and gone by itself should the server be killed."""
+    """Stopped when the server shuts down, and gone by itself should the server be killed."""
     from app.checks import receipts
+    from app.main import app
 
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     push(http, police, 1)
-    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
-    (process,) = list(receipts.signer_helper()._processes.values())
-    receipts.stop_signer_helper()
+    with TestClient(app) as server:  # a server that starts, answers a large batch, and stops
+        _large_batch_gives_each_answer_its_own_receipt(server, approver_headers)
+        (process,) = list(receipts.signer_helper()._processes.values())
+        assert process.is_alive()
     process.join(timeout=10)
     assert not process.is_alive()
 
