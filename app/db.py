@@ -151,14 +151,13 @@ def bulk_writer(
             uuids = [name for name in columns if isinstance(table.c[name].type, Uuid)]
             connection.execute(table.insert(), [_row_dict(columns, uuids, values) for values in pending])
         return
-    names = ", ".join(f'"{name}"' for name in columns)
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+    with driver.cursor() as cursor, cursor.copy(copy_statement(model, columns)) as copy:
         lines: list[str] = []
 
         def write(values: Sequence[Any]) -> None:
-            line = _copy_line(values)
+            line = copy_line(values)
             if line is None:  # a value of a kind formatted here only by the driver
                 if lines:
                     copy.write("".join(lines))
@@ -218,9 +217,10 @@ _COPY_FORMATS: dict[type, Callable[[Any], str]] = {
 }
 
 
-def _copy_line(values: Sequence[Any]) -> str | None:
+def copy_line(values: Sequence[Any]) -> str | None:
     """One line of COPY's text format, built in Python (several times faster than the driver's
-    per-value adaptation); None when a value is of a type not handled here."""
+    per-value adaptation); None when a value is of a type not handled here (str, bool, int, None,
+    UUID, date and tz-aware datetime are)."""
     out = []
     for value in values:
         format_value = _COPY_FORMATS.get(type(value))
@@ -228,6 +228,11 @@ def _copy_line(values: Sequence[Any]) -> str | None:
             return None
         out.append(format_value(value))
     return "\t".join(out) + "\n"
+
+
+def copy_statement(model: type["Base"], columns: Sequence[str]) -> str:
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f'COPY "{model.__tablename__}" ({names}) FROM STDIN'
 
 
 def column_in(session: Session, column: Any, values: list[Any]) -> Any:

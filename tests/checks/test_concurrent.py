@@ -1,0 +1,67 @@
+"""Single checks asked at once (on PostgreSQL they share their reads and inserts): each caller gets the
+answer about its own entity, and each check is recorded with the receipt it was given."""
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from jose import jws
+
+from app.main import app
+from tests.checks.helpers import approver, push
+from tests.conftest import make_uscc
+
+KNOWN = [1, 2, 3, 4]
+UNKNOWN = list(range(101, 121))
+
+
+async def _ask_at_once(headers: dict[str, str], identifiers: list[str]) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+        return list(
+            await asyncio.gather(
+                *(
+                    client.post(
+                        "/v1/checks",
+                        json={"subject": {"identifier": identifier}, "action": "administrative_license"},
+                        headers=headers,
+                    )
+                    for identifier in identifiers
+                )
+            )
+        )
+
+
+def test_checks_asked_at_once_each_answer_their_own_entity_and_are_recorded(http, police, token_for, clock):
+    headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    for n in KNOWN:
+        push(http, police, n)
+    asked = [make_uscc(n) for n in KNOWN + UNKNOWN + KNOWN[:2]]  # two entities asked twice
+
+    answers = asyncio.run(_ask_at_once(headers, asked))
+
+    assert [answer.status_code for answer in answers] == [200] * len(asked), answers[0].text
+    bodies: list[dict[str, Any]] = [answer.json() for answer in answers]
+    known = {make_uscc(n) for n in KNOWN}
+    for identifier, body in zip(asked, bodies, strict=True):
+        assert body["identifier"] == identifier
+        assert body["found"] is (identifier in known)
+        assert body["decision"] == ("restrict" if identifier in known else "clear")
+        if identifier in known:
+            assert body["subject"]["identifier"] == identifier
+            assert {record["id"] for record in body["records"]}
+    assert len({body["id"] for body in bodies}) == len(asked)
+
+    keys = http.get("/.well-known/jwks.json").json()["keys"]
+    for body in bodies:
+        stored = http.get(f"/v1/checks/{body['id']}", headers=headers)
+        assert stored.status_code == 200, stored.text
+        assert stored.json()["receipt"] == body["receipt"]
+        kid = jws.get_unverified_header(body["receipt"])["kid"]
+        key = next(key for key in keys if key["kid"] == kid)
+        claims = json.loads(jws.verify(body["receipt"], key, algorithms=["ES256"]))
+        assert (claims["check_id"], claims["subject"]) == (body["id"], body["identifier"])
+    listed = http.get("/v1/checks", params={"limit": 500}, headers=headers).json()
+    assert listed["total"] == len(asked)
