@@ -221,7 +221,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going as we read
         return False
     return state != "Z"  # a zombie has exited; only its parent's reaping is left
 
