@@ -47,15 +47,17 @@ def receipt_payload(
     }
 
 
-# Receipts of a large batch are signed in a helper process, a chunk at a time, while this process
-# answers the next chunk (and signs itself what piles up while the helper is busy: BatchSigner): the
-# signatures are most of a batch's CPU, and on a thread they would contend with the answering for the
-# interpreter lock (measured: answering and signing took 1.0 s with a thread, 0.66 s with a process,
-# for 10,000). The helper is a fresh interpreter (spawn) that imports only app.kit.es256; it starts on
-# first need and lives as long as this process. The active key goes with each chunk, as PEM over the
-# pipe to the helper, so a rotation needs nothing more. Should the helper die, the rest of the batch
-# is signed here and the next large batch starts a new helper.
-CHUNK = 500
+# Receipts of a large batch are signed in a helper process while this process answers (BatchSigner):
+# the signatures are most of a batch's CPU, and on a thread they would contend with the answering for
+# the interpreter lock (measured: answering and signing took 1.0 s with a thread, 0.66 s with a
+# process, for 10,000). The helper is a fresh interpreter (spawn) that imports only app.kit.es256; it
+# starts on first need and lives as long as this process. The active key goes with each hand-over,
+# as PEM over the pipe to the helper, so a rotation needs nothing more. Should the helper die, the
+# rest of the batch is signed here and the next large batch starts a new helper.
+HELPER_FROM = 1000  # a batch this large uses the helper; a smaller one is signed here
+# Items handed over at once: at least STEP (a hand-over costs about what a few signatures do), at
+# most MOST (the helper's last hand-over is what this process may have to wait for at the end).
+STEP, MOST = 100, 500
 _helper: ProcessPoolExecutor | None = None
 _helper_lock = threading.Lock()
 
@@ -105,11 +107,11 @@ class BatchSigner:
     `signed(context, receipt, stored form)` is called once for each (the receipt as bytes, the stored
     form as text), not necessarily in the order added: the context says which answer it is.
 
-    A large batch hands its items to the helper process a chunk at a time while the caller answers
-    the next ones. While the helper is still busy with a chunk, the items that pile up are signed
-    here, newest first, so that both processes sign as long as there is anything to sign (the
-    helper alone was the slower of the two). The key (the keyring's active one) is fixed for the
-    whole batch."""
+    A large batch hands the oldest pending items to the helper process whenever the helper is free
+    (STEP to MOST at a time), so the helper signs while the caller answers. At the end, what is
+    left is signed from both ends: the helper takes the older half of it, a hand-over at a time,
+    while this process signs from the newest end. The key (the keyring's active one) is fixed for
+    the whole batch."""
 
     def __init__(self, signed: Callable[[Any, bytes, str], None], expected: int) -> None:
         self.signed = signed
@@ -117,7 +119,7 @@ class BatchSigner:
         self.key = self.keyring.active
         assert self.key.private_ec is not None
         self.private = self.key.private_ec
-        self.in_helper = expected >= 2 * CHUNK and self.key.private_pem is not None
+        self.in_helper = expected >= HELPER_FROM and self.key.private_pem is not None
         self.pending: list[tuple[Any, bytes, bytes]] = []
         self.in_flight: InFlight | None = None
 
@@ -127,33 +129,38 @@ class BatchSigner:
             self._sign_here([(context, header, body)])
             return
         self.pending.append((context, header, body))
-        if len(self.pending) >= CHUNK:
-            self._hand_over()
+        if len(self.pending) >= STEP and self._helper_free():
+            self._complete()
+            self._hand_over(min(len(self.pending), MOST))
 
     def finish(self) -> None:
-        self._hand_over()
-        self._complete()
-        self._sign_here(self.pending)  # the helper failed with these waiting
-        self.pending = []
+        while self.pending or self.in_flight is not None:
+            if self._helper_free():
+                self._complete()
+                if self.in_helper and len(self.pending) >= STEP:
+                    self._hand_over(min(len(self.pending) // 2, MOST))
+            if self.pending:
+                self._sign_here([self.pending.pop()])
+            else:
+                self._complete()  # the helper's last hand-over, waited for
 
-    def _hand_over(self) -> None:
-        """Sign pending items here while the helper is busy; the rest to the helper once it is free."""
-        while self.pending and self.in_flight is not None and not self.in_flight[2].done():
-            self._sign_here([self.pending.pop()])
-        self._complete()
-        if self.pending and self.in_helper:
-            chunk, self.pending = self.pending, []
-            helper = signer_helper()
-            assert self.key.private_pem is not None
-            try:
-                future = helper.submit(es256.signatures, self.key.private_pem, _inputs(chunk))
-            except BrokenProcessPool:  # the helper died since the last chunk
-                self._helper_failed(helper, chunk)
-                return
-            self.in_flight = (chunk, helper, future)
+    def _helper_free(self) -> bool:
+        return self.in_flight is None or self.in_flight[2].done()
+
+    def _hand_over(self, count: int) -> None:
+        """The oldest `count` pending items to the (free) helper."""
+        chunk, self.pending = self.pending[:count], self.pending[count:]
+        helper = signer_helper()
+        assert self.key.private_pem is not None
+        try:
+            future = helper.submit(es256.signatures, self.key.private_pem, _inputs(chunk))
+        except BrokenProcessPool:  # the helper died since the last hand-over
+            self._helper_failed(helper, chunk)
+            return
+        self.in_flight = (chunk, helper, future)
 
     def _complete(self) -> None:
-        """Deliver the helper's chunk, waiting for it if need be."""
+        """Deliver the helper's signatures, waiting for them if need be."""
         if self.in_flight is None:
             return
         chunk, helper, future = self.in_flight
