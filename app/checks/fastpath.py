@@ -4,10 +4,10 @@ The single check is the registry's most frequent write. On PostgreSQL, for today
 rule set already cached, it runs in the event loop (no threadpool hop, no ORM, no session): the
 subject with its records in force is read (the batch's facts statement, compiled once), the
 decision and the receipt are made in memory exactly as on the general path, and the check row is
-inserted in autocommit, so the statement's own commit makes it durable (synchronous_commit stays on)
-before the answer is sent. Checks that arrive while a read or an insert is in flight go together in
-the next one (app.kit.coalesce): under load a round trip and a commit serve many checks, which is
-most of what a check costs the server; a lone check waits for nothing. Anything else (SQLite, an
+written by a COPY in autocommit, whose own commit makes it durable (synchronous_commit stays on)
+before the answer is sent. Checks that arrive while a read or a COPY is in flight go together in
+the next one (app.kit.coalesce): under load one round trip and one commit serve several checks,
+which is most of what a check costs the server; a lone check waits for nothing. Anything else (SQLite, an
 as-of day, a cold rule-set cache) takes the general path in a worker thread.
 """
 

@@ -4,8 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.records.schemas import printable
 from app.rules.schemas import Action
 
 MAX_BATCH = 10_000
@@ -17,7 +18,9 @@ class CheckSubjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     identifier: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64)
+        str,
+        StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64),
+        AfterValidator(printable),
     ]
 
 
@@ -26,9 +29,10 @@ class CheckIn(BaseModel):
 
     subject: CheckSubjectIn
     action: Action = Field(description="What the approver is about to do")
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
-        default=None, description="The approver's own case or application number"
-    )
+    reference: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(printable)]
+        | None
+    ) = Field(default=None, description="The approver's own case or application number")
     as_of: date | None = Field(
         default=None, description="Answer as the registry stood at the end of this day"
     )
@@ -111,7 +115,10 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Outcome
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(printable)]
+        | None
+    ) = None
 
 
 class FeedbackOut(BaseModel):

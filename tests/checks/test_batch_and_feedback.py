@@ -65,6 +65,25 @@ def test_a_bad_item_refuses_the_whole_batch_and_stores_nothing(http, token_for):
     assert _stored_checks() == 0
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"subject": {"identifier": "91\u0000X"}, "action": "financing"}, "subject.identifier"),
+        ({"subject": {"identifier": "A"}, "action": "financing", "reference": "案\u0000号"}, "reference"),
+    ],
+)
+def test_control_characters_in_a_check_are_refused_and_nothing_is_stored(http, token_for, body, field):
+    """PostgreSQL cannot store NUL: refused up front, not a failed insert (which, on PostgreSQL,
+    checks asked at the same moment share)."""
+    approver_headers = approver(token_for)
+    single = http.post("/v1/checks", json=body, headers=approver_headers)
+    assert single.status_code == 422, single.text
+    assert single.json()["fields"][0]["field"] == field
+    batch = http.post("/v1/checks/batch", json={"items": [body]}, headers=approver_headers)
+    assert batch.status_code == 422 and batch.json()["fields"][0]["field"] == f"items[0].{field}"
+    assert _stored_checks() == 0
+
+
 def test_feedback_once_by_the_checking_agency(http, token_for):
     approver_headers = approver(token_for)
     other = approver(token_for, "zaozhuang.finance")
@@ -74,6 +93,8 @@ def test_feedback_once_by_the_checking_agency(http, token_for):
 
     assert http.post(path, json={"outcome": "granted"}, headers=other).status_code == 403
     assert http.post(path, json={"outcome": "maybe"}, headers=approver_headers).status_code == 422
+    nul = http.post(path, json={"outcome": "granted", "note": "a\u0000b"}, headers=approver_headers)
+    assert nul.status_code == 422 and nul.json()["fields"][0]["field"] == "note"
     given = http.post(
         path, json={"outcome": "granted_with_conditions", "note": "附条件"}, headers=approver_headers
     )
