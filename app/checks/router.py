@@ -1,13 +1,14 @@
 """Approver checks: one entity or a list of them, before acting; the check history and feedback.
 
 The two check routes are the registry's hot path. A single check on PostgreSQL runs in the event loop
-over async connections (app.checks.fastpath: two prepared statements, no thread hop); otherwise the
-whole transaction (read, decide, sign, record) runs in one worker thread, so the event loop never
-waits on the database.
+over async connections (app.checks.fastpath: a read and a COPY, each shared by the checks running at
+once, no thread hop); otherwise the whole transaction (read, decide, sign, record) runs in one worker
+thread, shared by the single checks that arrive meanwhile, so the event loop never waits on the
+database.
 """
 
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
@@ -30,7 +31,8 @@ from app.checks.schemas import (
 )
 from app.db import DbSession, session_scope
 from app.kit import bodies
-from app.kit.clock import CHINA
+from app.kit.clock import CHINA, china_today
+from app.kit.coalesce import Coalescer
 from app.kit.gcpause import no_gc_pauses
 from app.kit.observe import CHECKS
 from app.kit.responses import FastJSON
@@ -40,12 +42,32 @@ from app.rules.schemas import Action
 router = APIRouter(tags=["checks"])
 
 
-def _checks_in_transaction(principal: Principal, items: list[CheckIn]) -> list[service.Answered]:
+def _checks_in_transaction(asked: list[tuple[Principal, CheckIn]]) -> list[service.Answered]:
+    """Each check answered for the principal that asked it, all recorded in one transaction."""
+    answers: list[service.Answered | None] = [None] * len(asked)
+    by_principal: dict[Principal, list[int]] = defaultdict(list)
+    for position, (principal, _) in enumerate(asked):
+        by_principal[principal].append(position)
     with session_scope() as session:
-        answers = service.run_checks(session, principal, items)
-    for decision, count in Counter(answer.decision for answer in answers).items():  # once stored
+        for principal, positions in by_principal.items():
+            answered = service.run_checks(session, principal, [asked[where][1] for where in positions])
+            for position, answer in zip(positions, answered, strict=True):
+                answers[position] = answer
+    done = [answer for answer in answers if answer is not None]
+    for decision, count in Counter(answer.decision for answer in done).items():  # once stored
         CHECKS.labels(decision).inc(count)
-    return answers
+    return done
+
+
+async def _checks_in_a_thread(asked: list[tuple[Principal, CheckIn]]) -> list[service.Answered]:
+    return await run_in_threadpool(_checks_in_transaction, asked)
+
+
+# Single checks off the fast path (SQLite, an as-of day, a cold rule-set cache) that arrive while
+# others are being answered go together in the next transaction: one thread hop and one commit for
+# all of them (app.kit.coalesce). Each is checked for what could refuse it before it joins, so that
+# one caller's bad input never fails the others.
+_general_checks = Coalescer(_checks_in_a_thread)
 
 
 def _json(content: bytes) -> Response:
@@ -59,7 +81,8 @@ async def check(body: CheckIn, principal: ChecksWrite) -> Any:
     fast = fastpath.async_checks()
     answer = await fast.check(principal, body) if fast is not None else None
     if answer is None:
-        (answer,) = await run_in_threadpool(_checks_in_transaction, principal, [body])
+        service.refuse_future([body], china_today())
+        answer = await _general_checks.submit((principal, body))
     else:
         CHECKS.labels(answer.decision).inc()
     return _json(answer.json)
@@ -76,7 +99,8 @@ async def check_batch(request: Request, principal: ChecksWrite) -> Any:
     bad item refuses the whole batch (422 naming it) and nothing is recorded."""
     with no_gc_pauses():
         body = await bodies.parse(request, CheckBatchIn)
-        answers = await run_in_threadpool(_checks_in_transaction, principal, body.items)
+        asked = [(principal, item) for item in body.items]
+        answers = await run_in_threadpool(_checks_in_transaction, asked)
         return _json(b'{"results":[' + b",".join(answer.json for answer in answers) + b"]}")
 
 

@@ -16,7 +16,7 @@ KNOWN = [1, 2, 3, 4]
 UNKNOWN = list(range(101, 121))
 
 
-async def _ask_at_once(headers: dict[str, str], identifiers: list[str]) -> list[httpx.Response]:
+async def _ask_at_once(headers: dict[str, str], identifiers: list[str], **extra: Any) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
         return list(
@@ -24,7 +24,11 @@ async def _ask_at_once(headers: dict[str, str], identifiers: list[str]) -> list[
                 *(
                     client.post(
                         "/v1/checks",
-                        json={"subject": {"identifier": identifier}, "action": "administrative_license"},
+                        json={
+                            "subject": {"identifier": identifier},
+                            "action": "administrative_license",
+                            **extra.get(identifier, {}),
+                        },
                         headers=headers,
                     )
                     for identifier in identifiers
@@ -65,3 +69,24 @@ def test_checks_asked_at_once_each_answer_their_own_entity_and_are_recorded(http
         assert (claims["check_id"], claims["subject"]) == (body["id"], body["identifier"])
     listed = http.get("/v1/checks", params={"limit": 500}, headers=headers).json()
     assert listed["total"] == len(asked)
+
+
+def test_one_bad_check_among_many_at_once_fails_alone(http, police, token_for, clock):
+    """As-of checks (the general path on both databases, shared by the checks asked meanwhile): one
+    asking about a future day is refused, the others are answered and recorded."""
+    headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    clock("2026-11-20T10:00")
+    asked = [make_uscc(n) for n in [1, *UNKNOWN[:9]]]
+    extra = {identifier: {"as_of": "2026-11-19"} for identifier in asked}
+    extra[asked[5]] = {"as_of": "2026-12-01"}
+
+    answers = asyncio.run(_ask_at_once(headers, asked, **extra))
+
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [200] * 5 + [422] + [200] * 4, [answer.text for answer in answers]
+    assert answers[5].json()["fields"][0]["field"] == "as_of"
+    assert answers[0].json()["decision"] == "restrict" and answers[0].json()["as_of"] == "2026-11-19"
+    listed = http.get("/v1/checks", params={"limit": 500}, headers=headers).json()
+    assert listed["total"] == 9
