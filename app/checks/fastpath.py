@@ -7,8 +7,8 @@ decision and the receipt are made in memory exactly as on the general path, and 
 written by a COPY in autocommit, whose own commit makes it durable (synchronous_commit stays on)
 before the answer is sent. Checks that arrive while a read or a COPY is in flight go together in
 the next one (app.kit.coalesce): under load one round trip and one commit serve several checks,
-which is most of what a check costs the server; a lone check waits for nothing. Anything else (SQLite, an
-as-of day, a cold rule-set cache) takes the general path in a worker thread.
+which is most of what a check costs the server; a lone check waits for nothing. Anything else
+(SQLite, an as-of day, a cold rule-set cache) takes the general path in a worker thread.
 """
 
 from datetime import date
