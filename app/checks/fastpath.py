@@ -42,9 +42,9 @@ class AsyncChecks:
         self.inserts: Coalescer[service.CheckRow, None] = Coalescer(self._insert)
 
     async def check(self, principal: Principal, item: CheckIn) -> service.Answered | None:
-        """The answer, recorded; None when this check must take the general path."""
+        """The answer, recorded; None when this check must take the general path. A future as-of
+        day is the caller's to refuse first."""
         today = china_today()
-        service.refuse_future([item], today)
         if item.as_of is not None and item.as_of < today:
             return None
         rule_set = rules.cached_rule_set(today)

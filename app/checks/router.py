@@ -78,10 +78,11 @@ def _json(content: bytes) -> Response:
 async def check(body: CheckIn, principal: ChecksWrite) -> Any:
     """Check one entity before acting: the decision, every measure that applies with its legal basis
     and the records behind it, and a signed receipt. The check is recorded."""
+    # Refused here, before the check can join others (app.kit.coalesce) on either path.
+    service.refuse_future([body], china_today())
     fast = fastpath.async_checks()
     answer = await fast.check(principal, body) if fast is not None else None
     if answer is None:
-        service.refuse_future([body], china_today())
         answer = await _general_checks.submit((principal, body))
     else:
         CHECKS.labels(answer.decision).inc()
