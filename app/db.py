@@ -148,8 +148,10 @@ def bulk_writer(
         pending: list[Sequence[Any]] = []
         yield pending.append
         if pending:
-            uuids = [name for name in columns if isinstance(table.c[name].type, Uuid)]
-            connection.execute(table.insert(), [_row_dict(columns, uuids, values) for values in pending])
+            names = tuple(columns)
+            processors = _bind_processors(connection.dialect, table, names)
+            rows = [_driver_row(processors, values) for values in pending]
+            connection.exec_driver_sql(_insert_statement(table, names), rows)
         return
     driver = connection.connection.driver_connection
     assert driver is not None
@@ -174,13 +176,42 @@ def bulk_writer(
             copy.write("".join(lines))
 
 
-def _row_dict(columns: Sequence[str], uuids: list[str], values: Sequence[Any]) -> dict[str, Any]:
-    """Values as an executemany row; in the `uuids` columns, UUIDs given as text made UUIDs."""
-    row = dict(zip(columns, values, strict=True))
-    for name in uuids:
-        if isinstance(row[name], str):
-            row[name] = uuid.UUID(row[name])
-    return row
+@lru_cache(maxsize=64)
+def _bind_processors(
+    dialect: Any, table: Table, columns: tuple[str, ...]
+) -> list[Callable[[Any], Any] | None]:
+    """Each column's own conversion to what the driver stores (SQLAlchemy's bind processor of its
+    type on this dialect), so that rows given straight to the driver's executemany are stored as
+    SQLAlchemy would store them; UUID columns also take their text form."""
+    processors: list[Callable[[Any], Any] | None] = []
+    for name in columns:
+        column_type = table.c[name].type
+        process: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if isinstance(column_type, Uuid) and process is not None:
+            process = _taking_uuid_text(process)
+        processors.append(process)
+    return processors
+
+
+def _driver_row(processors: list[Callable[[Any], Any] | None], values: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(
+        value if process is None else process(value)
+        for process, value in zip(processors, values, strict=True)
+    )
+
+
+def _taking_uuid_text(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process_text_or_uuid(value: Any) -> Any:
+        return process(uuid.UUID(value) if isinstance(value, str) else value)
+
+    return process_text_or_uuid
+
+
+@lru_cache(maxsize=64)
+def _insert_statement(table: Table, columns: tuple[str, ...]) -> str:
+    """INSERT with positional parameters (the qmark style of sqlite3, the one other driver)."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})'
 
 
 def _copy_text(value: str) -> str:

@@ -145,7 +145,12 @@ def _facts_query(single: bool, text_ids: bool = False) -> Any:
         .outerjoin(Record, and_(Record.subject_id == Subject.id, in_force))
         .outerjoin(Agency, Agency.code == Record.agency_code)
     )
-    return query.where(Subject.identifier == bindparam("identifier")) if single else query
+    if single:
+        return query.where(Subject.identifier == bindparam("identifier"))
+    if text_ids:  # PostgreSQL: one array, unnested into a semi-join (see app.db.column_in)
+        identifiers = bindparam("identifiers", type_=ARRAY(String()))
+        return query.where(Subject.identifier.in_(select(func.unnest(identifiers))))
+    return query.where(Subject.identifier.in_(bindparam("identifiers", expanding=True)))
 
 
 @lru_cache
@@ -154,9 +159,6 @@ def postgres_facts_statement(single: bool) -> tuple[str, dict[str, Any]]:
     the driver's own cursor (plain tuples; SQLAlchemy's rows cost a batch more than the query's
     fetch). `single`: one %(identifier)s; else the %(identifiers)s array."""
     query = _facts_query(single, text_ids=True)
-    if not single:
-        identifiers = bindparam("identifiers", type_=ARRAY(String()))
-        query = query.where(Subject.identifier.in_(select(func.unnest(identifiers))))
     compiled = query.compile(dialect=postgresql.psycopg.dialect())  # type: ignore[no-untyped-call]
     return str(compiled), dict(compiled.params)
 
@@ -173,13 +175,12 @@ def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str
         with driver.cursor() as cursor:
             cursor.execute(sql, defaults | given | {"day": day})
             return facts_from_rows(cursor.fetchall())
-    if len(identifiers) == 1:
-        result = connection.execute(_facts_query(True), {"day": day, "identifier": identifiers[0]})
-    else:
-        query = _facts_query(False).where(column_in(session, Subject.identifier, identifiers))
-        result = connection.execute(query, {"day": day})
-    # Core rows by position, fetched at once: the ORM's (or a per-row fetch's) work would cost more
-    # than the query on a batch.
+    single = len(identifiers) == 1
+    given = {"identifier": identifiers[0]} if single else {"identifiers": identifiers}
+    # One statement built once (an expanding IN), so SQLAlchemy's compiled and result caches serve
+    # every call; Core rows by position, fetched at once: the ORM's (or a per-row fetch's) work
+    # would cost more than the query on a batch.
+    result = connection.execute(_facts_query(single), given | {"day": day})
     return facts_from_rows(result.all())
 
 
