@@ -1,5 +1,6 @@
 """bulk_insert stores exactly what it is given, whatever the text holds (COPY escaping on PostgreSQL)."""
 
+import time
 import uuid
 from datetime import UTC, date, datetime
 
@@ -58,17 +59,24 @@ def test_uuid_columns_take_text():
         assert stored is not None and stored.receipt == "a.b.c"
 
 
-def test_new_id_texts_are_distinct_random_uuids():
+def test_new_id_texts_are_distinct_time_ordered_uuids():
+    before = time.time_ns() // 1_000_000
     ids = new_id_texts(20_000)
+    after = time.time_ns() // 1_000_000
     assert len(set(ids)) == len(ids)
     for text in ids:
         parsed = uuid.UUID(text)
         assert str(parsed) == text
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
-    # every hex digit turns up in every random position (the version and variant are fixed)
-    positions = [i for i in range(36) if i not in (8, 13, 14, 18, 19, 23)]
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert before <= parsed.int >> 80 <= after  # the first 48 bits: Unix time in milliseconds
+    # every hex digit turns up in every random position (the time, version and variant are fixed)
+    positions = [i for i in range(15, 36) if i not in (18, 19, 23)]
     for position in positions:
         assert len({text[position] for text in ids}) == 16
+    # ids made later sort after: a table's newest rows sit together in its primary key's index
+    time.sleep(0.002)
+    (later,) = new_id_texts(1)
+    assert later > max(ids)
 
 
 def test_check_rows_carry_every_column_of_the_table():
