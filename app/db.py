@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import (
     JSON,
+    Connection,
     DateTime,
     Engine,
     MetaData,
@@ -325,6 +326,18 @@ def session_scope(*, writing: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_snapshot() -> Iterator[Connection]:
+    """A connection of its own in a read-only transaction whose reads all see the database as it
+    stood at the first of them (REPEATABLE READ on PostgreSQL; any transaction on SQLite's WAL)."""
+    engine = get_engine()
+    options: dict[str, Any] = {}
+    if engine.dialect.name == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with engine.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
 
 
 def get_session(request: Request) -> Iterator[Session]:

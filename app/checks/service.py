@@ -15,16 +15,19 @@ as they are answered (COPY on PostgreSQL), each with its receipt stored detached
 """
 
 import hashlib
+import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Date, String, Text, and_, bindparam, cast, func, select
+from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -37,7 +40,7 @@ from app.checks import receipts
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import CheckIn, FeedbackIn
 from app.config import get_settings
-from app.db import bulk_writer, column_in, new_id_texts
+from app.db import bulk_writer, column_in, new_id_texts, read_snapshot
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.records import history
@@ -163,9 +166,8 @@ def postgres_facts_statement(single: bool) -> tuple[str, dict[str, Any]]:
     return str(compiled), dict(compiled.params)
 
 
-def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str, Facts]:
+def facts_today(connection: Connection, identifiers: list[str], day: date) -> dict[str, Facts]:
     """Subjects by identifier with their records in force on `day`, in one query."""
-    connection = session.connection()
     if connection.dialect.name == "postgresql":
         single = len(identifiers) == 1
         sql, defaults = postgres_facts_statement(single)
@@ -182,6 +184,63 @@ def facts_today(session: Session, identifiers: list[str], day: date) -> dict[str
     # would cost more than the query on a batch.
     result = connection.execute(_facts_query(single), given | {"day": day})
     return facts_from_rows(result.all())
+
+
+# A batch asking about more subjects than this reads them ahead, this many at a time (below).
+READ_AHEAD = 2500
+
+
+@contextmanager
+def facts_read_ahead(identifiers: list[str], day: date) -> Iterator[Mapping[str, Facts]]:
+    """Today's facts of many identifiers, read READ_AHEAD at a time in the order given (the order
+    the batch first asks for them), on a connection of their own in a worker thread and from one
+    snapshot, so that the database reads the next ones while the batch answers these. The mapping's
+    `get` waits for the read that holds the identifier; a failed read fails it."""
+    chunks = [identifiers[start : start + READ_AHEAD] for start in range(0, len(identifiers), READ_AHEAD)]
+    reads: list[Future[dict[str, Facts]]] = [Future() for _ in chunks]
+    stop = threading.Event()
+
+    def read_all() -> None:
+        try:
+            with read_snapshot() as connection:
+                for chunk, read in zip(chunks, reads, strict=True):
+                    if stop.is_set():
+                        break
+                    read.set_result(facts_today(connection, chunk, day))
+        except BaseException as exc:  # handed to whoever waits for a read not done
+            for read in reads:
+                if not read.done():
+                    read.set_exception(exc)
+
+    reader = threading.Thread(target=read_all, name="facts-read-ahead", daemon=True)
+    read_of = {identifier: read for chunk, read in zip(chunks, reads, strict=True) for identifier in chunk}
+    reader.start()
+    try:
+        yield _ReadAhead(read_of)
+    finally:
+        stop.set()
+        reader.join()
+
+
+class _ReadAhead(Mapping[str, Facts]):
+    def __init__(self, read_of: dict[str, "Future[dict[str, Facts]]"]) -> None:
+        self.read_of = read_of
+
+    def get(self, identifier: str, default: Any = None) -> Any:
+        read = self.read_of.get(identifier)
+        return default if read is None else read.result().get(identifier, default)
+
+    def __getitem__(self, identifier: str) -> Facts:
+        found = self.get(identifier)
+        if found is None:
+            raise KeyError(identifier)
+        return found  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        return (identifier for identifier in self.read_of if self.get(identifier) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def facts_from_rows(rows: Any) -> dict[str, Facts]:
@@ -399,19 +458,26 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
     by_day: dict[date, list[str]] = defaultdict(list)
     for item in items:
         by_day[_day(item, today)].append(item.subject.identifier)
-    known: dict[date, dict[str, Facts]] = {}
+    known: dict[date, Mapping[str, Facts]] = {}
     rule_sets: dict[date, rules.RuleSet] = {}
-    for day, identifiers in by_day.items():
-        unique = list(dict.fromkeys(identifiers))
-        reader = facts_today if day == today else facts_as_of
-        known[day] = {}
-        for start in range(0, len(unique), 5000):
-            known[day].update(reader(session, unique[start : start + 5000], day))
-        rule_sets[day] = rules.rule_set(session, day)
-    # The rows stream to the database as they are answered: on PostgreSQL the server stores them
-    # while the next ones are decided and signed.
-    with bulk_writer(session, Check, CheckRow._fields) as write:
-        return answer_checks(principal, items, known, rule_sets, today, write)
+    with ExitStack() as reading:
+        for day, identifiers in by_day.items():
+            unique = list(dict.fromkeys(identifiers))
+            rule_sets[day] = rules.rule_set(session, day)
+            if day == today and len(unique) > READ_AHEAD:
+                known[day] = reading.enter_context(facts_read_ahead(unique, day))
+                continue
+            known[day] = found = {}
+            for start in range(0, len(unique), 5000):
+                chunk = unique[start : start + 5000]
+                if day == today:
+                    found.update(facts_today(session.connection(), chunk, day))
+                else:
+                    found.update(facts_as_of(session, chunk, day))
+        # The rows stream to the database as they are answered: on PostgreSQL the server stores
+        # them while the next ones are decided and signed.
+        with bulk_writer(session, Check, CheckRow._fields) as write:
+            return answer_checks(principal, items, known, rule_sets, today, write)
 
 
 class CheckRow(NamedTuple):
@@ -441,7 +507,7 @@ class CheckRow(NamedTuple):
 def answer_checks(
     principal: Principal,
     items: list[CheckIn],
-    known: dict[date, dict[str, Facts]],
+    known: Mapping[date, Mapping[str, Facts]],
     rule_sets: dict[date, rules.RuleSet],
     today: date,
     record: Callable[[CheckRow], None],

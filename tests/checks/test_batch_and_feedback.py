@@ -5,9 +5,12 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from app.auth.service import Principal
+from app.checks import service
 from app.checks.models import Check
+from app.checks.schemas import CheckIn
 from app.db import session_scope
-from tests.checks.helpers import approver, check, push
+from tests.checks.helpers import APPROVER, approver, check, push
 from tests.conftest import make_uscc
 
 
@@ -44,6 +47,62 @@ def test_a_batch_answers_in_order_and_records_every_item(http, police, token_for
         None if r["subject"] is None else uuid.UUID(r["subject"]["id"]) for r in results
     ]
     assert rows[results[1]["id"]].subject_id is not None
+
+
+def _decided(answer: dict) -> tuple:
+    """What a check decided, without what differs from one check to the next (id, time, receipt)."""
+    return (
+        answer["identifier"],
+        answer["found"],
+        answer["decision"],
+        [(m["code"], m["record_ids"]) for m in answer["measures"]],
+        [record["id"] for record in answer["records"]],
+    )
+
+
+def test_a_batch_read_ahead_answers_as_single_checks_do(http, police, token_for, clock, monkeypatch):
+    monkeypatch.setattr(service, "READ_AHEAD", 2)  # many subjects: read two at a time, ahead
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    for n in (1, 2, 3):
+        push(http, police, n)
+    push(http, police, 4, list_type="red", severity="general")
+    asked = [5, 3, 1, 4, 1, 2, 6, 3, 4, 7, 2]  # repeats, unknowns (5, 6, 7), out of order
+    actions = ["administrative_license", "financing", "public_procurement"]
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": actions[i % 3]} for i, n in enumerate(asked)]
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    singles = [check(http, approver_headers, n, actions[i % 3]) for i, n in enumerate(asked)]
+    assert [_decided(r) for r in results] == [_decided(r) for r in singles]
+    assert [r["found"] for r in results] == [n <= 4 for n in asked]
+    assert _stored_checks() == 2 * len(asked)
+
+
+def test_a_failed_read_ahead_fails_the_batch_and_stores_nothing(http, police, token_for, clock, monkeypatch):
+    clock("2026-11-18T10:00")
+    for n in (1, 2, 3):
+        push(http, police, n)
+    monkeypatch.setattr(service, "READ_AHEAD", 1)
+    reads: list[list[str]] = []
+    read = service.facts_today
+
+    def failing_second_read(connection, identifiers, day):
+        reads.append(identifiers)
+        if len(reads) == 2:
+            raise RuntimeError("the database went away")
+        return read(connection, identifiers, day)
+
+    monkeypatch.setattr(service, "facts_today", failing_second_read)
+    principal = Principal(client_id="cl_test", agency_code=APPROVER, scopes=frozenset({"checks:write"}))
+    items = [
+        CheckIn.model_validate({"subject": {"identifier": make_uscc(n)}, "action": "financing"})
+        for n in (1, 2, 3)
+    ]
+    with pytest.raises(RuntimeError, match="went away"), session_scope() as session:
+        service.run_checks(session, principal, items)
+    assert len(reads) == 2  # the third was never read
+    assert _stored_checks() == 0
 
 
 def test_a_bad_item_refuses_the_whole_batch_and_stores_nothing(http, token_for):
