@@ -24,7 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, func, select
@@ -186,16 +186,31 @@ def facts_today(connection: Connection, identifiers: list[str], day: date) -> di
     return facts_from_rows(result.all())
 
 
+class FactsLookup(Protocol):
+    """Facts by identifier, as the answering reads them: a dict, or facts being read ahead."""
+
+    def get(self, identifier: str, /) -> "Facts | None": ...
+
+
+class _ReadAhead:
+    def __init__(self, read_of: dict[str, "Future[dict[str, Facts]]"]) -> None:
+        self.read_of = read_of
+
+    def get(self, identifier: str, /) -> "Facts | None":
+        read = self.read_of.get(identifier)
+        return None if read is None else read.result().get(identifier)
+
+
 # A batch asking about more subjects than this reads them ahead, this many at a time (below).
 READ_AHEAD = 2500
 
 
 @contextmanager
-def facts_read_ahead(identifiers: list[str], day: date) -> Iterator[Mapping[str, Facts]]:
+def facts_read_ahead(identifiers: list[str], day: date) -> Iterator[FactsLookup]:
     """Today's facts of many identifiers, read READ_AHEAD at a time in the order given (the order
     the batch first asks for them), on a connection of their own in a worker thread and from one
-    snapshot, so that the database reads the next ones while the batch answers these. The mapping's
-    `get` waits for the read that holds the identifier; a failed read fails it."""
+    snapshot, so that the database reads the next ones while the batch answers these. Its `get`
+    waits for the read that holds the identifier; a failed read fails it."""
     chunks = [identifiers[start : start + READ_AHEAD] for start in range(0, len(identifiers), READ_AHEAD)]
     reads: list[Future[dict[str, Facts]]] = [Future() for _ in chunks]
     stop = threading.Event()
@@ -220,27 +235,6 @@ def facts_read_ahead(identifiers: list[str], day: date) -> Iterator[Mapping[str,
     finally:
         stop.set()
         reader.join()
-
-
-class _ReadAhead(Mapping[str, Facts]):
-    def __init__(self, read_of: dict[str, "Future[dict[str, Facts]]"]) -> None:
-        self.read_of = read_of
-
-    def get(self, identifier: str, default: Any = None) -> Any:
-        read = self.read_of.get(identifier)
-        return default if read is None else read.result().get(identifier, default)
-
-    def __getitem__(self, identifier: str) -> Facts:
-        found = self.get(identifier)
-        if found is None:
-            raise KeyError(identifier)
-        return found  # type: ignore[no-any-return]
-
-    def __iter__(self) -> Iterator[str]:
-        return (identifier for identifier in self.read_of if self.get(identifier) is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
 
 
 def facts_from_rows(rows: Any) -> dict[str, Facts]:
@@ -458,7 +452,7 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
     by_day: dict[date, list[str]] = defaultdict(list)
     for item in items:
         by_day[_day(item, today)].append(item.subject.identifier)
-    known: dict[date, Mapping[str, Facts]] = {}
+    known: dict[date, FactsLookup] = {}
     rule_sets: dict[date, rules.RuleSet] = {}
     with ExitStack() as reading:
         for day, identifiers in by_day.items():
@@ -467,7 +461,8 @@ def run_checks(session: Session, principal: Principal, items: list[CheckIn]) -> 
             if day == today and len(unique) > READ_AHEAD:
                 known[day] = reading.enter_context(facts_read_ahead(unique, day))
                 continue
-            known[day] = found = {}
+            found: dict[str, Facts] = {}
+            known[day] = found
             for start in range(0, len(unique), 5000):
                 chunk = unique[start : start + 5000]
                 if day == today:
@@ -507,7 +502,7 @@ class CheckRow(NamedTuple):
 def answer_checks(
     principal: Principal,
     items: list[CheckIn],
-    known: Mapping[date, Mapping[str, Facts]],
+    known: Mapping[date, FactsLookup],
     rule_sets: dict[date, rules.RuleSet],
     today: date,
     record: Callable[[CheckRow], None],

@@ -1,6 +1,7 @@
 """Callers that arrive while a run is in flight go together in the next run; each gets its own result."""
 
 import asyncio
+import threading
 
 import pytest
 
@@ -124,8 +125,27 @@ def test_a_caller_that_goes_away_leaves_the_others_their_results():
 
 
 def test_each_event_loop_has_its_own_queue():
-    recorder = Recorder()
-    coalescer = Coalescer(recorder.run)
-    for item in (1, 2):
-        assert asyncio.run(coalescer.submit(item)) == item * 2
-    assert recorder.groups == [[1], [2]]
+    """A run in flight on one loop (a thread of its own) does not take in another loop's callers:
+    those run on their own loop, and answer while the first is still held."""
+    held, release = threading.Event(), threading.Event()
+    groups: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int]:
+        groups.append(items)
+        if items == [1]:
+            held.set()
+            await asyncio.get_running_loop().run_in_executor(None, release.wait)
+        return [item * 2 for item in items]
+
+    coalescer = Coalescer(run)
+    first: list[int] = []
+    other_loop = threading.Thread(target=lambda: first.append(asyncio.run(coalescer.submit(1))))
+    other_loop.start()
+    try:
+        assert held.wait(5)
+        assert asyncio.run(asyncio.wait_for(coalescer.submit(2), 5)) == 4
+    finally:
+        release.set()
+        other_loop.join(5)
+    assert first == [2]
+    assert groups == [[1], [2]]
