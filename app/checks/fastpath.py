@@ -15,7 +15,7 @@ from datetime import date
 
 from starlette.concurrency import run_in_threadpool
 
-from app.asyncpool import AsyncPool
+from app.db.asyncpool import AsyncPool
 from app.auth.service import Principal
 from app.checks import service
 from app.checks.models import Check

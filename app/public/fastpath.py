@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.dialects import postgresql
 from starlette.concurrency import run_in_threadpool
 
-from app.asyncpool import AsyncPool
+from app.db.asyncpool import AsyncPool
 from app.config import get_settings
 from app.db import get_read_engine
 from app.public import view

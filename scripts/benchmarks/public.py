@@ -286,7 +286,7 @@ def wrk(
 
 def raw_lookup_qps(database_url: str, identifiers: list[str], duration: float, connections: int) -> float:
     """The lookup's own SQL through psycopg alone, as the server runs it (async, prepared)."""
-    from app.asyncpool import POOL_SIZE
+    from app.db.asyncpool import POOL_SIZE
     from app.kit.clock import china_today
     from app.public.fastpath import AsyncLookup
 
@@ -340,7 +340,7 @@ def time_requests(base_url: str, paths: list[str], check: Any = None) -> list[fl
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.asyncpool import POOL_SIZE
+    from app.db.asyncpool import POOL_SIZE
     from app.kit.clock import china_today
     from app.public import view
     from app.public.report import render_pdf, report_content
