@@ -190,7 +190,7 @@ def records_import(
     from app.auth.scopes import Scope
     from app.auth.service import Principal
     from app.db import session_scope
-    from app.records import service, transfer
+    from app.records import ingest, transfer
 
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
     prepare_database()
@@ -201,7 +201,7 @@ def records_import(
     with typer.progressbar(length=path.stat().st_size, label=f"importing {path.name}") as progress:
         for chunk in transfer.batched(transfer.read_items(path, fmt), batch):
             with session_scope() as session:
-                outcomes = service.ingest(session, principal, [item for _, item in chunk])
+                outcomes = ingest.ingest(session, principal, [item for _, item in chunk])
             for (line, _), outcome in zip(chunk, outcomes, strict=True):
                 totals[outcome.status] += 1
                 if outcome.error is not None:

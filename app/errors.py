@@ -64,32 +64,6 @@ class Conflict(RegistryError):
     code = "conflict"
 
 
-class ExternalIdConflict(Conflict):
-    code = "external_id_conflict"
-
-
-class RecordNotActive(Conflict):
-    code = "record_not_active"
-
-
-class CaseAlreadyOpen(Conflict):
-    code = "case_already_open"
-
-
-class CaseClosed(Conflict):
-    code = "case_closed"
-
-
-class FileTooLarge(RegistryError):
-    status_code = 413
-    code = "file_too_large"
-
-
-class UnsupportedFileType(RegistryError):
-    status_code = 415
-    code = "unsupported_file_type"
-
-
 class VersionConflict(RegistryError):
     status_code = 412
     code = "version_conflict"
@@ -103,14 +77,6 @@ class PreconditionRequired(RegistryError):
 class Unprocessable(RegistryError):
     status_code = 422
     code = "unprocessable"
-
-
-class MinorSubject(Unprocessable):
-    code = "minor_subject"
-
-
-class MinimumPeriodNotElapsed(Unprocessable):
-    code = "minimum_period_not_elapsed"
 
 
 class ValidationFailed(Unprocessable):

@@ -14,7 +14,9 @@ from app.cases.router import router as cases_router
 from app.catalog.router import router as catalog_router
 from app.checks import receipts
 from app.checks.router import router as checks_router
+from app.checks.store import CheckStore, PostgresTransport, ThreadTransport
 from app.config import get_settings
+from app.db.asyncpool import AsyncPool
 from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
@@ -48,14 +50,27 @@ async def _sweep_forever(interval: int) -> None:
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    interval = get_settings().sweep_interval_seconds
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    # PostgreSQL: one async pool for the primary (and one for a read replica), shared by the checks
+    # and the public lookup on the event loop (app.db.asyncpool); SQLite: worker threads.
+    pools: list[AsyncPool] = []
+    if settings.is_sqlite:
+        app.state.checks, app.state.read_pool = CheckStore(ThreadTransport()), None
+    else:
+        pools.append(AsyncPool(settings.resolved_database_url))
+        if settings.read_database_url:
+            pools.append(AsyncPool(settings.read_database_url))
+        app.state.checks, app.state.read_pool = CheckStore(PostgresTransport(pools[0])), pools[-1]
+    interval = settings.sweep_interval_seconds
     task = asyncio.create_task(_sweep_forever(interval)) if interval > 0 else None
     yield
     if task is not None:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
+    for pool in pools:
+        await pool.close()
     receipts.stop_signer_helper()
 
 

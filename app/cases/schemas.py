@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.records.schemas import RecordPatch, text
+from app.kit.text import text
+from app.records.schemas import RecordPatch
 
 EvidenceKind = Literal["obligation_met", "fine_paid", "training_completed", "conduct_corrected", "other"]
 ObjectionReason = Literal["inaccurate", "not_mine", "should_not_be_published", "past_its_period", "other"]

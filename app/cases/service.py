@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,24 +18,21 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
-from app.cases.models import Case, CaseFile
-from app.cases.schemas import OUTCOMES_BY_KIND, DecisionIn, ObjectionIn, RepairIn
-from app.catalog import service as catalog
-from app.errors import (
+from app.cases.errors import (
     CaseAlreadyOpen,
     CaseClosed,
     FileTooLarge,
-    Forbidden,
     MinimumPeriodNotElapsed,
-    NotFound,
-    RecordNotActive,
     UnsupportedFileType,
-    ValidationFailed,
 )
+from app.cases.models import Case, CaseFile
+from app.cases.schemas import OUTCOMES_BY_KIND, DecisionIn, ObjectionIn, RepairIn
+from app.catalog import service as catalog
+from app.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.clock import add_months, china_today, utcnow
 from app.kit.workdays import CalendarUnknown
-from app.records import history
-from app.records import service as records
+from app.records import history, lifecycle, publicity, repository
+from app.records.errors import RecordNotActive
 from app.records.models import Record
 
 DECISION_WORKDAYS = 10
@@ -68,7 +65,7 @@ class Opened:
 
 
 def _open_record(session: Session, record_id: uuid.UUID) -> Record:
-    record = records.find_record(session, record_id)
+    record = repository.find_record(session, record_id)
     if record is None:
         raise NotFound(f"no record {record_id}")
     status = history.effective_status(record.status, record.publicity_end, china_today())
@@ -128,7 +125,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
     record = _open_record(session, body.record_id)
     if record.list_type == "red":
         raise ValidationFailed.one("record_id", "credit repair applies to black and focus list records")
-    policy = records.publicity_rules(session).policy_for(record.domain_code, record.severity)
+    policy = publicity.publicity_rules(session).policy_for(record.domain_code, record.severity)
     first_allowed = add_months(record.decision_date, policy.repair_after_months)
     if china_today() < first_allowed:
         # NDRC Order No. 36: repair only after the minimum publicity period.
@@ -147,7 +144,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
         commitment=True,
         evidence=[item.model_dump() for item in body.evidence],
     )
-    records.note_event(session, record, PUBLIC_ACTOR, "record.repair_applied", case_id=str(opened.case.id))
+    lifecycle.note_event(session, record, PUBLIC_ACTOR, "record.repair_applied", case_id=str(opened.case.id))
     return opened
 
 
@@ -165,7 +162,7 @@ def raise_objection(session: Session, body: ObjectionIn) -> Opened:
         evidence=[],
     )
     # The record keeps applying, flagged, until the agency answers.
-    records.set_under_objection(session, record, True, PUBLIC_ACTOR, "record.objection_raised")
+    lifecycle.set_under_objection(session, record, True, PUBLIC_ACTOR, "record.objection_raised")
     return opened
 
 
@@ -272,12 +269,12 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
         raise ValidationFailed.one(
             "correction", "give the correction exactly when the outcome is 'corrected'"
         )
-    record = records.find_record(session, case.record_id)
+    record = repository.find_record(session, case.record_id)
     assert record is not None  # cases reference records by foreign key
     actor = principal.actor
     if body.outcome == "approved":
         # Repair: stop publishing and sharing, lift the measures (NDRC Order No. 36).
-        records.exit_record(
+        lifecycle.exit_record(
             session,
             record,
             "repaired",
@@ -287,16 +284,16 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
             "record.repaired",
         )
     elif body.outcome == "revoked":
-        records.exit_record(
+        lifecycle.exit_record(
             session, record, "revoked", f"objection upheld: {body.reason}", None, actor, "record.revoked"
         )
     elif body.outcome == "corrected":
         assert body.correction is not None
-        records.correct_record(session, principal, record, body.correction, "record.corrected")
+        lifecycle.correct_record(session, principal, record, body.correction, "record.corrected")
     if case.kind == "objection":
-        records.set_under_objection(session, record, False, actor, "record.objection_decided")
+        lifecycle.set_under_objection(session, record, False, actor, "record.objection_decided")
     else:
-        records.note_event(
+        lifecycle.note_event(
             session, record, actor, "record.repair_decided", case_id=str(case.id), outcome=body.outcome
         )
     case.status = body.outcome
@@ -311,3 +308,18 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
         [audit.Event("case.decided", "case", str(case.id), {"outcome": body.outcome, "reason": body.reason})],
     )
     return case
+
+
+def case_counts(
+    session: Session, domains: set[str], since: datetime, until: datetime
+) -> list[tuple[str, str, str, str, int]]:
+    """(domain, designating agency, kind, status, count) of cases submitted in [since, until) on
+    records of `domains`."""
+    keys = repository.record_keys()
+    rows = session.execute(
+        select(keys.c.domain_code, keys.c.agency_code, Case.kind, Case.status, func.count())
+        .join(keys, keys.c.id == Case.record_id)
+        .where(keys.c.domain_code.in_(domains), Case.submitted_at >= since, Case.submitted_at < until)
+        .group_by(keys.c.domain_code, keys.c.agency_code, Case.kind, Case.status)
+    )
+    return [tuple(row) for row in rows]  # type: ignore[misc]

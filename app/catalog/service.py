@@ -49,6 +49,7 @@ def load_seed_catalog(session: Session, actor: str = "system", path: Path = SEED
         counts |= load_seed_measures_and_rules(session, seed)
     if not counts:
         return LoadResult(False, {})
+    _agency_names.clear()
     audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", {"counts": counts})])
     session.flush()
     return LoadResult(True, counts)
@@ -131,8 +132,37 @@ def _pick(entry: dict[str, Any], model: type) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if key in columns}
 
 
+# Agencies' names by code, read once per process: the catalog changes only when the seed is loaded.
+_agency_names: dict[str, str] = {}
+
+
+def agency_names(session: Session) -> dict[str, str]:
+    if not _agency_names:
+        _agency_names.update(session.execute(select(Agency.code, Agency.name_zh)).all())
+    return _agency_names
+
+
+def cached_agency_names() -> dict[str, str] | None:
+    """The names if this process has read them (no database access), else None."""
+    return _agency_names or None
+
+
 def domain_codes(session: Session) -> set[str]:
     return set(session.scalars(select(Domain.code)))
+
+
+def plan_exists(session: Session, plan: str) -> bool:
+    return session.get(Plan, plan) is not None
+
+
+def assigned_domains(session: Session, *, plan: str | None, lead_agency: str | None) -> set[str]:
+    """Domains some plan (or `plan`) assigns; with `lead_agency`, only those it leads."""
+    query = select(Assignment.domain_code)
+    if plan is not None:
+        query = query.where(Assignment.plan_code == plan)
+    if lead_agency is not None:
+        query = query.where(Assignment.agency_code == lead_agency, Assignment.role == "lead")
+    return set(session.scalars(query))
 
 
 def agency_domains(session: Session, agency_code: str) -> set[str]:

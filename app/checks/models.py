@@ -12,7 +12,7 @@ hot path of batch checks (migration e5b8f0c2d4a6).
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -49,6 +49,8 @@ class Check(Base):
     # The receipt's claims found nowhere else in the row (null in rows whose receipt is whole).
     rules_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     receipt_issuer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Which receipt payload the signature covers (app.checks.receipts.RECEIPT_FORMAT); null: 1.
+    receipt_format: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

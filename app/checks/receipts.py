@@ -25,12 +25,20 @@ from app.kit import es256
 from app.kit.signing import get_keyring
 
 RECEIPT_TYPE = "registry-check-receipt"
+# Format 2 signs the approver's reference too (format 1, rows stored before it, did not); a check row
+# says which format its detached receipt was signed in, so its payload is rebuilt the same way.
+RECEIPT_FORMAT = 2
 
 
 def receipt_payload(
-    answer: dict[str, Any], agency: str, state_digest: str, rules_digest: str, issuer: str
+    answer: dict[str, Any],
+    agency: str,
+    state_digest: str,
+    rules_digest: str,
+    issuer: str,
+    receipt_format: int = RECEIPT_FORMAT,
 ) -> dict[str, Any]:
-    return {
+    payload = {
         "typ": RECEIPT_TYPE,
         "iss": issuer,
         "check_id": answer["id"],
@@ -45,6 +53,9 @@ def receipt_payload(
         "checked_at": answer["checked_at"],
         "state": {"digest": state_digest, "rules": rules_digest},
     }
+    if receipt_format >= 2:
+        payload |= {"format": receipt_format, "reference": answer["reference"]}
+    return payload
 
 
 # Receipts of a large batch are signed in a helper process while this process answers (BatchSigner):

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.records.schemas import printable
+from app.kit.text import printable
+from app.records.schemas import IdentifierType
 from app.rules.schemas import Action
 
 MAX_BATCH = 10_000
@@ -18,10 +19,16 @@ class CheckSubjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     identifier: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, to_upper=True, min_length=1, max_length=64),
-        AfterValidator(printable),
-    ]
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), AfterValidator(printable)
+    ] = Field(
+        description="A unified social credit code (GB 32100-2015) or resident identity number "
+        "(GB 11643-1999), validated in full: one that cannot exist is refused, never answered"
+    )
+    identifier_type: IdentifierType | None = Field(
+        default=None,
+        description='Needed only for identifiers of neither standard ("other"); by default the '
+        "identifier must be one of the two",
+    )
 
 
 class CheckIn(BaseModel):
@@ -65,16 +72,21 @@ class AgencyRef(BaseModel):
 
 
 class CheckedRecord(BaseModel):
-    id: uuid.UUID
+    """A record in force. Another agency's restricted record shows its domain, list and measures
+    only: the fields of its document are null (国办发〔2020〕49号, a limited circle)."""
+
+    id: uuid.UUID | None
     domain: str
     list_type: str
-    severity: str
+    severity: str | None
     status: str
-    designating_agency: AgencyRef
-    decision_no: str
-    decision_date: date
-    publicity_end: date
-    under_objection: bool
+    visibility: str
+    designating_agency: AgencyRef | None
+    decision_no: str | None
+    decision_date: date | None
+    publicity_end: date | None
+    under_objection: bool | None
+    measures: list[str] = Field(description="The measures this record triggers for the action")
 
 
 class CheckedSubject(BaseModel):
@@ -107,8 +119,17 @@ class CheckOut(BaseModel):
     )
 
 
+class CheckItemRefused(BaseModel):
+    """A batch item not answered: its identifier fails its standard."""
+
+    index: int
+    status: Literal["error"]
+    error: str
+    detail: str
+
+
 class CheckBatchOut(BaseModel):
-    results: list[CheckOut]
+    results: list[CheckOut | CheckItemRefused]
 
 
 class FeedbackIn(BaseModel):

@@ -1,71 +1,95 @@
-"""Per-process pools of async psycopg connections for the hot paths that run on the event loop.
+"""A small pool of async psycopg connections for the paths that run on the event loop (PostgreSQL).
 
-The public lookup and the single check skip the ORM and the threadpool on PostgreSQL: each holds an
-`AsyncPool` of a few autocommit connections. psycopg's async connections belong to the event loop
-that opened them, so there is one small pool per loop.
+The app opens one pool for the primary (and one for the read replica, when configured) in its
+lifespan and closes them on shutdown; approvers' checks and the public lookup share them. psycopg's
+async connections belong to the event loop that opened them, as does the pool.
+
+Connection budget per worker process: POOL_SIZE async connections per pool (two pools with a
+replica), plus the synchronous engine's pool (app.db.session: 10, overflowing to 30) for the
+threadpool's requests. With N workers: N × (POOL_SIZE + 30) connections at most on the primary;
+PostgreSQL's max_connections (default 100) must leave room for that.
 """
 
 import asyncio
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy.engine import make_url
 
 POOL_SIZE = 8
-
-
-class _LoopPool:
-    def __init__(self, conninfo: str, size: int) -> None:
-        self.conninfo, self.size = conninfo, size
-        self.idle: asyncio.LifoQueue[psycopg.AsyncConnection[Any]] = asyncio.LifoQueue()
-        self.opened = 0
-
-    async def acquire(self) -> psycopg.AsyncConnection[Any]:
-        if self.idle.empty() and self.opened < self.size:
-            self.opened += 1
-            try:
-                return await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, prepare_threshold=0
-                )
-            except BaseException:
-                self.opened -= 1
-                raise
-        return await self.idle.get()
-
-    async def release(self, connection: psycopg.AsyncConnection[Any], broken: bool) -> None:
-        if broken or connection.closed:
-            self.opened -= 1
-            await connection.close()
-        else:
-            self.idle.put_nowait(connection)
+Result = TypeVar("Result")
 
 
 class AsyncPool:
-    """`async with pool.connection() as connection:` an autocommit connection of this event loop's
-    pool; a connection that raised is closed rather than reused."""
+    """`await pool.run(work)`: `work(connection)` on an autocommit connection of the pool. A
+    connection that raised is closed rather than reused; one that had sat idle and turns out dead
+    (the server restarted, or dropped it) is replaced and the work tried once more on a new one, so
+    that a dropped connection costs no request an error."""
 
     def __init__(self, database_url: str, size: int = POOL_SIZE) -> None:
         self.conninfo = (
             make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         )
         self.size = size
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.slots = asyncio.Semaphore(size)  # connections in use or being opened
+        self.idle: list[psycopg.AsyncConnection[Any]] = []
+
+    async def run(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[Result]]) -> Result:
+        async with self.slots:
+            connection, reused = await self._take()
+            try:
+                result = await work(connection)
+            except psycopg.OperationalError:
+                await _close(connection)
+                if not reused:
+                    raise
+                await self._drop_idle()  # dropped with it, most likely
+                connection, _ = await self._take()
+                try:
+                    result = await work(connection)
+                except BaseException:
+                    await _close(connection)
+                    raise
+            except BaseException:
+                await _close(connection)
+                raise
+            self.idle.append(connection)
+            return result
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        if pool is None:
-            pool = self._pools[loop] = _LoopPool(self.conninfo, self.size)
-        connection = await pool.acquire()
-        broken = True
-        try:
-            yield connection
-            broken = False
-        finally:
-            await pool.release(connection, broken)
+        """A connection for work that cannot be retried as a whole; closed if it raises."""
+        async with self.slots:
+            connection, _ = await self._take()
+            try:
+                yield connection
+            except BaseException:
+                await _close(connection)
+                raise
+            self.idle.append(connection)
+
+    async def close(self) -> None:
+        await self._drop_idle()
+
+    async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
+        """An idle connection (reused: True), else a new one; the caller holds a slot."""
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.closed:
+                return connection, True
+        connection = await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, prepare_threshold=0
+        )
+        return connection, False
+
+    async def _drop_idle(self) -> None:
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            await _close(connection)
+
+
+async def _close(connection: psycopg.AsyncConnection[Any]) -> None:
+    with suppress(Exception):  # already broken: nothing more to release
+        await connection.close()

@@ -1,6 +1,6 @@
 """The registry's notion of "now" and "today": instants in UTC, calendar days in China Standard Time."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -46,3 +46,8 @@ def add_months(day: date, months: int) -> date:
         except ValueError:
             continue
     raise ValueError(f"cannot add {months} months to {day}")
+
+
+def end_of_day(day: date) -> datetime:
+    """The first instant after `day` in China Standard Time."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=CHINA)

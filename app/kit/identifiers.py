@@ -228,3 +228,26 @@ def age_on(birth_date: date, on: date) -> int:
 def resident_id_birth_date(number: str) -> date:
     """The birth date written in an already validated resident identity number (positions 7–14)."""
     return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+
+
+def recognize(identifier: str) -> tuple[str, str]:
+    """The standard an identifier follows ("uscc" or "resident_id") and its normal form, for a caller
+    that gives the identifier alone. Raises IdentifierError saying why it is neither: an approver must
+    never be told "clear" about a code that cannot exist."""
+    normalized = identifier.strip().upper()
+    if len(normalized) != 18:
+        raise IdentifierError(
+            "an identifier given alone must be an 18-character unified social credit code or resident "
+            f"identity number, got {len(normalized)} characters; for any other identifier give "
+            'identifier_type "other"'
+        )
+    try:
+        return "uscc", validate_uscc(normalized)
+    except IdentifierError as not_uscc:
+        try:
+            return "resident_id", validate_resident_id(normalized).number
+        except IdentifierError as not_resident_id:
+            raise IdentifierError(
+                f"not a valid unified social credit code ({not_uscc}) nor resident identity number "
+                f'({not_resident_id}); for any other identifier give identifier_type "other"'
+            ) from None

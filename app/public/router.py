@@ -41,13 +41,13 @@ def public_search(
 
 
 @router.get("/v1/public/subjects/{identifier}", response_model=PublicSubjectOut)
-async def public_subject(identifier: str) -> Any:
+async def public_subject(identifier: str, request: Request) -> Any:
     """An entity with its red and black records in public force, across all domains.
 
     `identifier` is the full identifier or the `ref` a search answered with.
     """
     today = china_today()
-    subject = await fastpath.public_subject(identifier, today)
+    subject = await fastpath.public_subject(request.app.state.read_pool, identifier, today)
     if subject is None:
         raise NotFound(NOT_PUBLIC)
     return FastJSON(subject.as_json(today))

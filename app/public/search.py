@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 
 from app.errors import ValidationFailed
 from app.kit.names import core, fold, is_latin_query, similarity, trigrams
+from app.kit.text import printable
 from app.public.view import mask_identifier, public_counts, scrub
 from app.records.models import Subject, SubjectSearch
-from app.records.schemas import printable
 
 MAX_LIMIT = 20
 # Candidates fetched per way of matching; the answer's `total` never exceeds this either.

@@ -17,19 +17,14 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from app.cases import service as cases
+from app.cases.errors import CaseAlreadyOpen, MinimumPeriodNotElapsed
 from app.cases.schemas import ObjectionIn, RepairIn
 from app.db import DbSession
-from app.errors import (
-    CaseAlreadyOpen,
-    MinimumPeriodNotElapsed,
-    NotFound,
-    RecordNotActive,
-    RegistryError,
-    ValidationFailed,
-)
+from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
 from app.kit.ratelimit import limiter
 from app.public import report, search, view
+from app.records.errors import RecordNotActive
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 templates.env.globals |= {

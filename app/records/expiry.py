@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.kit.clock import china_today, utcnow
+from app.records.history import snapshot
+from app.records.lifecycle import update_versioned
 from app.records.models import Record
-from app.records.service import snapshot, update_versioned
 
 _SWEEP_LOCK_KEY = 0x5357454550  # "SWEEP"
 SWEEP_ACTOR = "system:expiry-sweep"

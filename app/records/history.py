@@ -7,15 +7,16 @@ the expiry sweep has run yet.
 """
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.audit.models import AuditEntry
-from app.kit.clock import CHINA
+from app.kit.clock import end_of_day
+from app.records.models import Record
 
 
 def effective_status(status: str, publicity_end: date, day: date) -> str:
@@ -23,18 +24,34 @@ def effective_status(status: str, publicity_end: date, day: date) -> str:
     return "expired" if status == "active" and publicity_end < day else status
 
 
-def in_force(status: str, publicity_start: date, publicity_end: date, day: date) -> bool:
-    return status == "active" and publicity_start <= day <= publicity_end
+_SNAPSHOT_FIELDS = (
+    "agency_code",
+    "external_id",
+    "domain_code",
+    "list_type",
+    "severity",
+    "subject_id",
+    "subject_name",
+    "conduct",
+    "decision_no",
+    "decision_date",
+    "legal_basis",
+    "publicity_start",
+    "publicity_end",
+    "visibility",
+    "status",
+    "version",
+    "under_objection",
+    "late_disclosure",
+    "exit_reason",
+    "exit_decision_no",
+)
 
 
-def end_of_day(day: date) -> datetime:
-    """The first instant after `day` in China Standard Time."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=CHINA)
-
-
-def in_force_clause(model: Any, day: date) -> Any:
-    """The SQL form of in_force() for a table with status and publicity columns."""
-    return and_(model.status == "active", model.publicity_start <= day, model.publicity_end >= day)
+def snapshot(row: dict[str, Any] | Record) -> dict[str, Any]:
+    """The state of a record that the audit log and the change feed carry with each event."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {name: get(name) for name in _SNAPSHOT_FIELDS}
 
 
 def snapshots_as_of(

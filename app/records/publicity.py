@@ -7,10 +7,18 @@ listings (法释〔2017〕7号): 2 years, extendable by 1–3 years. The period 
 `publicity_end` is the last day a record is published.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
+from typing import Any
 
-from app.kit.clock import add_months
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.catalog import service as catalog
+from app.errors import NotFound, ValidationFailed
+from app.kit.clock import add_months, utcnow
+from app.records.models import PublicityOverride
 
 
 @dataclass(frozen=True)
@@ -56,3 +64,51 @@ class PublicityRules:
 
     def policy_for(self, domain: str, severity: str) -> PublicityPolicy:
         return self.overrides.get((domain, severity)) or default_policy(domain, severity)
+
+
+def publicity_rules(session: Session) -> PublicityRules:
+    overrides = {
+        (row.domain_code, row.severity): PublicityPolicy(
+            row.shortest_months, row.default_months, row.longest_months, row.repair_after_months
+        )
+        for row in session.scalars(select(PublicityOverride))
+    }
+    return PublicityRules(overrides)
+
+
+def publicity_table(session: Session) -> list[dict[str, Any]]:
+    rules = publicity_rules(session)
+    rows = []
+    for domain in sorted(catalog.domain_codes(session)):
+        for severity in ("minor", "general", "serious"):
+            policy = rules.policy_for(domain, severity)
+            source = "administrator" if (domain, severity) in rules.overrides else "default"
+            rows.append({"domain": domain, "severity": severity, "source": source} | asdict(policy))
+    return rows
+
+
+def set_publicity(
+    session: Session, actor: str, domain: str, severity: str, policy: PublicityPolicy | None
+) -> dict[str, Any]:
+    """Set (or, with None, remove) the administrator's periods for one domain and severity."""
+    if domain not in catalog.domain_codes(session):
+        raise NotFound(f"no domain {domain!r}")
+    if policy is not None and not (
+        policy.shortest_months <= policy.default_months <= policy.longest_months
+        and policy.repair_after_months <= policy.longest_months
+    ):
+        raise ValidationFailed.one(
+            "body", "need shortest <= default <= longest, and repair_after no later than longest"
+        )
+    row = session.get(PublicityOverride, (domain, severity))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+    if policy is not None:
+        session.add(
+            PublicityOverride(domain_code=domain, severity=severity, updated_at=utcnow(), **asdict(policy))
+        )
+        session.flush()
+    payload = {"severity": severity, "policy": asdict(policy) if policy else None}
+    audit.append(session, actor, [audit.Event("publicity.set", "publicity", domain, payload)])
+    return next(r for r in publicity_table(session) if r["domain"] == domain and r["severity"] == severity)

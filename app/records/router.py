@@ -9,8 +9,7 @@ from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRe
 from app.db import DbSession, ReadSession
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed
 from app.openapi import errors_declared
-from app.records import service
-from app.records.publicity import PublicityPolicy
+from app.records import changes, ingest, lifecycle, publicity, queries
 from app.records.schemas import (
     MAX_BATCH,
     BatchIn,
@@ -40,15 +39,15 @@ def _etag(response: Response, version: int) -> None:
 @router.post("/v1/records", response_model=RecordOut, status_code=201)
 def push_record(body: RecordIn, principal: RecordsWrite, session: DbSession, response: Response) -> Any:
     """Push one record. The same external_id with the same content answers 200 with the stored record."""
-    (outcome,) = service.ingest(session, principal, [body])
+    (outcome,) = ingest.ingest(session, principal, [body])
     if outcome.error is not None:
         raise outcome.error
     if outcome.status == "unchanged":
         response.status_code = 200
     assert outcome.id is not None
-    record = service.get_record(session, principal, outcome.id)
+    record = queries.get_record(session, principal, outcome.id)
     _etag(response, record.version)
-    return service.record_out(record)
+    return queries.record_out(record)
 
 
 @router.post("/v1/records/batch", response_model=BatchOut)
@@ -56,7 +55,7 @@ def push_batch(body: BatchIn, principal: RecordsWrite, session: DbSession) -> An
     """Push up to 10,000 records; each bad item is reported by index and the good ones are stored."""
     if not body.records:
         raise ValidationFailed.one("records", f"give between 1 and {MAX_BATCH} records")
-    outcomes = service.ingest(session, principal, body.records)
+    outcomes = ingest.ingest(session, principal, body.records)
     results = [_batch_item(outcome) for outcome in outcomes]
     return {
         "created": sum(1 for outcome in outcomes if outcome.status == "created"),
@@ -66,7 +65,7 @@ def push_batch(body: BatchIn, principal: RecordsWrite, session: DbSession) -> An
     }
 
 
-def _batch_item(outcome: service.Outcome) -> dict[str, Any]:
+def _batch_item(outcome: ingest.Outcome) -> dict[str, Any]:
     item: dict[str, Any] = {"index": outcome.index, "status": outcome.status}
     if outcome.id is not None:
         item["id"] = outcome.id
@@ -89,7 +88,7 @@ def list_records(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """An agency's records, newest first, a page at a time."""
-    items, total = service.list_records(
+    items, total = queries.list_records(
         session, principal, agency=agency, domain=domain, status=status, limit=limit, offset=offset
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -97,9 +96,9 @@ def list_records(
 
 @router.get("/v1/records/{record_id}", response_model=RecordOut)
 def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession, response: Response) -> Any:
-    record = service.get_record(session, principal, record_id)
+    record = queries.get_record(session, principal, record_id)
     _etag(response, record.version)
-    return service.record_out(record)
+    return queries.record_out(record)
 
 
 @router.patch("/v1/records/{record_id}", response_model=RecordOut, responses=errors_declared(412, 428))
@@ -116,15 +115,15 @@ def correct_record(
     match = _IF_MATCH.match(if_match)
     if match is None:
         raise ValidationFailed.one("If-Match", 'must be the record\'s version number, e.g. "3"')
-    record = service.patch_record(session, principal, record_id, patch, int(match.group(1)))
+    record = lifecycle.patch_record(session, principal, record_id, patch, int(match.group(1)))
     _etag(response, record.version)
-    return service.record_out(record)
+    return queries.record_out(record)
 
 
 @router.post("/v1/records/{record_id}/revoke", response_model=RecordOut)
 def revoke_record(record_id: uuid.UUID, body: RevokeIn, principal: RecordsWrite, session: DbSession) -> Any:
     """The designating agency withdraws a record (its decision was overturned): it exits at once."""
-    return service.record_out(service.revoke_record(session, principal, record_id, body))
+    return queries.record_out(lifecycle.revoke_record(session, principal, record_id, body))
 
 
 @router.get("/v1/subjects/{identifier}", response_model=SubjectRecordsOut)
@@ -137,7 +136,7 @@ def subject_records(
     ] = None,
 ) -> Any:
     """The government view of one subject: every record about it, current or exited."""
-    subject, names, records = service.subject_with_records(session, principal, identifier, as_of)
+    subject, names, records = queries.subject_with_records(session, principal, identifier, as_of)
     return {
         "subject": {
             "id": subject.id,
@@ -161,20 +160,20 @@ def record_changes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     """Every change to every record, in order; poll with `after=<next>` to stay in sync."""
-    items, last = service.changes(session, int(after), limit)
+    items, last = changes.changes(session, int(after), limit)
     return {"items": items, "next": str(last)}
 
 
 @router.get("/v1/records/{record_id}/history", response_model=list[RecordEventOut])
 def record_history(record_id: uuid.UUID, principal: RecordsRead, session: DbSession) -> Any:
     """Everything that happened to a record: listed, corrected, objections, repairs, exit and why."""
-    return service.record_history(session, principal, record_id)
+    return queries.record_history(session, principal, record_id)
 
 
 @router.get("/v1/admin/publicity", response_model=list[PublicityPolicyOut], tags=["administration"])
 def publicity_periods(principal: Admin, session: DbSession) -> Any:
     """The publicity periods in force for every domain and severity, and where each comes from."""
-    return service.publicity_table(session)
+    return publicity.publicity_table(session)
 
 
 @router.put(
@@ -184,8 +183,8 @@ def set_publicity_period(
     domain: str, severity: Severity, body: PublicityPolicyIn, principal: Admin, session: DbSession
 ) -> Any:
     """Replace the default periods of one domain and severity (new pushes follow it)."""
-    policy = PublicityPolicy(**body.model_dump())
-    return service.set_publicity(session, principal.actor, domain, severity, policy)
+    policy = publicity.PublicityPolicy(**body.model_dump())
+    return publicity.set_publicity(session, principal.actor, domain, severity, policy)
 
 
 @router.delete(
@@ -193,4 +192,4 @@ def set_publicity_period(
 )
 def reset_publicity_period(domain: str, severity: Severity, principal: Admin, session: DbSession) -> Any:
     """Go back to the defaults of the rules (国办发〔2025〕22号) for this domain and severity."""
-    return service.set_publicity(session, principal.actor, domain, severity, None)
+    return publicity.set_publicity(session, principal.actor, domain, severity, None)

@@ -1,12 +1,10 @@
 """Records as agencies push them (RecordIn, RecordPatch) and as the registry answers (RecordOut)."""
 
-import re
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,6 +14,7 @@ from pydantic import (
 )
 
 from app.kit.identifiers import IdentifierError, validate_identifier
+from app.kit.text import text
 
 ListType = Literal["black", "red", "focus"]
 Severity = Literal["minor", "general", "serious"]
@@ -23,27 +22,6 @@ SubjectKind = Literal["legal_person", "natural_person", "other_org", "individual
 IdentifierType = Literal["uscc", "resident_id", "other"]
 Visibility = Literal["public", "shared", "restricted"]
 Status = Literal["active", "repaired", "expired", "revoked"]
-
-
-# Unicode's control characters (category Cc: U+0000–U+001F, U+007F–U+009F) but tab and line breaks.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def printable(value: str) -> str:
-    """No control characters but tab and line breaks: PostgreSQL cannot store NUL, and no legal text
-    needs the others; refusing them keeps both databases storing the same thing."""
-    if found := _CONTROL.search(value):
-        raise ValueError(f"must not contain control characters (found U+{ord(found.group()):04X})")
-    return value
-
-
-def text(max_length: int) -> Any:
-    """A required text field: surrounding whitespace dropped, then 1..max_length printable characters."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(printable),
-    ]
 
 
 # Which identifiers each kind of subject may carry: persons have identity numbers, organizations

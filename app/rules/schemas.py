@@ -6,7 +6,8 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.records.schemas import ListType, Severity, text
+from app.kit.text import text
+from app.records.schemas import ListType, Severity
 
 # What an approver is about to do (API.md, Catalog): the actions measures bear on.
 Action = Literal[

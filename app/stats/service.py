@@ -9,18 +9,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.scopes import Scope
 from app.auth.service import Principal
-from app.cases.models import Case
-from app.catalog.models import Assignment
-from app.checks.models import Check
+from app.cases import service as cases
+from app.catalog import service as catalog
+from app.checks import service as checks
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.kit.clock import CHINA, china_today
-from app.records.history import end_of_day
-from app.records.models import Record
+from app.kit.clock import CHINA, china_today, end_of_day
+from app.records import repository as records
 
 
 @dataclass
@@ -44,16 +42,10 @@ class Row:
 
 
 def _visible_domains(session: Session, principal: Principal, plan: str | None) -> set[str]:
-    query = select(Assignment.domain_code)
-    if plan is not None:
-        query = query.where(Assignment.plan_code == plan)
-        if not session.scalar(
-            select(func.count()).select_from(Assignment).where(Assignment.plan_code == plan)
-        ):
-            raise NotFound(f"no plan {plan!r}")
-    if not principal.has(Scope.admin):
-        query = query.where(Assignment.agency_code == principal.agency_code, Assignment.role == "lead")
-    domains = set(session.scalars(query))
+    if plan is not None and not catalog.plan_exists(session, plan):
+        raise NotFound(f"no plan {plan!r}")
+    lead = None if principal.has(Scope.admin) else principal.agency_code
+    domains = catalog.assigned_domains(session, plan=plan, lead_agency=lead)
     if not domains and not principal.has(Scope.admin):
         raise Forbidden("statistics are for administrators and the lead units of a domain")
     return domains
@@ -74,49 +66,19 @@ def statistics(
     def row(domain: str, agency: str) -> Row:
         return rows.setdefault((domain, agency), Row(domain, agency))
 
-    in_scope = Record.domain_code.in_(domains)
-    listed = session.execute(
-        select(
-            Record.domain_code,
-            Record.agency_code,
-            func.count(),
-            func.sum(case((Record.late_disclosure.is_(True), 1), else_=0)),
-        )
-        .where(in_scope, Record.received_at >= since, Record.received_at < until)
-        .group_by(Record.domain_code, Record.agency_code)
-    )
-    for domain, agency, count, late in listed:
+    for domain, agency, count, late in records.listing_counts(session, domains, since, until):
         row(domain, agency).listed = count
-        row(domain, agency).late_disclosures = int(late or 0)
-
-    exits = session.execute(
-        select(Record.domain_code, Record.agency_code, Record.status, func.count())
-        .where(in_scope, Record.exited_at >= since, Record.exited_at < until)
-        .group_by(Record.domain_code, Record.agency_code, Record.status)
-    )
-    for domain, agency, status, count in exits:
+        row(domain, agency).late_disclosures = late
+    for domain, agency, status, count in records.exit_counts(session, domains, since, until):
         row(domain, agency).exited[status] = count
-
-    cases = session.execute(
-        select(Record.domain_code, Record.agency_code, Case.kind, Case.status, func.count())
-        .join(Record, and_(Record.id == Case.record_id))
-        .where(in_scope, Case.submitted_at >= since, Case.submitted_at < until)
-        .group_by(Record.domain_code, Record.agency_code, Case.kind, Case.status)
-    )
-    for domain, agency, kind, status, count in cases:
+    for domain, agency, kind, status, count in cases.case_counts(session, domains, since, until):
         target = row(domain, agency).repairs if kind == "repair" else row(domain, agency).objections
         target[status] = target.get(status, 0) + count
-
-    checked_domain: Any = Check.decisive_domain.in_(domains)
-    if principal.has(Scope.admin) and plan is None:
-        checked_domain = or_(checked_domain, Check.decisive_domain.is_(None))
-    checks = session.execute(
-        select(Check.decisive_domain, Check.agency_code, Check.decision, func.count())
-        .where(checked_domain, Check.checked_at >= since, Check.checked_at < until)
-        .group_by(Check.decisive_domain, Check.agency_code, Check.decision)
-    )
-    for domain, agency, decision, count in checks:
-        row(domain or "", agency).checks[decision] = count
+    with_clear = principal.has(Scope.admin) and plan is None
+    for decisive, approver, decision, count in checks.decision_counts(
+        session, domains, since, until, with_clear
+    ):
+        row(decisive or "", approver).checks[decision] = count
 
     ordered = [rows[key] for key in sorted(rows)]
     return {

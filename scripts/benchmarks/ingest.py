@@ -310,8 +310,8 @@ def raw_rows(
     The audit entries continue the chain from `chain_head` (seq, hash): the seed catalog's entries.
     """
     from app.kit.identifiers import validate_resident_id
+    from app.records.history import snapshot
     from app.records.publicity import default_policy
-    from app.records.service import snapshot
 
     now = datetime.now(UTC)
     actor = f"client:bench@{AGENCY}"

@@ -4,13 +4,12 @@ import uuid
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
-from app.auth.service import Principal
-from app.checks import service
+from app.checks import store
 from app.checks.models import Check
-from app.checks.schemas import CheckIn
 from app.db import session_scope
-from tests.checks.helpers import APPROVER, approver, check, push
+from tests.checks.helpers import approver, check, push
 from tests.conftest import make_uscc
 
 
@@ -60,8 +59,8 @@ def _decided(answer: dict) -> tuple:
     )
 
 
-def test_a_batch_read_ahead_answers_as_single_checks_do(http, police, token_for, clock, monkeypatch):
-    monkeypatch.setattr(service, "READ_AHEAD", 2)  # many subjects: read two at a time, ahead
+def test_a_batch_read_in_chunks_answers_as_single_checks_do(http, police, token_for, clock, monkeypatch):
+    monkeypatch.setattr(store, "READ_CHUNK", 2)  # many subjects: read two at a time
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     for n in (1, 2, 3):
@@ -79,28 +78,28 @@ def test_a_batch_read_ahead_answers_as_single_checks_do(http, police, token_for,
     assert _stored_checks() == 2 * len(asked)
 
 
-def test_a_failed_read_ahead_fails_the_batch_and_stores_nothing(http, police, token_for, clock, monkeypatch):
+def test_a_read_that_fails_mid_batch_fails_the_batch_and_stores_nothing(
+    http, police, token_for, clock, monkeypatch
+):
+    approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     for n in (1, 2, 3):
         push(http, police, n)
-    monkeypatch.setattr(service, "READ_AHEAD", 1)
+    monkeypatch.setattr(store, "READ_CHUNK", 1)
+    transport = http.app.state.checks.transport
     reads: list[list[str]] = []
-    read = service.facts_today
+    read = transport.read_today
 
-    def failing_second_read(connection, identifiers, day):
+    async def failing_second_read(day, identifiers):
         reads.append(identifiers)
         if len(reads) == 2:
-            raise RuntimeError("the database went away")
-        return read(connection, identifiers, day)
+            raise OperationalError("SELECT", {}, Exception("the database went away"))
+        return await read(day, identifiers)
 
-    monkeypatch.setattr(service, "facts_today", failing_second_read)
-    principal = Principal(client_id="cl_test", agency_code=APPROVER, scopes=frozenset({"checks:write"}))
-    items = [
-        CheckIn.model_validate({"subject": {"identifier": make_uscc(n)}, "action": "financing"})
-        for n in (1, 2, 3)
-    ]
-    with pytest.raises(RuntimeError, match="went away"), session_scope() as session:
-        service.run_checks(session, principal, items)
+    monkeypatch.setattr(transport, "read_today", failing_second_read)
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2, 3)]
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 503, answer.text
     assert len(reads) == 2  # the third was never read
     assert _stored_checks() == 0
 

@@ -21,12 +21,16 @@ def test_serious_telecom_fraud_restricts_licensing_with_its_legal_basis(http, po
     assert answer["receipt"].count(".") == 2
 
 
-def test_an_action_no_measure_bears_on_is_clear(http, police, token_for, clock):
+def test_a_listed_subject_is_at_least_strictly_reviewed_where_no_measure_bears_on_the_action(
+    http, police, token_for, clock
+):
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
-    push(http, police, 1)
+    record = push(http, police, 1)
     answer = check(http, approver_headers, 1, "routine_inspection")
-    assert answer["found"] is True and answer["decision"] == "clear" and answer["measures"] == []
+    assert answer["found"] is True and answer["decision"] == "strict_review" and answer["measures"] == []
+    assert [r["id"] for r in answer["records"]] == [record["id"]]
+    assert answer["records"][0]["measures"] == []
 
 
 def test_court_judgments_prohibit_high_consumption(http, token_for, clock):
@@ -87,15 +91,20 @@ def test_red_plus_black_punishment_withholds_incentives(http, police, token_for,
     assert answer["incentives_withheld"] == ["acceptance_with_missing_documents", "green_channel"]
 
 
-def test_below_a_rules_minimum_severity_nothing_applies(http, police, token_for, clock):
+def test_below_a_rules_minimum_severity_no_measure_applies_but_the_record_is_shown(
+    http, police, token_for, clock
+):
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
-    push(http, police, 1, severity="minor")
-    push(http, police, 2, severity="general")
-    for n in (1, 2):
+    minor = push(http, police, 1, severity="minor")
+    general = push(http, police, 2, severity="general")
+    for n, record in ((1, minor), (2, general)):
         for action in ("administrative_license", "public_procurement", "financing"):
             answer = check(http, approver_headers, n, action)
-            assert (answer["found"], answer["decision"], answer["measures"]) == (True, "clear", [])
+            assert (answer["found"], answer["measures"]) == (True, [])
+            # A black record in force is never "clear" (API.md, second release).
+            assert answer["decision"] == "strict_review"
+            assert [r["id"] for r in answer["records"]] == [record["id"]]
 
 
 def test_expired_and_revoked_records_are_ignored(http, police, token_for, clock):

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 
 from app.checks.models import Check
-from app.checks.service import CheckRow
+from app.checks.store import CheckRow
 from app.db import bulk_insert, new_id_texts, session_scope
 
 TRICKY = 'tab\there, newline\nthere, back\\slash, \\N, \\., cr\r, 引号"中文"'

@@ -6,7 +6,7 @@ import pytest
 
 from app.kit.clock import china_today
 from app.kit.workdays import WorkdayCalendar
-from app.records import service
+from app.records import ingest as service
 from app.records.publicity import PublicityRules
 from tests.conftest import record_body
 

@@ -1,0 +1,25 @@
+"""What refuses a repair or objection case, or its evidence."""
+
+from app.errors import Conflict, RegistryError, Unprocessable
+
+
+class CaseAlreadyOpen(Conflict):
+    code = "case_already_open"
+
+
+class CaseClosed(Conflict):
+    code = "case_closed"
+
+
+class FileTooLarge(RegistryError):
+    status_code = 413
+    code = "file_too_large"
+
+
+class UnsupportedFileType(RegistryError):
+    status_code = 415
+    code = "unsupported_file_type"
+
+
+class MinimumPeriodNotElapsed(Unprocessable):
+    code = "minimum_period_not_elapsed"

@@ -1,0 +1,163 @@
+"""Where checks read what the registry knows and write what they answered: one small interface, two
+transports.
+
+- On PostgreSQL the reads and writes run on the event loop, over the app's async connection pool
+  (app.db.asyncpool): today's facts with one prepared statement, answered rows with one COPY in
+  autocommit, whose own commit makes them durable before any answer leaves.
+- On SQLite (and for as-of days on either database, which read the audit log's snapshots) they run
+  in a worker thread on the engine.
+
+Single checks that arrive while a read or a write is in flight go together in the next one
+(app.kit.coalesce): under load one round trip and one commit serve several checks; a lone check
+waits for nothing. The flow above (app.checks.flows) is the same whatever the transport.
+"""
+
+from datetime import date
+from typing import Any, NamedTuple, Protocol
+
+from starlette.concurrency import run_in_threadpool
+
+from app.checks.engine import Facts, facts_from_rows
+from app.checks.models import Check
+from app.db import bulk_insert, copy_line, copy_statement, get_engine, session_scope
+from app.db.asyncpool import AsyncPool
+from app.kit.coalesce import Coalescer
+from app.records import repository
+from app.records.repository import SUBJECT_WIDTH
+
+# Reads of many identifiers go to the database this many at a time.
+READ_CHUNK = 5000
+
+
+class CheckRow(NamedTuple):
+    """A row of `checks` as written (app.checks.models.Check). Ids in text form (UUID columns take
+    either); the receipt is stored with its payload detached (app.checks.receipts)."""
+
+    id: str
+    agency_code: str
+    client_id: str
+    identifier: str
+    subject_id: str | None
+    found: bool
+    action: str
+    reference: str | None
+    as_of: date | None
+    decision: str
+    decisive_domain: str | None
+    under_objection: bool
+    state_digest: str
+    answer: str
+    rules_digest: str
+    receipt_issuer: str
+    receipt_format: int
+    checked_at: Any
+    receipt: str
+
+
+class Transport(Protocol):
+    async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]: ...
+
+    async def write(self, rows: list[CheckRow]) -> None: ...
+
+
+class ThreadTransport:
+    """SQLite (or any database without the async path): the engine, in a worker thread."""
+
+    async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
+        return await run_in_threadpool(_read_today, day, identifiers)
+
+    async def write(self, rows: list[CheckRow]) -> None:
+        await run_in_threadpool(_write, rows)
+
+
+def _read_today(day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
+    with get_engine().connect() as connection:
+        return repository.read_in_force(connection, identifiers, day)
+
+
+def _write(rows: list[CheckRow]) -> None:
+    with session_scope() as session:
+        bulk_insert(session, Check, [row._asdict() for row in rows])
+
+
+_COPY = copy_statement(Check, CheckRow._fields)
+
+
+class PostgresTransport:
+    """PostgreSQL: the app's async pool, on the event loop (no thread hop, no ORM)."""
+
+    def __init__(self, pool: AsyncPool) -> None:
+        self.pool = pool
+        self.read_sql, self.read_defaults = repository.in_force_sql_for_psycopg()
+
+    async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
+        params = self.read_defaults | {"day": day, "identifiers": identifiers}
+
+        async def read(connection: Any) -> list[tuple[Any, ...]]:
+            cursor = await connection.execute(self.read_sql, params)
+            return list(await cursor.fetchall())
+
+        return await self.pool.run(read)
+
+    async def write(self, rows: list[CheckRow]) -> None:
+        lines = [copy_line(row) for row in rows]
+        assert None not in lines, "a check row's values are all of types COPY lines are made of"
+        text = "".join(lines)  # type: ignore[arg-type]
+
+        async def copy(connection: Any) -> None:
+            async with connection.cursor() as cursor, cursor.copy(_COPY) as writer:
+                await writer.write(text)
+
+        await self.pool.run(copy)
+
+
+class CheckStore:
+    """Facts in, answered rows out; single checks coalesced, batches in one go."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._reads: Coalescer[tuple[date, str], Facts | None] = Coalescer(self._read_group)
+        self._writes: Coalescer[CheckRow, None] = Coalescer(self._write_group)
+
+    async def facts(self, day: date, identifier: str) -> Facts | None:
+        """Today's facts of one identifier, read together with those of concurrent checks."""
+        return await self._reads.submit((day, identifier))
+
+    async def facts_of_many(self, day: date, identifiers: list[str]) -> dict[str, Facts]:
+        found: dict[str, Facts] = {}
+        for start in range(0, len(identifiers), READ_CHUNK):
+            rows = await self.transport.read_today(day, identifiers[start : start + READ_CHUNK])
+            found.update(facts_from_rows(rows, SUBJECT_WIDTH))
+        return found
+
+    async def facts_as_of(self, day: date, identifiers: list[str]) -> dict[str, Facts]:
+        """As the registry stood at the end of a past day: from the audit log, in a worker thread."""
+        return await run_in_threadpool(_read_as_of, day, identifiers)
+
+    async def record(self, row: CheckRow) -> None:
+        await self._writes.submit(row)
+
+    async def record_many(self, rows: list[CheckRow]) -> None:
+        if rows:
+            await self.transport.write(rows)
+
+    async def _read_group(self, asked: list[tuple[date, str]]) -> list[Facts | None]:
+        found: dict[date, dict[str, Facts]] = {}
+        for day in dict.fromkeys(day for day, _ in asked):
+            identifiers = list(dict.fromkeys(identifier for on, identifier in asked if on == day))
+            rows = await self.transport.read_today(day, identifiers)
+            found[day] = facts_from_rows(rows, SUBJECT_WIDTH)
+        return [found[day].get(identifier) for day, identifier in asked]
+
+    async def _write_group(self, rows: list[CheckRow]) -> list[None]:
+        await self.transport.write(rows)
+        return [None] * len(rows)
+
+
+def _read_as_of(day: date, identifiers: list[str]) -> dict[str, Facts]:
+    found: dict[str, Facts] = {}
+    with session_scope(writing=False) as session:
+        for start in range(0, len(identifiers), READ_CHUNK):
+            rows = repository.read_in_force_as_of(session, identifiers[start : start + READ_CHUNK], day)
+            found.update(facts_from_rows(rows, SUBJECT_WIDTH))
+    return found

@@ -1,0 +1,15 @@
+"""What refuses a push or a change to a record."""
+
+from app.errors import Conflict, Unprocessable
+
+
+class ExternalIdConflict(Conflict):
+    code = "external_id_conflict"
+
+
+class RecordNotActive(Conflict):
+    code = "record_not_active"
+
+
+class MinorSubject(Unprocessable):
+    code = "minor_subject"

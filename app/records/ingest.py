@@ -1,0 +1,315 @@
+"""Pushes: each record validated against the listing rules in Python, then written in set operations
+(one query to find what exists, one multi-row insert per table, one audit append for the batch), all
+in the request's transaction.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.service import Principal
+from app.catalog import service as catalog
+from app.db import bulk_insert, column_in
+from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fields
+from app.kit.clock import china_date, china_today, utcnow
+from app.kit.identifiers import age_on, resident_id_birth_date
+from app.kit.workdays import CalendarUnknown, WorkdayCalendar
+from app.records import search_index
+from app.records.errors import ExternalIdConflict, MinorSubject
+from app.records.history import snapshot
+from app.records.models import Record, Subject
+from app.records.publicity import PublicityRules, publicity_rules
+from app.records.schemas import RecordIn
+
+# 文明委〔2020〕6号 and the 7-day rule for publishing licensing and penalty decisions (双公示).
+DISCLOSURE_WORKDAYS = 7
+
+
+ADULT_AGE = 18
+
+
+@dataclass
+class IngestContext:
+    agency_code: str
+    actor: str
+    today: date
+    now: datetime
+    domains: set[str]
+    agency_domains: set[str]
+    calendar: WorkdayCalendar
+    publicity: PublicityRules
+    # decision_date -> the last day a push counts as timely, memoized across a batch
+    disclosure_deadlines: dict[date, date] = field(default_factory=dict)
+
+
+def ingest_context(session: Session, principal: Principal) -> IngestContext:
+    return IngestContext(
+        agency_code=principal.agency_code,
+        actor=principal.actor,
+        today=china_today(),
+        now=utcnow(),
+        domains=catalog.domain_codes(session),
+        agency_domains=catalog.agency_domains(session, principal.agency_code),
+        calendar=catalog.workday_calendar(session),
+        publicity=publicity_rules(session),
+    )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A valid push with everything the registry derives from it."""
+
+    item: RecordIn
+    publicity_end: date
+    visibility: str
+    status: str
+    late_disclosure: bool | None
+    calendar_note: str | None
+    birth_date: date | None
+    content_hash: str
+
+
+def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
+    """Apply the listing rules to one record; raises the RegistryError that says what is wrong."""
+    if item.domain not in ctx.domains:
+        raise ValidationFailed.one(
+            "domain", f"unknown domain {item.domain!r}; the codes are listed at /v1/domains"
+        )
+    if item.domain not in ctx.agency_domains:
+        raise Forbidden(f"agency {ctx.agency_code} holds no role in domain {item.domain} under any plan")
+    if item.decision_date > ctx.today:
+        raise ValidationFailed.one(
+            "decision_date", f"{item.decision_date} is in the future (today is {ctx.today})"
+        )
+
+    birth_date = None
+    if item.subject.identifier_type == "resident_id":
+        birth_date = resident_id_birth_date(item.subject.identifier)  # already validated
+        # Minors may not be blacklisted (法释〔2017〕7号; the seed plans ask for education instead).
+        if item.list_type in ("black", "focus") and age_on(birth_date, item.decision_date) < ADULT_AGE:
+            raise MinorSubject(
+                f"the subject was under {ADULT_AGE} on the decision date {item.decision_date}; "
+                "minors may not be put on a black or focus list"
+            )
+
+    policy = ctx.publicity.policy_for(item.domain, item.severity)
+    publicity_end = item.publicity_end or policy.default_end(item.decision_date)
+    earliest, latest = policy.bounds(item.decision_date)
+    earliest = max(earliest, item.decision_date + timedelta(days=1))
+    if not earliest <= publicity_end <= latest:
+        raise ValidationFailed.one(
+            "publicity_end",
+            f"a {item.severity} record in {item.domain} decided on {item.decision_date} is published "
+            f"until a day between {earliest} and {latest}",
+        )
+    # 国办发〔2025〕22号: minor lapses are not published unless the agency decides to.
+    visibility = item.visibility or ("shared" if item.severity == "minor" else "public")
+    # Historical backfill: a period already over is stored as exited.
+    status = "expired" if publicity_end < ctx.today else "active"
+    late, note = _late_disclosure(ctx, item.decision_date, received_on)
+
+    effective = item.model_dump(mode="json") | {
+        "publicity_end": publicity_end.isoformat(),
+        "visibility": visibility,
+    }
+    content_hash = hashlib.sha256(audit.canonical_json(effective).encode()).hexdigest()
+    return Resolved(item, publicity_end, visibility, status, late, note, birth_date, content_hash)
+
+
+def _late_disclosure(
+    ctx: IngestContext, decision_date: date, received_on: date
+) -> tuple[bool | None, str | None]:
+    # Seven working days span at least seven calendar days: no calendar needed inside that.
+    if (received_on - decision_date).days <= DISCLOSURE_WORKDAYS:
+        return False, None
+    try:
+        deadline = ctx.disclosure_deadlines.get(decision_date)
+        if deadline is None:
+            deadline = ctx.calendar.add_workdays(decision_date, DISCLOSURE_WORKDAYS)
+            ctx.disclosure_deadlines[decision_date] = deadline
+    except CalendarUnknown as exc:
+        return None, f"timeliness unknown: {exc}"
+    return received_on > deadline, None
+
+
+@dataclass
+class Outcome:
+    index: int
+    status: str  # created | unchanged | error
+    id: uuid.UUID | None = None
+    error: RegistryError | None = None
+
+
+@dataclass
+class _SubjectState:
+    id: uuid.UUID
+    identifier_type: str
+    name: str
+
+
+def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list[Outcome]:
+    """Store every valid item; report each bad one by index. Retried pushes are recognized."""
+    ctx = ingest_context(session, principal)
+    received_on = china_date(ctx.now)
+    outcomes: dict[int, Outcome] = {}
+    valid: list[tuple[int, Resolved]] = []
+    for index, raw in enumerate(raw_items):
+        try:
+            item = raw if isinstance(raw, RecordIn) else RecordIn.model_validate(raw)
+            valid.append((index, resolve(item, ctx, received_on)))
+        except ValidationError as exc:
+            outcomes[index] = Outcome(index, "error", error=ValidationFailed(pydantic_fields(exc.errors())))
+        except RegistryError as exc:
+            outcomes[index] = Outcome(index, "error", error=exc)
+
+    known = _existing_by_external_id(session, ctx.agency_code, [r.item.external_id for _, r in valid])
+    subjects = _subjects_by_identifier(session, {r.item.subject.identifier for _, r in valid})
+    new_subjects: list[dict[str, Any]] = []
+    renamed: dict[uuid.UUID, str] = {}
+    records: list[dict[str, Any]] = []
+    for index, resolved in valid:
+        item = resolved.item
+        prior = known.get(item.external_id)
+        if prior is not None:
+            prior_id, prior_hash = prior
+            if prior_hash == resolved.content_hash:
+                outcomes[index] = Outcome(index, "unchanged", id=prior_id)
+            else:
+                outcomes[index] = Outcome(
+                    index,
+                    "error",
+                    error=ExternalIdConflict(
+                        f"external_id {item.external_id!r} was already pushed by this agency with "
+                        f"different content (record {prior_id}); correct it with PATCH /v1/records/{prior_id}"
+                    ),
+                )
+            continue
+        subject = subjects.get(item.subject.identifier)
+        record_id = uuid.uuid4()
+        if subject is None:
+            subject = _SubjectState(uuid.uuid4(), item.subject.identifier_type, item.subject.name)
+            subjects[item.subject.identifier] = subject
+            new_subjects.append(
+                {
+                    "id": subject.id,
+                    "identifier": item.subject.identifier,
+                    "identifier_type": item.subject.identifier_type,
+                    "kind": item.subject.kind,
+                    "name": item.subject.name,
+                    "birth_date": resolved.birth_date,
+                    "created_at": ctx.now,
+                    "updated_at": ctx.now,
+                }
+            )
+        elif subject.identifier_type != item.subject.identifier_type:
+            outcomes[index] = Outcome(
+                index,
+                "error",
+                error=ValidationFailed.one(
+                    "subject.identifier_type",
+                    f"identifier {item.subject.identifier} is registered as {subject.identifier_type}",
+                ),
+            )
+            continue
+        elif subject.name != item.subject.name:
+            # A new name for a known identifier: the subject takes it; the earlier records keep the
+            # names they were pushed under, which are the subject's name history.
+            subject.name = item.subject.name
+            renamed[subject.id] = item.subject.name
+        records.append(_record_row(record_id, subject.id, resolved, ctx))
+        known[item.external_id] = (record_id, resolved.content_hash)
+        outcomes[index] = Outcome(index, "created", id=record_id)
+
+    if new_subjects:
+        bulk_insert(session, Subject, new_subjects)
+        # Findable by the public search from the moment the subject exists (same transaction).
+        search_index.index_names(
+            session, [(row["id"], row["name"]) for row in new_subjects], new_subjects=True
+        )
+    if renamed:
+        session.execute(
+            update(Subject),
+            [{"id": sid, "name": name, "updated_at": ctx.now} for sid, name in renamed.items()],
+        )
+        search_index.index_names(session, list(renamed.items()))
+    if records:
+        bulk_insert(session, Record, records)
+        audit.append(
+            session,
+            ctx.actor,
+            [audit.Event("record.created", "record", str(r["id"]), snapshot(r)) for r in records],
+        )
+    return [outcomes[index] for index in range(len(raw_items))]
+
+
+def _record_row(
+    record_id: uuid.UUID, subject_id: uuid.UUID, resolved: Resolved, ctx: IngestContext
+) -> dict[str, Any]:
+    item = resolved.item
+    return {
+        "id": record_id,
+        "agency_code": ctx.agency_code,
+        "external_id": item.external_id,
+        "domain_code": item.domain,
+        "list_type": item.list_type,
+        "severity": item.severity,
+        "subject_id": subject_id,
+        "subject_name": item.subject.name,
+        "conduct": item.conduct,
+        "decision_no": item.decision_no,
+        "decision_date": item.decision_date,
+        "legal_basis": item.legal_basis,
+        "publicity_start": item.decision_date,
+        "publicity_end": resolved.publicity_end,
+        "visibility": resolved.visibility,
+        "status": resolved.status,
+        "version": 1,
+        "under_objection": False,
+        "late_disclosure": resolved.late_disclosure,
+        "calendar_note": resolved.calendar_note,
+        "received_at": ctx.now,
+        "updated_at": ctx.now,
+        "exited_at": ctx.now if resolved.status == "expired" else None,
+        "exit_reason": "publicity period already over when received"
+        if resolved.status == "expired"
+        else None,
+        "exit_decision_no": None,
+        "content_hash": resolved.content_hash,
+    }
+
+
+def _existing_by_external_id(
+    session: Session, agency_code: str, external_ids: list[str]
+) -> dict[str, tuple[uuid.UUID, str]]:
+    found: dict[str, tuple[uuid.UUID, str]] = {}
+    unique = sorted(set(external_ids))
+    for start in range(0, len(unique), 5000):
+        chunk = unique[start : start + 5000]
+        rows = session.execute(
+            select(Record.external_id, Record.id, Record.content_hash).where(
+                Record.agency_code == agency_code, column_in(session, Record.external_id, chunk)
+            )
+        )
+        found.update({row.external_id: (row.id, row.content_hash) for row in rows})
+    return found
+
+
+def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str, _SubjectState]:
+    found: dict[str, _SubjectState] = {}
+    unique = sorted(identifiers)
+    for start in range(0, len(unique), 5000):
+        chunk = unique[start : start + 5000]
+        rows = session.execute(
+            select(Subject.identifier, Subject.id, Subject.identifier_type, Subject.name).where(
+                column_in(session, Subject.identifier, chunk)
+            )
+        )
+        found.update({row.identifier: _SubjectState(row.id, row.identifier_type, row.name) for row in rows})
+    return found

@@ -1,0 +1,155 @@
+"""A stored record changes in one way: a new version, guarded against concurrent changes, with its
+audit event (the record's state after the change) in the same transaction. Corrections are checked
+against the listing rules again; exits (revoked, repaired, expired) take the record out of every
+public and sharing view at once and never delete it.
+"""
+
+import uuid
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.service import Principal
+from app.errors import Forbidden, ValidationFailed, VersionConflict, pydantic_fields
+from app.kit.clock import china_date, utcnow
+from app.records.errors import RecordNotActive
+from app.records.history import snapshot
+from app.records.ingest import ingest_context, resolve
+from app.records.models import Record
+from app.records.queries import get_record
+from app.records.schemas import RecordIn, RecordPatch, RevokeIn
+
+
+def _own_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
+    record = get_record(session, principal, record_id)
+    if record.agency_code != principal.agency_code:
+        raise Forbidden(
+            f"record {record_id} was designated by {record.agency_code}; only that agency may change it"
+        )
+    return record
+
+
+def patch_record(
+    session: Session, principal: Principal, record_id: uuid.UUID, patch: RecordPatch, expected_version: int
+) -> Record:
+    record = _own_record(session, principal, record_id)
+    if record.version != expected_version:
+        raise VersionConflict(f"record {record_id} is at version {record.version}, not {expected_version}")
+    return correct_record(session, principal, record, patch, "record.updated")
+
+
+def correct_record(
+    session: Session, principal: Principal, record: Record, patch: RecordPatch, event: str
+) -> Record:
+    """Apply a correction with the listing rules checked again; the earlier state stays in the history."""
+    if record.status != "active":
+        raise RecordNotActive(
+            f"record {record.id} has exited ({record.status}) and can no longer be corrected"
+        )
+    changes = patch.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        raise ValidationFailed.one("body", "name at least one field to change")
+    current = _as_record_in(record)
+    if "publicity_end" not in changes and ({"severity", "decision_date"} & changes.keys()):
+        current["publicity_end"] = None  # the default follows the new severity or date
+    try:
+        item = RecordIn.model_validate(current | changes)
+    except ValidationError as exc:
+        raise ValidationFailed(pydantic_fields(exc.errors())) from None
+    ctx = ingest_context(session, principal)
+    resolved = resolve(item, ctx, china_date(record.received_at))
+    values = {
+        "severity": item.severity,
+        "conduct": item.conduct,
+        "decision_no": item.decision_no,
+        "decision_date": item.decision_date,
+        "publicity_start": item.decision_date,
+        "legal_basis": item.legal_basis,
+        "publicity_end": resolved.publicity_end,
+        "visibility": resolved.visibility,
+        "status": resolved.status,
+        "late_disclosure": resolved.late_disclosure,
+        "calendar_note": resolved.calendar_note,
+        "content_hash": resolved.content_hash,
+    }
+    if resolved.status == "expired":
+        values |= {"exited_at": ctx.now, "exit_reason": "publicity period over after correction"}
+    return change_record(session, record, values, ctx.actor, event)
+
+
+def revoke_record(session: Session, principal: Principal, record_id: uuid.UUID, body: RevokeIn) -> Record:
+    record = _own_record(session, principal, record_id)
+    return exit_record(
+        session, record, "revoked", body.reason, body.decision_no, principal.actor, "record.revoked"
+    )
+
+
+def exit_record(
+    session: Session,
+    record: Record,
+    status: str,
+    reason: str,
+    decision_no: str | None,
+    actor: str,
+    event: str,
+) -> Record:
+    """Take a record out of every public view, sharing answer and check: revoked or repaired."""
+    if record.status in ("revoked", "repaired"):
+        raise RecordNotActive(f"record {record.id} is already {record.status}")
+    values = {"status": status, "exited_at": utcnow(), "exit_reason": reason, "exit_decision_no": decision_no}
+    return change_record(session, record, values, actor, event)
+
+
+def set_under_objection(session: Session, record: Record, flag: bool, actor: str, event: str) -> Record:
+    return change_record(session, record, {"under_objection": flag}, actor, event)
+
+
+def note_event(session: Session, record: Record, actor: str, event: str, **details: Any) -> None:
+    """An event in the record's history that leaves the record as it is (a repair applied, ...)."""
+    audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record) | details)])
+
+
+def change_record(session: Session, record: Record, values: dict[str, Any], actor: str, event: str) -> Record:
+    """The one way a stored record changes: a new version, guarded, with its audit event."""
+    values = values | {"version": record.version + 1, "updated_at": utcnow()}
+    update_versioned(session, record, values, record.version)
+    audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record))])
+    return record
+
+
+def update_versioned(session: Session, record: Record, values: dict[str, Any], expected_version: int) -> None:
+    # The WHERE on version makes a concurrent change lose cleanly instead of overwriting.
+    result = session.execute(
+        update(Record)
+        .where(Record.id == record.id, Record.version == expected_version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise VersionConflict(f"record {record.id} was changed by someone else meanwhile")
+    for name, value in values.items():
+        setattr(record, name, value)
+
+
+def _as_record_in(record: Record) -> dict[str, Any]:
+    return {
+        "external_id": record.external_id,
+        "domain": record.domain_code,
+        "list_type": record.list_type,
+        "severity": record.severity,
+        "subject": {
+            "kind": record.subject.kind,
+            "name": record.subject_name,
+            "identifier_type": record.subject.identifier_type,
+            "identifier": record.subject.identifier,
+        },
+        "conduct": record.conduct,
+        "decision_no": record.decision_no,
+        "decision_date": record.decision_date,
+        "legal_basis": record.legal_basis,
+        "publicity_end": record.publicity_end,
+        "visibility": record.visibility,
+    }

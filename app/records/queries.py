@@ -1,0 +1,187 @@
+"""The government view of records: one record, a subject with its records (now or as of a day), an
+agency's list, and a record's history. Restricted records are for their designating agency and
+administrators only (国办发〔2020〕49号: strict query permissions; shared "within a limited circle").
+"""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from app.audit import service as audit
+from app.auth.scopes import Scope
+from app.auth.service import Principal
+from app.errors import NotFound
+from app.kit.clock import china_today
+from app.records import history
+from app.records.history import _SNAPSHOT_FIELDS
+from app.records.models import Record, Subject
+from app.records.repository import EXITED, find_record
+
+
+def _may_see(principal: Principal, record: Record) -> bool:
+    # Restricted records are for their designating agency (and administrators) only.
+    return (
+        record.visibility != "restricted"
+        or record.agency_code == principal.agency_code
+        or principal.has(Scope.admin)
+    )
+
+
+def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
+    record = find_record(session, record_id)
+    if record is None or not _may_see(principal, record):
+        raise NotFound(f"no record {record_id}")
+    return record
+
+
+def subject_with_records(
+    session: Session, principal: Principal, identifier: str, as_of: date | None = None
+) -> tuple[Subject, list[str], list[dict[str, Any]]]:
+    """The government view of a subject: every record it may see, now or as the registry stood `as_of`."""
+    subject = session.scalars(select(Subject).where(Subject.identifier == identifier.strip().upper())).first()
+    if subject is None:
+        raise NotFound(f"no subject with identifier {identifier}")
+    query = select(Record).options(joinedload(Record.agency)).where(Record.subject_id == subject.id)
+    if as_of is not None:
+        query = query.where(Record.received_at < history.end_of_day(as_of))
+    records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
+    # Every name the subject was pushed under, first seen first: each record keeps its agency's spelling.
+    names = session.scalars(
+        select(Record.subject_name).where(Record.subject_id == subject.id).order_by(Record.received_at)
+    ).all()
+    for record in records:
+        record.subject = subject
+    visible = [record for record in records if _may_see(principal, record)]
+    if as_of is None:
+        views = [record_out(record) for record in visible]
+    else:
+        states = history.snapshots_as_of(session, [record.id for record in visible], as_of)
+        views = [record_out_as_of(record, states[record.id]) for record in visible if record.id in states]
+    return subject, list(dict.fromkeys(names)), views
+
+
+# Snapshot field -> RecordOut field, for answers "as of" a past day.
+_AS_OF_FIELDS = {
+    "severity": "severity",
+    "conduct": "conduct",
+    "decision_no": "decision_no",
+    "decision_date": "decision_date",
+    "legal_basis": "legal_basis",
+    "publicity_start": "publicity_start",
+    "publicity_end": "publicity_end",
+    "visibility": "visibility",
+    "status": "status",
+    "version": "version",
+    "under_objection": "under_objection",
+    "late_disclosure": "late_disclosure",
+    "exit_reason": "exit_reason",
+    "exit_decision_no": "exit_decision_no",
+}
+
+
+def record_out_as_of(record: Record, state: dict[str, Any]) -> dict[str, Any]:
+    view = record_out(record)
+    view.update({out: state.get(name) for name, out in _AS_OF_FIELDS.items()})
+    view["subject"] = view["subject"] | {"name": state.get("subject_name", view["subject"]["name"])}
+    if view["status"] not in EXITED:
+        view["exited_at"] = None
+    return view
+
+
+def record_out(record: Record) -> dict[str, Any]:
+    subject = record.subject
+    return {
+        "id": record.id,
+        "external_id": record.external_id,
+        "domain": record.domain_code,
+        "list_type": record.list_type,
+        "severity": record.severity,
+        "subject": {
+            "id": subject.id,
+            "kind": subject.kind,
+            "name": record.subject_name,
+            "identifier_type": subject.identifier_type,
+            "identifier": subject.identifier,
+        },
+        "conduct": record.conduct,
+        "decision_no": record.decision_no,
+        "decision_date": record.decision_date,
+        "legal_basis": record.legal_basis,
+        "publicity_start": record.publicity_start,
+        "publicity_end": record.publicity_end,
+        "visibility": record.visibility,
+        "status": history.effective_status(record.status, record.publicity_end, china_today()),
+        "version": record.version,
+        "under_objection": record.under_objection,
+        "designating_agency": {"code": record.agency.code, "name_zh": record.agency.name_zh},
+        "received_at": record.received_at,
+        "updated_at": record.updated_at,
+        "late_disclosure": record.late_disclosure,
+        "calendar_note": record.calendar_note,
+        "exited_at": record.exited_at,
+        "exit_reason": record.exit_reason,
+        "exit_decision_no": record.exit_decision_no,
+    }
+
+
+def list_records(
+    session: Session,
+    principal: Principal,
+    *,
+    agency: str | None,
+    domain: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """An agency's records (its own by default), newest first; restricted ones only for their owner."""
+    query = select(Record).where(Record.agency_code == (agency or principal.agency_code))
+    if domain is not None:
+        query = query.where(Record.domain_code == domain)
+    if status is not None:
+        today = china_today()
+        # Status as the calendar has it: an active record past its end counts as expired.
+        if status == "active":
+            query = query.where(Record.status == "active", Record.publicity_end >= today)
+        elif status == "expired":
+            query = query.where(
+                (Record.status == "expired") | ((Record.status == "active") & (Record.publicity_end < today))
+            )
+        else:
+            query = query.where(Record.status == status)
+    if not (agency in (None, principal.agency_code) or principal.has(Scope.admin)):
+        query = query.where(Record.visibility != "restricted")
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = session.scalars(
+        query.options(joinedload(Record.subject), joinedload(Record.agency))
+        .order_by(Record.received_at.desc(), Record.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [record_out(record) for record in page], total
+
+
+def record_history(session: Session, principal: Principal, record_id: uuid.UUID) -> list[dict[str, Any]]:
+    get_record(session, principal, record_id)  # existence and visibility
+    entries = audit.entries_for(session, "record", str(record_id))
+    history_items = []
+    for entry in entries:
+        state = audit.parse_payload(entry.payload)
+        extra = {key: value for key, value in state.items() if key not in _SNAPSHOT_FIELDS}
+        history_items.append(
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "event": entry.action,
+                "actor": entry.actor,
+                "version": state.get("version"),
+                "status": state.get("status"),
+                "under_objection": state.get("under_objection"),
+                "details": extra
+                | ({"exit_reason": state["exit_reason"]} if state.get("exit_reason") else {}),
+            }
+        )
+    return history_items
