@@ -153,6 +153,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DataError)
+    @app.exception_handler(psycopg.DataError)  # COPY talks to the driver directly
     async def _unstorable(_: Request, exc: DataError) -> FastJSON:
         # The schemas refuse what the database cannot store; this catches what one of them missed
         # (PostgreSQL: NUL in text, a number out of range). The transaction was rolled back.
@@ -161,6 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IntegrityError)
+    @app.exception_handler(psycopg.IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> FastJSON:
         # Two requests raced for the same unique key; the loser stored nothing and may retry.
         return _registry_response(

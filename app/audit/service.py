@@ -13,16 +13,14 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.db import bulk_insert
+from app.db import bulk_insert, serialize_writers
 from app.kit.clock import utcnow
 
 GENESIS_HASH = "0" * 64
-# Any constant will do: it names "the audit chain" among PostgreSQL advisory locks.
-_CHAIN_LOCK_KEY = 0x5245474953545259  # "REGISTRY"
 
 
 @dataclass(frozen=True)
@@ -59,17 +57,11 @@ def _instant(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    # SQLite: writing transactions begin IMMEDIATE (app.db), so this one already holds the write lock.
-
-
 def append(session: Session, actor: str, events: Sequence[Event]) -> list[int]:
     """Append events in order; returns their sequence numbers."""
     if not events:
         return []
-    _lock_chain(session)
+    serialize_writers(session)  # the chain stays a single line
     head = session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

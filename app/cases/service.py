@@ -28,6 +28,7 @@ from app.cases.errors import (
 from app.cases.models import Case, CaseFile
 from app.cases.schemas import OUTCOMES_BY_KIND, DecisionIn, ObjectionIn, RepairIn
 from app.catalog import service as catalog
+from app.db import serialize_writers
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.clock import add_months, china_today, utcnow
 from app.kit.workdays import CalendarUnknown
@@ -77,6 +78,7 @@ def _open_record(session: Session, record_id: uuid.UUID) -> Record:
 
 
 def _refuse_second_open_case(session: Session, record: Record, kind: str) -> None:
+    serialize_writers(session)  # two applications at once: the second sees the first
     open_case = session.scalar(
         select(Case.id).where(Case.record_id == record.id, Case.kind == kind, Case.status == "submitted")
     )

@@ -211,6 +211,14 @@ def evaluate(
     )
 
 
+def subject_view(facts: Facts, viewer: Viewer) -> dict[str, Any]:
+    """The subject as the answer names it. Its name is withheld when every record in force is another
+    agency's restricted one: that name may be the one only such a record carries."""
+    if facts.records and not any(viewer.sees_document(record) for record in facts.records):
+        return facts.subject | {"name": None}
+    return facts.subject
+
+
 def record_view(
     record: InForce, measures: tuple[str, ...], agency_names: dict[str, str], document: bool
 ) -> dict[str, Any]:

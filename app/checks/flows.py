@@ -20,7 +20,7 @@ from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.catalog import service as catalog
 from app.checks import receipts
-from app.checks.engine import Facts, Viewer, evaluate
+from app.checks.engine import Facts, Viewer, evaluate, subject_view
 from app.checks.schemas import CheckIn, CheckSubjectIn
 from app.checks.store import CheckRow, CheckStore
 from app.config import get_settings
@@ -211,7 +211,7 @@ def answer_checks(
             "action": item.action,
             "reference": item.reference,
             "as_of": item.as_of.isoformat() if item.as_of else None,
-            "subject": facts.subject if facts else None,
+            "subject": subject_view(facts, viewer) if facts else None,
             "measures": result.measures,
             "incentives": result.incentives,
             "incentives_withheld": result.withheld,

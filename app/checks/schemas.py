@@ -92,7 +92,7 @@ class CheckedRecord(BaseModel):
 class CheckedSubject(BaseModel):
     id: uuid.UUID
     kind: str
-    name: str
+    name: str | None = Field(description="Null when only another agency's restricted records name it")
     identifier_type: str
     identifier: str
 

@@ -14,6 +14,7 @@ from app.db.session import (
     get_sessionmaker,
     make_engine,
     read_snapshot,
+    serialize_writers,
     session_scope,
 )
 
@@ -39,5 +40,6 @@ __all__ = [
     "new_id",
     "new_id_texts",
     "read_snapshot",
+    "serialize_writers",
     "session_scope",
 ]

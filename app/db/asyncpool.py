@@ -2,7 +2,8 @@
 
 The app opens one pool for the primary (and one for the read replica, when configured) in its
 lifespan and closes them on shutdown; approvers' checks and the public lookup share them. psycopg's
-async connections belong to the event loop that opened them, as does the pool.
+async connections belong to the event loop that opened them: a server has one loop per process,
+and a pool used from another loop (a test's own) keeps that loop's connections apart.
 
 Connection budget per worker process: POOL_SIZE async connections per pool (two pools with a
 replica), plus the synchronous engine's pool (app.db.session: 10, overflowing to 30) for the
@@ -11,8 +12,10 @@ PostgreSQL's max_connections (default 100) must leave room for that.
 """
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -33,20 +36,29 @@ class AsyncPool:
             make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         )
         self.size = size
-        self.slots = asyncio.Semaphore(size)  # connections in use or being opened
-        self.idle: list[psycopg.AsyncConnection[Any]] = []
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnections] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _here(self) -> "_LoopConnections":
+        loop = asyncio.get_running_loop()
+        here = self._loops.get(loop)
+        if here is None:
+            here = self._loops[loop] = _LoopConnections(asyncio.Semaphore(self.size), [])
+        return here
 
     async def run(self, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[Result]]) -> Result:
-        async with self.slots:
-            connection, reused = await self._take()
+        here = self._here()
+        async with here.slots:
+            connection, reused = await self._take(here)
             try:
                 result = await work(connection)
             except psycopg.OperationalError:
                 await _close(connection)
                 if not reused:
                     raise
-                await self._drop_idle()  # dropped with it, most likely
-                connection, _ = await self._take()
+                await _close_all(here)  # dropped with it, most likely
+                connection, _ = await self._take(here)
                 try:
                     result = await work(connection)
                 except BaseException:
@@ -55,28 +67,30 @@ class AsyncPool:
             except BaseException:
                 await _close(connection)
                 raise
-            self.idle.append(connection)
+            here.idle.append(connection)
             return result
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A connection for work that cannot be retried as a whole; closed if it raises."""
-        async with self.slots:
-            connection, _ = await self._take()
+        here = self._here()
+        async with here.slots:
+            connection, _ = await self._take(here)
             try:
                 yield connection
             except BaseException:
                 await _close(connection)
                 raise
-            self.idle.append(connection)
+            here.idle.append(connection)
 
     async def close(self) -> None:
-        await self._drop_idle()
+        """Close this loop's idle connections (on shutdown)."""
+        await _close_all(self._here())
 
-    async def _take(self) -> tuple[psycopg.AsyncConnection[Any], bool]:
+    async def _take(self, here: "_LoopConnections") -> tuple[psycopg.AsyncConnection[Any], bool]:
         """An idle connection (reused: True), else a new one; the caller holds a slot."""
-        while self.idle:
-            connection = self.idle.pop()
+        while here.idle:
+            connection = here.idle.pop()
             if not connection.closed:
                 return connection, True
         connection = await psycopg.AsyncConnection.connect(
@@ -84,10 +98,17 @@ class AsyncPool:
         )
         return connection, False
 
-    async def _drop_idle(self) -> None:
-        idle, self.idle = self.idle, []
-        for connection in idle:
-            await _close(connection)
+
+@dataclass
+class _LoopConnections:
+    slots: asyncio.Semaphore  # connections in use or being opened
+    idle: list[psycopg.AsyncConnection[Any]]
+
+
+async def _close_all(here: _LoopConnections) -> None:
+    idle, here.idle = here.idle, []
+    for connection in idle:
+        await _close(connection)
 
 
 async def _close(connection: psycopg.AsyncConnection[Any]) -> None:

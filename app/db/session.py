@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
@@ -68,6 +68,20 @@ def get_sessionmaker() -> sessionmaker[Session]:
 @lru_cache
 def get_read_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_read_engine(), expire_on_commit=False, autoflush=False)
+
+
+# Any constant will do: it names "the registry's writers" among PostgreSQL advisory locks.
+WRITERS_LOCK_KEY = 0x5245474953545259  # "REGISTRY"
+
+
+def serialize_writers(session: Session) -> None:
+    """Wait until no other transaction writing the registry's log holds the writers' lock, and hold
+    it until this one ends: a writer that reads before it writes (is this record new? the audit
+    chain's head) then cannot race another. PostgreSQL: a transaction-level advisory lock, taken
+    again at no cost by the same transaction; SQLite: writing transactions begin IMMEDIATE and so
+    already hold the database's one write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITERS_LOCK_KEY})
 
 
 @contextmanager

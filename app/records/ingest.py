@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.service import Principal
 from app.catalog import service as catalog
-from app.db import bulk_insert, column_in
+from app.db import bulk_insert, column_in, serialize_writers
 from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fields
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
@@ -169,6 +169,9 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
         except RegistryError as exc:
             outcomes[index] = Outcome(index, "error", error=exc)
 
+    # Two pushes of the same record, or of two records of the same new subject, at once: the second
+    # waits for the first to commit and then finds what it stored (200 unchanged, not a conflict).
+    serialize_writers(session)
     known = _existing_by_external_id(session, ctx.agency_code, [r.item.external_id for _, r in valid])
     subjects = _subjects_by_identifier(session, {r.item.subject.identifier for _, r in valid})
     new_subjects: list[dict[str, Any]] = []
@@ -218,7 +221,8 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
                 ),
             )
             continue
-        elif subject.name != item.subject.name:
+        elif subject.name != item.subject.name and resolved.visibility != "restricted":
+            # A restricted record's name stays within its circle (国办发〔2020〕49号).
             # A new name for a known identifier: the subject takes it; the earlier records keep the
             # names they were pushed under, which are the subject's name history.
             subject.name = item.subject.name

@@ -112,11 +112,22 @@ def note_event(session: Session, record: Record, actor: str, event: str, **detai
     audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record) | details)])
 
 
-def change_record(session: Session, record: Record, values: dict[str, Any], actor: str, event: str) -> Record:
-    """The one way a stored record changes: a new version, guarded, with its audit event."""
+def change_record(
+    session: Session, record: Record, values: dict[str, Any], actor: str, event: str, **details: Any
+) -> Record:
+    """The one way a stored record changes: a new version, guarded, with its audit event carrying the
+    state after the change and each changed field as [before, after]."""
+    before = snapshot(record)
     values = values | {"version": record.version + 1, "updated_at": utcnow()}
     update_versioned(session, record, values, record.version)
-    audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record))])
+    after = snapshot(record)
+    changed = {
+        name: [before[name], after[name]]
+        for name in after
+        if name != "version" and before[name] != after[name]
+    }
+    payload = after | details | {"changes": changed}
+    audit.append(session, actor, [audit.Event(event, "record", str(record.id), payload)])
     return record
 
 

@@ -14,7 +14,7 @@ from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.errors import NotFound
-from app.kit.clock import china_today
+from app.kit.clock import china_today, end_of_day
 from app.records import history
 from app.records.history import _SNAPSHOT_FIELDS
 from app.records.models import Record, Subject
@@ -39,28 +39,38 @@ def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> 
 
 def subject_with_records(
     session: Session, principal: Principal, identifier: str, as_of: date | None = None
-) -> tuple[Subject, list[str], list[dict[str, Any]]]:
-    """The government view of a subject: every record it may see, now or as the registry stood `as_of`."""
+) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+    """The government view of a subject: every record it may see, now or as the registry stood
+    `as_of`, and the names those records carry. Another agency's restricted records, and the names
+    only they carry, stay within their circle; a subject known only through them is not found."""
     subject = session.scalars(select(Subject).where(Subject.identifier == identifier.strip().upper())).first()
     if subject is None:
         raise NotFound(f"no subject with identifier {identifier}")
     query = select(Record).options(joinedload(Record.agency)).where(Record.subject_id == subject.id)
     if as_of is not None:
-        query = query.where(Record.received_at < history.end_of_day(as_of))
+        query = query.where(Record.received_at < end_of_day(as_of))
     records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
-    # Every name the subject was pushed under, first seen first: each record keeps its agency's spelling.
-    names = session.scalars(
-        select(Record.subject_name).where(Record.subject_id == subject.id).order_by(Record.received_at)
-    ).all()
     for record in records:
         record.subject = subject
     visible = [record for record in records if _may_see(principal, record)]
+    if not visible and not principal.has(Scope.admin):
+        raise NotFound(f"no subject with identifier {identifier}")
+    # Every name the subject was pushed under, first seen first: each record keeps its agency's spelling.
+    names = list(dict.fromkeys(r.subject_name for r in sorted(visible, key=lambda r: r.received_at)))
+    newest = max(visible, key=lambda r: r.received_at, default=None)
+    shown = {
+        "id": subject.id,
+        "kind": subject.kind,
+        "name": newest.subject_name if newest is not None else subject.name,
+        "identifier_type": subject.identifier_type,
+        "identifier": subject.identifier,
+    }
     if as_of is None:
         views = [record_out(record) for record in visible]
     else:
         states = history.snapshots_as_of(session, [record.id for record in visible], as_of)
         views = [record_out_as_of(record, states[record.id]) for record in visible if record.id in states]
-    return subject, list(dict.fromkeys(names)), views
+    return shown, names, views
 
 
 # Snapshot field -> RecordOut field, for answers "as of" a past day.

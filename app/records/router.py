@@ -137,17 +137,7 @@ def subject_records(
 ) -> Any:
     """The government view of one subject: every record about it, current or exited."""
     subject, names, records = queries.subject_with_records(session, principal, identifier, as_of)
-    return {
-        "subject": {
-            "id": subject.id,
-            "kind": subject.kind,
-            "name": subject.name,
-            "identifier_type": subject.identifier_type,
-            "identifier": subject.identifier,
-        },
-        "names": names,
-        "records": records,
-    }
+    return {"subject": subject, "names": names, "records": records}
 
 
 @router.get("/v1/changes", response_model=ChangesOut)
@@ -159,8 +149,10 @@ def record_changes(
     ] = "0",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
-    """Every change to every record, in order; poll with `after=<next>` to stay in sync."""
-    items, last = changes.changes(session, int(after), limit)
+    """Every change to every record the caller may see, in order; poll with `after=<next>` to stay in
+    sync. Another agency's restricted records are not shown; a record that becomes restricted is
+    announced once as `record.withdrawn`."""
+    items, last = changes.changes(session, principal, int(after), limit)
     return {"items": items, "next": str(last)}
 
 
