@@ -55,8 +55,8 @@ def wait_for_database(seconds: float) -> None:
 def prepare_database() -> dict[str, int]:
     """Wait for the database, migrate to head, load the seed catalog if empty. Safe to repeat."""
     from app import migrate
-    from app.catalog.service import load_seed_catalog
     from app.db import session_scope
+    from app.seed import load_seed_catalog
 
     settings = get_settings()
     if settings.is_sqlite:

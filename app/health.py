@@ -5,12 +5,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from app.db import get_engine, get_read_engine
 from app.errors import ServiceUnavailable
 from app.kit.signing import get_keyring
 from app.migrate import current_revision, head_revision
+from app.records import repository as records
 
 router = APIRouter(tags=["operations"])
 
@@ -46,10 +47,8 @@ def _recount_records() -> None:
     global _last_recount
     if time.monotonic() - _last_recount < RECOUNT_SECONDS:
         return
-    from app.records.models import Record
-
     with get_read_engine().connect() as connection:
-        counts = dict(connection.execute(select(Record.status, func.count()).group_by(Record.status)).all())
+        counts = records.status_counts(connection)
     for status in ("active", "repaired", "expired", "revoked"):
         RECORDS.labels(status=status).set(counts.get(status, 0))
     _last_recount = time.monotonic()

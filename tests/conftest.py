@@ -29,11 +29,7 @@ from sqlalchemy import delete  # noqa: E402
 
 from app import migrate  # noqa: E402
 from app.auth.service import create_client  # noqa: E402
-from app.catalog.service import (  # noqa: E402
-    load_seed_catalog,
-    load_seed_measures_and_rules,
-    read_seed_catalog,
-)
+from app.catalog.seed import read_seed_catalog  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, session_scope  # noqa: E402
 from app.kit.identifiers import resident_id_check_character, uscc_check_character  # noqa: E402
@@ -54,7 +50,9 @@ from app.models import (  # noqa: E402
     Subject,
     SubjectSearch,
 )
+from app.rules.seed import load_seed_measures_and_rules  # noqa: E402
 from app.rules.service import invalidate_cache as invalidate_rule_cache  # noqa: E402
+from app.seed import load_seed_catalog  # noqa: E402
 
 # Tables a test may write to, children first; the catalog stays loaded across tests, and the seed
 # measures and rules are loaded again after each test (tests change rules).

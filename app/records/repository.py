@@ -162,6 +162,12 @@ def read_in_force_as_of(session: Session, identifiers: list[str], day: date) -> 
     ]
 
 
+def status_counts(connection: Connection) -> dict[str, int]:
+    """Records by stored status, in one GROUP BY."""
+    rows = connection.execute(select(Record.status, func.count()).group_by(Record.status))
+    return {status: count for status, count in rows}
+
+
 # --- statistics ------------------------------------------------------------------------------------
 
 

@@ -404,8 +404,8 @@ def prepare_schema(database_url: str) -> tuple[int, str]:
     Returns the audit chain's head (seq, hash) after the catalog's entries.
     """
     from app import migrate
-    from app.catalog.service import load_seed_catalog
     from app.db import make_engine
+    from app.seed import load_seed_catalog
 
     migrate.upgrade(database_url)
     engine = make_engine(database_url)

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
 from app.catalog.models import Agency
-from app.catalog.service import read_seed_catalog
+from app.catalog.seed import read_seed_catalog
 from app.db import session_scope
 
 API_DOMAIN_CODES = {
