@@ -151,3 +151,24 @@ def parse_payload(payload: str) -> dict[str, Any]:
 def entries_for(session: Session, entity_type: str, entity_id: str) -> list[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
     return list(session.scalars(query.order_by(AuditEntry.seq)))
+
+
+def last_states_before(
+    session: Session, entity_type: str, entity_ids: list[str], cutoff: datetime
+) -> dict[str, dict[str, Any]]:
+    """Each entity's payload in its last entry before `cutoff` (entities with none are absent): the
+    state it was in then, for answers "as of" a past day."""
+    states: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(entity_ids), 1000):
+        rows = session.execute(
+            select(AuditEntry.entity_id, AuditEntry.payload)
+            .where(
+                AuditEntry.entity_type == entity_type,
+                AuditEntry.entity_id.in_(entity_ids[start : start + 1000]),
+                AuditEntry.at < cutoff,
+            )
+            .order_by(AuditEntry.seq)
+        )
+        for entity_id, payload in rows:
+            states[entity_id] = parse_payload(payload)
+    return states

@@ -11,6 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,7 +35,9 @@ from app.kit.clock import add_months, china_today, utcnow
 from app.kit.workdays import CalendarUnknown
 from app.records import history, lifecycle, publicity, repository
 from app.records.errors import RecordNotActive
-from app.records.models import Record
+
+if TYPE_CHECKING:
+    from app.records.models import Record
 
 DECISION_WORKDAYS = 10
 MAX_FILE_BYTES = 5 * 1024 * 1024

@@ -10,11 +10,9 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.audit.models import AuditEntry
 from app.kit.clock import end_of_day
 from app.records.models import Record
 
@@ -60,22 +58,12 @@ def snapshots_as_of(
     """Each record's last recorded state before the end of `day`; records not yet received are absent."""
     if not record_ids:
         return {}
-    cutoff = end_of_day(day)
-    states: dict[uuid.UUID, dict[str, Any]] = {}
-    ids = [str(record_id) for record_id in record_ids]
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        rows = session.execute(
-            select(AuditEntry.entity_id, AuditEntry.payload)
-            .where(
-                AuditEntry.entity_type == "record",
-                AuditEntry.entity_id.in_(chunk),
-                AuditEntry.at < cutoff,
-            )
-            .order_by(AuditEntry.seq)
-        )
-        for entity_id, payload in rows:
-            states[uuid.UUID(entity_id)] = audit.parse_payload(payload)
+    states = {
+        uuid.UUID(entity_id): state
+        for entity_id, state in audit.last_states_before(
+            session, "record", [str(record_id) for record_id in record_ids], end_of_day(day)
+        ).items()
+    }
     for state in states.values():
         end = date.fromisoformat(state["publicity_end"])
         state["status"] = effective_status(state["status"], end, day)
