@@ -68,7 +68,7 @@ class Opened:
     query_code: str
 
 
-def _open_record(session: Session, record_id: uuid.UUID) -> Record:
+def _open_record(session: Session, record_id: uuid.UUID) -> "Record":
     record = repository.find_record(session, record_id)
     if record is None:
         raise NotFound(f"no record {record_id}")
@@ -80,7 +80,7 @@ def _open_record(session: Session, record_id: uuid.UUID) -> Record:
     return record
 
 
-def _refuse_second_open_case(session: Session, record: Record, kind: str) -> None:
+def _refuse_second_open_case(session: Session, record: "Record", kind: str) -> None:
     serialize_writers(session)  # two applications at once: the second sees the first
     open_case = session.scalar(
         select(Case.id).where(Case.record_id == record.id, Case.kind == kind, Case.status == "submitted")
@@ -98,7 +98,7 @@ def _due_date(session: Session, submitted_on: date) -> tuple[date | None, str | 
         return None, f"deadline unknown: {exc}"
 
 
-def _new_case(session: Session, record: Record, kind: str, **fields: object) -> Opened:
+def _new_case(session: Session, record: "Record", kind: str, **fields: object) -> Opened:
     code = _new_query_code()
     now = utcnow()
     due_by, note = _due_date(session, china_today())
