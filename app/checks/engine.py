@@ -39,7 +39,7 @@ class InForce(NamedTuple):
     status: str
     decision_no: str
     decision_date: date
-    publicity_end: date
+    publicity_end: date | None
     under_objection: bool
     version: int
     visibility: str
@@ -251,7 +251,7 @@ def record_view(
         },
         "decision_no": record.decision_no,
         "decision_date": record.decision_date.isoformat(),
-        "publicity_end": record.publicity_end.isoformat(),
+        "publicity_end": record.publicity_end.isoformat() if record.publicity_end else None,
         "under_objection": record.under_objection,
         "measures": list(measures),
     }

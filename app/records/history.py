@@ -17,9 +17,10 @@ from app.kit.clock import end_of_day
 from app.records.models import Record
 
 
-def effective_status(status: str, publicity_end: date, day: date) -> str:
-    """The status on `day`: an active record past its publicity end has expired by itself."""
-    return "expired" if status == "active" and publicity_end < day else status
+def effective_status(status: str, publicity_end: date | None, day: date) -> str:
+    """The status on `day`: an active record past its publicity end has expired by itself (one
+    without an end stays until it exits)."""
+    return "expired" if status == "active" and publicity_end is not None and publicity_end < day else status
 
 
 _SNAPSHOT_FIELDS = (
@@ -43,6 +44,7 @@ _SNAPSHOT_FIELDS = (
     "late_disclosure",
     "exit_reason",
     "exit_decision_no",
+    "listing_basis",
 )
 
 
@@ -65,6 +67,6 @@ def snapshots_as_of(
         ).items()
     }
     for state in states.values():
-        end = date.fromisoformat(state["publicity_end"])
-        state["status"] = effective_status(state["status"], end, day)
+        end = state["publicity_end"]
+        state["status"] = effective_status(state["status"], date.fromisoformat(end) if end else None, day)
     return states

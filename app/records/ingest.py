@@ -67,7 +67,7 @@ class Resolved:
     """A valid push with everything the registry derives from it."""
 
     item: RecordIn
-    publicity_end: date
+    publicity_end: date | None
     visibility: str
     status: str
     late_disclosure: bool | None
@@ -99,28 +99,49 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
                 "minors may not be put on a black or focus list"
             )
 
-    policy = ctx.publicity.policy_for(item.domain, item.severity)
-    publicity_end = item.publicity_end or policy.default_end(item.decision_date)
-    earliest, latest = policy.bounds(item.decision_date)
-    earliest = max(earliest, item.decision_date + timedelta(days=1))
-    if not earliest <= publicity_end <= latest:
-        raise ValidationFailed.one(
-            "publicity_end",
-            f"a {item.severity} record in {item.domain} decided on {item.decision_date} is published "
-            f"until a day between {earliest} and {latest}",
-        )
+    publicity_end = _publicity_end(item, ctx)
     # 国办发〔2025〕22号: minor lapses are not published unless the agency decides to.
     visibility = item.visibility or ("shared" if item.severity == "minor" else "public")
     # Historical backfill: a period already over is stored as exited.
-    status = "expired" if publicity_end < ctx.today else "active"
+    status = "expired" if publicity_end is not None and publicity_end < ctx.today else "active"
     late, note = _late_disclosure(ctx, item.decision_date, received_on)
 
-    effective = item.model_dump(mode="json") | {
-        "publicity_end": publicity_end.isoformat(),
+    # Fields left out are left out of the hash, so that a retried push of a record stored before a
+    # field existed is still recognized as the same push.
+    effective = item.model_dump(mode="json", exclude_none=True) | {
+        "publicity_end": publicity_end.isoformat() if publicity_end else None,
         "visibility": visibility,
     }
     content_hash = hashlib.sha256(audit.canonical_json(effective).encode()).hexdigest()
     return Resolved(item, publicity_end, visibility, status, late, note, birth_date, content_hash)
+
+
+COURT_DOMAIN = "court_judgments"
+
+
+def _publicity_end(item: RecordIn, ctx: IngestContext) -> date | None:
+    """The record's last published day, checked against its policy; None: no fixed end."""
+    if item.listing_basis is not None and item.domain != COURT_DOMAIN:
+        raise ValidationFailed.one(
+            "listing_basis", f"only court listings ({COURT_DOMAIN}) have a listing basis"
+        )
+    policy = ctx.publicity.policy_for(item.domain, item.severity, item.list_type)
+    earliest, latest = policy.bounds(item.decision_date)
+    if item.listing_basis == "refuses_despite_ability":
+        # 法释〔2017〕7号 第二条: the other grounds carry 2 years; this one none, until performed.
+        if item.publicity_end is None:
+            return None
+        earliest = item.decision_date
+    publicity_end = item.publicity_end or policy.default_end(item.decision_date)
+    earliest = max(earliest, item.decision_date + timedelta(days=1))
+    if not earliest <= publicity_end <= latest:
+        kind = "red record" if item.list_type == "red" else f"{item.severity} record"
+        raise ValidationFailed.one(
+            "publicity_end",
+            f"a {kind} in {item.domain} decided on {item.decision_date} is published "
+            f"until a day between {earliest} and {latest}",
+        )
+    return publicity_end
 
 
 def _late_disclosure(
@@ -273,6 +294,7 @@ def _record_row(
         "publicity_start": item.decision_date,
         "publicity_end": resolved.publicity_end,
         "visibility": resolved.visibility,
+        "listing_basis": item.listing_basis,
         "status": resolved.status,
         "version": 1,
         "under_objection": False,
@@ -285,6 +307,7 @@ def _record_row(
         if resolved.status == "expired"
         else None,
         "exit_decision_no": None,
+        "exit_sync_by": None,
         "content_hash": resolved.content_hash,
     }
 

@@ -13,14 +13,18 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.service import Principal
+from app.catalog import service as catalog
 from app.errors import Forbidden, ValidationFailed, VersionConflict, pydantic_fields
-from app.kit.clock import china_date, utcnow
+from app.kit.clock import china_date, china_today, utcnow
+from app.kit.workdays import CalendarUnknown
 from app.records.errors import RecordNotActive
-from app.records.history import snapshot
-from app.records.ingest import ingest_context, resolve
+from app.records.history import effective_status, snapshot
+from app.records.ingest import COURT_DOMAIN, ingest_context, resolve
 from app.records.models import Record
 from app.records.queries import get_record
-from app.records.schemas import RecordIn, RecordPatch, RevokeIn
+from app.records.schemas import ExitIn, RecordIn, RecordPatch, RevokeIn
+
+SYNC_WORKDAYS = 3
 
 
 def _own_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
@@ -96,11 +100,43 @@ def exit_record(
     actor: str,
     event: str,
 ) -> Record:
-    """Take a record out of every public view, sharing answer and check: revoked or repaired."""
-    if record.status in ("revoked", "repaired"):
+    """Take a record out of every public view, sharing answer and check (revoked, repaired, exited),
+    and say by when other platforms must have taken it down: 3 working days (法释〔2017〕7号 第十条;
+    NDRC Order No. 36 for repairs)."""
+    if record.status in ("revoked", "repaired", "exited"):
         raise RecordNotActive(f"record {record.id} is already {record.status}")
-    values = {"status": status, "exited_at": utcnow(), "exit_reason": reason, "exit_decision_no": decision_no}
+    now = utcnow()
+    try:
+        sync_by = catalog.workday_calendar(session).add_workdays(china_date(now), SYNC_WORKDAYS)
+    except CalendarUnknown:
+        sync_by = None  # beyond the known calendar: the record's history still dates the exit
+    values = {
+        "status": status,
+        "exited_at": now,
+        "exit_reason": reason,
+        "exit_decision_no": decision_no,
+        "exit_sync_by": sync_by,
+    }
     return change_record(session, record, values, actor, event)
+
+
+def exit_listing(session: Session, principal: Principal, record_id: uuid.UUID, body: ExitIn) -> Record:
+    """A court takes a debtor off its list once the debt is performed or settled (法释〔2017〕7号
+    第十条): an exit with its own reason, not a revocation, which would say the listing was wrong.
+    Other listings end by credit repair, by expiry or by revocation."""
+    record = _own_record(session, principal, record_id)
+    if record.domain_code != COURT_DOMAIN:
+        raise ValidationFailed.one(
+            "record_id",
+            f"only court listings ({COURT_DOMAIN}) exit this way; others end by credit repair, "
+            "by the end of their publicity period, or by revocation",
+        )
+    status = effective_status(record.status, record.publicity_end, china_today())
+    if status != "active":
+        raise RecordNotActive(f"record {record.id} has already exited ({status})")
+    return exit_record(
+        session, record, "exited", body.reason, body.decision_no, principal.actor, "record.exited"
+    )
 
 
 def set_under_objection(session: Session, record: Record, flag: bool, actor: str, event: str) -> Record:

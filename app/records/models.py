@@ -48,8 +48,11 @@ class Record(Base):
     decision_date: Mapped[date] = mapped_column(Date)
     legal_basis: Mapped[str] = mapped_column(Text)
     publicity_start: Mapped[date] = mapped_column(Date)
-    publicity_end: Mapped[date] = mapped_column(Date)
+    # None: no fixed end (a court listing on the first ground of 法释〔2017〕7号, until performance).
+    publicity_end: Mapped[date | None] = mapped_column(Date, nullable=True)
     visibility: Mapped[str] = mapped_column(String(16))
+    # Court listings: the ground of 法释〔2017〕7号 第一条 (app.records.schemas.ListingBasis).
+    listing_basis: Mapped[str | None] = mapped_column(String(32), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
     under_objection: Mapped[bool] = mapped_column(default=False)
@@ -61,6 +64,9 @@ class Record(Base):
     exited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     exit_reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     exit_decision_no: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The day other platforms must have taken an exit down by (3 working days: 法释〔2017〕7号 第十条,
+    # NDRC Order No. 36); None when the calendar could not tell.
+    exit_sync_by: Mapped[date | None] = mapped_column(Date, nullable=True)
     # SHA-256 of the record's pushed content, to tell a retried push from a conflicting one.
     content_hash: Mapped[str] = mapped_column(String(64))
 

@@ -3,8 +3,10 @@
 国办发〔2025〕22号 and NDRC Order No. 36 (in force 2026-04-01): minor lapses are not published by
 default and at most 3 months if published; general: at least 3 months, at most 1 year; serious: at
 least 1 year, at most 3 years; publication stops by itself at the maximum. Court dishonest-debtor
-listings (法释〔2017〕7号): 2 years, extendable by 1–3 years. The period counts from the decision date;
-`publicity_end` is the last day a record is published.
+listings (法释〔2017〕7号 第二条): 2 years, extendable by 1–3 years; on the first ground (able but
+refusing to perform) no fixed end: listed until performed. Red lists (守信红名单) are valid as long as
+their designating agency decides, within RED's bounds, not the black list's by severity. The period
+counts from the decision date; `publicity_end` is the last day a record is published.
 """
 
 from dataclasses import asdict, dataclass
@@ -52,7 +54,14 @@ BY_DOMAIN = {
 }
 
 
-def default_policy(domain: str, severity: str) -> PublicityPolicy:
+# Red lists: the agency sets the validity; the registry's default when it does not, and a ceiling
+# (a listing that would outlive any review of the conduct behind it is not an honest incentive).
+RED = PublicityPolicy(shortest_months=0, default_months=36, longest_months=60, repair_after_months=0)
+
+
+def default_policy(domain: str, severity: str, list_type: str = "black") -> PublicityPolicy:
+    if list_type == "red":
+        return RED
     return BY_DOMAIN.get(domain) or BY_SEVERITY[severity]
 
 
@@ -62,7 +71,10 @@ class PublicityRules:
     def __init__(self, overrides: dict[tuple[str, str], PublicityPolicy] | None = None) -> None:
         self.overrides = overrides or {}
 
-    def policy_for(self, domain: str, severity: str) -> PublicityPolicy:
+    def policy_for(self, domain: str, severity: str, list_type: str = "black") -> PublicityPolicy:
+        """The periods of a record; administrators' overrides are for the black and focus lists."""
+        if list_type == "red":
+            return RED
         return self.overrides.get((domain, severity)) or default_policy(domain, severity)
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.audit import service as audit
@@ -47,14 +47,14 @@ def subject_with_records(
     if subject is None:
         raise NotFound(f"no subject with identifier {identifier}")
     query = select(Record).options(joinedload(Record.agency)).where(Record.subject_id == subject.id)
-    if as_of is not None:
-        query = query.where(Record.received_at < end_of_day(as_of))
     records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
     for record in records:
         record.subject = subject
     visible = [record for record in records if _may_see(principal, record)]
     if not visible and not principal.has(Scope.admin):
         raise NotFound(f"no subject with identifier {identifier}")
+    if as_of is not None:
+        visible = [record for record in visible if record.received_at < end_of_day(as_of)]
     # Every name the subject was pushed under, first seen first: each record keeps its agency's spelling.
     names = list(dict.fromkeys(r.subject_name for r in sorted(visible, key=lambda r: r.received_at)))
     newest = max(visible, key=lambda r: r.received_at, default=None)
@@ -134,6 +134,8 @@ def record_out(record: Record) -> dict[str, Any]:
         "exited_at": record.exited_at,
         "exit_reason": record.exit_reason,
         "exit_decision_no": record.exit_decision_no,
+        "exit_sync_by": record.exit_sync_by,
+        "listing_basis": record.listing_basis,
     }
 
 
@@ -155,7 +157,9 @@ def list_records(
         today = china_today()
         # Status as the calendar has it: an active record past its end counts as expired.
         if status == "active":
-            query = query.where(Record.status == "active", Record.publicity_end >= today)
+            query = query.where(
+                Record.status == "active", or_(Record.publicity_end.is_(None), Record.publicity_end >= today)
+            )
         elif status == "expired":
             query = query.where(
                 (Record.status == "expired") | ((Record.status == "active") & (Record.publicity_end < today))

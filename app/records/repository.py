@@ -12,7 +12,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, func, select
+from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, joinedload
@@ -25,13 +25,19 @@ from app.records.models import Record, Subject
 EXITED = ("repaired", "expired", "revoked", "exited")
 
 
-def in_force(status: str, publicity_start: date, publicity_end: date, day: date) -> bool:
-    return status == "active" and publicity_start <= day <= publicity_end
+def in_force(status: str, publicity_start: date, publicity_end: date | None, day: date) -> bool:
+    """Active, and `day` within the publicity period (a court listing on the first ground of
+    法释〔2017〕7号 has no end: it stays in force until it exits)."""
+    return status == "active" and publicity_start <= day and (publicity_end is None or day <= publicity_end)
 
 
 def in_force_clause(day: Any) -> Any:
     """The SQL form of in_force() over the records table; `day` a date or a bound parameter."""
-    return and_(Record.status == "active", Record.publicity_start <= day, Record.publicity_end >= day)
+    return and_(
+        Record.status == "active",
+        Record.publicity_start <= day,
+        or_(Record.publicity_end.is_(None), Record.publicity_end >= day),
+    )
 
 
 def find_record(session: Session, record_id: uuid.UUID) -> Record | None:
@@ -135,7 +141,8 @@ def read_in_force_as_of(session: Session, identifiers: list[str], day: date) -> 
         state = states.get(row.record_id) if row.record_id else None
         if state is None:
             continue
-        start, end = date.fromisoformat(state["publicity_start"]), date.fromisoformat(state["publicity_end"])
+        start = date.fromisoformat(state["publicity_start"])
+        end = date.fromisoformat(state["publicity_end"]) if state["publicity_end"] else None
         if not in_force(state["status"], start, end, day):
             continue
         held.append(

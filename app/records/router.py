@@ -1,7 +1,7 @@
 import re
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
@@ -15,6 +15,7 @@ from app.records.schemas import (
     BatchIn,
     BatchOut,
     ChangesOut,
+    ExitIn,
     PublicityPolicyIn,
     PublicityPolicyOut,
     RecordEventOut,
@@ -24,6 +25,7 @@ from app.records.schemas import (
     RecordPatch,
     RevokeIn,
     Severity,
+    Status,
     SubjectRecordsOut,
 )
 
@@ -83,7 +85,7 @@ def list_records(
     session: DbSession,
     agency: Annotated[str | None, Query(description="Agency code; default: the caller's own")] = None,
     domain: Annotated[str | None, Query()] = None,
-    status: Annotated[Literal["active", "expired", "repaired", "revoked"] | None, Query()] = None,
+    status: Annotated[Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
@@ -124,6 +126,14 @@ def correct_record(
 def revoke_record(record_id: uuid.UUID, body: RevokeIn, principal: RecordsWrite, session: DbSession) -> Any:
     """The designating agency withdraws a record (its decision was overturned): it exits at once."""
     return queries.record_out(lifecycle.revoke_record(session, principal, record_id, body))
+
+
+@router.post("/v1/records/{record_id}/exit", response_model=RecordOut)
+def exit_listing(record_id: uuid.UUID, body: ExitIn, principal: RecordsWrite, session: DbSession) -> Any:
+    """A court takes a debtor off its list: the debt was performed, settled, or another lawful reason
+    (法释〔2017〕7号 第十条). The record exits at once (status `exited`); `exit_sync_by` says by when
+    other platforms must have taken it down (3 working days)."""
+    return queries.record_out(lifecycle.exit_listing(session, principal, record_id, body))
 
 
 @router.get("/v1/subjects/{identifier}", response_model=SubjectRecordsOut)

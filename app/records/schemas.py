@@ -21,7 +21,18 @@ Severity = Literal["minor", "general", "serious"]
 SubjectKind = Literal["legal_person", "natural_person", "other_org", "individual_business"]
 IdentifierType = Literal["uscc", "resident_id", "other"]
 Visibility = Literal["public", "shared", "restricted"]
-Status = Literal["active", "repaired", "expired", "revoked"]
+Status = Literal["active", "repaired", "expired", "revoked", "exited"]
+# 法释〔2017〕7号 第一条: the six grounds on which a court lists a dishonest debtor, in its order.
+ListingBasis = Literal[
+    "refuses_despite_ability",  # (一) 有履行能力而拒不履行
+    "obstructs_enforcement",  # (二) 以伪造证据、暴力、威胁等方法妨碍、抗拒执行
+    "evades_enforcement",  # (三) 以虚假诉讼、虚假仲裁或隐匿、转移财产等方法规避执行
+    "violates_property_report",  # (四) 违反财产报告制度
+    "violates_consumption_order",  # (五) 违反限制消费令
+    "refuses_settlement_agreement",  # (六) 无正当理由拒不履行执行和解协议
+]
+# Why a listing ends other than by repair, expiry or revocation (法释〔2017〕7号 第十条).
+ExitReason = Literal["obligations_performed", "settled", "other_lawful"]
 
 
 # Which identifiers each kind of subject may carry: persons have identity numbers, organizations
@@ -77,8 +88,16 @@ class RecordIn(BaseModel):
     decision_no: text(128)  # type: ignore[valid-type]
     decision_date: date
     legal_basis: text(2000)  # type: ignore[valid-type]
-    publicity_end: date | None = None
+    publicity_end: date | None = Field(
+        default=None,
+        description="The last day the record is published; default by domain, list and severity. A "
+        "court listing on the first ground (refuses_despite_ability) has none by default: it stays "
+        "until the debt is performed",
+    )
     visibility: Visibility | None = None
+    listing_basis: ListingBasis | None = Field(
+        default=None, description="Court listings (court_judgments): the ground of 法释〔2017〕7号 第一条"
+    )
 
 
 class RecordPatch(BaseModel):
@@ -93,6 +112,13 @@ class RecordPatch(BaseModel):
     legal_basis: text(2000) | None = None  # type: ignore[valid-type]
     publicity_end: date | None = None
     visibility: Visibility | None = None
+
+
+class ExitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ExitReason
+    decision_no: text(128)  # type: ignore[valid-type]
 
 
 class RevokeIn(BaseModel):
@@ -150,8 +176,9 @@ class RecordOut(BaseModel):
     decision_date: date
     legal_basis: str
     publicity_start: date
-    publicity_end: date
+    publicity_end: date | None
     visibility: str
+    listing_basis: str | None = None
     status: Status
     version: int
     under_objection: bool
@@ -163,6 +190,9 @@ class RecordOut(BaseModel):
     exited_at: datetime | None = None
     exit_reason: str | None = None
     exit_decision_no: str | None = None
+    exit_sync_by: date | None = Field(
+        default=None, description="Other platforms must have taken the exit down by this day"
+    )
 
 
 class SubjectRecordsOut(BaseModel):

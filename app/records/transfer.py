@@ -96,7 +96,7 @@ def export_rows(session: Session, agency: str | None) -> Iterator[dict[str, Any]
             "decision_no": record.decision_no,
             "decision_date": record.decision_date.isoformat(),
             "legal_basis": record.legal_basis,
-            "publicity_end": record.publicity_end.isoformat(),
+            "publicity_end": record.publicity_end.isoformat() if record.publicity_end else None,
             "visibility": record.visibility,
             "id": str(record.id),
             "agency": record.agency_code,

@@ -27,7 +27,11 @@ class Row:
     agency: str
     listed: int = 0
     late_disclosures: int = 0
-    exited: dict[str, int] = field(default_factory=lambda: {"expired": 0, "repaired": 0, "revoked": 0})
+    # Exits by how they came: the period ended, repaired, revoked (the listing was wrong), or exited
+    # (a court listing whose debt was performed or settled: 法释〔2017〕7号 第十条).
+    exited: dict[str, int] = field(
+        default_factory=lambda: {"expired": 0, "repaired": 0, "revoked": 0, "exited": 0}
+    )
     repairs: dict[str, int] = field(default_factory=lambda: {"submitted": 0, "approved": 0, "rejected": 0})
     objections: dict[str, int] = field(
         default_factory=lambda: {"submitted": 0, "corrected": 0, "revoked": 0, "dismissed": 0}

@@ -1,0 +1,95 @@
+"""Court listings follow the court's rules (法释〔2017〕7号), and red lists their own validity."""
+
+from tests.checks.helpers import approver, check
+from tests.conftest import COURT, make_uscc, record_body
+
+
+def _court_listing(n: int, **overrides):
+    return record_body(n, domain="court_judgments", severity="general", **overrides)
+
+
+def test_a_debtor_able_but_refusing_to_perform_stays_listed_until_performance(http, token_for, clock):
+    court = token_for(COURT, "records:write", "records:read")
+    headers = approver(token_for)
+    answer = http.post(
+        "/v1/records", json=_court_listing(1, listing_basis="refuses_despite_ability"), headers=court
+    )
+    assert answer.status_code == 201, answer.text
+    record = answer.json()
+    assert record["publicity_end"] is None and record["listing_basis"] == "refuses_despite_ability"
+    clock("2032-06-01T10:00")  # five years on: a dated court listing would have ended long ago
+    assert http.get(f"/v1/records/{record['id']}", headers=court).json()["status"] == "active"
+    assert check(http, headers, 1, "high_consumption")["decision"] == "prohibit"
+
+
+def test_the_other_grounds_carry_two_years_extendable_to_five(http, token_for):
+    court = token_for(COURT, "records:write")
+    default = http.post(
+        "/v1/records", json=_court_listing(2, listing_basis="evades_enforcement"), headers=court
+    ).json()
+    assert default["publicity_end"] == "2028-11-18"
+    extended = _court_listing(3, listing_basis="obstructs_enforcement", publicity_end="2031-11-18")
+    assert http.post("/v1/records", json=extended, headers=court).status_code == 201
+    too_long = _court_listing(4, listing_basis="obstructs_enforcement", publicity_end="2031-11-19")
+    refused = http.post("/v1/records", json=too_long, headers=court)
+    assert refused.status_code == 422 and refused.json()["fields"][0]["field"] == "publicity_end"
+
+
+def test_a_listing_basis_belongs_to_court_listings_only(http, police):
+    answer = http.post("/v1/records", json=record_body(5, listing_basis="evades_enforcement"), headers=police)
+    assert answer.status_code == 422
+    assert answer.json()["fields"][0]["field"] == "listing_basis"
+
+
+def test_a_performed_debt_takes_the_listing_down_as_an_exit_not_a_revocation(http, token_for, clock):
+    court = token_for(COURT, "records:write", "records:read")
+    admin = token_for(COURT, "admin")
+    headers = approver(token_for)
+    clock("2026-11-22T10:00")  # a Sunday: three working days on is Wednesday
+    record = http.post(
+        "/v1/records", json=_court_listing(6, listing_basis="refuses_despite_ability"), headers=court
+    ).json()
+    answer = http.post(
+        f"/v1/records/{record['id']}/exit",
+        json={"reason": "obligations_performed", "decision_no": "（2026）鲁0402执恢12号"},
+        headers=court,
+    )
+    assert answer.status_code == 200, answer.text
+    exited = answer.json()
+    assert exited["status"] == "exited" and exited["exit_reason"] == "obligations_performed"
+    assert exited["exit_sync_by"] == "2026-11-25"
+    assert check(http, headers, 6, "high_consumption")["decision"] == "clear"
+    again = http.post(
+        f"/v1/records/{record['id']}/exit", json={"reason": "settled", "decision_no": "x"}, headers=court
+    )
+    assert again.status_code == 409
+    stats = http.get("/v1/stats", params={"from": "2026-11-01"}, headers=admin).json()
+    (row,) = [r for r in stats["rows"] if r["domain"] == "court_judgments"]
+    assert row["exited"]["exited"] == 1 and row["exited"]["revoked"] == 0
+
+
+def test_exits_are_refused_outside_their_rules(http, token_for, police):
+    court = token_for(COURT, "records:write")
+    record = http.post("/v1/records", json=_court_listing(7), headers=court).json()
+    reason = {"reason": "obligations_performed", "decision_no": "d"}
+    assert http.post(f"/v1/records/{record['id']}/exit", json=reason, headers=police).status_code == 403
+    odd = http.post(
+        f"/v1/records/{record['id']}/exit", json={"reason": "paid_a_bribe", "decision_no": "d"}, headers=court
+    )
+    assert odd.status_code == 422 and odd.json()["fields"][0]["field"] == "reason"
+    telecom = http.post("/v1/records", json=record_body(8), headers=police).json()
+    refused = http.post(f"/v1/records/{telecom['id']}/exit", json=reason, headers=police)
+    assert refused.status_code == 422 and "credit repair" in refused.json()["detail"]
+
+
+def test_red_records_live_by_the_validity_their_agency_sets(http, police):
+    four_years = record_body(9, list_type="red", severity="general", publicity_end="2030-11-18")
+    answer = http.post("/v1/records", json=four_years, headers=police)
+    assert answer.status_code == 201, answer.text  # a general black record: one year at most
+    default = http.post(
+        "/v1/records", json=record_body(10, list_type="red", severity="minor"), headers=police
+    )
+    assert default.json()["publicity_end"] == "2029-11-18"
+    too_long = record_body(11, list_type="red", severity="general", publicity_end="2031-11-19")
+    assert http.post("/v1/records", json=too_long, headers=police).status_code == 422
+    assert make_uscc(9) == answer.json()["subject"]["identifier"]
