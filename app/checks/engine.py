@@ -193,6 +193,9 @@ def evaluate(
     def with_ids(entry: dict[str, Any], where: tuple[int, ...]) -> dict[str, Any]:
         return entry | {"record_ids": [records[i].id for i in where if shown[i]]}
 
+    # A red record is suspended while a black record of the subject is in force (DOMAIN.md, second
+    # release): no incentive comes of it, and it is shown as such.
+    suspended = any(record.list_type == "black" for record in records)
     triggering = {i for _, where in decided.punishments for i in where}
     if not decided.punishments:
         triggering = {i for i, record in enumerate(records) if record.list_type in LISTED}
@@ -203,6 +206,7 @@ def evaluate(
         decided.withheld,
         [
             record_view(record, decided.measures_of[i], agency_names, shown[i])
+            | ({"suspended": True} if suspended and record.list_type == "red" else {})
             for i, record in enumerate(records)
         ],
         any(records[i].under_objection for i in triggering),

@@ -87,6 +87,9 @@ class CheckedRecord(BaseModel):
     publicity_end: date | None
     under_objection: bool | None
     measures: list[str] = Field(description="The measures this record triggers for the action")
+    suspended: bool = Field(
+        default=False, description="A red record while a black record of the subject is in force"
+    )
 
 
 class CheckedSubject(BaseModel):

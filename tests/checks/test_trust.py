@@ -168,3 +168,16 @@ def test_the_receipt_signs_the_approvers_reference(http, police, token_for, cloc
     assert _payload(batch[0]["receipt"])["reference"] == "批量-1"
     stored = http.get(f"/v1/checks/{answer['id']}", headers=headers).json()
     assert stored["receipt"] == answer["receipt"]
+
+
+def test_a_red_record_is_suspended_while_a_black_record_is_in_force(http, police, token_for, clock):
+    headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1, list_type="red", severity="general")
+    alone = check(http, headers, 1, "administrative_license")
+    assert alone["decision"] == "incentive" and "suspended" not in alone["records"][0]
+    push(http, police, 2, external_id="black-1", subject={"identifier": make_uscc(1)})
+    answer = check(http, headers, 1, "administrative_license")
+    assert answer["decision"] == "restrict" and answer["incentives"] == []
+    red = next(r for r in answer["records"] if r["list_type"] == "red")
+    assert red["suspended"] is True
