@@ -294,7 +294,15 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
         )
     elif body.outcome == "corrected":
         assert body.correction is not None
-        lifecycle.correct_record(session, principal, record, body.correction, "record.corrected")
+        lifecycle.correct_record(
+            session,
+            principal,
+            record,
+            body.correction,
+            "record.corrected",
+            reason=body.reason,
+            case_id=str(case.id),
+        )
     if case.kind == "objection":
         lifecycle.set_under_objection(session, record, False, actor, "record.objection_decided")
     else:

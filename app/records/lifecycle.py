@@ -22,7 +22,7 @@ from app.records.history import effective_status, snapshot
 from app.records.ingest import COURT_DOMAIN, ingest_context, resolve
 from app.records.models import Record
 from app.records.queries import get_record
-from app.records.schemas import ExitIn, RecordIn, RecordPatch, RevokeIn
+from app.records.schemas import DECISIVE_FIELDS, ExitIn, RecordCorrection, RecordIn, RecordPatch, RevokeIn
 
 SYNC_WORKDAYS = 3
 
@@ -37,18 +37,41 @@ def _own_record(session: Session, principal: Principal, record_id: uuid.UUID) ->
 
 
 def patch_record(
-    session: Session, principal: Principal, record_id: uuid.UUID, patch: RecordPatch, expected_version: int
+    session: Session,
+    principal: Principal,
+    record_id: uuid.UUID,
+    correction: RecordCorrection,
+    expected_version: int,
 ) -> Record:
     record = _own_record(session, principal, record_id)
     if record.version != expected_version:
         raise VersionConflict(f"record {record_id} is at version {record.version}, not {expected_version}")
-    return correct_record(session, principal, record, patch, "record.updated")
+    patch = RecordPatch.model_validate(correction.model_dump(exclude_unset=True, include=PATCHABLE))
+    decisive = [name for name in DECISIVE_FIELDS if name in patch.model_fields_set]
+    if decisive and correction.correction_decision_no is None:
+        raise ValidationFailed.one(
+            "correction_decision_no",
+            f"changing {', '.join(decisive)} is a new decision on the record: name it",
+        )
+    return correct_record(
+        session,
+        principal,
+        record,
+        patch,
+        "record.updated",
+        reason=correction.reason,
+        correction_decision_no=correction.correction_decision_no,
+    )
+
+
+PATCHABLE = set(RecordPatch.model_fields)
 
 
 def correct_record(
-    session: Session, principal: Principal, record: Record, patch: RecordPatch, event: str
+    session: Session, principal: Principal, record: Record, patch: RecordPatch, event: str, **details: Any
 ) -> Record:
-    """Apply a correction with the listing rules checked again; the earlier state stays in the history."""
+    """Apply a correction with the listing rules checked again; the earlier state stays in the history,
+    the event carries each change as [before, after] and the `details` given (reason, decision)."""
     if record.status != "active":
         raise RecordNotActive(
             f"record {record.id} has exited ({record.status}) and can no longer be corrected"
@@ -81,7 +104,7 @@ def correct_record(
     }
     if resolved.status == "expired":
         values |= {"exited_at": ctx.now, "exit_reason": "publicity period over after correction"}
-    return change_record(session, record, values, ctx.actor, event)
+    return change_record(session, record, values, ctx.actor, event, **details)
 
 
 def revoke_record(session: Session, principal: Principal, record_id: uuid.UUID, body: RevokeIn) -> Record:
@@ -199,4 +222,5 @@ def _as_record_in(record: Record) -> dict[str, Any]:
         "legal_basis": record.legal_basis,
         "publicity_end": record.publicity_end,
         "visibility": record.visibility,
+        "listing_basis": record.listing_basis,
     }

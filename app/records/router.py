@@ -18,11 +18,11 @@ from app.records.schemas import (
     ExitIn,
     PublicityPolicyIn,
     PublicityPolicyOut,
+    RecordCorrection,
     RecordEventOut,
     RecordIn,
     RecordOut,
     RecordPage,
-    RecordPatch,
     RevokeIn,
     Severity,
     Status,
@@ -106,7 +106,7 @@ def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession
 @router.patch("/v1/records/{record_id}", response_model=RecordOut, responses=errors_declared(412, 428))
 def correct_record(
     record_id: uuid.UUID,
-    patch: RecordPatch,
+    patch: RecordCorrection,
     principal: RecordsWrite,
     session: DbSession,
     response: Response,

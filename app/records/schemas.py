@@ -114,6 +114,21 @@ class RecordPatch(BaseModel):
     visibility: Visibility | None = None
 
 
+# A correction that changes these is a new decision on the record: it names that decision.
+DECISIVE_FIELDS = ("severity", "decision_date", "publicity_end")
+
+
+class RecordCorrection(RecordPatch):
+    """PATCH /v1/records/{id}: the fields to change, and why (the record's history keeps both)."""
+
+    reason: text(1000) = Field(description="Why the record is corrected")  # type: ignore[valid-type]
+    correction_decision_no: text(128) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="The decision that corrects the record; required when severity, decision_date "
+        "or publicity_end change",
+    )
+
+
 class ExitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

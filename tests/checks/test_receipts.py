@@ -77,7 +77,11 @@ def test_the_records_state_changes_the_receipts_digest(http, police, token_for, 
 
     first = digest()
     assert digest() == first
-    http.patch(f"/v1/records/{record['id']}", json={"conduct": "更正"}, headers=police | {"If-Match": "1"})
+    http.patch(
+        f"/v1/records/{record['id']}",
+        json={"conduct": "更正", "reason": "依申请更正"},
+        headers=police | {"If-Match": "1"},
+    )
     assert digest() != first
 
 

@@ -14,7 +14,11 @@ def test_as_of_answers_as_the_registry_stood_that_day(http, police, clock):
     clock("2026-11-18T10:00")
     record = http.post("/v1/records", json=record_body(1), headers=police).json()
     clock("2026-11-19T09:00")
-    http.patch(f"/v1/records/{record['id']}", json={"conduct": "更正后"}, headers=police | {"If-Match": "1"})
+    http.patch(
+        f"/v1/records/{record['id']}",
+        json={"conduct": "更正后", "reason": "依申请更正"},
+        headers=police | {"If-Match": "1"},
+    )
     clock("2026-11-21T16:00")
     http.post(
         f"/v1/records/{record['id']}/revoke", json={"reason": "撤销", "decision_no": "d"}, headers=police

@@ -13,7 +13,7 @@ def test_patch_with_the_current_version_updates_and_bumps_it(http, police):
     record = _push(http, police)
     answer = http.patch(
         f"/v1/records/{record['id']}",
-        json={"conduct": "更正后的行为描述"},
+        json={"conduct": "更正后的行为描述", "reason": "依申请更正"},
         headers=police | {"If-Match": '"1"'},
     )
     assert answer.status_code == 200, answer.text
@@ -25,10 +25,14 @@ def test_patch_with_the_current_version_updates_and_bumps_it(http, police):
 def test_stale_version_is_412_and_changes_nothing(http, police):
     record = _push(http, police)
     http.patch(
-        f"/v1/records/{record['id']}", json={"conduct": "第一次更正"}, headers=police | {"If-Match": "1"}
+        f"/v1/records/{record['id']}",
+        json={"conduct": "第一次更正", "reason": "依申请更正"},
+        headers=police | {"If-Match": "1"},
     )
     stale = http.patch(
-        f"/v1/records/{record['id']}", json={"conduct": "迟到的更正"}, headers=police | {"If-Match": "1"}
+        f"/v1/records/{record['id']}",
+        json={"conduct": "迟到的更正", "reason": "依申请更正"},
+        headers=police | {"If-Match": "1"},
     )
     assert stale.status_code == 412 and stale.json()["error"] == "version_conflict"
     assert http.get(f"/v1/records/{record['id']}", headers=police).json()["conduct"] == "第一次更正"
@@ -36,7 +40,9 @@ def test_stale_version_is_412_and_changes_nothing(http, police):
 
 def test_patch_without_if_match_is_428(http, police):
     record = _push(http, police)
-    answer = http.patch(f"/v1/records/{record['id']}", json={"conduct": "x"}, headers=police)
+    answer = http.patch(
+        f"/v1/records/{record['id']}", json={"conduct": "x", "reason": "依申请更正"}, headers=police
+    )
     assert answer.status_code == 428
 
 
@@ -44,13 +50,19 @@ def test_patch_applies_the_rules_again(http, police):
     record = _push(http, police)
     answer = http.patch(
         f"/v1/records/{record['id']}",
-        json={"publicity_end": "2040-01-01"},
+        json={
+            "publicity_end": "2040-01-01",
+            "reason": "依申请更正",
+            "correction_decision_no": "更字〔2026〕1号",
+        },
         headers=police | {"If-Match": "1"},
     )
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "publicity_end"
     # A new severity brings its own default period.
     general = http.patch(
-        f"/v1/records/{record['id']}", json={"severity": "general"}, headers=police | {"If-Match": "1"}
+        f"/v1/records/{record['id']}",
+        json={"severity": "general", "reason": "依申请更正", "correction_decision_no": "更字〔2026〕1号"},
+        headers=police | {"If-Match": "1"},
     )
     assert general.status_code == 200 and general.json()["publicity_end"] == "2027-11-18"
 
@@ -59,7 +71,9 @@ def test_only_the_designating_agency_changes_or_revokes_a_record(http, police, t
     record = _push(http, police)
     court = token_for(COURT, "records:write", "records:read")
     patch = http.patch(
-        f"/v1/records/{record['id']}", json={"conduct": "x"}, headers=court | {"If-Match": "1"}
+        f"/v1/records/{record['id']}",
+        json={"conduct": "x", "reason": "依申请更正"},
+        headers=court | {"If-Match": "1"},
     )
     revoke = http.post(
         f"/v1/records/{record['id']}/revoke", json={"reason": "x", "decision_no": "y"}, headers=court
@@ -84,7 +98,9 @@ def test_revoke_exits_the_record_and_it_cannot_be_corrected_after(http, police):
     )
     assert again.status_code == 409
     patch = http.patch(
-        f"/v1/records/{record['id']}", json={"conduct": "x"}, headers=police | {"If-Match": "2"}
+        f"/v1/records/{record['id']}",
+        json={"conduct": "x", "reason": "依申请更正"},
+        headers=police | {"If-Match": "2"},
     )
     assert patch.status_code == 409
 
@@ -97,7 +113,11 @@ def test_unknown_record_is_404(http, police):
 def test_change_feed_lists_every_change_in_order_with_a_cursor(http, police, token_for):
     first = _push(http, police, 1)
     second = _push(http, police, 2)
-    http.patch(f"/v1/records/{first['id']}", json={"conduct": "更正"}, headers=police | {"If-Match": "1"})
+    http.patch(
+        f"/v1/records/{first['id']}",
+        json={"conduct": "更正", "reason": "依申请更正"},
+        headers=police | {"If-Match": "1"},
+    )
     http.post(
         f"/v1/records/{second['id']}/revoke", json={"reason": "撤销", "decision_no": "d"}, headers=police
     )
@@ -134,3 +154,28 @@ def test_an_agency_lists_its_records_a_page_at_a_time(http, police, token_for):
     seen_by_court = http.get("/v1/records?agency=national.public_security", headers=court).json()
     assert seen_by_court["total"] == 5  # the restricted one stays with its owner
     assert http.get("/v1/records?status=revoked", headers=police).json()["total"] == 0
+
+
+def test_a_correction_says_why_and_the_history_shows_before_and_after(http, police):
+    record = _push(http, police)
+    url = f"/v1/records/{record['id']}"
+    no_reason = http.patch(url, json={"conduct": "更正"}, headers=police | {"If-Match": "1"})
+    assert no_reason.status_code == 422 and no_reason.json()["fields"][0]["field"] == "reason"
+    undecided = http.patch(
+        url, json={"severity": "general", "reason": "复议变更"}, headers=police | {"If-Match": "1"}
+    )
+    assert undecided.status_code == 422
+    assert undecided.json()["fields"][0]["field"] == "correction_decision_no"
+    answer = http.patch(
+        url,
+        json={"severity": "general", "reason": "复议变更", "correction_decision_no": "公复字〔2026〕3号"},
+        headers=police | {"If-Match": "1"},
+    )
+    assert answer.status_code == 200, answer.text
+    history = http.get(f"{url}/history", headers=police).json()
+    change = history[-1]
+    assert change["event"] == "record.updated" and change["version"] == 2
+    details = change["details"]
+    assert details["reason"] == "复议变更" and details["correction_decision_no"] == "公复字〔2026〕3号"
+    assert details["changes"]["severity"] == ["serious", "general"]
+    assert details["changes"]["publicity_end"] == ["2029-11-18", "2027-11-18"]

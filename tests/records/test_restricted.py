@@ -26,21 +26,23 @@ def test_the_change_feed_hides_another_agencys_restricted_records(http, police, 
 
     # Made public, it appears; restricted again, the others are told once that it left their view.
     http.patch(
-        f"/v1/records/{restricted['id']}", json={"visibility": "public"}, headers=police | {"If-Match": "1"}
+        f"/v1/records/{restricted['id']}",
+        json={"visibility": "public", "reason": "依申请更正"},
+        headers=police | {"If-Match": "1"},
     )
     http.patch(
         f"/v1/records/{restricted['id']}",
-        json={"conduct": "更正"},
+        json={"conduct": "更正", "reason": "依申请更正"},
         headers=police | {"If-Match": "2"},
     )
     http.patch(
         f"/v1/records/{restricted['id']}",
-        json={"visibility": "restricted"},
+        json={"visibility": "restricted", "reason": "依申请更正"},
         headers=police | {"If-Match": "3"},
     )
     http.patch(
         f"/v1/records/{restricted['id']}",
-        json={"conduct": "再次更正，仍受限"},
+        json={"conduct": "再次更正，仍受限", "reason": "依申请更正"},
         headers=police | {"If-Match": "4"},
     )
     events = [item["event"] for item in _feed(http, reader) if item["record_id"] == restricted["id"]]
