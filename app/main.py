@@ -21,6 +21,7 @@ from app.errors import install_error_handlers
 from app.health import router as health_router
 from app.kit.observe import RequestObserver
 from app.openapi import install_openapi
+from app.oversight.router import router as oversight_router
 from app.public.router import bare_router
 from app.public.router import router as public_router
 from app.public.web import PageError, page_error
@@ -117,6 +118,7 @@ def create_app() -> FastAPI:
         rules_router,
         cases_router,
         audit_router,
+        oversight_router,
         stats_router,
         public_router,
         bare_router,

@@ -1,6 +1,6 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
-from app.audit.models import AuditEntry
+from app.audit.models import AccessEntry, AuditEntry
 from app.auth.models import ApiClient
 from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
@@ -11,6 +11,7 @@ from app.records.models import PublicityOverride, Record, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
 
 __all__ = [
+    "AccessEntry",
     "Agency",
     "ApiClient",
     "Assignment",

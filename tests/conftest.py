@@ -35,6 +35,7 @@ from app.db import get_engine, session_scope  # noqa: E402
 from app.kit.identifiers import resident_id_check_character, uscc_check_character  # noqa: E402
 from app.main import app  # noqa: E402
 from app.models import (  # noqa: E402
+    AccessEntry,
     ApiClient,
     AuditEntry,
     CalendarOverride,
@@ -57,6 +58,7 @@ from app.seed import load_seed_catalog  # noqa: E402
 # Tables a test may write to, children first; the catalog stays loaded across tests, and the seed
 # measures and rules are loaded again after each test (tests change rules).
 _MUTABLE_TABLES = (
+    AccessEntry,
     CheckFeedback,
     Check,
     CaseFile,

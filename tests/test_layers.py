@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"records"},
     {"rules"},
     {"checks", "cases"},
-    {"public", "stats"},
+    {"public", "stats", "oversight"},
     {"main", "cli", "seed", "health", "openapi", "models", "backup", "migrate"},
 ]
 LAYER_OF = {unit: level for level, units in enumerate(LAYERS) for unit in units}
@@ -82,33 +82,39 @@ def _violations() -> list[str]:
 
 # Known breaks being mended (each leaves this list when its module is moved); nothing else may join.
 KNOWN = {
-    "app/auth/router.py:9 imports app.openapi.errors_declared",
-    "app/cases/router.py:27 imports app.openapi.errors_declared",
-    "app/records/router.py:11 imports app.openapi.errors_declared",
-    "app/auth/service.py:19 imports app.catalog.models.Agency",
-    "app/kit/ratelimit.py:20 imports app.config.get_settings",
-    "app/kit/ratelimit.py:21 imports app.errors.RateLimited",
-    "app/kit/signing.py:24 imports app.config.Settings",
-    "app/kit/signing.py:24 imports app.config.get_settings",
-    "app/public/search.py:21 imports app.records.models.Subject",
-    "app/public/search.py:21 imports app.records.models.SubjectSearch",
-    "app/public/view.py:18 imports app.catalog.models.Agency",
-    "app/public/view.py:18 imports app.catalog.models.Domain",
-    "app/public/view.py:20 imports app.records.models.Record",
-    "app/public/view.py:20 imports app.records.models.Subject",
+    "app/auth/router.py imports app.openapi.errors_declared",
+    "app/cases/router.py imports app.openapi.errors_declared",
+    "app/records/router.py imports app.openapi.errors_declared",
+    "app/auth/service.py imports app.catalog.models.Agency",
+    "app/kit/ratelimit.py imports app.config.get_settings",
+    "app/kit/ratelimit.py imports app.errors.RateLimited",
+    "app/kit/signing.py imports app.config.Settings",
+    "app/kit/signing.py imports app.config.get_settings",
+    "app/public/search.py imports app.records.models.Subject",
+    "app/public/search.py imports app.records.models.SubjectSearch",
+    "app/public/view.py imports app.catalog.models.Agency",
+    "app/public/view.py imports app.catalog.models.Domain",
+    "app/public/view.py imports app.records.models.Record",
+    "app/public/view.py imports app.records.models.Subject",
 }
 
 
 def test_imports_follow_the_layers() -> None:
-    assert [v for v in _violations() if v.split(": ")[0] not in KNOWN] == []
+    assert [v for v in _violations() if _without_line(v) not in KNOWN] == []
+
+
+def _without_line(violation: str) -> str:
+    """'app/x.py:12 imports app.y: why' -> 'app/x.py imports app.y'"""
+    where, imported = violation.split(": ")[0].split(" imports ")
+    return f"{where.split(':')[0]} imports {imported}"
 
 
 def test_the_kit_imports_nothing_of_the_app() -> None:
     for path in sorted((APP / "kit").rglob("*.py")):
         for imported, line, _ in _imports(path):
             unit = _unit(imported)
-            where = f"app/kit/{path.name}:{line} imports {imported}"
-            assert unit in (None, "kit") or where in KNOWN, where
+            where = f"app/kit/{path.name} imports {imported}"
+            assert unit in (None, "kit") or where in KNOWN, f"{where} (line {line})"
 
 
 def test_the_check_finds_what_it_forbids(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The audit log: one row per change, each row's hash covering the row and its predecessor's hash."""
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Index, String, Text
@@ -23,3 +24,28 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccessEntry(Base):
+    """A government-view read: who looked at what, and for what (国办发〔2020〕49号: strict query
+    permissions; the log is there to be read). Approvers' checks are logged as checks."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_subject_at", "subject_id", "at"),
+        Index("ix_access_log_client_at", "client_id", "at"),
+        Index("ix_access_log_at", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client_id: Mapped[str] = mapped_column(String(64))
+    agency_code: Mapped[str] = mapped_column(String(96))
+    # What was read: subject, record, records (an agency's list), history, changes (the feed).
+    what: Mapped[str] = mapped_column(String(16))
+    # Why, as the reader said: an approver action code, or "government_view" when none was given.
+    action: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    identifier: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    record_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)

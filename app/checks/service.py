@@ -179,3 +179,41 @@ def decision_counts(
         .group_by(Check.decisive_domain, Check.agency_code, Check.decision)
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def checks_after(
+    session: Session,
+    *,
+    identifier: str | None,
+    client_id: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Checks in time order after a (time, id) position, as the access log shows them."""
+    from sqlalchemy import and_, or_
+
+    query = select(Check)
+    if identifier is not None:
+        query = query.where(Check.identifier == identifier)
+    if client_id is not None:
+        query = query.where(Check.client_id == client_id)
+    if after is not None:
+        at, check_id = after
+        query = query.where(or_(Check.checked_at > at, and_(Check.checked_at == at, Check.id > check_id)))
+    rows = session.scalars(query.order_by(Check.checked_at, Check.id).limit(limit))
+    return [
+        {
+            "id": row.id,
+            "at": row.checked_at,
+            "kind": "check",
+            "what": "check",
+            "client_id": row.client_id,
+            "agency": row.agency_code,
+            "action": row.action,
+            "reference": row.reference,
+            "subject_id": row.subject_id,
+            "identifier": row.identifier,
+            "decision": row.decision,
+        }
+        for row in rows
+    ]

@@ -49,6 +49,10 @@ def find_record(session: Session, record_id: uuid.UUID) -> Record | None:
     ).first()
 
 
+def subject_id_of(session: Session, identifier: str) -> uuid.UUID | None:
+    return session.scalar(select(Subject.id).where(Subject.identifier == identifier.strip().upper()))
+
+
 # --- subjects with their records in force, by identifier (approvers' checks) -------------------------
 
 # The row every reader below answers, by position: the subject, then one record in force (or Nones).

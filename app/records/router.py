@@ -5,9 +5,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
+from app.audit import access
 from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
-from app.db import DbSession, ReadSession
+from app.db import DbSession, ReadSession, session_scope
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed
+from app.kit.text import printable
 from app.openapi import errors_declared
 from app.records import changes, ingest, lifecycle, publicity, queries
 from app.records.schemas import (
@@ -93,12 +95,14 @@ def list_records(
     items, total = queries.list_records(
         session, principal, agency=agency, domain=domain, status=status, limit=limit, offset=offset
     )
+    access.log(session, principal, "records")
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/v1/records/{record_id}", response_model=RecordOut)
 def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession, response: Response) -> Any:
     record = queries.get_record(session, principal, record_id)
+    access.log(session, principal, "record", record_id=record.id, subject_id=record.subject_id)
     _etag(response, record.version)
     return queries.record_out(record)
 
@@ -144,9 +148,26 @@ def subject_records(
     as_of: Annotated[
         date | None, Query(description="Answer as the registry stood at the end of this day")
     ] = None,
+    action: Annotated[
+        str | None,
+        Query(pattern=r"^[a-z][a-z_]{1,31}$", description="Why you look: the action you are about to take"),
+    ] = None,
+    reference: Annotated[
+        str | None, Query(max_length=200, description="Your own case or application number")
+    ] = None,
 ) -> Any:
-    """The government view of one subject: every record about it, current or exited."""
+    """The government view of one subject: every record about it, current or exited. The read is
+    logged with who asked, and the action and reference given (国办发〔2020〕49号)."""
     subject, names, records = queries.subject_with_records(session, principal, identifier, as_of)
+    access.log(
+        session,
+        principal,
+        "subject",
+        action=action,
+        reference=printable(reference) if reference else None,
+        subject_id=subject["id"],
+        identifier=subject["identifier"],
+    )
     return {"subject": subject, "names": names, "records": records}
 
 
@@ -163,13 +184,17 @@ def record_changes(
     sync. Another agency's restricted records are not shown; a record that becomes restricted is
     announced once as `record.withdrawn`."""
     items, last = changes.changes(session, principal, int(after), limit)
+    with session_scope() as primary:  # the feed may be read from a replica; the log is written here
+        access.log(primary, principal, "changes")
     return {"items": items, "next": str(last)}
 
 
 @router.get("/v1/records/{record_id}/history", response_model=list[RecordEventOut])
 def record_history(record_id: uuid.UUID, principal: RecordsRead, session: DbSession) -> Any:
     """Everything that happened to a record: listed, corrected, objections, repairs, exit and why."""
-    return queries.record_history(session, principal, record_id)
+    history = queries.record_history(session, principal, record_id)
+    access.log(session, principal, "history", record_id=record_id)
+    return history
 
 
 @router.get("/v1/admin/publicity", response_model=list[PublicityPolicyOut], tags=["administration"])

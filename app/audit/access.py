@@ -1,0 +1,89 @@
+"""Who looked: every government-view read, logged in the reader's own transaction (a read that
+fails is not logged as done), and read back for oversight."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from app.audit.models import AccessEntry
+from app.db import new_id_texts
+from app.kit.clock import utcnow
+
+GOVERNMENT_VIEW = "government_view"
+
+
+class Reader(Protocol):
+    """Whoever reads: an API client acting for an agency (app.auth's Principal is one)."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def agency_code(self) -> str: ...
+
+
+def log(
+    session: Session,
+    reader: Reader,
+    what: str,
+    *,
+    action: str | None = None,
+    reference: str | None = None,
+    subject_id: uuid.UUID | None = None,
+    identifier: str | None = None,
+    record_id: uuid.UUID | None = None,
+) -> None:
+    session.add(
+        AccessEntry(
+            id=uuid.UUID(new_id_texts(1)[0]),
+            at=utcnow(),
+            client_id=reader.client_id,
+            agency_code=reader.agency_code,
+            what=what,
+            action=action or GOVERNMENT_VIEW,
+            reference=reference,
+            subject_id=subject_id,
+            identifier=identifier,
+            record_id=record_id,
+        )
+    )
+    session.flush()
+
+
+def entries(
+    session: Session,
+    *,
+    subject_id: uuid.UUID | None,
+    client_id: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Reads in time order after a (time, id) position, as dicts the oversight answer shows."""
+    query = select(AccessEntry)
+    if subject_id is not None:
+        query = query.where(AccessEntry.subject_id == subject_id)
+    if client_id is not None:
+        query = query.where(AccessEntry.client_id == client_id)
+    if after is not None:
+        at, entry_id = after
+        query = query.where(or_(AccessEntry.at > at, and_(AccessEntry.at == at, AccessEntry.id > entry_id)))
+    rows = session.scalars(query.order_by(AccessEntry.at, AccessEntry.id).limit(limit))
+    return [
+        {
+            "id": row.id,
+            "at": row.at,
+            "kind": "read",
+            "what": row.what,
+            "client_id": row.client_id,
+            "agency": row.agency_code,
+            "action": row.action,
+            "reference": row.reference,
+            "subject_id": row.subject_id,
+            "identifier": row.identifier,
+            "record_id": row.record_id,
+        }
+        for row in rows
+    ]
