@@ -29,6 +29,36 @@ cli.add_typer(search_cli, name="search")
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
 
+def settings_problem(exc: Exception) -> str:
+    """What is wrong with the REGISTRY_ environment, as one sentence naming the variable to set."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):  # pydantic-settings' SettingsError: a value it cannot parse
+        return str(exc)
+    problems = []
+    for error in exc.errors():
+        # The production checks raise ValueError("REGISTRY_… must …"); pydantic prefixes "Value error, ".
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            message = f"REGISTRY_{str(error['loc'][0]).upper()} is not valid: {message}"
+        problems.append(message)
+    return "; ".join(problems)
+
+
+@cli.callback()
+def check_settings() -> None:
+    # Runs before every command: a misconfiguration is one sentence and exit code 2, not a traceback
+    # from deep inside the first command that reads the settings.
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        get_settings()
+    except (ValidationError, SettingsError) as exc:
+        typer.echo(f"error: {settings_problem(exc)}", err=True)
+        raise typer.Exit(2) from None
+
+
 def wait_for_database(seconds: float) -> None:
     """Return once the database answers; exit 1 with the driver's reason after `seconds`."""
     import time
