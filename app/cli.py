@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,36 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(search_cli, name="search")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
+
+
+def settings_problem(exc: Exception) -> str:
+    """What is wrong with the REGISTRY_ environment, as one sentence naming the variable to set."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):  # pydantic-settings' SettingsError: a value it cannot parse
+        return str(exc)
+    problems = []
+    for error in exc.errors():
+        # The production checks raise ValueError("REGISTRY_… must …"); pydantic prefixes "Value error, ".
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["loc"]:
+            message = f"REGISTRY_{str(error['loc'][0]).upper()} is not valid: {message}"
+        problems.append(message)
+    return "; ".join(problems)
+
+
+@cli.callback()
+def check_settings() -> None:
+    # Runs before every command: a misconfiguration is one sentence and exit code 2, not a traceback
+    # from deep inside the first command that reads the settings.
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        get_settings()
+    except (ValidationError, SettingsError) as exc:
+        typer.echo(f"error: {settings_problem(exc)}", err=True)
+        raise typer.Exit(2) from None
 
 
 def wait_for_database(seconds: float) -> None:
@@ -184,7 +215,11 @@ def records_import(
     fmt: Annotated[str, typer.Option("--format", help="ndjson or csv (default: by file extension)")] = "",
     batch: Annotated[int, typer.Option(min=1, max=10_000)] = 1000,
 ) -> None:
-    """Push records from a file through the same checks as the API; report each refused line."""
+    """Push records from a file through the same checks as the API; report each refused line.
+
+    CSV may be UTF-8 (with or without BOM) or GB18030/GBK, as Chinese Excel saves it; NDJSON is UTF-8.
+    Progress goes to stderr; stdout carries only the JSON summary.
+    """
     from collections import Counter
 
     from app.auth.scopes import Scope
@@ -193,23 +228,41 @@ def records_import(
     from app.records import ingest, transfer
 
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
+    try:
+        encoding = transfer.check_file(path, fmt)  # before anything is imported
+    except transfer.TransferError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     prepare_database()
     principal = Principal(client_id="cli", agency_code=agency, scopes=frozenset({Scope.records_write.value}))
     totals: Counter[str] = Counter()
     refused: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
-    with typer.progressbar(length=path.stat().st_size, label=f"importing {path.name}") as progress:
-        for chunk in transfer.batched(transfer.read_items(path, fmt), batch):
-            with session_scope() as session:
-                outcomes = ingest.ingest(session, principal, [item for _, item in chunk])
-            for (line, _), outcome in zip(chunk, outcomes, strict=True):
-                totals[outcome.status] += 1
-                if outcome.error is not None:
-                    reasons[outcome.error.code] += 1
-                    refused.append(
-                        {"line": line, "error": outcome.error.code, "detail": outcome.error.detail}
-                    )
-            progress.update(sum(len(json.dumps(item, ensure_ascii=False)) for _, item in chunk))
+
+    def refuse(line: int, code: str, detail: str) -> None:
+        totals["error"] += 1
+        reasons[code] += 1
+        refused.append({"line": line, "error": code, "detail": detail})
+
+    try:
+        with typer.progressbar(
+            length=path.stat().st_size, label=f"importing {path.name}", file=sys.stderr
+        ) as progress:
+            for chunk in transfer.batched(transfer.read_items(path, fmt, encoding), batch):
+                items = [item for _, item in chunk if not isinstance(item, transfer.Unreadable)]
+                with session_scope() as session:
+                    outcomes = iter(ingest.ingest(session, principal, items))
+                for line, item in chunk:  # in line order, unreadable lines among the others
+                    if isinstance(item, transfer.Unreadable):
+                        refuse(line, "validation_error", item.detail)
+                    elif (outcome := next(outcomes)).error is not None:
+                        refuse(line, outcome.error.code, outcome.error.detail)
+                    else:
+                        totals[outcome.status] += 1
+                progress.update(sum(len(json.dumps(item, ensure_ascii=False)) for item in items))
+    except transfer.TransferError as exc:  # a malformed CSV line; the batches before it are stored
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     summary = {"created": totals["created"], "unchanged": totals["unchanged"], "refused": totals["error"]}
     typer.echo(
         json.dumps(
@@ -226,13 +279,19 @@ def records_export(
     agency: Annotated[str | None, typer.Option(help="Only this agency's records")] = None,
     fmt: Annotated[str, typer.Option("--format", help="ndjson or csv (default: by file extension)")] = "",
 ) -> None:
-    """Write records (every status) as NDJSON or CSV, importable again with `records import`."""
+    """Write records (every status) as NDJSON or CSV, importable again with `records import`.
+
+    CSV starts with a UTF-8 BOM so that Excel shows Chinese correctly; NDJSON is plain UTF-8.
+    """
     from app.db import session_scope
     from app.records import transfer
 
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
     prepare_database()
-    with session_scope(writing=False) as session, path.open("w", encoding="utf-8", newline="") as handle:
+    with (
+        session_scope(writing=False) as session,
+        path.open("w", encoding=transfer.export_encoding(fmt), newline="") as handle,
+    ):
         count = transfer.write_rows(transfer.export_rows(session, agency), handle, fmt)
     typer.echo(json.dumps({"exported": count, "file": str(path)}))
 

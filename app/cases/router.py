@@ -128,9 +128,9 @@ def case_out(case: Case, files: list[CaseFile]) -> dict[str, Any]:
         "record_id": case.record_id,
         "agency": case.agency_code,
         "status": case.status,
-        "applicant": {"name": case.applicant_name, "contact": case.contact}
-        if case.kind == "repair"
-        else None,
+        # Who asked, for both kinds: the agency answers the applicant of an objection too (an objector
+        # may leave the name out; the contact is always given).
+        "applicant": {"name": case.applicant_name or None, "contact": case.contact},
         "contact": case.contact,
         "reason": case.reason,
         "statement": case.statement,

@@ -103,13 +103,18 @@ class CaseFileOut(BaseModel):
     sha256: str
 
 
+class ApplicantOut(BaseModel):
+    name: str | None = Field(description="Null when an objector gave no name (the form leaves it optional)")
+    contact: str
+
+
 class CaseOut(BaseModel):
     id: uuid.UUID
     kind: CaseKind
     record_id: uuid.UUID
     agency: str
     status: CaseStatus
-    applicant: Applicant | None
+    applicant: ApplicantOut
     contact: str
     reason: str | None
     statement: str

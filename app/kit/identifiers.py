@@ -10,6 +10,8 @@ from datetime import date
 from operator import mul
 from typing import Literal
 
+from app.kit.clock import china_today
+
 __all__ = [
     "USCC_ALPHABET",
     "IdentifierError",
@@ -137,7 +139,8 @@ def validate_resident_id(number: str, *, today: date | None = None) -> ResidentI
     """Validate an 18-digit resident identity number (GB 11643-1999) and decode it.
 
     Surrounding whitespace is dropped and a lower-case check character x becomes X. The birth date must be
-    a real calendar date between 1900-01-01 and `today` (default: the machine's date).
+    a real calendar date between 1900-01-01 and `today` (default: the registry's day in China, the same day
+    a decision date is checked against, whatever the host's time zone).
     """
     normalized = number.strip().upper()
     if len(normalized) == 15 and normalized.isascii() and normalized.isdigit():
@@ -166,7 +169,7 @@ def validate_resident_id(number: str, *, today: date | None = None) -> ResidentI
         raise IdentifierError(f"{_RID_NAME}: birth date {birth_text} is not a real date") from None
     if birth_date < _EARLIEST_BIRTH:
         raise IdentifierError(f"{_RID_NAME}: birth date {birth_text} is before 1900-01-01")
-    reference = today if today is not None else date.today()
+    reference = today if today is not None else china_today()
     if birth_date > reference:
         raise IdentifierError(
             f"{_RID_NAME}: birth date {birth_text} is in the future (today is {reference.isoformat()})"

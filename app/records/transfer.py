@@ -2,11 +2,16 @@
 
 An import goes through the same ingestion as the API (same checks, same audit), in batches; each
 refused line is reported with its line number and the reason.
+
+Encodings: NDJSON is UTF-8. A CSV may also come from Chinese Excel, whose "CSV (逗号分隔)" is
+GBK without a BOM: UTF-8 (with or without BOM) is tried first, then GB18030, a superset of GBK.
+Exported CSV starts with a UTF-8 BOM, without which Excel reads UTF-8 as the local code page.
 """
 
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +38,72 @@ CSV_COLUMNS = [
 ]
 
 
+# Columns an importable CSV must name in its first line (the other two may be left out).
+REQUIRED_CSV_COLUMNS = [column for column in CSV_COLUMNS if column not in ("publicity_end", "visibility")]
+EXCEL_HINT = 'save it from Excel as "CSV UTF-8" or "CSV (逗号分隔)" and import it again'
+
+
+class TransferError(Exception):
+    """The file as a whole cannot be imported; str() is one sentence an operator can act on."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line that cannot be a record at all (not JSON, not an object); `detail` names the line."""
+
+    detail: str
+
+
+def _first_unreadable_line(path: Path, encoding: str) -> tuple[int, str] | None:
+    """(line number, why) of the first line `encoding` cannot decode; None if the whole file decodes.
+
+    Line by line is exact: a newline byte is never part of a UTF-8 or GB18030 multi-byte sequence.
+    """
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if b"\0" in raw:
+                # Valid in both encodings, but no text file has one: UTF-16 ("Unicode text") does.
+                return number, "a NUL byte, as UTF-16 files do"
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                return number, f"byte 0x{raw[exc.start]:02X}"
+    return None
+
+
+def _text_encoding(path: Path, fmt: str) -> str:
+    """The encoding to read the file with, or TransferError if it is none that `fmt` allows."""
+    utf8 = _first_unreadable_line(path, "utf-8")
+    if utf8 is None:
+        return "utf-8-sig"  # drops the BOM if there is one
+    if fmt != "csv":
+        line, what = utf8
+        raise TransferError(f"{path.name} is not UTF-8 text: line {line} holds {what}; NDJSON must be UTF-8")
+    gb18030 = _first_unreadable_line(path, "gb18030")
+    if gb18030 is None:
+        return "gb18030"
+    line, what = gb18030
+    raise TransferError(
+        f"{path.name} is neither UTF-8 nor GB18030/GBK text: line {line} holds {what}; {EXCEL_HINT}"
+    )
+
+
+def _json_line(number: int, line: str) -> Any:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return Unreadable(
+            f"line {number} is not valid JSON ({exc.msg} at column {exc.colno}); "
+            "each line must be one record as a JSON object"
+        )
+    if not isinstance(item, dict):
+        kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(
+            type(item), "a number"
+        )
+        return Unreadable(f"line {number} holds {kind}, not a JSON object; each line must be one record")
+    return item
+
+
 def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
     item: dict[str, Any] = {
         key: value for key, value in row.items() if key in CSV_COLUMNS and not key.startswith("subject_")
@@ -49,20 +120,54 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
     return item
 
 
-def read_items(path: Path, fmt: str) -> Iterator[tuple[int, Any]]:
-    """(line number, item) for each record in the file; a line that is not JSON yields its text."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+def _header(names: Iterable[str]) -> list[str]:
+    # A GB18030 BOM (rare) decodes to U+FEFF as well; Excel users pad headers with spaces.
+    return [name.lstrip("\ufeff").strip() for name in names]
+
+
+def check_file(path: Path, fmt: str) -> str:
+    """The encoding to read `path` with; TransferError if it is not text in an encoding `fmt` allows,
+    or a CSV whose first line lacks a required column. Nothing is imported from such a file."""
+    encoding = _text_encoding(path, fmt)
+    if fmt == "csv":
+        with path.open(encoding=encoding, newline="") as handle:
+            try:
+                header = _header(next(csv.reader(handle), []))
+            except csv.Error as exc:
+                raise TransferError(f"{path.name} is not valid CSV on its first line ({exc})") from None
+        missing = [column for column in REQUIRED_CSV_COLUMNS if column not in header]
+        if header and missing:
+            raise TransferError(
+                f"{path.name} has no column {', '.join(missing)}: its first line must name the columns "
+                f"({', '.join(CSV_COLUMNS)})"
+            )
+    return encoding
+
+
+def read_items(path: Path, fmt: str, encoding: str) -> Iterator[tuple[int, Any]]:
+    """(line number, item) for each record of a file `check_file` passed; a line that cannot be a
+    record yields `Unreadable`. A malformed CSV raises TransferError at the line where it breaks."""
+    with path.open(encoding=encoding, newline="") as handle:
         if fmt == "csv":
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield number, _from_csv_row(row)
+            yield from _csv_items(path, handle)
             return
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not JSON: {exc.msg}"
+            if line.strip():
+                yield number, _json_line(number, line)
+
+
+def _csv_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
+    reader = csv.DictReader(handle)
+    try:
+        reader.fieldnames = _header(reader.fieldnames or [])
+        # Numbered as Excel numbers its rows: the header is row 1.
+        for number, row in enumerate(reader, start=2):
+            yield number, _from_csv_row(row)
+    except csv.Error as exc:
+        raise TransferError(
+            f"{path.name} is not valid CSV at line {reader.line_num} ({exc}); lines already imported "
+            "stay as they are, so correct it and import the file again"
+        ) from None
 
 
 def batched(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -102,6 +207,11 @@ def export_rows(session: Session, agency: str | None) -> Iterator[dict[str, Any]
             "agency": record.agency_code,
             "status": record.status,
         }
+
+
+def export_encoding(fmt: str) -> str:
+    # Excel opens a UTF-8 CSV correctly only when it starts with a BOM; NDJSON readers expect none.
+    return "utf-8-sig" if fmt == "csv" else "utf-8"
 
 
 def write_rows(rows: Iterable[dict[str, Any]], handle: Any, fmt: str) -> int:

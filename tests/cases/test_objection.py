@@ -111,3 +111,25 @@ def test_as_of_shows_the_objection_flag_as_it_was(http, police, token_for, clock
     assert flag("2026-11-18") == [False]
     assert flag("2026-11-20") == [True]
     assert flag("2026-11-21") == [False]
+
+
+def test_the_deciding_agency_sees_who_objected(http, police, token_for):
+    first = http.post("/v1/records", json=record_body(1), headers=police).json()
+    second = http.post("/v1/records", json=record_body(2), headers=police).json()
+    named = http.post("/v1/public/objections", json=_objection(first["id"], name="测试科技有限公司1")).json()
+    unnamed = http.post("/v1/public/objections", json=_objection(second["id"])).json()  # the name is optional
+    reviewer = token_for("national.public_security", "cases:review")
+
+    case = http.get(f"/v1/cases/{named['id']}", headers=reviewer).json()
+    assert case["applicant"] == {"name": "测试科技有限公司1", "contact": "13800000000"}
+    listed = http.get("/v1/cases?kind=objection", headers=reviewer).json()["items"]
+    assert {c["id"]: c["applicant"] for c in listed} == {
+        named["id"]: {"name": "测试科技有限公司1", "contact": "13800000000"},
+        unnamed["id"]: {"name": None, "contact": "13800000000"},
+    }
+    decided = http.post(
+        f"/v1/cases/{named['id']}/decision",
+        json={"outcome": "dismissed", "reason": "记载无误"},
+        headers=reviewer,
+    )
+    assert decided.json()["applicant"]["name"] == "测试科技有限公司1"

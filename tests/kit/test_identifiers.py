@@ -224,7 +224,14 @@ def test_non_digit_body() -> None:
         validate_resident_id("1101051949123100X2", today=TODAY)
 
 
-def test_default_today_is_the_real_date() -> None:
+def test_default_today_is_the_registry_clock_in_china(clock) -> None:
+    # 07:00 in China on 22 November is still 21 November in UTC (and on a host running on UTC), and the
+    # host's real date is another day again: only the registry's China day may count.
+    clock("2026-11-22T07:00")
+    born_today = _rid("11010520261122002")
+    assert validate_resident_id(born_today).birth_date == date(2026, 11, 22)
+    with pytest.raises(IdentifierError, match=r"in the future \(today is 2026-11-22\)"):
+        validate_resident_id(_rid("11010520261123002"))
     assert validate_resident_id(STANDARD_RID).birth_date.year == 1949
 
 

@@ -1,12 +1,32 @@
 """Bulk import and export from the command line."""
 
 import csv
+import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.records.transfer import CSV_COLUMNS
 from tests.conftest import POLICE, record_body
+
+
+def _csv_text(bodies):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for body in bodies:
+        writer.writerow(body | {f"subject_{key}": value for key, value in body["subject"].items()})
+    return out.getvalue()
+
+
+def _import(path, *extra):
+    return CliRunner().invoke(cli, ["records", "import", str(path), "--agency", POLICE, *extra])
 
 
 def test_import_reports_refused_lines_and_is_idempotent(tmp_path):
@@ -38,9 +58,106 @@ def test_csv_export_imports_back_unchanged(tmp_path, http, police):
     exported = tmp_path / "out.csv"
     result = CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", POLICE])
     assert result.exit_code == 0 and json.loads(result.output)["exported"] == 3
-    rows = list(csv.DictReader(exported.open(encoding="utf-8")))
+    rows = list(csv.DictReader(exported.open(encoding="utf-8-sig")))
     assert {row["external_id"] for row in rows} == {"ext-1", "ext-2", "ext-3"}
     assert rows[0]["subject_identifier"] and rows[0]["status"] == "active"
     back = CliRunner().invoke(cli, ["records", "import", str(exported), "--agency", POLICE])
     assert back.exit_code == 0, back.output
     assert json.loads(back.output.strip().splitlines()[-1])["unchanged"] == 3
+
+
+# --- Encodings, error sentences, stdout for pipes (issue 14) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        "gbk",  # what Chinese Excel's "CSV (逗号分隔)" writes: no BOM
+        "gb18030",
+        "utf-8",
+        "utf-8-sig",  # Excel's "CSV UTF-8"
+    ],
+)
+def test_csv_from_chinese_excel_imports_in_any_of_its_encodings(tmp_path, encoding):
+    path = tmp_path / "records.csv"
+    path.write_bytes(_csv_text([record_body(n) for n in (1, 2)]).encode(encoding))
+    result = _import(path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["created"] == 2
+    exported = tmp_path / "out.ndjson"
+    CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", POLICE])
+    names = {json.loads(line)["subject"]["name"] for line in exported.read_text("utf-8").splitlines()}
+    assert names == {"测试科技有限公司1", "测试科技有限公司2"}  # the Chinese arrived intact
+
+
+def test_a_file_in_no_accepted_encoding_is_one_sentence_and_exit_2(tmp_path, http, police):
+    path = tmp_path / "records.csv"
+    path.write_bytes(_csv_text([record_body(1)]).encode("utf-16"))  # Excel's "Unicode text"
+    result = _import(path)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: records.csv is neither UTF-8 nor GB18030")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert http.get("/v1/records", headers=police).json()["total"] == 0
+
+    ndjson = tmp_path / "records.ndjson"
+    ndjson.write_bytes(json.dumps(record_body(1), ensure_ascii=False).encode("gbk") + b"\n")
+    result = _import(ndjson)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: records.ndjson is not UTF-8 text: line 1 holds byte 0xB2; NDJSON must be UTF-8"
+    )
+
+
+def test_a_csv_without_the_columns_says_which_are_missing(tmp_path):
+    path = tmp_path / "records.csv"
+    path.write_text("名称,统一社会信用代码\n测试,91350100M000100Y43\n", encoding="gbk")
+    result = _import(path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: records.csv has no column external_id, domain, list_type")
+
+
+def test_csv_export_starts_with_a_bom_and_ndjson_does_not(tmp_path, http, police):
+    http.post("/v1/records", json=record_body(1), headers=police)
+    as_csv, as_ndjson = tmp_path / "out.csv", tmp_path / "out.ndjson"
+    for path in (as_csv, as_ndjson):
+        assert CliRunner().invoke(cli, ["records", "export", str(path)]).exit_code == 0
+    assert as_csv.read_bytes().startswith(b"\xef\xbb\xbfexternal_id,")
+    assert "测试科技有限公司1" in as_csv.read_bytes()[3:].decode("utf-8")
+    assert as_ndjson.read_bytes().startswith(b'{"external_id": "ext-1"')
+
+
+def test_bad_ndjson_lines_are_refused_with_a_sentence_naming_the_line(tmp_path):
+    path = tmp_path / "records.ndjson"
+    lines = ["{broken json", "[1, 2]", '"text"', "42", json.dumps(record_body(1), ensure_ascii=False)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = _import(path)
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["created"], summary["refused"]) == (1, 4)
+    details = {entry["line"]: entry["detail"] for entry in summary["refused_lines"]}
+    assert details == {
+        1: "line 1 is not valid JSON (Expecting property name enclosed in double quotes at column 2); "
+        "each line must be one record as a JSON object",
+        2: "line 2 holds an array, not a JSON object; each line must be one record",
+        3: "line 3 holds a string, not a JSON object; each line must be one record",
+        4: "line 4 holds a number, not a JSON object; each line must be one record",
+    }
+    assert summary["refused_by_reason"] == {"validation_error": 4}
+
+
+def test_import_progress_goes_to_stderr_so_stdout_pipes_into_jq(tmp_path, database):
+    path = tmp_path / "records.csv"
+    path.write_bytes(_csv_text([record_body(1)]).encode("gbk"))
+    registry = Path(sys.executable).parent / "registry"
+    ran = subprocess.run(
+        [str(registry), "records", "import", str(path), "--agency", POLICE],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"REGISTRY_DATABASE_URL": database},
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["created"] == 1  # the whole of stdout is the JSON summary
+    assert "importing records.csv" in ran.stderr
