@@ -19,12 +19,14 @@ keys_cli = typer.Typer(help="Signing keys for tokens, receipts and reports.", no
 records_cli = typer.Typer(help="Bulk import and export of records.", no_args_is_help=True)
 audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 search_cli = typer.Typer(help="The public name search index.", no_args_is_help=True)
+receipts_cli = typer.Typer(help="Approvers' check receipts.", no_args_is_help=True)
 cli.add_typer(agencies_cli, name="agencies")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(records_cli, name="records")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(search_cli, name="search")
+cli.add_typer(receipts_cli, name="receipts")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -194,6 +196,36 @@ def audit_verify() -> None:
     typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None}))
     if not result.valid:
         raise typer.Exit(1)
+
+
+@receipts_cli.command("verify")
+def receipts_verify(
+    receipt: Annotated[str, typer.Argument(help="The receipt, or - to read it from standard input")],
+    jwks: Annotated[
+        str | None,
+        typer.Option(help="A JWKS file or URL (default: this registry's own keys)"),
+    ] = None,
+) -> None:
+    """Verify a check receipt offline (a single check's JWS, or a batch item's Merkle proof and
+    signed root); prints {"valid", "payload"} or {"valid": false, "reason"}, exits 0 or 1."""
+    from app.checks import receipts
+
+    text = sys.stdin.read().strip() if receipt == "-" else receipt.strip()
+    verifier = None
+    if jwks is not None:
+        if jwks.startswith(("http://", "https://")):
+            import httpx
+
+            document = httpx.get(jwks, timeout=10).raise_for_status().json()
+        else:
+            document = json.loads(Path(jwks).read_text())
+        verifier = receipts.jwks_verifier(document)
+    try:
+        payload = receipts.verify(text, verifier)
+    except receipts.ReceiptInvalid as exc:
+        typer.echo(json.dumps({"valid": False, "reason": str(exc)}, ensure_ascii=False))
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"valid": True, "payload": payload}, ensure_ascii=False))
 
 
 @search_cli.command("reindex")

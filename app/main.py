@@ -12,7 +12,6 @@ from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router
 from app.catalog.router import router as catalog_router
-from app.checks import receipts
 from app.checks.router import router as checks_router
 from app.checks.store import CheckStore, PostgresTransport, ThreadTransport
 from app.config import get_settings
@@ -72,7 +71,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await task
     for pool in pools:
         await pool.close()
-    receipts.stop_signer_helper()
 
 
 # The document's sections in reading order (the routers' order below is the matching order instead).

@@ -140,6 +140,7 @@ async def check_batch(
         names,
         today,
         rows.append,
+        True,
     )
     await store.record_many(rows)
     for decision, count in Counter(answer.decision for answer in answered).items():
@@ -180,25 +181,19 @@ def answer_checks(
     names: dict[str, str],
     today: date,
     record: Callable[[CheckRow], None],
+    batch: bool = False,
 ) -> list[Answered]:
-    """The answers, receipts included, from the facts read; `record` gets the row of each."""
+    """The answers, receipts included, from the facts read; `record` gets the row of each. A
+    single check gets its own JWS; a batch one signature over all of them (app.checks.receipts)."""
     now = utcnow()
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
     viewer = Viewer(agency, sees_all=principal.has(Scope.admin))
     issuer = get_settings().token_issuer
-    answers: list[Answered | None] = [None] * len(asked)
-
-    def signed(context: tuple[int, str, bytes, tuple[Any, ...]], receipt: bytes, stored_form: str) -> None:
-        position, decision, stored, row = context
-        # The answer as stored, the receipt its last member: no second serialization of the answer.
-        answers[position] = Answered(decision, b"".join((stored[:-1], b',"receipt":"', receipt, b'"}')))
-        record(CheckRow._make((*row, stored_form)))
-
-    signer = receipts.BatchSigner(signed, len(asked))
-    for position, ((item, identifier), check_id) in enumerate(
-        zip(asked, new_id_texts(len(asked)), strict=True)
-    ):
+    receipt_format = receipts.BATCH_FORMAT if batch else receipts.SINGLE_FORMAT
+    answered: list[tuple[str, bytes, tuple[Any, ...]]] = []
+    payloads: list[dict[str, Any]] = []
+    for (item, identifier), check_id in zip(asked, new_id_texts(len(asked)), strict=True):
         day = _day(item, today)
         facts = known[day].get(identifier)
         rule_set = rule_sets[day]
@@ -237,12 +232,22 @@ def answer_checks(
             stored.decode(),
             rule_set.digest,
             issuer,
-            receipts.RECEIPT_FORMAT,
+            receipt_format,
             now,
         )
-        payload = receipts.receipt_payload(answer, agency, result.state_digest, rule_set.digest, issuer)
-        signer.add((position, result.decision, stored, row), payload)
-    signer.finish()
-    signed_answers = [answer for answer in answers if answer is not None]
-    assert len(signed_answers) == len(asked), "every answer signed"
-    return signed_answers
+        answered.append((result.decision, stored, row))
+        payloads.append(
+            receipts.receipt_payload(
+                answer, agency, result.state_digest, rule_set.digest, issuer, receipt_format
+            )
+        )
+    if batch:
+        signed = receipts.sign_batch(payloads, issuer)
+    else:
+        signed = [receipts.sign_one(payload) for payload in payloads]
+    answers = []
+    for (decision, stored, row), receipt in zip(answered, signed, strict=True):
+        # The answer as stored, the receipt its last member: no second serialization of the answer.
+        answers.append(Answered(decision, b"".join((stored[:-1], b',"receipt":"', receipt.receipt, b'"}'))))
+        record(CheckRow._make((*row, receipt.stored)))
+    return answers

@@ -1,33 +1,44 @@
-"""Check receipts: a compact JWS (ES256) an approver keeps and anyone verifies offline with the JWKS.
+"""Check receipts: what an approver keeps and anyone verifies offline with the JWKS
+(/.well-known/jwks.json).
 
-The payload names the check, the subject, the action, the decision, the time, and the registry's
-state the decision rests on: a digest of the records in force for the subject (id, version, dispute
-flag) and of the rule versions in force that day.
+Every receipt covers the same payload, canonical JSON (sorted keys) of: the check, the subject, the
+action, the decision and its measures, the approver's reference, the time, and the registry's state
+the decision rests on (a digest of the subject's records in force, with version and dispute flag,
+and of the rule versions in force that day).
 
-A check row stores its receipt with the payload detached (RFC 7515 Appendix F: `header..signature`):
-every claim is already in the row (the answer, the agency, the state digest, the rules digest and
-the issuer), so the payload is rebuilt on read, byte for byte (canonical JSON: sorted keys), and the
-receipt read back is the one that was answered. Rows stored before carry the whole JWS.
+- A single check's receipt is a compact JWS (ES256) over that payload (format 2).
+- A batch signs once (format 3): the payloads are the leaves of a Merkle tree (app.kit.merkle,
+  RFC 9162's), the root is signed in a compact JWS (`typ` registry-check-batch, `root`, `size`), and
+  each item's receipt is `<root JWS>~<payload>~<index>~<proof>`: the payload in base64url, the
+  item's place in the batch, and the sibling hashes from its leaf to the root (32 bytes each,
+  concatenated, base64url). Verifying one receipt needs nothing but it and the JWKS: check the root
+  JWS, hash the payload as a leaf, climb with the proof, and compare with the signed root.
+
+Stored check rows keep their receipt with the payload detached (`header..signature`, or
+`<root JWS>~~<index>~<proof>`): every claim of the payload is in the row, and it is rebuilt on read,
+byte for byte. Format 1 (rows stored before the reference was signed) is rebuilt without it.
 """
 
 import base64
-import multiprocessing
-import os
-import threading
+import binascii
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import orjson
 
-from app.kit import es256
+from app.kit import es256, merkle
 from app.kit.signing import get_keyring
 
 RECEIPT_TYPE = "registry-check-receipt"
-# Format 2 signs the approver's reference too (format 1, rows stored before it, did not); a check row
-# says which format its detached receipt was signed in, so its payload is rebuilt the same way.
-RECEIPT_FORMAT = 2
+BATCH_TYPE = "registry-check-batch"
+SINGLE_FORMAT = 2  # one JWS per check; format 1 (before) did not sign the reference
+BATCH_FORMAT = 3  # a Merkle proof and the batch's signed root
+RECEIPT_FORMAT = SINGLE_FORMAT
+SEPARATOR = "~"
+
+
+class ReceiptInvalid(ValueError):
+    """A receipt that does not verify; str() says which part failed."""
 
 
 def receipt_payload(
@@ -36,7 +47,7 @@ def receipt_payload(
     state_digest: str,
     rules_digest: str,
     issuer: str,
-    receipt_format: int = RECEIPT_FORMAT,
+    receipt_format: int = SINGLE_FORMAT,
 ) -> dict[str, Any]:
     payload = {
         "typ": RECEIPT_TYPE,
@@ -58,160 +69,138 @@ def receipt_payload(
     return payload
 
 
-# Receipts of a large batch are signed in a helper process while this process answers (BatchSigner):
-# the signatures are most of a batch's CPU, and on a thread they would contend with the answering for
-# the interpreter lock (measured: answering and signing took 1.0 s with a thread, 0.66 s with a
-# process, for 10,000). The helper is a fresh interpreter (spawn) that imports only app.kit.es256; it
-# starts on first need and lives as long as this process. The active key goes with each hand-over,
-# as PEM over the pipe to the helper, so a rotation needs nothing more. Should the helper die, the
-# rest of the batch is signed here and the next large batch starts a new helper.
-HELPER_FROM = 1000  # a batch this large uses the helper; a smaller one is signed here
-# Items handed over at once: at least STEP (a hand-over costs about what a few signatures do), at
-# most MOST (the helper's last hand-over is what this process may have to wait for at the end).
-STEP, MOST = 100, 500
-_helper: ProcessPoolExecutor | None = None
-_helper_lock = threading.Lock()
+def _canonical(payload: dict[str, Any]) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
-def signer_helper() -> ProcessPoolExecutor:
-    global _helper
-    with _helper_lock:
-        if _helper is None:
-            _helper = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=es256.exit_with_parent,
-                initargs=(os.getpid(),),
-            )
-        return _helper
+class Signed:
+    """A receipt as sent (bytes) and as stored (its payload detached)."""
+
+    __slots__ = ("receipt", "stored")
+
+    def __init__(self, receipt: bytes, stored: str) -> None:
+        self.receipt, self.stored = receipt, stored
 
 
-def stop_signer_helper() -> None:
-    """On shutdown: the helper stopped, whatever it was doing (it also exits by itself should this
-    process die without stopping it)."""
-    with _helper_lock:
-        helper = _helper
-    if helper is None:
-        return
-    # The executor's own shutdown asks its process to stop once it reads a sentinel (seen not to,
-    # now and then, after an earlier helper was killed); terminating it too leaves no doubt.
-    processes = list((getattr(helper, "_processes", None) or {}).values())
-    _retire(helper)
-    for process in processes:
-        process.terminate()
+def sign_one(payload: dict[str, Any]) -> Signed:
+    """A compact JWS (ES256) over the payload, signed with `cryptography` directly (app.kit.es256)."""
+    keyring = get_keyring()
+    key = keyring.active
+    assert key.private_ec is not None
+    header, body = keyring.jws_input(payload)
+    signature = es256.signature(key.private_ec, header, body)
+    return Signed(header + b"." + body + b"." + signature, (header + b".." + signature).decode())
 
 
-def _retire(helper: ProcessPoolExecutor) -> None:
-    global _helper
-    with _helper_lock:
-        if _helper is helper:
-            _helper = None
-    helper.shutdown(wait=False, cancel_futures=True)
-
-
-Inputs = list[tuple[bytes, bytes]]
-InFlight = tuple[list[tuple[Any, bytes, bytes]], ProcessPoolExecutor, Future[list[bytes]]]
-
-
-class BatchSigner:
-    """Receipts for many answers: `add(context, payload)` for each, then `finish()`;
-    `signed(context, receipt, stored form)` is called once for each (the receipt as bytes, the stored
-    form as text), not necessarily in the order added: the context says which answer it is.
-
-    A large batch hands the oldest pending items to the helper process whenever the helper is free
-    (STEP to MOST at a time), so the helper signs while the caller answers. At the end, what is
-    left is signed from both ends: the helper takes the older half of it, a hand-over at a time,
-    while this process signs from the newest end. The key (the keyring's active one) is fixed for
-    the whole batch."""
-
-    def __init__(self, signed: Callable[[Any, bytes, str], None], expected: int) -> None:
-        self.signed = signed
-        self.keyring = get_keyring()
-        self.key = self.keyring.active
-        assert self.key.private_ec is not None
-        self.private = self.key.private_ec
-        self.in_helper = expected >= HELPER_FROM and self.key.private_pem is not None
-        self.pending: list[tuple[Any, bytes, bytes]] = []
-        self.in_flight: InFlight | None = None
-
-    def add(self, context: Any, payload: dict[str, Any]) -> None:
-        header, body = self.keyring.jws_input(payload)
-        if not self.in_helper:
-            self._sign_here([(context, header, body)])
-            return
-        self.pending.append((context, header, body))
-        if len(self.pending) >= STEP and self._helper_free():
-            self._complete()
-            self._hand_over(min(len(self.pending), MOST))
-
-    def finish(self) -> None:
-        while self.pending or self.in_flight is not None:
-            if self._helper_free():
-                self._complete()
-                if self.in_helper and len(self.pending) >= STEP:
-                    self._hand_over(min(len(self.pending) // 2, MOST))
-            if self.pending:
-                self._sign_here([self.pending.pop()])
-            else:
-                self._complete()  # the helper's last hand-over, waited for
-
-    def _helper_free(self) -> bool:
-        return self.in_flight is None or self.in_flight[2].done()
-
-    def _hand_over(self, count: int) -> None:
-        """The oldest `count` pending items to the (free) helper."""
-        chunk, self.pending = self.pending[:count], self.pending[count:]
-        helper = signer_helper()
-        assert self.key.private_pem is not None
-        try:
-            future = helper.submit(es256.signatures, self.key.private_pem, _inputs(chunk))
-        except BrokenProcessPool:  # the helper died since the last hand-over
-            self._helper_failed(helper, chunk)
-            return
-        self.in_flight = (chunk, helper, future)
-
-    def _complete(self) -> None:
-        """Deliver the helper's signatures, waiting for them if need be."""
-        if self.in_flight is None:
-            return
-        chunk, helper, future = self.in_flight
-        self.in_flight = None
-        try:
-            signatures = future.result()
-        except BrokenProcessPool:
-            self._helper_failed(helper, chunk)
-            return
-        self._deliver(chunk, signatures)
-
-    def _helper_failed(self, helper: ProcessPoolExecutor, chunk: list[tuple[Any, bytes, bytes]]) -> None:
-        """The chunk and the rest of the batch signed here; the next large batch starts a new helper."""
-        _retire(helper)
-        self.in_helper = False
-        self._sign_here(chunk)
-
-    def _sign_here(self, items: list[tuple[Any, bytes, bytes]]) -> None:
-        self._deliver(items, [es256.signature(self.private, header, body) for _, header, body in items])
-
-    def _deliver(self, chunk: list[tuple[Any, bytes, bytes]], signatures: list[bytes]) -> None:
-        for (context, header, body), signature in zip(chunk, signatures, strict=True):
-            receipt = header + b"." + body + b"." + signature
-            self.signed(context, receipt, (header + b".." + signature).decode())
-
-
-def _inputs(chunk: list[tuple[Any, bytes, bytes]]) -> Inputs:
-    return [(header, body) for _, header, body in chunk]
+def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> list[Signed]:
+    """One signature over a Merkle tree of the payloads; each receipt its proof and the signed root."""
+    if not payloads:
+        return []
+    encoded = [_canonical(payload) for payload in payloads]
+    root, proofs = merkle.root_and_proofs([merkle.leaf_hash(item) for item in encoded])
+    root_jws = get_keyring().sign_jws(
+        {"typ": BATCH_TYPE, "iss": issuer, "alg": "sha256", "root": _b64(root), "size": len(encoded)}
+    )
+    signed = []
+    for index, (item, proof) in enumerate(zip(encoded, proofs, strict=True)):
+        path = _b64(b"".join(proof))
+        receipt = SEPARATOR.join((root_jws, _b64(item), str(index), path))
+        signed.append(Signed(receipt.encode(), SEPARATOR.join((root_jws, "", str(index), path))))
+    return signed
 
 
 def attach(stored: str, payload: dict[str, Any]) -> str:
     """The receipt from its stored form and the payload rebuilt from the check's row; a receipt
     stored whole is returned as it is."""
-    header, body, signature = stored.split(".")
-    if body:
-        return stored
-    raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    return f"{header}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{signature}"
+    body = _b64(_canonical(payload))
+    if SEPARATOR in stored:
+        root_jws, detached, index, path = stored.split(SEPARATOR)
+        return stored if detached else SEPARATOR.join((root_jws, body, index, path))
+    header, detached, signature = stored.split(".")
+    return stored if detached else f"{header}.{body}.{signature}"
 
 
-def verify(receipt: str) -> dict[str, Any]:
-    """The payload of a receipt signed by any of the registry's keys; raises jose.JWSError."""
-    return get_keyring().verify_jws(receipt)
+JwsVerifier = Callable[[str], Any]
+
+
+def verify(receipt: str, verify_jws: JwsVerifier | None = None) -> dict[str, Any]:
+    """The payload of a receipt the registry signed, of either format; raises ReceiptInvalid.
+    `verify_jws` checks a compact JWS and returns its payload: by default with the registry's own
+    keys; `jwks_verifier` makes one from a published JWKS, for verifying anywhere."""
+    check = verify_jws or (lambda token: get_keyring().verify_jws(token))
+    if SEPARATOR not in receipt:
+        return _verified_jws(receipt, "the receipt", check)
+    parts = receipt.split(SEPARATOR)
+    if len(parts) != 4:
+        raise ReceiptInvalid("a batch receipt has four parts: root~payload~index~proof")
+    root_jws, body, index_text, path = parts
+    claims = _verified_jws(root_jws, "the batch's signed root", check)
+    if claims.get("typ") != BATCH_TYPE or claims.get("alg") != "sha256":
+        raise ReceiptInvalid("the signed root is not a batch of check receipts")
+    try:
+        item, proof = _unb64(body), _unb64(path)
+        index, size, root = int(index_text), int(claims["size"]), _unb64(str(claims["root"]))
+    except (ValueError, KeyError, binascii.Error):
+        raise ReceiptInvalid("the payload, index or proof is malformed") from None
+    if not index_text.isdigit() or len(proof) % merkle.HASH_SIZE:
+        raise ReceiptInvalid("the index or proof is malformed")
+    steps = [proof[i : i + merkle.HASH_SIZE] for i in range(0, len(proof), merkle.HASH_SIZE)]
+    try:
+        climbed = merkle.root_from_proof(merkle.leaf_hash(item), index, size, steps)
+    except ValueError as exc:
+        raise ReceiptInvalid(f"the proof does not fit the batch: {exc}") from None
+    if climbed != root:
+        raise ReceiptInvalid("the payload is not the one the batch's root was signed over")
+    try:
+        payload = orjson.loads(item)
+    except orjson.JSONDecodeError:
+        raise ReceiptInvalid("the payload is not JSON") from None
+    if _canonical(payload) != item or payload.get("typ") != RECEIPT_TYPE:
+        raise ReceiptInvalid("the payload is not a check receipt in canonical form")
+    return dict(payload)
+
+
+def jwks_verifier(jwks: dict[str, Any]) -> JwsVerifier:
+    """A JWS check with the keys of a JWKS document (ES256 only), as any relying party does it."""
+    from jose import jws
+
+    keys = {key.get("kid"): key for key in jwks.get("keys", [])}
+
+    def check(token: str) -> Any:
+        key = keys.get(jws.get_unverified_header(token).get("kid"))
+        if key is None:
+            raise ValueError("signed with a key the JWKS does not hold")
+        return orjson.loads(jws.verify(token, key, algorithms=["ES256"]))
+
+    return check
+
+
+def _verified_jws(token: str, what: str, check: JwsVerifier) -> dict[str, Any]:
+    segments = token.split(".")
+    try:
+        if len(segments) != 3:
+            raise ValueError("a compact JWS has three segments")
+        for segment in segments:
+            _unb64(segment)  # each in its one canonical spelling (no padding, no spare bits set)
+        return dict(check(token))
+    except Exception as exc:  # the signing module's own error, whatever its kind
+        raise ReceiptInvalid(f"{what} does not verify: {exc}") from None
+
+
+def _b64(raw: bytes) -> str:
+    return es256.b64url(raw).decode()
+
+
+def _unb64(text: str) -> bytes:
+    """Strict unpadded base64url: any other spelling of the same bytes is refused, so that no
+    character of a receipt can change while it still verifies."""
+    try:
+        raw = base64.b64decode(text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64url") from None
+    if _b64(raw) != text:
+        raise ValueError("not in canonical base64url")
+    return raw
+
+
+_FROM_URLSAFE = str.maketrans("-_", "+/")

@@ -1,8 +1,10 @@
-"""Check rows say which receipt format their signature covers (format 2 signs the approver's
-reference too; rows before it, format 1 or null, did not).
+"""Check rows say which receipt format their signature covers: format 2 (a JWS that signs the
+approver's reference too; rows before it, format 1 or null, did not) or 3 (a batch item: a Merkle
+proof and the batch's signed root, `root~payload~index~proof`).
 
-The downgrade stores every format-2 receipt whole (its payload re-attached, rules_digest and
-receipt_issuer null: "stored whole" to the code before), so no receipt changes going back.
+The downgrade stores every format-2 and format-3 receipt whole (its payload re-attached,
+rules_digest and receipt_issuer null: "stored whole" to the code before), so no receipt changes
+going back.
 
 Revision ID: receipt_format
 Revises: e5b8f0c2d4a6
@@ -27,8 +29,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("receipt_format", sa.SmallInteger(), nullable=True))
 
 
-def _payload(answer: dict[str, object], agency: str, state: str, rules: str, issuer: str) -> bytes:
-    """A format-2 receipt's payload as app.checks.receipts signs it (frozen here: canonical JSON)."""
+def _payload(
+    answer: dict[str, object], agency: str, state: str, rules: str, issuer: str, receipt_format: int
+) -> bytes:
+    """A format-2 or -3 receipt's payload as app.checks.receipts signs it (frozen here)."""
     claims = {
         "typ": "registry-check-receipt",
         "iss": issuer,
@@ -43,7 +47,7 @@ def _payload(answer: dict[str, object], agency: str, state: str, rules: str, iss
         "as_of": answer["as_of"],
         "checked_at": answer["checked_at"],
         "state": {"digest": state, "rules": rules},
-        "format": 2,
+        "format": receipt_format,
         "reference": answer["reference"],
     }
     return base64.urlsafe_b64encode(orjson.dumps(claims, option=orjson.OPT_SORT_KEYS)).rstrip(b"=")
@@ -71,7 +75,8 @@ def downgrade() -> None:
             checks.c.receipt,
             checks.c.rules_digest,
             checks.c.receipt_issuer,
-        ).where(checks.c.receipt_format == 2, checks.c.rules_digest.is_not(None))
+            checks.c.receipt_format,
+        ).where(checks.c.receipt_format.in_([2, 3]), checks.c.rules_digest.is_not(None))
     ).all()
     update = (
         checks.update()
@@ -80,11 +85,22 @@ def downgrade() -> None:
     )
     whole = []
     for row in detached:
-        header, _, signature = row.receipt.split(".")
+        answer = orjson.loads(row.answer)
         body = _payload(
-            orjson.loads(row.answer), row.agency_code, row.state_digest, row.rules_digest, row.receipt_issuer
-        )
-        whole.append({"check_id": row.id, "whole": f"{header}.{body.decode()}.{signature}"})
+            answer,
+            row.agency_code,
+            row.state_digest,
+            row.rules_digest,
+            row.receipt_issuer,
+            row.receipt_format,
+        ).decode()
+        if row.receipt_format == 3:
+            root, _, index, proof = row.receipt.split("~")
+            receipt = f"{root}~{body}~{index}~{proof}"
+        else:
+            header, _, signature = row.receipt.split(".")
+            receipt = f"{header}.{body}.{signature}"
+        whole.append({"check_id": row.id, "whole": receipt})
         if len(whole) >= 5000:
             connection.execute(update, whole)
             whole.clear()

@@ -4,18 +4,17 @@ import base64
 import json
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from jose import jws
 from jose.exceptions import JWSError
 from sqlalchemy import create_engine, insert, text, update
 
 from app import migrate
 from app.catalog.models import Agency
+from app.checks import receipts
 from app.checks.models import Check
 from app.db import session_scope
 from tests.checks.helpers import approver, check, push
@@ -108,72 +107,86 @@ def test_a_stored_check_gives_back_the_receipt_it_was_answered_with(http, police
     single = check(http, approver_headers, 1, "financing")
     for answer in [*results, single]:
         row = _stored_row(answer["id"])
-        header, body, signature = row.receipt.split(".")
-        assert body == "" and row.receipt == f"{header}..{signature}"
+        if answer is single:
+            header, body, signature = row.receipt.split(".")
+            assert body == "" and row.receipt == f"{header}..{signature}"
+        else:
+            root, body, index, proof = row.receipt.split("~")
+            assert body == "" and answer["receipt"] == "~".join(
+                (root, answer["receipt"].split("~")[1], index, proof)
+            )
         stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
         assert stored["receipt"] == answer["receipt"]
-        payload = json.loads(jws.verify(stored["receipt"], _jwks_key(http, stored["receipt"]), ["ES256"]))
+        payload = receipts.verify(stored["receipt"])
         assert payload["check_id"] == answer["id"] and payload["decision"] == answer["decision"]
 
 
-def _large_batch_gives_each_answer_its_own_receipt(http, approver_headers):
-    from app.checks import receipts
-
-    count = receipts.HELPER_FROM + 7  # signed by the helper and by the server
+def test_a_batch_signs_once_and_each_item_proves_its_own_answer(http, police, token_for, clock):
+    """A batch is one signature over a Merkle tree of its answers (app.checks.receipts): every item's
+    receipt verifies on its own, offline, with the JWKS, and names its own answer."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
     items = [
-        {
-            "subject": {"identifier": make_uscc(1 if n % 3 == 0 else 1000 + n)},
-            "action": "administrative_license",
-        }
-        for n in range(count)
+        {"subject": {"identifier": make_uscc(1 if n % 3 == 0 else 1000 + n)}, "action": "financing"}
+        for n in range(37)
     ]
     answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
-    assert len(results) == count
-    key = _jwks_key(http, results[0]["receipt"])
-    for item, answer in zip(items, results, strict=True):
-        payload = json.loads(jws.verify(answer["receipt"], key, ["ES256"]))
-        assert payload["check_id"] == answer["id"]
-        assert payload["subject"] == item["subject"]["identifier"]
-        assert payload["decision"] == answer["decision"]
-    for answer in (results[0], results[receipts.HELPER_FROM // 2], results[-1]):
-        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
-        assert stored["receipt"] == answer["receipt"]
+    roots = {result["receipt"].split("~")[0] for result in results}
+    assert len(roots) == 1  # one signature for the batch
+    (root,) = roots
+    claims = json.loads(jws.verify(root, _jwks_key(http, root), ["ES256"]))
+    assert claims["typ"] == "registry-check-batch" and claims["size"] == 37
+    for index, (item, result) in enumerate(zip(items, results, strict=True)):
+        payload = receipts.verify(result["receipt"])
+        assert payload["check_id"] == result["id"] and payload["subject"] == item["subject"]["identifier"]
+        assert payload["decision"] == result["decision"] and payload["format"] == 3
+        assert result["receipt"].split("~")[2] == str(index)
+    for result in (results[0], results[18], results[-1]):
+        stored = http.get(f"/v1/checks/{result['id']}", headers=approver_headers).json()
+        assert stored["receipt"] == result["receipt"]
 
 
-def test_a_large_batch_signed_a_chunk_behind_gives_each_answer_its_own_receipt(
-    http, police, token_for, clock
-):
-    """Batches of 1,000 and more are signed in the helper process, one chunk behind the answers:
-    every receipt must still belong to its own answer, in order, and verify."""
+def _flipped(receipt: str, position: int, bit: int) -> str:
+    raw = bytearray(receipt.encode())
+    raw[position] ^= 1 << bit
+    return raw.decode("latin-1")
+
+
+def test_flipping_any_bit_of_any_receipt_makes_it_fail(http, police, token_for, clock):
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     push(http, police, 1)
-    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
+    single = check(http, approver_headers, 1, "financing", reference="r-1")["receipt"]
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2, 3)]
+    batch = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    item = batch.json()["results"][1]["receipt"]
+    for receipt in (single, item):
+        receipts.verify(receipt)  # genuine
+        for position in range(len(receipt)):
+            for bit in range(8):
+                with pytest.raises(receipts.ReceiptInvalid):
+                    receipts.verify(_flipped(receipt, position, bit))
 
 
-def test_a_batch_is_signed_even_when_the_signer_helper_dies(http, police, token_for, clock, monkeypatch):
-    """The helper process killed between batches: the next batch is signed in the server itself,
-    and the one after starts a new helper."""
-    from app.checks import receipts
-
-    retired = []
-    retire = receipts._retire
-    monkeypatch.setattr(receipts, "_retire", lambda helper: (retired.append(helper), retire(helper)))
-
+def test_registry_receipts_verify_checks_a_receipt_offline(http, police, token_for, clock, tmp_path):
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     push(http, police, 1)
-    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
-    (dead,) = list(receipts.signer_helper()._processes.values())  # the helper's one process
-    dead.kill()
-    dead.join(timeout=10)
-    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
-    assert retired and all(helper is retired[0] for helper in retired)  # the dead helper, only
-    _large_batch_gives_each_answer_its_own_receipt(http, approver_headers)
-    (alive,) = list(receipts.signer_helper()._processes.values())
-    assert alive.pid != dead.pid and alive.is_alive()
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2)]
+    receipt = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()
+    receipt = receipt["results"][0]["receipt"]
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(http.get("/.well-known/jwks.json").json()))
+    command = [str(Path(sys.executable).parent / "registry"), "receipts", "verify", "--jwks", str(jwks)]
+    good = subprocess.run([*command, receipt], capture_output=True, text=True, timeout=60)
+    assert good.returncode == 0, good.stderr
+    verdict = json.loads(good.stdout)
+    assert verdict["valid"] is True and verdict["payload"]["subject"] == make_uscc(1)
+    bad = subprocess.run([*command, _flipped(receipt, 10, 1)], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["valid"] is False
 
 
 def test_a_receipt_stored_whole_is_given_back_as_it_is(http, token_for):
@@ -190,9 +203,15 @@ def test_a_receipt_stored_whole_is_given_back_as_it_is(http, token_for):
     assert stored["receipt"] == answer["receipt"]
 
 
-def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_database_url):
+@pytest.mark.parametrize("asked", ["single", "batch"])
+def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_database_url, asked):
     approver_headers = approver(token_for)
-    answer = check(http, approver_headers, 5, "financing", reference='引号"中文"\t')
+    if asked == "single":
+        answer = check(http, approver_headers, 5, "financing", reference='引号"中文"\t')
+    else:
+        items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (5, 6, 7)]
+        batch = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+        answer = batch.json()["results"][1]
     row = _stored_row(answer["id"])
     url = scratch_database_url
     migrate.upgrade(url)
@@ -211,56 +230,3 @@ def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_databas
         migrate.upgrade(url)
     finally:
         engine.dispose()
-
-
-def _gone_within(pid: int, seconds: float) -> bool:
-    """The process has exited (checked by its pid: the executor's own thread may reap it first, and
-    `Process.is_alive` then says True for a moment)."""
-    deadline = time.monotonic() + seconds
-    while _running(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not _running(pid)
-
-
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):  # gone, or going as we read
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's reaping is left
-
-
-def test_the_signer_helper_stops_with_the_server(http, police, token_for, clock):
-    """Stopped when the server shuts down, and gone by itself should the server be killed."""
-    from app.checks import receipts
-    from app.main import app
-
-    approver_headers = approver(token_for)
-    clock("2026-11-18T10:00")
-    push(http, police, 1)
-    with TestClient(app) as server:  # a server that starts, answers a large batch, and stops
-        _large_batch_gives_each_answer_its_own_receipt(server, approver_headers)
-        (process,) = list(receipts.signer_helper()._processes.values())
-        assert _running(process.pid)
-    assert _gone_within(process.pid, 10)
-
-    killed = subprocess.run(
-        [sys.executable, "-c", _START_A_HELPER_AND_DIE],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).parents[2],
-    )
-    assert _gone_within(int(killed.stdout.split()[0]), 10)
-
-
-# A server process that starts its signer helper and is then killed without any clean-up.
-_START_A_HELPER_AND_DIE = """
-import os, signal
-from app.checks import receipts
-helper = receipts.signer_helper()
-helper.submit(os.getpid).result()
-(process,) = helper._processes.values()
-print(process.pid, flush=True)
-os.kill(os.getpid(), signal.SIGKILL)
-"""
