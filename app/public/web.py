@@ -147,7 +147,7 @@ def refusal(scope: Scope, refused: Refused) -> Response:
         return json_refusal(scope, refused)
     if refused.status_code == 413:
         size = max(1, (refused.limit or 0) // (1024 * 1024))
-        message = f"提交的内容过大（文件不能超过 {size} MB），未予受理。"
+        message = f"提交的内容过大（不能超过 {size} MB），未予受理。"
     else:
         message = "提交超时：内容未能在规定时间内传完，未予受理，请重新提交。"
     return templates.TemplateResponse(

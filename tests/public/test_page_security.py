@@ -132,7 +132,7 @@ def test_an_oversized_upload_on_a_page_is_refused_with_a_chinese_page(http, list
     huge = {"file": ("r.pdf", b"%PDF-" + b"0" * (6 * MiB), "application/pdf")}
     refused = http.post(path, data={"csrf_token": token}, files=huge)
     assert refused.status_code == 413 and refused.headers["content-type"].startswith("text/html")
-    assert "提交的内容过大（文件不能超过 5 MB）" in refused.text
+    assert "提交的内容过大（不能超过 5 MB）" in refused.text
     assert refused.headers["content-security-policy"].endswith("frame-ancestors 'none'")
 
 
