@@ -22,6 +22,8 @@ ENV PATH=/opt/registry/bin:$PATH \
     REGISTRY_PORT=8000 \
     REGISTRY_DATA_DIR=/srv/registry/data
 EXPOSE 8000
+# X-Forwarded-For is believed only from REGISTRY_TRUSTED_PROXIES (empty: from nobody); behind a
+# reverse proxy set it to the proxy's address or network. docs/operations.md, "Limits and proxies".
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2).status == 200 else 1)"
 CMD ["registry", "serve", "--workers", "4"]

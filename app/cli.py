@@ -122,6 +122,8 @@ def serve(
     from app.kit.observe import configure_logging
 
     log_config = configure_logging(settings.log_level)
+    from app.kit.slowclients import protocol
+
     uvicorn.run(
         "app.main:app",
         host=settings.host,
@@ -130,6 +132,11 @@ def serve(
         reload=reload,
         log_config=log_config,
         access_log=False,  # one JSON line per request comes from RequestObserver instead
+        # X-Forwarded-For is believed only from REGISTRY_TRUSTED_PROXIES (uvicorn's own default
+        # believes 127.0.0.1, which lets anyone on the host pick their address for the rate limit).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        http=protocol(settings.head_timeout_seconds),  # type: ignore[arg-type]  # a protocol factory
     )
 
 

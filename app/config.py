@@ -1,10 +1,11 @@
 """Settings, read once from the environment (prefix REGISTRY_)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +38,30 @@ class Settings(BaseSettings):
     database_wait_seconds: int = 60
     # How often each process runs the expiry sweep in the background; 0 turns it off.
     sweep_interval_seconds: int = 300
+    # Limits on what one request may hold (docs/operations.md, "Limits"): bodies over this size are
+    # refused with 413 as they arrive (evidence uploads: 5 MiB per file); a body must arrive whole
+    # within body_timeout_seconds (else 408) and a request head within head_timeout_seconds (else the
+    # connection is closed).
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    body_timeout_seconds: float = Field(default=60.0, gt=0)
+    head_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed, comma-separated
+    # addresses or networks ("10.0.0.5, 10.1.0.0/16"); by default none: the client address is the
+    # connection's own, so that nobody escapes the public rate limit by sending the header.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"REGISTRY_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _production_needs_real_settings(self) -> "Settings":

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
 from app.cases.router import router as cases_router
+from app.cases.service import MAX_FILE_BYTES
 from app.catalog.router import router as catalog_router
 from app.checks.router import router as checks_router
 from app.checks.store import CheckStore, PostgresTransport, ThreadTransport
@@ -18,18 +20,24 @@ from app.config import get_settings
 from app.db.asyncpool import AsyncPool
 from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver
+from app.kit.secureheaders import SecurityHeaders
 from app.openapi import install_openapi
 from app.oversight.router import router as oversight_router
 from app.public.router import bare_router
 from app.public.router import router as public_router
-from app.public.web import PageError, page_error
+from app.public.web import CONTENT_SECURITY_POLICY, PageError, page_error
+from app.public.web import refusal as web_refusal
 from app.public.web import router as web_router
 from app.records.router import router as records_router
 from app.rules.router import router as rules_router
 from app.stats.router import router as stats_router
 
 log = logging.getLogger("registry")
+# An evidence file (5 MiB, app/cases/service.py) in its multipart envelope: boundaries, part
+# headers and a form field or two.
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES + 64 * 1024
 
 
 def run_sweep_once() -> int | None:
@@ -88,6 +96,22 @@ _TAGS = [
 ]
 
 
+def _install_limits(app: FastAPI) -> None:
+    """Bodies bounded in size and time (uploads: a file plus its multipart envelope), and the
+    browsers' security headers (the pages' own policy; the API docs keep theirs but never framed)."""
+    settings = get_settings()
+    upload = RouteLimit("POST", re.compile(r"/v1/public/cases/[^/]+/files|/reports/[^/]+"), MAX_UPLOAD_BYTES)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+        routes=[upload],
+        render=web_refusal,
+    )
+    docs = {path: "frame-ancestors 'none'" for path in ("/docs", "/docs/oauth2-redirect", "/redoc")}
+    app.add_middleware(SecurityHeaders, page_policy=CONTENT_SECURITY_POLICY, path_policies=docs)
+
+
 def create_app() -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
@@ -103,6 +127,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     app.add_exception_handler(PageError, page_error)
+    _install_limits(app)
     app.add_middleware(RequestObserver)
     # A request is matched against the routers in this order, each of their routes in turn (FastAPI
     # walks included routers one by one): the health probes and the approvers' checks, the most

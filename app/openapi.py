@@ -3,10 +3,10 @@
 FastAPI declares only 200 and its own 422 body. The registry answers every error in one shape
 (API.md, Errors), so this module replaces that 422 body and adds the errors each kind of operation
 can give, derived from the route itself: a bearer token (401, 403), a path parameter (404), input
-(422; 400 for a body that cannot be parsed), a write (409), the public rate limit (429), the
-database (503). What only one route can answer (412, 413, 415, 428...) it declares itself with
-`errors_declared(...)`. The fuzz test (tests/ops/test_fuzz.py) fails on any status or body the
-document does not declare.
+(422; for a body also 400 when it cannot be parsed, 413 when too large, 408 when too slow), a write
+(409), the public rate limit (429), the database (503). What only one route can answer (412, 415,
+428...) it declares itself with `errors_declared(...)`. The fuzz test (tests/ops/test_fuzz.py) fails
+on any status or body the document does not declare.
 """
 
 from typing import Any
@@ -22,9 +22,10 @@ _REASONS = {
     401: "Missing, malformed, expired or wrongly signed token",
     403: "The token lacks the scope, or the agency holds no role here",
     404: "No such resource",
+    408: "The request body did not arrive in time; nothing was stored",
     409: "Conflicts with the stored state; nothing was stored",
     412: "The If-Match version is stale",
-    413: "The upload is too large",
+    413: "The request body, or an uploaded file, is too large; nothing was stored",
     415: "The upload's type is not accepted",
     422: "Invalid input; the fields are named",
     428: "If-Match is required",
@@ -62,7 +63,8 @@ def _default_statuses(path: str, method: str, operation: dict[str, Any]) -> set[
     if parameters or "requestBody" in operation:
         statuses.add(422)
     if "requestBody" in operation:
-        statuses.add(400)
+        # Bodies are bounded in size and time as they arrive (app.kit.limits), on every route.
+        statuses |= {400, 408, 413}
     if method in _WRITE_METHODS:
         statuses.add(409)
     if path.startswith("/v1/public/"):

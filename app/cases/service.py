@@ -179,6 +179,9 @@ def case_by_query_code(session: Session, code: str, kind: str | None = None) -> 
 
 
 def add_file(session: Session, case: Case, filename: str, declared_type: str, content: bytes) -> CaseFile:
+    # The case row locked (PostgreSQL; SQLite's writers queue already) until this commits, so that
+    # concurrent uploads count each other's files and the cap holds; its status is read afresh too.
+    session.refresh(case, with_for_update=True)
     if case.status != "submitted":
         raise CaseClosed("the case has been decided; no more evidence can be added")
     if len(content) > MAX_FILE_BYTES:

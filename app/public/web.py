@@ -3,9 +3,15 @@
 Server-rendered (Jinja2), plain HTML forms: they work without JavaScript and on a phone. The forms
 go through the same services as the public API; a refused form is shown again with the error in
 plain Chinese next to the field, and nothing of it is stored.
+
+Pages run no script and only their own style sheet (CONTENT_SECURITY_POLICY); every form that
+posts carries a token that must match the browser's cookie, so another site cannot post it.
 """
 
+import base64
 import hashlib
+import re
+import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,6 +21,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.cases import service as cases
 from app.cases.errors import CaseAlreadyOpen, MinimumPeriodNotElapsed
@@ -22,11 +30,13 @@ from app.cases.schemas import ObjectionIn, RepairIn
 from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
+from app.kit.limits import Refused, json_refusal
 from app.kit.ratelimit import limiter
 from app.public import report, search, view
 from app.records.errors import RecordNotActive
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.globals |= {
     "KIND_ZH": view.KIND_ZH,
     "LIST_ZH": view.LIST_ZH,
@@ -74,6 +84,72 @@ async def page_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _style_sources() -> str:
+    # The templates' <style> blocks are static text: their hashes allow them and nothing else.
+    blocks = {
+        block
+        for template in sorted(TEMPLATES.glob("*.html"))
+        for block in re.findall(r"<style>(.*?)</style>", template.read_text("utf-8"), re.S)
+    }
+    return " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(block.encode()).digest()).decode()}'"
+        for block in sorted(blocks)
+    )
+
+
+# No scripts, no style attributes, nothing from elsewhere, forms post only here, never in a frame.
+CONTENT_SECURITY_POLICY = (
+    f"default-src 'none'; style-src {_style_sources()}; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+# Forms carry a token equal to the browser's own cookie (double submit). Another site can make a
+# browser post a form here, but cannot read or set this site's cookie, and a SameSite=Strict cookie
+# is not even sent with a post from another site.
+CSRF_COOKIE = "registry_form"
+CSRF_FIELD = "csrf_token"
+_CSRF_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def _csrf_token(request: Request) -> str:
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if not _CSRF_SHAPE.match(token):
+        token = getattr(request.state, "new_csrf_token", None) or secrets.token_urlsafe(32)
+        request.state.new_csrf_token = token
+    return token
+
+
+async def csrf_checked(request: Request) -> None:
+    """Dependency of every form post: refused (403, a Chinese page, nothing stored) without the token."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    submitted = (await request.form()).get(CSRF_FIELD)
+    if not (
+        isinstance(submitted, str)
+        and _CSRF_SHAPE.match(cookie)
+        and secrets.compare_digest(cookie.encode(), submitted.encode())
+    ):
+        raise PageError(
+            403,
+            "表单已失效，或不是从本站页面提交的，未予受理。请重新打开本站页面填写后提交"
+            "（浏览器需允许本站保存 Cookie）。",
+        )
+
+
+def refusal(scope: Scope, refused: Refused) -> Response:
+    """A request body refused as it arrived (app.kit.limits): a Chinese page on the pages' own
+    paths, the API's JSON error everywhere else."""
+    if not any(route.matches(scope)[0] is not Match.NONE for route in router.routes):
+        return json_refusal(scope, refused)
+    if refused.status_code == 413:
+        size = max(1, (refused.limit or 0) // (1024 * 1024))
+        message = f"提交的内容过大（不能超过 {size} MB），未予受理。"
+    else:
+        message = "提交超时：内容未能在规定时间内传完，未予受理，请重新提交。"
+    return templates.TemplateResponse(
+        Request(scope), "error.html", {"message": message}, status_code=refused.status_code
+    )
+
+
 async def page_rate_limited(request: Request) -> None:
     address = request.client.host if request.client else "unknown"
     wait = await limiter().hit(address)
@@ -85,7 +161,13 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(page_rate_limi
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    token = _csrf_token(request)
+    page = templates.TemplateResponse(request, name, context | {"csrf_token": token}, status_code=status_code)
+    if getattr(request.state, "new_csrf_token", None) == token:
+        page.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
+    return page
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -164,7 +246,7 @@ def repair_form(record_id: uuid.UUID, request: Request, session: DbSession) -> H
     return _page(request, "repair.html", {"record": record, "form": {}, "errors": {}})
 
 
-@router.post("/records/{record_id}/repair", response_class=HTMLResponse)
+@router.post("/records/{record_id}/repair", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
 def repair_submit(
     record_id: uuid.UUID,
     request: Request,
@@ -236,7 +318,9 @@ def objection_form(record_id: uuid.UUID, request: Request, session: DbSession) -
     return _page(request, "objection.html", {"record": record, "form": {}, "errors": {}})
 
 
-@router.post("/records/{record_id}/objection", response_class=HTMLResponse)
+@router.post(
+    "/records/{record_id}/objection", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)]
+)
 def objection_submit(
     record_id: uuid.UUID,
     request: Request,
@@ -311,7 +395,7 @@ def report_page(report_id: str, request: Request, session: DbSession) -> HTMLRes
     return _page(request, "report.html", {"v": verification})
 
 
-@router.post("/reports/{report_id}", response_class=HTMLResponse)
+@router.post("/reports/{report_id}", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
 def report_check_file(
     report_id: str, request: Request, session: DbSession, file: Annotated[UploadFile, File()]
 ) -> HTMLResponse:

@@ -75,8 +75,16 @@ def page(browser) -> Iterator[object]:
     context = browser.new_context(locale="zh-CN", accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(15_000)
+    # The pages' Content-Security-Policy must allow everything they use: Chromium reports on the
+    # console whatever it refused (a style, a script, a form target).
+    refused: list[str] = []
+    tab.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security" in message.text else None,
+    )
     yield tab
     context.close()
+    assert not refused, refused
 
 
 @pytest.fixture
@@ -98,6 +106,8 @@ def shot(page, name: str) -> None:
 
 def test_search_open_the_entity_and_download_the_report(server, page, listed, tmp_path):
     page.goto(f"{server}/")
+    # The style sheet applies under the policy (the header's red comes from it).
+    assert page.eval_on_selector("header", "e => getComputedStyle(e).backgroundColor") == "rgb(184, 32, 42)"
     page.fill("#q", "星辰科技")
     page.click("button[type=submit]")
     page.wait_for_selector("ul.results")
@@ -173,3 +183,34 @@ def test_pages_fit_a_phone(server, browser, listed):
         shot(tab, "8-phone-entity")
     finally:
         context.close()
+
+
+def test_file_an_objection_and_another_site_cannot_post_one(server, page, listed):
+    ref = httpx.get(f"{server}/v1/public/subjects/{make_uscc(1)}").json()["subject"]["ref"]
+    page.goto(f"{server}/subjects/{ref}")
+    page.click("text=提出异议")
+    page.wait_for_selector("#reason")
+
+    # Meanwhile another site, holding a token it fetched for itself, makes this browser post the form.
+    action = f"{server}/records/{listed['id']}/objection"
+    own_token = re.search(r'name="csrf_token" value="([^"]+)"', httpx.get(action).text).group(1)
+    forged = page.context.new_page()
+    forged.set_content(
+        f'<form method="post" action="{action}"><input name="csrf_token" value="{own_token}">'
+        '<input name="contact" value="1"><input name="reason" value="not_mine">'
+        '<input name="statement" value="伪造的异议"><button>go</button></form>'
+    )
+    forged.click("text=go")
+    forged.wait_for_selector("[role=alert]")
+    assert "表单已失效" in forged.inner_text("[role=alert]")
+    shot(forged, "9-forged-objection-refused")
+    forged.close()
+
+    page.fill("#contact", "010-12345678")
+    page.select_option("#reason", "inaccurate")
+    page.fill("#statement", "决定日期有误，应为 2026 年 5 月 27 日。")
+    page.click("text=提交异议")
+    page.wait_for_selector("#query-code")
+    shot(page, "10-objection-filed")
+    page.goto(f"{server}/subjects/{ref}")
+    assert "异议处理中" in page.content()

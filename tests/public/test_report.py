@@ -106,3 +106,42 @@ def test_a_persons_report_masks_the_identity_number(http, police, clock):
     assert "王五" in text
     assert resident_id not in text and resident_id[:10] + "****" + resident_id[14:] in text
     assert resident_id not in answer.content.decode("latin-1")
+
+
+def _reports() -> int:
+    from sqlalchemy import func, select
+
+    from app.db import session_scope
+    from app.models import PublicReport
+
+    with session_scope(writing=False) as session:
+        return session.scalar(select(func.count()).select_from(PublicReport))
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "json"])
+def test_asking_again_the_same_day_answers_the_report_already_issued(http, police, company, clock, fmt):
+    """Downloads do not grow the table: one row per subject, format, day and content."""
+    answers = [http.get(f"/v1/public/subjects/{company}/report.{fmt}") for _ in range(5)]
+    assert {a.headers["x-report-id"] for a in answers} == {answers[0].headers["x-report-id"]}
+    assert {a.content for a in answers} == {answers[0].content}  # the very bytes issued ...
+    report_id = answers[0].headers["x-report-id"]
+    verified = http.post(f"/v1/public/reports/{report_id}/verify", content=answers[-1].content).json()
+    assert verified["valid"] is True  # ... so each copy verifies
+    assert _reports() == 1
+
+    # What the report says changes: a new report. The next day: a new report.
+    clock("2026-11-20T15:00")
+    pushed = http.post(
+        "/v1/records", json=record_body(1, external_id="ext-2", decision_no="第2号"), headers=police
+    )
+    assert pushed.status_code == 201, pushed.text
+    changed = http.get(f"/v1/public/subjects/{company}/report.{fmt}")
+    assert changed.headers["x-report-id"] != report_id and _reports() == 2
+    assert (
+        http.get(f"/v1/public/subjects/{company}/report.{fmt}").headers["x-report-id"]
+        == (changed.headers["x-report-id"])
+    )
+    clock("2026-11-21T09:00")
+    tomorrow = http.get(f"/v1/public/subjects/{company}/report.{fmt}")
+    assert tomorrow.headers["x-report-id"] not in (report_id, changed.headers["x-report-id"])
+    assert tomorrow.headers["x-report-id"].startswith("CR20261121-") and _reports() == 3

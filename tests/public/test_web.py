@@ -27,6 +27,12 @@ def _ref(http) -> str:
     return http.get(f"/v1/public/subjects/{make_uscc(1)}").json()["subject"]["ref"]
 
 
+def _token(http, form_page: str) -> dict[str, str]:
+    """Open the form's page as a browser would (its cookie kept by the client): the form's token."""
+    page = http.get(form_page)
+    return {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)}
+
+
 def test_search_page_lists_results_and_links_the_entity(http, listed):
     page = http.get("/", params={"q": "星辰科技"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -59,7 +65,10 @@ def test_entity_page_shows_records_late_disclosures_and_report_link(http, listed
 
 
 def test_repair_form_refuses_with_chinese_errors_and_stores_nothing(http, listed):
-    page = http.post(f"/records/{listed['id']}/repair", data={"applicant_name": "北京星辰科技有限公司"})
+    token = _token(http, f"/records/{listed['id']}/repair")
+    page = http.post(
+        f"/records/{listed['id']}/repair", data={"applicant_name": "北京星辰科技有限公司"} | token
+    )
     assert page.status_code == 422
     assert 'id="contact-error"' in page.text and "请填写此项" in page.text
     assert 'id="statement-error"' in page.text
@@ -77,7 +86,7 @@ def test_repair_form_files_an_application_and_progress_shows_it(http, listed):
         "evidence_kind": "fine_paid",
         "evidence_description": "罚款缴纳凭证",
         "commitment": "yes",
-    }
+    } | _token(http, f"/records/{listed['id']}/repair")
     page = http.post(f"/records/{listed['id']}/repair", data=form)
     assert page.status_code == 201, page.text
     code = re.search(r'id="query-code">([A-Z0-9-]+)<', page.text).group(1)
@@ -98,15 +107,16 @@ def test_repair_before_the_minimum_period_names_the_first_day(http, police, cloc
         "statement": "整改完毕",
         "evidence_description": "凭证",
         "commitment": "yes",
-    }
+    } | _token(http, f"/records/{record['id']}/repair")
     page = http.post(f"/records/{record['id']}/repair", data=form)
     assert page.status_code == 422 and "最早可于 2027-02-18 申请信用修复" in page.text
 
 
 def test_objection_form_flags_the_record(http, listed):
-    empty = http.post(f"/records/{listed['id']}/objection", data={})
+    token = _token(http, f"/records/{listed['id']}/objection")
+    empty = http.post(f"/records/{listed['id']}/objection", data=token)
     assert empty.status_code == 422 and "请选择异议理由" in empty.text
-    form = {"contact": "010-1", "reason": "inaccurate", "statement": "决定日期有误"}
+    form = {"contact": "010-1", "reason": "inaccurate", "statement": "决定日期有误"} | token
     page = http.post(f"/records/{listed['id']}/objection", data=form)
     assert page.status_code == 201
     assert http.get(f"/v1/public/subjects/{make_uscc(1)}").json()["records"][0]["under_objection"] is True
@@ -123,8 +133,13 @@ def test_report_verification_page(http, listed):
     report_id = pdf.headers["x-report-id"]
     page = http.get(f"/reports/{report_id}")
     assert page.status_code == 200 and "本报告由本系统出具" in page.text
-    checked = http.post(f"/reports/{report_id}", files={"file": ("r.pdf", pdf.content, "application/pdf")})
+    token = _token(http, f"/reports/{report_id}")
+    checked = http.post(
+        f"/reports/{report_id}", data=token, files={"file": ("r.pdf", pdf.content, "application/pdf")}
+    )
     assert "文件未被改动" in checked.text
     changed = pdf.content[:-10] + b"0000000000"
-    checked = http.post(f"/reports/{report_id}", files={"file": ("r.pdf", changed, "application/pdf")})
+    checked = http.post(
+        f"/reports/{report_id}", data=token, files={"file": ("r.pdf", changed, "application/pdf")}
+    )
     assert "可能被改动" in checked.text
