@@ -191,18 +191,47 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Walk the whole audit chain; exit 1 naming the first entry altered, removed or moved."""
+def audit_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(exists=True, dir_okay=False, help="Kept checkpoints, one per line (repeatable)"),
+    ] = None,
+) -> None:
+    """Walk the whole audit chain, against kept checkpoints, then the record rows; exit 1 naming the
+    first entry altered, removed, moved or cut off, or the records altered; 2 if a checkpoint is bad."""
     from dataclasses import asdict
 
+    from app.audit import service as audit
+    from app.errors import ValidationFailed
+    from app.records.integrity import altered_records
+
+    lines = [
+        (f"{path}:{number}", line.strip())
+        for path in checkpoint or []
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if line.strip()
+    ]
+    try:
+        kept = audit.read_checkpoints([token for _, token in lines], [name for name, _ in lines])
+    except ValidationFailed as exc:
+        typer.echo(json.dumps(exc.body(), ensure_ascii=False))
+        raise typer.Exit(2) from None
+    result = audit.verify_snapshot(kept, altered_records)
+    typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None}))
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Print a signed checkpoint of the chain's head (append it to the file an outside party keeps)."""
     from app.audit import service as audit
     from app.db import session_scope
 
     with session_scope(writing=False) as session:
-        result = audit.verify(session)
-    typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None}))
-    if not result.valid:
-        raise typer.Exit(1)
+        issued = audit.issue_checkpoint(session)
+    typer.echo(f"audit checkpoint: entry {issued['seq']}, hash {issued['hash']}, at {issued['at']}", err=True)
+    typer.echo(issued["checkpoint"])
 
 
 @receipts_cli.command("verify")

@@ -30,6 +30,7 @@ from app.public.router import router as public_router
 from app.public.web import CONTENT_SECURITY_POLICY, PageError, page_error
 from app.public.web import refusal as web_refusal
 from app.public.web import router as web_router
+from app.records.integrity import altered_records
 from app.records.router import router as records_router
 from app.rules.router import router as rules_router
 from app.stats.router import router as stats_router
@@ -126,6 +127,9 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
+    # Audit verification holds record rows against their last entries: the check lives with the
+    # records (app.audit, the lower layer, imports none of them).
+    app.state.audit_record_check = altered_records
     app.add_exception_handler(PageError, page_error)
     _install_limits(app)
     app.add_middleware(RequestObserver)

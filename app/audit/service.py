@@ -3,22 +3,31 @@
 Every change is appended in the same transaction as the change itself, so the log and the data
 cannot disagree. Appends are serialized (PostgreSQL advisory lock; SQLite's single writer), which
 keeps the chain a single line.
+
+The chain alone proves that no entry was changed in place. It cannot prove that the newest entries
+were not cut off, nor that a forger did not recompute every hash after an edit: signed checkpoints
+of the chain's head, kept outside the registry, anchor it. And the entries anchor the data: a row
+must hold what its last entry recorded (the check for records is app.records.integrity, passed in).
 """
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from jose.exceptions import JOSEError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
-from app.db import bulk_insert, serialize_writers
+from app.db import bulk_insert, column_in, read_snapshot, serialize_writers
+from app.errors import ValidationFailed
 from app.kit.clock import utcnow
+from app.kit.signing import get_keyring
 
 GENESIS_HASH = "0" * 64
 
@@ -100,25 +109,129 @@ def append(session: Session, actor: str, events: Sequence[Event]) -> list[int]:
     return list(range(first_seq, seq + 1))
 
 
+# --- checkpoints ---------------------------------------------------------------------------------
+
+# The `typ` claim: the registry signs receipts and report digests with the same keys, and none of
+# those may pass for a checkpoint.
+CHECKPOINT_TYPE = "registry.audit.checkpoint"
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    seq: int
+    hash: str
+    at: str
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The newest entry's seq and hash; (0, the genesis hash) for an empty chain."""
+    row = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (row.seq, row.hash) if row else (0, GENESIS_HASH)
+
+
+def issue_checkpoint(session: Session) -> dict[str, Any]:
+    """The chain's head signed with the registry's active key, for an outside party to keep."""
+    seq, head_hash = head(session)
+    at = utcnow().astimezone(UTC).isoformat(timespec="seconds")
+    claims = {"typ": CHECKPOINT_TYPE, "seq": seq, "hash": head_hash, "at": at}
+    return {"seq": seq, "hash": head_hash, "at": at, "checkpoint": get_keyring().sign_jws(claims)}
+
+
+def read_checkpoints(tokens: Sequence[str], names: Sequence[str] | None = None) -> list[Checkpoint]:
+    """Checkpoints this registry signed; ValidationFailed naming every token that is not one
+    (`checkpoints[i]`, or the caller's names for them)."""
+    keyring = get_keyring()
+    found, refused = [], []
+    for index, token in enumerate(tokens):
+        name = names[index] if names is not None else f"checkpoints[{index}]"
+        try:
+            claims = keyring.verify_jws(token)
+        except (JOSEError, ValueError, TypeError):
+            refused.append({"field": name, "detail": "not signed by any of this registry's keys (JWKS)"})
+            continue
+        seq, head_hash, at = claims.get("seq"), claims.get("hash"), claims.get("at")
+        if (
+            claims.get("typ") == CHECKPOINT_TYPE
+            and isinstance(seq, int)
+            and not isinstance(seq, bool)
+            and seq >= 0
+            and isinstance(head_hash, str)
+            and _HASH.fullmatch(head_hash)
+            and isinstance(at, str)
+        ):
+            found.append(Checkpoint(seq, head_hash, at))
+        else:
+            refused.append({"field": name, "detail": "signed by this registry, but not an audit checkpoint"})
+    if refused:
+        raise ValidationFailed(refused)
+    return found
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Altered:
+    """Rows that differ from what their last audit entry recorded: the first ids, and how many."""
+
+    ids: list[str] = field(default_factory=list)
+    count: int = 0
+
+
+# Given by a higher layer (app.main, app.cli): the audit log knows no table but its own.
+RecordCheck = Callable[[Session], Altered]
+
+
 @dataclass(frozen=True)
 class Verification:
     valid: bool
     last_seq: int
     broken_at: int | None = None
+    # entry_missing | entry_out_of_order | entry_altered | checkpoint_mismatch | record_altered
     reason: str | None = None
+    detail: str | None = None
+    altered_records: list[str] | None = None
+    altered_count: int | None = None
 
 
-def verify(session: Session, batch_size: int = 5000) -> Verification:
-    """Walk the whole chain; report the first entry that was altered, removed or moved."""
+def verify_snapshot(
+    checkpoints: Sequence[Checkpoint] = (), record_check: RecordCheck | None = None
+) -> Verification:
+    """verify() in a transaction of its own that sees the database as of its first read: the chain,
+    the checkpoints and the rows are held against one another as they stood together, and a long
+    walk holds no write lock (SQLite) and sees no change committed meanwhile (PostgreSQL)."""
+    with read_snapshot() as connection, Session(bind=connection) as session:
+        return verify(session, checkpoints, record_check)
+
+
+def verify(
+    session: Session,
+    checkpoints: Sequence[Checkpoint] = (),
+    record_check: RecordCheck | None = None,
+    batch_size: int = 5000,
+) -> Verification:
+    """Walk the whole chain; report the first entry that was altered, removed or moved, or that
+    differs from a kept checkpoint; then, the chain being sound, the rows that differ from it."""
+    kept: dict[int, set[str]] = {}
+    for checkpoint in checkpoints:
+        kept.setdefault(checkpoint.seq, set()).add(checkpoint.hash)
+    last_matched = 0
     expected_seq, prev_hash = 1, GENESIS_HASH
     rows: Iterable[AuditEntry] = session.scalars(
         select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch_size)
     )
     for row in rows:
         if row.seq != expected_seq:
-            return Verification(False, expected_seq - 1, expected_seq, f"entry {expected_seq} is missing")
+            return Verification(
+                False, expected_seq - 1, expected_seq, "entry_missing", f"entry {expected_seq} is missing"
+            )
         if row.prev_hash != prev_hash:
-            return Verification(False, row.seq - 1, row.seq, "does not follow the entry before it")
+            return Verification(
+                False, row.seq - 1, row.seq, "entry_out_of_order", "does not follow the entry before it"
+            )
         recomputed = chain_hash(
             prev_hash=row.prev_hash,
             seq=row.seq,
@@ -130,9 +243,44 @@ def verify(session: Session, batch_size: int = 5000) -> Verification:
             payload=row.payload,
         )
         if recomputed != row.hash:
-            return Verification(False, row.seq - 1, row.seq, "content differs from what was recorded")
+            return Verification(
+                False, row.seq - 1, row.seq, "entry_altered", "content differs from what was recorded"
+            )
+        if row.seq in kept:
+            if kept[row.seq] != {row.hash}:
+                return Verification(
+                    False,
+                    row.seq - 1,
+                    row.seq,
+                    "checkpoint_mismatch",
+                    f"entry {row.seq} differs from the checkpoint kept of it: the chain was re-written "
+                    f"after entry {last_matched} and up to this one",
+                )
+            last_matched = row.seq
         expected_seq, prev_hash = row.seq + 1, row.hash
-    return Verification(True, expected_seq - 1)
+    last_seq = expected_seq - 1
+    beyond = max((seq for seq in kept if seq > last_seq), default=None)
+    if beyond is not None:
+        return Verification(
+            False,
+            last_seq,
+            last_seq + 1,
+            "checkpoint_mismatch",
+            f"a checkpoint vouches for entry {beyond}, but the chain ends at entry {last_seq}: "
+            f"entries {last_seq + 1} to {beyond} are gone",
+        )
+    if record_check is not None:
+        altered = record_check(session)
+        if altered.count:
+            return Verification(
+                False,
+                last_seq,
+                reason="record_altered",
+                detail=f"{altered.count} record row(s) differ from what their last audit entry recorded",
+                altered_records=altered.ids,
+                altered_count=altered.count,
+            )
+    return Verification(True, last_seq)
 
 
 def entries_after(
@@ -142,6 +290,29 @@ def entries_after(
     if entity_type is not None:
         query = query.where(AuditEntry.entity_type == entity_type)
     return list(session.scalars(query.order_by(AuditEntry.seq).limit(limit)))
+
+
+def latest_payloads(session: Session, entity_type: str, entity_ids: list[str]) -> dict[str, str]:
+    """entity id -> the payload of its newest entry, for those of `entity_ids` that have one."""
+    newest = (
+        select(func.max(AuditEntry.seq))
+        .where(AuditEntry.entity_type == entity_type, column_in(session, AuditEntry.entity_id, entity_ids))
+        .group_by(AuditEntry.entity_id)
+    )
+    query = select(AuditEntry.entity_id, AuditEntry.payload).where(AuditEntry.seq.in_(newest))
+    return {entity_id: payload for entity_id, payload in session.connection().execute(query)}
+
+
+def entity_ids_after(session: Session, entity_type: str, after: str, limit: int) -> list[str]:
+    """The distinct ids of `entity_type` the log names, in order, from just after `after`."""
+    query = (
+        select(AuditEntry.entity_id)
+        .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id > after)
+        .group_by(AuditEntry.entity_id)
+        .order_by(AuditEntry.entity_id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def parse_payload(payload: str) -> dict[str, Any]:
