@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType
@@ -25,6 +25,11 @@ class Domain(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(200))
+    # Whether natural persons' records of this domain are published, or only shared between agencies
+    # (国办发〔2020〕49号: publication lawful and necessary). Administrators set it; the seed publishes
+    # court listings (法释〔2017〕7号 第七条: the list is published through the court's list).
+    persons_public: Mapped[bool] = mapped_column(default=False, server_default=false())
+    persons_basis: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
 
 class Agency(Base):

@@ -1,8 +1,8 @@
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.deps import Admin
 from app.catalog import service
@@ -16,6 +16,19 @@ class DomainOut(BaseModel):
     code: str
     name_zh: str
     name_en: str
+    natural_persons: Literal["public", "shared"] = Field(
+        description="Whether natural persons' records of this domain are published or only shared"
+    )
+    natural_persons_basis: str = Field(description="The legal basis for publishing them, when public")
+
+
+class PersonsPublicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    natural_persons: Literal["public", "shared"]
+    legal_basis: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        default="", description="Required to publish: the law that makes it lawful and necessary"
+    )
 
 
 class PlanRef(BaseModel):
@@ -43,7 +56,19 @@ class DomainDetailOut(DomainOut):
 
 @router.get("/v1/domains", response_model=list[DomainOut])
 def list_domains(session: DbSession) -> Any:
-    return service.list_domains(session)
+    return [service.domain_out(domain) for domain in service.list_domains(session)]
+
+
+@router.put("/v1/admin/domains/{code}/publication", response_model=DomainOut, tags=["administration"])
+def set_persons_publication(
+    code: str, body: PersonsPublicationIn, principal: Admin, session: DbSession
+) -> Any:
+    """Whether natural persons' records of a domain are published (国办发〔2020〕49号: only where lawful
+    and necessary, which `legal_basis` names) or only shared between agencies."""
+    domain = service.set_persons_publication(
+        session, principal.actor, code, body.natural_persons == "public", body.legal_basis
+    )
+    return service.domain_out(domain)
 
 
 @router.get("/v1/domains/{code}", response_model=DomainDetailOut)
@@ -52,10 +77,7 @@ def domain_detail(code: str, session: DbSession) -> Any:
     if found is None:
         raise NotFound(f"no domain {code!r}; see /v1/domains")
     domain, rows = found
-    return {
-        "code": domain.code,
-        "name_zh": domain.name_zh,
-        "name_en": domain.name_en,
+    return service.domain_out(domain) | {
         "assignments": [
             {
                 "plan": {"code": plan.code, "title": plan.title, "document_no": plan.document_no},

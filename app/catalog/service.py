@@ -2,12 +2,14 @@
 the administrators' overrides. The seed catalog is loaded by app.catalog.seed."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.errors import NotFound, ValidationFailed
 from app.kit.workdays import WorkdayCalendar
 
 # Agencies' names by code, read once per process: the catalog changes only when the seed is loaded.
@@ -56,6 +58,37 @@ def agency_domains(session: Session, agency_code: str) -> set[str]:
 def workday_calendar(session: Session) -> WorkdayCalendar:
     overrides = {row.day: row.workday for row in session.scalars(select(CalendarOverride))}
     return WorkdayCalendar(overrides)
+
+
+def domain_out(domain: Domain) -> dict[str, Any]:
+    return {
+        "code": domain.code,
+        "name_zh": domain.name_zh,
+        "name_en": domain.name_en,
+        "natural_persons": "public" if domain.persons_public else "shared",
+        "natural_persons_basis": domain.persons_basis,
+    }
+
+
+def set_persons_publication(session: Session, actor: str, code: str, public: bool, basis: str) -> Domain:
+    domain = session.get(Domain, code)
+    if domain is None:
+        raise NotFound(f"no domain {code!r}; see /v1/domains")
+    if public and not basis:
+        raise ValidationFailed.one(
+            "legal_basis", "publishing natural persons' records needs the law that makes it lawful"
+        )
+    domain.persons_public, domain.persons_basis = public, basis if public else ""
+    session.flush()
+    payload = {"natural_persons": "public" if public else "shared", "legal_basis": basis}
+    audit.append(session, actor, [audit.Event("domain.persons_publication", "domain", code, payload)])
+    return domain
+
+
+def persons_public_domains() -> Any:
+    """A selectable of the codes of domains whose natural persons' records are published, for the
+    public face's queries to compose (they never read the catalog's tables themselves)."""
+    return select(Domain.code).where(Domain.persons_public.is_(True))
 
 
 def list_domains(session: Session) -> list[Domain]:

@@ -1,7 +1,7 @@
 """Records as they stood on a given day, and the status a record has by the calendar alone.
 
 Nothing is deleted: every change to a record is an audit event carrying the record's state after
-the change (records.service.snapshot). The state on day D is the last snapshot written before the
+the change (snapshot, below). The state on day D is the last snapshot written before the
 end of D, China time. A record whose publicity period is over has exited on that day whether or not
 the expiry sweep has run yet.
 """

@@ -66,3 +66,23 @@ def test_unknown_domain_is_404_in_the_error_shape(http):
     answer = http.get("/v1/domains/no_such_domain")
     assert answer.status_code == 404
     assert answer.json()["error"] == "not_found"
+
+
+def test_each_domain_says_whether_natural_persons_are_published(http, token_for):
+    domains = {d["code"]: d for d in http.get("/v1/domains").json()}
+    assert domains["court_judgments"]["natural_persons"] == "public"
+    assert "法释〔2017〕7号" in domains["court_judgments"]["natural_persons_basis"]
+    assert {d["natural_persons"] for code, d in domains.items() if code != "court_judgments"} == {"shared"}
+    admin = token_for("national.market_regulation", "admin")
+    agency = token_for("national.public_security", "records:write")
+    url = "/v1/admin/domains/wage_arrears/publication"
+    try:
+        unfounded = http.put(url, json={"natural_persons": "public"}, headers=admin)
+        assert unfounded.status_code == 422 and unfounded.json()["fields"][0]["field"] == "legal_basis"
+        basis = "《保障农民工工资支付条例》第四十八条"
+        answer = http.put(url, json={"natural_persons": "public", "legal_basis": basis}, headers=admin)
+        assert answer.status_code == 200 and answer.json()["natural_persons"] == "public"
+        assert http.get("/v1/domains/wage_arrears").json()["natural_persons_basis"] == basis
+        assert http.put(url, json={"natural_persons": "shared"}, headers=agency).status_code == 403
+    finally:  # the catalog outlives a test
+        http.put(url, json={"natural_persons": "shared"}, headers=admin)
