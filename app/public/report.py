@@ -187,7 +187,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
             f"（报告编号 {content['report_id']}）。上传本文件即可核验其是否为原件、是否被改动；"
             f"签名公钥见 {content['verification']['jwks']}。"
         ),
-        para("说明：自然人身份证件号码已按规定遮蔽出生月日；本报告仅列示公示期内的公开记录。", small),
+        para("说明：自然人身份证件号码仅显示地区码和出生年份；本报告仅列示公示期内的公开记录。", small),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

@@ -11,7 +11,7 @@ from app.records.schemas import AgencyRef
 class SearchItem(BaseModel):
     name: str
     kind: str
-    identifier: str  # natural persons' identity numbers masked (positions 11–14)
+    identifier: str  # a resident identity number masked: area code and birth year only
     black_count: int
     red_count: int
     ref: uuid.UUID  # opens the entity: /v1/public/subjects/{ref}

@@ -101,8 +101,11 @@ def test_a_persons_report_masks_the_identity_number(http, police, clock):
     }
     body = record_body(5, subject=subject, decision_date="2026-11-18")
     assert http.post("/v1/records", json=body, headers=police).status_code == 201
-    answer = http.get(f"/v1/public/subjects/{resident_id}/report.pdf")
+    # Reached by the ref its name search answers with; never by the number.
+    assert http.get(f"/v1/public/subjects/{resident_id}/report.pdf").status_code == 404
+    (item,) = http.get("/v1/public/search", params={"q": "王五"}).json()["items"]
+    answer = http.get(f"/v1/public/subjects/{item['ref']}/report.pdf")
     text = _text(answer.content)
     assert "王五" in text
-    assert resident_id not in text and resident_id[:10] + "****" + resident_id[14:] in text
+    assert resident_id[10:] not in text and resident_id[:10] + "********" in text
     assert resident_id not in answer.content.decode("latin-1")
