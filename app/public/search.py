@@ -22,7 +22,7 @@ from sqlalchemy.sql import Select
 from app.errors import ValidationFailed
 from app.kit.masking import is_resident_id, mask_resident_ids
 from app.kit.names import core, fold, is_latin_query, similarity, trigrams
-from app.public.view import public_clause, public_faces, scrub
+from app.public.view import not_personal, public_clause, public_faces, scrub
 from app.records.models import Record, Subject, SubjectSearch
 from app.records.schemas import printable
 from app.records.search_index import index_key
@@ -217,11 +217,7 @@ def _identifier_hit(connection: Connection, identifier: str) -> uuid.UUID | None
     if len(identifier) < 8:
         return None
     return connection.execute(
-        select(Subject.id).where(
-            Subject.identifier == identifier,
-            Subject.kind != "natural_person",
-            Subject.identifier_type != "resident_id",
-        )
+        select(Subject.id).where(Subject.identifier == identifier, not_personal())
     ).scalar()
 
 

@@ -52,9 +52,11 @@ def scrub(text: str) -> str:
     return mask_resident_ids(text)
 
 
-def personal(kind: str, identifier_type: str) -> bool:
-    """A person's number (and an individual business registered under one): never looked up by it."""
-    return kind == "natural_person" or identifier_type == "resident_id"
+def not_personal() -> Any:
+    """Subjects the public may look up by identifier: not persons, nor an individual business under
+    its owner's identity number. A hit on a person's number would confirm a guess (API.md, Second
+    release); persons are opened by ref."""
+    return and_(Subject.kind != "natural_person", Subject.identifier_type != "resident_id")
 
 
 def public_clause(today: Any) -> Any:
@@ -119,12 +121,7 @@ def _lookup(where: Any) -> Any:
 
 
 BY_IDENTIFIER = _lookup(
-    and_(
-        Subject.identifier == bindparam("identifier", type_=Subject.identifier.type),
-        # personal() in SQL: whether a person's number is listed is never confirmed, by any answer.
-        Subject.kind != "natural_person",
-        Subject.identifier_type != "resident_id",
-    )
+    and_(Subject.identifier == bindparam("identifier", type_=Subject.identifier.type), not_personal())
 )
 BY_REF = _lookup(Subject.id == bindparam("ref", type_=Subject.id.type))
 

@@ -15,7 +15,7 @@ import pytest
 
 from app.config import get_settings
 from app.public import fastpath
-from tests.conftest import TAX, make_resident_id, make_uscc, record_body
+from tests.conftest import COURT, TAX, make_resident_id, make_uscc, record_body
 
 TODAY = "2026-11-20T10:00"
 LISTED = make_resident_id(date(1988, 3, 14), 31)  # a public black record
@@ -26,20 +26,27 @@ PER_REQUEST = {"date", "x-request-id"}
 
 
 def person(n: int, name: str, identifier: str, **overrides) -> dict:
+    """A court's public listing of a person: court listings are published by law (DOMAIN.md)."""
     subject = {
         "kind": "natural_person",
         "name": name,
         "identifier_type": "resident_id",
         "identifier": identifier,
     }
-    return record_body(n, subject=subject, decision_date="2026-11-18", **overrides)
+    fields = {"domain": "court_judgments", "visibility": "public", "decision_no": f"(2026)京01执{n}号"}
+    return record_body(n, subject=subject, decision_date="2026-11-18", **(fields | overrides))
 
 
 @pytest.fixture
-def persons(http, police, clock):
+def court(token_for):
+    return token_for(COURT, "records:write", "records:read")
+
+
+@pytest.fixture
+def persons(http, court, clock):
     clock(TODAY)
     for body in (person(31, "张三丰", LISTED), person(32, "李四光", SHARED, visibility="shared")):
-        assert http.post("/v1/records", json=body, headers=police).status_code == 201
+        assert http.post("/v1/records", json=body, headers=court).status_code == 201
 
 
 def _headers(answer) -> dict[str, str]:
@@ -87,6 +94,29 @@ def test_a_resident_identity_number_is_never_confirmed(http, persons, template):
     _assert_alike(answers, page=not template.startswith("/v1/"))
 
 
+def test_other_personal_numbers_are_not_looked_up_either(http, police, court, clock):
+    clock(TODAY)
+    passport = person(35, "约翰", "E12345678")
+    passport["subject"]["identifier_type"] = "other"
+    shop = record_body(
+        36,
+        subject={
+            "kind": "individual_business",
+            "name": "王记小吃店",
+            "identifier_type": "resident_id",
+            "identifier": make_resident_id(date(1970, 5, 6), 36),
+        },
+    )
+    for body, headers in ((passport, court), (shop, police)):
+        assert http.post("/v1/records", json=body, headers=headers).status_code == 201, body
+    for key in ("E12345678", shop["subject"]["identifier"]):
+        assert http.get(f"/v1/public/subjects/{key}").status_code == 404
+        assert http.get("/v1/public/search", params={"q": key}).json()["items"] == []
+    for name in ("约翰", "王记小吃店"):
+        (item,) = http.get("/v1/public/search", params={"q": name}).json()["items"]
+        assert http.get(f"/v1/public/subjects/{item['ref']}").status_code == 200
+
+
 def test_search_by_a_resident_identity_number_finds_nothing(http, persons):
     for q in (LISTED, LISTED.lower(), LISTED[:6] + " " + LISTED[6:]):
         answer = http.get("/v1/public/search", params={"q": q})
@@ -116,12 +146,12 @@ def test_persons_are_found_by_name_and_opened_by_ref(http, persons):
         assert LISTED[14:] not in text.replace(LISTED[:10], "")
 
 
-def test_a_name_carrying_an_identity_number_does_not_give_it_away(http, police, clock):
+def test_a_name_carrying_an_identity_number_does_not_give_it_away(http, court, clock):
     clock(TODAY)
     # An agency pasted the number into the name field: the name is shown masked, and search must not
     # match the hidden digits (a substring search over them would confirm a guess one request at a time).
     body = person(34, f"王五（{LISTED}）", LISTED)
-    assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    assert http.post("/v1/records", json=body, headers=court).status_code == 201
     (item,) = http.get("/v1/public/search", params={"q": "王五"}).json()["items"]
     assert LISTED[10:] not in str(item)
     for q in (LISTED[10:], LISTED[8:16], LISTED[12:]):
