@@ -158,3 +158,17 @@ def test_cli_reindex_makes_unindexed_subjects_findable(http, registry):
     assert result.exit_code == 0, result.output
     assert '"indexed_names": 9' in result.output
     assert http.get("/v1/public/search", params={"q": "zhangsan"}).json()["items"][0]["name"] == "张三"
+
+
+def test_subjects_out_of_public_force_do_not_crowd_out_a_public_one(http, police, clock):
+    clock(TODAY)
+    # Sixty shorter names matching first, none in public force (exited records stay in the index for
+    # ever; persons are mostly shared): the one public match must still be found.
+    hidden = [
+        record_body(200 + n, subject={"name": f"星辰科技{n}有限公司"}, visibility="shared") for n in range(60)
+    ]
+    public = record_body(300, subject={"name": "北京市星辰科技有限公司"})
+    answer = http.post("/v1/records/batch", json={"records": [*hidden, public]}, headers=police)
+    assert answer.status_code == 200 and answer.json()["created"] == 61, answer.text
+    items = http.get("/v1/public/search", params={"q": "星辰科技"}).json()["items"]
+    assert [item["name"] for item in items] == ["北京市星辰科技有限公司"]
