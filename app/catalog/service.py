@@ -4,7 +4,7 @@ the administrators' overrides. The seed catalog is loaded by app.catalog.seed.""
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -12,19 +12,33 @@ from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Pla
 from app.errors import NotFound, ValidationFailed
 from app.kit.workdays import WorkdayCalendar
 
-# Agencies' names by code, read once per process: the catalog changes only when the seed is loaded.
+# Agencies' and domains' names by code, read once per process: the catalog changes only when the
+# seed is loaded.
 _agency_names: dict[str, str] = {}
+_domain_names: dict[str, str] = {}
 
 
-def agency_names(session: Session) -> dict[str, str]:
+def agency_names(session: Session | Connection) -> dict[str, str]:
     if not _agency_names:
         _agency_names.update(session.execute(select(Agency.code, Agency.name_zh)).all())
     return _agency_names
 
 
+def domain_names(session: Session | Connection) -> dict[str, str]:
+    if not _domain_names:
+        _domain_names.update(session.execute(select(Domain.code, Domain.name_zh)).all())
+    return _domain_names
+
+
+def cached_names() -> tuple[dict[str, str], dict[str, str]] | None:
+    """Agencies' and domains' names if this process has read both (no database access), else None."""
+    return (_agency_names, _domain_names) if _agency_names and _domain_names else None
+
+
 def forget_names() -> None:
     """The catalog is being (re)loaded: names are read again on next use."""
     _agency_names.clear()
+    _domain_names.clear()
 
 
 def cached_agency_names() -> dict[str, str] | None:

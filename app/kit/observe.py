@@ -17,6 +17,8 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.kit.masking import mask_resident_ids
+
 REQUESTS = Counter("registry_requests_total", "HTTP requests", ["method", "route", "status"])
 CHECKS = Counter("registry_checks_total", "Approver checks answered and recorded", ["decision"])
 LATENCY = Histogram("registry_request_seconds", "HTTP request latency", ["method", "route"])
@@ -94,7 +96,9 @@ class RequestObserver:
                     extra={
                         "fields": {
                             "method": scope["method"],
-                            "path": scope["path"],
+                            # Logs outlive the records: a person's number in a path is masked as
+                            # the public would see it (the query string is not logged).
+                            "path": mask_resident_ids(scope["path"]),
                             "route": template,
                             "status": status,
                             "duration_ms": round(elapsed * 1000, 2),

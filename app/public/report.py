@@ -144,6 +144,11 @@ def issue_pdf(session: Session, subject: PublicSubject, verify_base: str) -> tup
     return report_id, pdf
 
 
+def _until(publicity_end: Any) -> str:
+    # 法释〔2017〕7号: a debtor able but refusing to perform stays listed until the debt is performed.
+    return publicity_end.isoformat() if publicity_end else "履行完毕之日（无固定期限）"
+
+
 def render_pdf(content: dict[str, Any]) -> bytes:
     from xml.sax.saxutils import escape
 
@@ -194,7 +199,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
                 [para("认定部门"), para(record["designating_agency"]["name_zh"])],
                 [para("决定文号"), para(record["decision_no"])],
                 [para("决定日期"), para(record["decision_date"].isoformat())],
-                [para("公示期至"), para(record["publicity_end"].isoformat())],
+                [para("公示期至"), para(_until(record["publicity_end"]))],
                 [para("失信/守信行为"), para(record["conduct"])],
                 [para("依据"), para(record["legal_basis"])],
             ]
@@ -220,7 +225,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
             f"（报告编号 {content['report_id']}）。上传本文件即可核验其是否为原件、是否被改动；"
             f"签名公钥见 {content['verification']['jwks']}。"
         ),
-        para("说明：自然人身份证件号码已按规定遮蔽出生月日；本报告仅列示公示期内的公开记录。", small),
+        para("说明：自然人身份证件号码仅显示地区码和出生年份；本报告仅列示公示期内的公开记录。", small),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(

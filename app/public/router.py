@@ -26,7 +26,8 @@ async def ping() -> dict[str, str]:
     return {"status": "ok"}
 
 
-NOT_PUBLIC = "no subject with public records under that identifier"
+# One sentence for every miss: unknown, nothing in public force, or a person asked for by number.
+NOT_PUBLIC = "no subject with records in public force under that key"
 
 
 @router.get("/v1/public/search", response_model=SearchOut)
@@ -35,28 +36,31 @@ def public_search(
     q: Annotated[str, Query(min_length=1, max_length=100, description="An identifier, or part of a name")],
     limit: Annotated[int, Query(ge=1, le=search.MAX_LIMIT)] = 10,
 ) -> Any:
-    """Find entities by exact identifier, or by name: substring, small typos, full/half width,
-    company-suffix variants and pinyin (full or initials), best first. At most 20 answers."""
+    """Find organisations by exact identifier, and anyone by name: substring, small typos, full/half
+    width, company-suffix variants and pinyin (full or initials), best first. At most 20 answers.
+    A resident identity number finds nothing: persons are found by name, and opened by `ref`."""
     return FastJSON(search.search(session.connection(), q, limit, china_today()))
 
 
-@router.get("/v1/public/subjects/{identifier}", response_model=PublicSubjectOut)
-async def public_subject(identifier: str, request: Request) -> Any:
+@router.get("/v1/public/subjects/{key}", response_model=PublicSubjectOut)
+async def public_subject(key: str, request: Request) -> Any:
     """An entity with its red and black records in public force, across all domains.
 
-    `identifier` is the full identifier or the `ref` a search answered with.
+    `key` is the `ref` a search answered with, or an organisation's full identifier. A person is
+    opened by `ref` only: by a resident identity number the answer is 404 whether or not that
+    person is listed, as it is for an entity with nothing in public force.
     """
     today = china_today()
-    subject = await fastpath.public_subject(request.app.state.read_pool, identifier, today)
+    subject = await fastpath.public_subject(request.app.state.read_pool, key, today)
     if subject is None:
         raise NotFound(NOT_PUBLIC)
     return FastJSON(subject.as_json(today))
 
 
-def _subject_for_report(session: DbSession, identifier: str) -> view.PublicSubject:
+def _subject_for_report(session: DbSession, key: str) -> view.PublicSubject:
     # Issuing writes the report's row: take SQLite's write lock up front like any writer.
     connection = session.connection(execution_options={"sqlite_immediate": True})
-    subject = view.public_subject(connection, identifier, china_today())
+    subject = view.public_subject(connection, key, china_today())
     if subject is None:
         raise NotFound(NOT_PUBLIC)
     return subject
@@ -67,13 +71,14 @@ def _verify_base(request: Request) -> str:
 
 
 @router.get(
-    "/v1/public/subjects/{identifier}/report.pdf",
+    "/v1/public/subjects/{key}/report.pdf",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "headers": {"X-Report-Id": {"description": "id"}}}},
 )
-def report_pdf(identifier: str, request: Request, session: DbSession) -> Response:
-    """A credit report (信用报告) in Chinese, bearing a report id (also in X-Report-Id)."""
-    subject = _subject_for_report(session, identifier)
+def report_pdf(key: str, request: Request, session: DbSession) -> Response:
+    """A credit report (信用报告) in Chinese, bearing a report id (also in X-Report-Id); `key` as for
+    the entity (a person by `ref` only)."""
+    subject = _subject_for_report(session, key)
     report_id, pdf = report.issue_pdf(session, subject, _verify_base(request))
     return Response(
         pdf,
@@ -86,10 +91,10 @@ def report_pdf(identifier: str, request: Request, session: DbSession) -> Respons
     )
 
 
-@router.get("/v1/public/subjects/{identifier}/report.json")
-def report_json(identifier: str, request: Request, session: DbSession) -> Response:
+@router.get("/v1/public/subjects/{key}/report.json")
+def report_json(key: str, request: Request, session: DbSession) -> Response:
     """The same report for machines; `sha256` covers everything but itself and `signature`."""
-    subject = _subject_for_report(session, identifier)
+    subject = _subject_for_report(session, key)
     document = report.issue_json(session, subject, _verify_base(request))
     return FastJSON(document, headers={"X-Report-Id": document["report_id"], "Cache-Control": "no-store"})
 

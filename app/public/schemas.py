@@ -11,7 +11,7 @@ from app.records.schemas import AgencyRef
 class SearchItem(BaseModel):
     name: str
     kind: str
-    identifier: str  # natural persons' identity numbers masked (positions 11–14)
+    identifier: str  # a resident identity number masked: area code and birth year only
     black_count: int
     red_count: int
     ref: uuid.UUID  # opens the entity: /v1/public/subjects/{ref}
@@ -43,7 +43,7 @@ class PublicRecordOut(BaseModel):
     decision_date: date
     legal_basis: str
     publicity_start: date
-    publicity_end: date
+    publicity_end: date | None  # none: a court listing until the debt is performed
     under_objection: bool
     late_disclosure: bool | None
     designating_agency: AgencyRef

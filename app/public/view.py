@@ -4,22 +4,27 @@ A record reaches the public only when it is active, `public`, inside its publici
 red or black list, not of minor severity, and not about someone who was a minor on the decision date
 (国办发〔2020〕49号: strict query permissions; 国办发〔2025〕22号: minor lapses are not published;
 法释〔2017〕7号 and the seed plans: minors are educated, not listed).
+
+Everything the public sees of a subject comes from those records: a subject with none is not there
+at all (the same 404 as an identifier never pushed), and its name is the one its latest decided record
+in public force carries, so that no agency's shared or restricted push changes a public page.
+A person is reached only through search and the opaque `ref` it answers with: looking a person up by
+identity number would confirm a guessed number (API.md, Second release).
 """
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.orm import Session
 
-from app.catalog.models import Agency, Domain
+from app.catalog import service as catalog
 from app.kit.identifiers import age_on
-from app.records.models import Record, Subject
+from app.kit.masking import mask_resident_id, mask_resident_ids
+from app.records import repository
 
-PUBLIC_LISTS = ("black", "red")
 ADULT_AGE = 18
 KIND_ZH = {
     "legal_person": "法人",
@@ -30,14 +35,26 @@ KIND_ZH = {
 LIST_ZH = {"black": "黑名单", "red": "红名单"}
 SEVERITY_ZH = {"general": "一般", "serious": "严重", "minor": "轻微"}
 
-# An 18-character resident identity number anywhere in free text (GB 11643-1999 layout).
-_RESIDENT_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{10})(\d{4})(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+@dataclass(frozen=True)
+class Names:
+    """Agencies' and domains' Chinese names by code (the catalog's)."""
+
+    agencies: dict[str, str]
+    domains: dict[str, str]
+
+
+def names(session: Session | Connection) -> Names:
+    cached = catalog.cached_names()
+    if cached is not None:
+        return Names(*cached)
+    return Names(catalog.agency_names(session), catalog.domain_names(session))
 
 
 def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
-    """Court-list practice: a resident identity number loses birth month and day (positions 11–14)."""
+    """A resident identity number keeps its area code and birth year only (app.kit.masking says why)."""
     if identifier_type == "resident_id":
-        return identifier[:10] + "****" + identifier[14:]
+        return mask_resident_id(identifier)
     if kind == "natural_person":  # passports and other personal numbers: first and last two only
         keep = 2 if len(identifier) > 6 else 1
         return identifier[:keep] + "*" * (len(identifier) - 2 * keep) + identifier[-keep:]
@@ -46,79 +63,16 @@ def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
 
 def scrub(text: str) -> str:
     """Mask any resident identity number an agency wrote into a free-text field."""
-    return _RESIDENT_ID_IN_TEXT.sub(lambda m: m.group(1) + "****" + m.group(3), text)
-
-
-def public_clause(today: Any) -> Any:
-    """The SQL half of "in public force" (the minors rule needs the subject's birth date: below)."""
-    return and_(
-        Record.status == "active",
-        Record.visibility == "public",
-        Record.severity != "minor",
-        # Spelled out rather than IN (...): the statement compiles once, without expanding parameters.
-        or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
-        Record.publicity_start <= today,
-        Record.publicity_end >= today,
-    )
+    return mask_resident_ids(text)
 
 
 def about_a_minor(birth_date: date | None, decision_date: date) -> bool:
     return birth_date is not None and age_on(birth_date, decision_date) < ADULT_AGE
 
 
-def _lookup(where: Any) -> Any:
-    """One round trip: the subject and every record of it in public force, with agency and domain names."""
-    joined = (
-        Subject.__table__.outerjoin(
-            Record.__table__,
-            and_(
-                Record.subject_id == Subject.id,
-                public_clause(bindparam("today", type_=Record.publicity_end.type)),
-            ),
-        )
-        .outerjoin(Agency.__table__, Agency.code == Record.agency_code)
-        .outerjoin(Domain.__table__, Domain.code == Record.domain_code)
-    )
-    return (
-        select(
-            Subject.id,
-            Subject.identifier,
-            Subject.identifier_type,
-            Subject.kind,
-            Subject.name,
-            Subject.birth_date,
-            Record.id.label("record_id"),
-            Record.domain_code,
-            Domain.name_zh.label("domain_name_zh"),
-            Record.list_type,
-            Record.severity,
-            Record.conduct,
-            Record.decision_no,
-            Record.decision_date,
-            Record.legal_basis,
-            Record.publicity_start,
-            Record.publicity_end,
-            Record.under_objection,
-            Record.late_disclosure,
-            Record.agency_code,
-            Agency.name_zh.label("agency_name_zh"),
-        )
-        .select_from(joined)
-        .where(where)
-        .order_by(Record.list_type, Record.decision_date.desc(), Record.id)
-    )
-
-
-BY_IDENTIFIER = _lookup(Subject.identifier == bindparam("identifier", type_=Subject.identifier.type))
-BY_REF = _lookup(Subject.id == bindparam("ref", type_=Subject.id.type))
-
-
 def lookup_statement(key: str) -> tuple[Any, dict[str, Any]]:
-    """The statement and parameters for a full identifier or a subject reference (its UUID)."""
-    try:
-        return BY_REF, {"ref": uuid.UUID(key)}
-    except ValueError:
-        return BY_IDENTIFIER, {"identifier": key.strip().upper()}
+    """The statement and parameters for an organisation's full identifier or a subject reference."""
+    return repository.public_lookup(key)
 
 
 @dataclass
@@ -149,98 +103,100 @@ class PublicSubject:
         }
 
 
-def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]]) -> PublicSubject | None:
-    """Shape the lookup's rows; None when there is no such subject, or it is a person with nothing public."""
+def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]], names: Names) -> PublicSubject | None:
+    """Shape the lookup's rows; None when there is no such subject or nothing of it is in public force."""
     if not rows:
         return None
-    first = rows[0]
-    subject_id, identifier, identifier_type, kind, name, birth_date = first[:6]
-    subject = PublicSubject(
-        ref=subject_id,
-        name=scrub(name),
-        kind=kind,
-        identifier=mask_identifier(kind, identifier_type, identifier),
-    )
+    subject_id, identifier, identifier_type, kind, birth_date = rows[0][:5]
+    records: list[dict[str, Any]] = []
+    latest: tuple[tuple[date, Any], str] | None = None  # ((decision date, received), name)
     for row in rows:
-        if row[6] is None or about_a_minor(birth_date, row[13]):
+        if row[5] is None or about_a_minor(birth_date, row[11]):
             continue
-        subject.records.append(
+        records.append(
             {
-                "id": row[6],
-                "domain": row[7],
-                "domain_name_zh": row[8],
-                "list_type": row[9],
-                "severity": row[10],
-                "conduct": scrub(row[11]),
-                "decision_no": scrub(row[12]),
-                "decision_date": row[13],
-                "legal_basis": scrub(row[14]),
-                "publicity_start": row[15],
-                "publicity_end": row[16],
-                "under_objection": bool(row[17]),
-                "late_disclosure": row[18],
-                "designating_agency": {"code": row[19], "name_zh": row[20]},
+                "id": row[5],
+                "domain": row[6],
+                "domain_name_zh": names.domains.get(row[6], row[6]),
+                "list_type": row[7],
+                "severity": row[8],
+                "conduct": scrub(row[9]),
+                "decision_no": scrub(row[10]),
+                "decision_date": row[11],
+                "legal_basis": scrub(row[12]),
+                "publicity_start": row[13],
+                "publicity_end": row[14],
+                "under_objection": bool(row[15]),
+                "late_disclosure": row[16],
+                "designating_agency": {"code": row[17], "name_zh": names.agencies.get(row[17], row[17])},
                 "status": "active",
+                "listing_basis": row[20],
             }
         )
-    # A person is shown only through a public record: an identity number alone reveals no name.
-    if kind == "natural_person" and not subject.records:
+        if latest is None or (row[11], row[19]) > latest[0]:
+            latest = ((row[11], row[19]), row[18])
+    # Nothing in public force: answered exactly like an identifier never pushed (no name, no 200).
+    if latest is None:
         return None
-    return subject
+    return PublicSubject(
+        ref=subject_id,
+        name=scrub(latest[1]),
+        kind=kind,
+        identifier=mask_identifier(kind, identifier_type, identifier),
+        records=records,
+    )
 
 
 def public_subject(connection: Connection, key: str, today: date) -> PublicSubject | None:
     statement, params = lookup_statement(key)
-    return from_rows(list(connection.execute(statement, params | {"today": today})))
+    return from_rows(list(connection.execute(statement, params | {"today": today})), names(connection))
 
 
-def public_counts(
+@dataclass
+class PublicFace:
+    """What search shows of a subject: its records in public force, counted, and the names they carry."""
+
+    kind: str
+    identifier: str  # masked where it belongs to a person
+    black_count: int
+    red_count: int
+    names: list[str]  # latest decided record's first: names[0] is the subject's public name
+
+
+def public_faces(
     connection: Connection, subject_ids: list[uuid.UUID], today: date
-) -> dict[uuid.UUID, dict[str, int]]:
-    """Black and red records in public force per subject (subjects with none are absent)."""
+) -> dict[uuid.UUID, PublicFace]:
+    """Per subject with a record in public force (subjects with none are absent)."""
     if not subject_ids:
         return {}
-    rows = connection.execute(
-        select(Record.subject_id, Record.list_type, Record.decision_date, Subject.birth_date)
-        .join(Subject, Subject.id == Record.subject_id)
-        .where(Record.subject_id.in_(subject_ids), public_clause(today))
-    )
-    counts: dict[uuid.UUID, dict[str, int]] = {}
-    for subject_id, list_type, decision_date, birth_date in rows:
-        if about_a_minor(birth_date, decision_date):
-            continue
-        entry = counts.setdefault(subject_id, {"black_count": 0, "red_count": 0})
-        entry[f"{list_type}_count"] += 1
-    return counts
+    rows = repository.public_records_of(connection, subject_ids, today)
+    found: dict[uuid.UUID, list[tuple[Any, ...]]] = {}
+    subjects: dict[uuid.UUID, tuple[str, str]] = {}
+    for subject_id, decision_date, received_at, name, list_type, birth_date, *subject in rows:
+        if not about_a_minor(birth_date, decision_date):
+            found.setdefault(subject_id, []).append((decision_date, received_at, name, list_type))
+            kind, identifier_type, identifier = subject
+            subjects[subject_id] = (kind, mask_identifier(kind, identifier_type, identifier))
+    faces = {}
+    for subject_id, records in found.items():
+        records.sort(reverse=True)  # the latest decided first, then the latest pushed
+        kind, identifier = subjects[subject_id]
+        faces[subject_id] = PublicFace(
+            kind=kind,
+            identifier=identifier,
+            black_count=sum(1 for record in records if record[3] == "black"),
+            red_count=sum(1 for record in records if record[3] == "red"),
+            names=list(dict.fromkeys(record[2] for record in records)),
+        )
+    return faces
 
 
 def public_record(connection: Connection, record_id: uuid.UUID, today: date) -> dict[str, Any] | None:
     """One record in public force with its subject's public face (for the repair and objection forms)."""
-    row = connection.execute(
-        select(
-            Record.id,
-            Record.list_type,
-            Record.conduct,
-            Record.decision_no,
-            Record.decision_date,
-            Record.publicity_end,
-            Record.under_objection,
-            Domain.name_zh,
-            Agency.name_zh,
-            Subject.id,
-            Subject.name,
-            Subject.kind,
-            Subject.identifier_type,
-            Subject.identifier,
-            Subject.birth_date,
-        )
-        .join(Subject, Subject.id == Record.subject_id)
-        .join(Agency, Agency.code == Record.agency_code)
-        .join(Domain, Domain.code == Record.domain_code)
-        .where(Record.id == record_id, public_clause(today))
-    ).first()
+    row = repository.public_record_row(connection, record_id, today)
     if row is None or about_a_minor(row[14], row[4]):
         return None
+    known = names(connection)
     return {
         "id": row[0],
         "list_type": row[1],
@@ -249,8 +205,8 @@ def public_record(connection: Connection, record_id: uuid.UUID, today: date) -> 
         "decision_date": row[4],
         "publicity_end": row[5],
         "under_objection": bool(row[6]),
-        "domain_name_zh": row[7],
-        "agency_name_zh": row[8],
+        "domain_name_zh": known.domains.get(row[7], row[7]),
+        "agency_name_zh": known.agencies.get(row[8], row[8]),
         "subject": {
             "ref": row[9],
             "name": scrub(row[10]),

@@ -180,7 +180,7 @@ def home(request: Request, session: DbSession, q: str = "") -> HTMLResponse:
         try:
             context["results"] = search.search(session.connection(), q[:100], search.MAX_LIMIT, china_today())
         except ValidationFailed:
-            context["errors"]["q"] = "请至少输入两个字的名称，或完整的统一社会信用代码、身份证号码。"
+            context["errors"]["q"] = "请至少输入两个字的名称，或完整的统一社会信用代码。"
     return _page(request, "index.html", context, 422 if context["errors"] else 200)
 
 

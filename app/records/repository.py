@@ -12,11 +12,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, exists, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
+from app.catalog import service as catalog
 from app.db import column_in
 from app.kit.clock import end_of_day
 from app.records import history
@@ -217,3 +218,165 @@ def record_keys() -> Any:
     """A selectable of (id, domain_code, agency_code) for other features' reports to join their rows
     to the record they concern, without reading the records table themselves."""
     return select(Record.id, Record.domain_code, Record.agency_code).subquery("record_keys")
+
+
+# --- in public force (the public face) ------------------------------------------------------------
+
+PUBLIC_LISTS = ("black", "red")
+_Blocking = aliased(Record, name="blocking")
+
+
+def not_personal() -> Any:
+    """Subjects the public may look up by identifier: not persons, nor an individual business under
+    its owner's identity number. A hit on a person's number would confirm a guess (API.md, Second
+    release); persons are opened by ref."""
+    return and_(Subject.kind != "natural_person", Subject.identifier_type != "resident_id")
+
+
+def in_public_force(today: Any) -> Any:
+    """The SQL half of "in public force" over records joined to their subject (the minors rule needs
+    the subject's birth date against each decision date, and is applied by the caller).
+
+    In force and `public`; on the black or red list and not of minor severity (国办发〔2025〕22号:
+    minor lapses are not published); a natural person's record only in a domain whose rule publishes
+    persons (国办发〔2020〕49号: lawful and necessary; court listings by 法释〔2017〕7号 第七条); a red
+    record not while a black record of the subject is in force (its incentives are suspended too).
+    """
+    return and_(
+        in_force_clause(today),
+        Record.visibility == "public",
+        Record.severity != "minor",
+        # Spelled out rather than IN (...): the statement compiles once, without expanding parameters.
+        or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
+        or_(not_personal(), Record.domain_code.in_(catalog.persons_public_domains())),
+        or_(
+            Record.list_type != "red",
+            ~exists().where(
+                _Blocking.subject_id == Record.subject_id,
+                _Blocking.list_type == "black",
+                _Blocking.status == "active",
+                _Blocking.publicity_start <= today,
+                or_(_Blocking.publicity_end.is_(None), _Blocking.publicity_end >= today),
+            ),
+        ),
+    )
+
+
+def has_public_record(subject_id: Any, today: Any) -> Any:
+    """EXISTS a record of `subject_id` (a column or value) in public force."""
+    return exists(
+        select(Record.id)
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.subject_id == subject_id, in_public_force(today))
+    )
+
+
+def _public_lookup(where: Any) -> Any:
+    """One round trip: the subject and every record of it in public force (names of agencies and
+    domains come from the catalog, by code)."""
+    joined = Subject.__table__.outerjoin(
+        Record.__table__,
+        and_(Record.subject_id == Subject.id, in_public_force(bindparam("today", type_=Date()))),
+    )
+    return (
+        select(
+            Subject.id,
+            Subject.identifier,
+            Subject.identifier_type,
+            Subject.kind,
+            Subject.birth_date,
+            Record.id.label("record_id"),
+            Record.domain_code,
+            Record.list_type,
+            Record.severity,
+            Record.conduct,
+            Record.decision_no,
+            Record.decision_date,
+            Record.legal_basis,
+            Record.publicity_start,
+            Record.publicity_end,
+            Record.under_objection,
+            Record.late_disclosure,
+            Record.agency_code,
+            Record.subject_name,
+            Record.received_at,
+            Record.listing_basis,
+        )
+        .select_from(joined)
+        .where(where)
+        .order_by(Record.list_type, Record.decision_date.desc(), Record.id)
+    )
+
+
+PUBLIC_BY_IDENTIFIER = _public_lookup(
+    and_(Subject.identifier == bindparam("identifier", type_=Subject.identifier.type), not_personal())
+)
+PUBLIC_BY_REF = _public_lookup(Subject.id == bindparam("ref", type_=Subject.id.type))
+
+
+def public_lookup(key: str) -> tuple[Any, dict[str, Any]]:
+    """The statement and parameters for an organisation's full identifier or a subject reference."""
+    try:
+        return PUBLIC_BY_REF, {"ref": uuid.UUID(key)}
+    except ValueError:
+        return PUBLIC_BY_IDENTIFIER, {"identifier": key.strip().upper()}
+
+
+def public_records_of(
+    connection: Connection, subject_ids: list[uuid.UUID], today: date
+) -> list[tuple[Any, ...]]:
+    """(subject id, decision date, received at, name on the record, list, birth date, kind,
+    identifier type, identifier) of every record in public force of these subjects."""
+    if not subject_ids:
+        return []
+    rows = connection.execute(
+        select(
+            Record.subject_id,
+            Record.decision_date,
+            Record.received_at,
+            Record.subject_name,
+            Record.list_type,
+            Subject.birth_date,
+            Subject.kind,
+            Subject.identifier_type,
+            Subject.identifier,
+        )
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.subject_id.in_(subject_ids), in_public_force(today))
+    )
+    return [tuple(row) for row in rows]
+
+
+def public_record_row(connection: Connection, record_id: uuid.UUID, today: date) -> tuple[Any, ...] | None:
+    """(id, list, conduct, decision no, decision date, publicity end, under objection, domain,
+    agency, subject id, name on the record, kind, identifier type, identifier, birth date) of one
+    record in public force (the repair and objection forms)."""
+    row = connection.execute(
+        select(
+            Record.id,
+            Record.list_type,
+            Record.conduct,
+            Record.decision_no,
+            Record.decision_date,
+            Record.publicity_end,
+            Record.under_objection,
+            Record.domain_code,
+            Record.agency_code,
+            Subject.id,
+            Record.subject_name,  # this record's own: not what another agency pushed since
+            Subject.kind,
+            Subject.identifier_type,
+            Subject.identifier,
+            Subject.birth_date,
+        )
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.id == record_id, in_public_force(today))
+    ).first()
+    return None if row is None else tuple(row)
+
+
+def organisation_by_identifier(connection: Connection, identifier: str) -> uuid.UUID | None:
+    """An organisation's subject id by its identifier (never a person's: see not_personal)."""
+    return connection.execute(
+        select(Subject.id).where(Subject.identifier == identifier, not_personal())
+    ).scalar()

@@ -6,6 +6,10 @@ a subject is findable the moment its first record is stored. `reindex` rebuilds 
 
 On SQLite the migration adds an FTS5 trigram table fed by triggers on subject_search; on
 PostgreSQL pg_trgm GIN indexes sit on the table itself. Writers only ever touch subject_search.
+
+A resident identity number written into a name is indexed masked, as the public sees it: a substring
+or prefix search over its hidden digits would otherwise confirm a guessed number one request at a
+time (API.md, Second release). Rows indexed before that masking need `registry search reindex`.
 """
 
 import uuid
@@ -16,14 +20,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.db import bulk_insert, column_in
-from app.kit.names import name_keys
+from app.kit.masking import mask_resident_ids
+from app.kit.names import fold, name_keys
 from app.records.models import Record, Subject, SubjectSearch
+
+
+def index_key(name: str) -> str:
+    """The key (subject_search.folded) under which a name is indexed."""
+    return fold(mask_resident_ids(name))[:200]  # name_keys(...).folded, without the pinyin
 
 
 def index_rows(pairs: Iterable[tuple[uuid.UUID, str]]) -> list[dict[str, Any]]:
     """subject_search rows for (subject id, name) pairs, one per distinct folded name."""
     rows: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
     for subject_id, name in pairs:
+        name = mask_resident_ids(name)
         keys = name_keys(name)
         if not keys.folded or (subject_id, keys.folded) in rows:
             continue

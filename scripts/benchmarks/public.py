@@ -5,9 +5,10 @@ On PostgreSQL, in one run, one server process (`registry serve`, one worker):
    black/red record each and their search-index rows loaded with COPY through psycopg (not the API);
    the search indexes are built after the load, then ANALYZE;
 2. bare: requests/s of GET /v1/public/ping (an `async def` returning constant JSON) under wrk;
-3. lookup: requests/s of GET /v1/public/subjects/{identifier} under wrk, over random identifiers;
+3. lookup: requests/s of GET /v1/public/subjects/{key} under wrk, over random keys (a company's
+   code, a person's ref: persons are never looked up by number);
 4. raw: queries/s of the lookup's own SQL through the driver alone (psycopg async, as many
-   connections as the server's pool, prepared), over the same identifiers;
+   connections as the server's pool, prepared), over the same keys;
    efficiency = lookup / ceiling, ceiling = 1 / (1/bare + 1/raw) (target >= 0.6);
 5. name search: p50/p95 latency of GET /v1/public/search, one request at a time, over a mix of
    substrings, suffix variants, typos, full pinyin, initials and persons' names (target p95 < 50 ms);
@@ -129,6 +130,7 @@ class Population:
         self.search: list[tuple[Any, ...]] = []
         self.records: list[tuple[Any, ...]] = []
         self.identifiers: list[str] = []
+        self.keys: list[str] = []  # what the public looks each subject up by
         self.companies: list[tuple[str, str, str, str]] = []  # (name, core, pinyin, initials)
         self.persons: list[str] = []
         for n in range(count):
@@ -159,6 +161,7 @@ class Population:
             if kind == "legal_person":
                 self.companies.append((name, core, pinyin, initials))
             self.identifiers.append(identifier)
+            self.keys.append(identifier if kind == "legal_person" else str(subject_id))
             self.subjects.append((subject_id, identifier, identifier_type, kind, name, birth, now, now))
             self.search.append((subject_id, folded, name, core, pinyin, initials))
             decided = today - timedelta(days=rng.randrange(10, 300))
@@ -284,16 +287,20 @@ def wrk(
     }
 
 
-def raw_lookup_qps(database_url: str, identifiers: list[str], duration: float, connections: int) -> float:
+def raw_lookup_qps(database_url: str, keys: list[str], duration: float, connections: int) -> float:
     """The lookup's own SQL through psycopg alone, as the server runs it (async, prepared)."""
     from app.db.asyncpool import POOL_SIZE
     from app.kit.clock import china_today
-    from app.public.fastpath import AsyncLookup
+    from app.public import view
+    from app.public.fastpath import compiled
 
-    lookup = AsyncLookup(database_url)
-    sql, defaults = lookup.by_identifier
     today = china_today()
     conninfo = harness.libpq_url(database_url)
+    statements = []
+    for key in keys:
+        statement, params = view.lookup_statement(key)
+        sql, defaults = compiled(statement)
+        statements.append((sql, defaults | params | {"today": today}))
 
     async def worker(offset: int, deadline: float) -> int:
         done = 0
@@ -301,8 +308,8 @@ def raw_lookup_qps(database_url: str, identifiers: list[str], duration: float, c
             conninfo, autocommit=True, prepare_threshold=0
         ) as conn:
             while time.perf_counter() < deadline:
-                identifier = identifiers[(offset + done * 7919) % len(identifiers)]
-                cursor = await conn.execute(sql, defaults | {"identifier": identifier, "today": today})
+                sql, params = statements[(offset + done * 7919) % len(statements)]
+                cursor = await conn.execute(sql, params)
                 await cursor.fetchall()
                 done += 1
         return done
@@ -362,7 +369,7 @@ def run(args: argparse.Namespace) -> int:
                 results["load_seconds"] = round(load(url, population), 1)
                 log(f"loaded in {results['load_seconds']}s")
                 rng = random.Random(3)
-                sample = [rng.choice(population.identifiers) for _ in range(5000)]
+                sample = [rng.choice(population.keys) for _ in range(5000)]
                 settings = {
                     "REGISTRY_PUBLIC_RATE_LIMIT": "1000000000",
                     "REGISTRY_SWEEP_INTERVAL_SECONDS": "0",

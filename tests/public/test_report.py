@@ -90,7 +90,7 @@ def test_json_report_for_machines_verifies_and_detects_changes(http, company):
     assert http.post(f"/v1/public/reports/{report_id}/verify", content=tampered).json()["valid"] is False
 
 
-def test_a_persons_report_masks_the_identity_number(http, police, clock):
+def test_a_persons_report_masks_the_identity_number(http, police, clock, persons_published):
     clock(TODAY)
     resident_id = make_resident_id(__import__("datetime").date(1985, 7, 9), 21)
     subject = {
@@ -101,10 +101,13 @@ def test_a_persons_report_masks_the_identity_number(http, police, clock):
     }
     body = record_body(5, subject=subject, decision_date="2026-11-18")
     assert http.post("/v1/records", json=body, headers=police).status_code == 201
-    answer = http.get(f"/v1/public/subjects/{resident_id}/report.pdf")
+    # Reached by the ref its name search answers with; never by the number.
+    assert http.get(f"/v1/public/subjects/{resident_id}/report.pdf").status_code == 404
+    (item,) = http.get("/v1/public/search", params={"q": "王五"}).json()["items"]
+    answer = http.get(f"/v1/public/subjects/{item['ref']}/report.pdf")
     text = _text(answer.content)
     assert "王五" in text
-    assert resident_id not in text and resident_id[:10] + "****" + resident_id[14:] in text
+    assert resident_id[10:] not in text and resident_id[:10] + "********" in text
     assert resident_id not in answer.content.decode("latin-1")
 
 

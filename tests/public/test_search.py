@@ -35,7 +35,7 @@ def person(key: str) -> dict:
 
 
 @pytest.fixture
-def registry(http, police, clock):
+def registry(http, police, clock, persons_published):
     clock(TODAY)
     bodies = [
         record_body(n, subject={"name": name}, decision_date="2026-11-18") for n, name in COMPANIES.values()
@@ -88,17 +88,19 @@ def test_search_quality(http, registry, query, first):
     assert items[0]["name"] == first, [item["name"] for item in items]
 
 
-def test_search_by_identifier_finds_the_entity_and_masks_persons(http, registry):
+def test_search_by_identifier_finds_organisations_and_never_persons(http, registry):
     answer = http.get("/v1/public/search", params={"q": registry["xingchen"].lower()}).json()
     assert [item["name"] for item in answer["items"]] == ["北京星辰科技有限公司"]
     assert answer["items"][0]["identifier"] == registry["xingchen"]
     assert answer["items"][0]["black_count"] == 1 and answer["items"][0]["red_count"] == 0
 
+    # A person is found by name, never by number (a hit would confirm a guessed number).
     full = registry["zhangsan"]
-    (item,) = http.get("/v1/public/search", params={"q": full}).json()["items"]
+    assert http.get("/v1/public/search", params={"q": full}).json()["items"] == []
+    (item,) = http.get("/v1/public/search", params={"q": "张三", "limit": 1}).json()["items"]
     assert item["name"] == "张三"
-    assert item["identifier"] == full[:10] + "****" + full[14:]
-    assert full not in str(item)
+    assert item["identifier"] == full[:10] + "********"
+    assert full[10:] not in str(item)
 
 
 def test_results_are_limited_and_the_query_needs_two_characters(http, registry):
@@ -156,3 +158,17 @@ def test_cli_reindex_makes_unindexed_subjects_findable(http, registry):
     assert result.exit_code == 0, result.output
     assert '"indexed_names": 9' in result.output
     assert http.get("/v1/public/search", params={"q": "zhangsan"}).json()["items"][0]["name"] == "张三"
+
+
+def test_subjects_out_of_public_force_do_not_crowd_out_a_public_one(http, police, clock):
+    clock(TODAY)
+    # Sixty shorter names matching first, none in public force (exited records stay in the index for
+    # ever; persons are mostly shared): the one public match must still be found.
+    hidden = [
+        record_body(200 + n, subject={"name": f"星辰科技{n}有限公司"}, visibility="shared") for n in range(60)
+    ]
+    public = record_body(300, subject={"name": "北京市星辰科技有限公司"})
+    answer = http.post("/v1/records/batch", json={"records": [*hidden, public]}, headers=police)
+    assert answer.status_code == 200 and answer.json()["created"] == 61, answer.text
+    items = http.get("/v1/public/search", params={"q": "星辰科技"}).json()["items"]
+    assert [item["name"] for item in items] == ["北京市星辰科技有限公司"]
