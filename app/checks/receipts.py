@@ -10,7 +10,6 @@ the issuer), so the payload is rebuilt on read, byte for byte (canonical JSON: s
 receipt read back is the one that was answered. Rows stored before carry the whole JWS.
 """
 
-import base64
 import multiprocessing
 import os
 import threading
@@ -19,10 +18,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-import orjson
-
 from app.kit import es256
-from app.kit.signing import get_keyring
+from app.kit.signing import b64url, canonical_json, get_keyring
 
 RECEIPT_TYPE = "registry-check-receipt"
 
@@ -124,7 +121,7 @@ class BatchSigner:
         self.in_flight: InFlight | None = None
 
     def add(self, context: Any, payload: dict[str, Any]) -> None:
-        header, body = self.keyring.jws_input(payload)
+        header, body = self.keyring.jws_input(payload, self.key)
         if not self.in_helper:
             self._sign_here([(context, header, body)])
             return
@@ -197,10 +194,9 @@ def attach(stored: str, payload: dict[str, Any]) -> str:
     header, body, signature = stored.split(".")
     if body:
         return stored
-    raw = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    return f"{header}.{base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}.{signature}"
+    return f"{header}.{b64url(canonical_json(payload)).decode()}.{signature}"
 
 
 def verify(receipt: str) -> dict[str, Any]:
-    """The payload of a receipt signed by any of the registry's keys; raises jose.JWSError."""
+    """The payload of a receipt signed by any of the registry's keys; raises SignatureError."""
     return get_keyring().verify_jws(receipt)

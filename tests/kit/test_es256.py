@@ -28,3 +28,14 @@ def test_signatures_from_the_pem_verify_with_the_public_key():
         assert len(raw) == 64
         der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
         private.public_key().verify(der, header + b"." + body, ec.ECDSA(hashes.SHA256()))
+
+
+def test_verify_accepts_the_signature_and_nothing_else():
+    private = ec.generate_private_key(ec.SECP256R1())
+    header, body = b"eyJhbGciOiJFUzI1NiJ9", es256.b64url(b'{"n":1}')
+    raw = es256.b64url_decode(es256.signature(private, header, body))
+    assert es256.verify(private.public_key(), header + b"." + body, raw)
+    assert not es256.verify(private.public_key(), header + b"." + body + b"x", raw)
+    assert not es256.verify(private.public_key(), header + b"." + body, raw[:-1])
+    other = ec.generate_private_key(ec.SECP256R1()).public_key()
+    assert not es256.verify(other, header + b"." + body, raw)
