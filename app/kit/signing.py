@@ -320,7 +320,7 @@ def generate_key_file(directory: Path, active_from: float | None = None) -> Path
 def _write_key_file(path: Path, pem: str) -> None:
     """Written whole under another name, then renamed: a running process never reads half a key.
     Mode 600 from the start, so that the key is never readable by others, not even briefly."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:

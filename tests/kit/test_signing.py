@@ -238,7 +238,7 @@ def test_a_running_process_notices_a_key_file_written_by_another(tmp_path):
         assert second is not first
         assert second.active.kid == signing.load_key(path.read_text()).kid
         assert set(second.keys) == set(first.keys) | {second.active.kid}
-        assert path.stat().st_mode & 0o777 == 0o600
+        assert path.stat().st_mode & 0o777 == 0o600 and directory.stat().st_mode & 0o077 == 0
         # Within the recheck interval a process does not even look (a few seconds at most).
         signing.KEYS_RECHECK_SECONDS = 60.0
         assert signing.reload_keys() is second
