@@ -37,11 +37,16 @@ def b64url(raw: bytes) -> bytes:
 
 
 def b64url_decode(text: str | bytes) -> bytes:
-    """The bytes of unpadded base64url; ValueError for anything else (padding, '+', '/', spaces)."""
+    """The bytes of unpadded base64url in its one canonical spelling; ValueError for anything else
+    (padding, '+', '/', spaces, spare bits set), so that no character of a signed text can change
+    while it still verifies."""
     encoded = text.encode("ascii") if isinstance(text, str) else text
     if not _B64URL_TEXT.fullmatch(encoded) or len(encoded) % 4 == 1:
         raise ValueError("not unpadded base64url")
-    return binascii.a2b_base64(encoded.translate(_STANDARD) + b"=" * (-len(encoded) % 4))
+    raw = binascii.a2b_base64(encoded.translate(_STANDARD) + b"=" * (-len(encoded) % 4))
+    if b64url(raw) != encoded:
+        raise ValueError("not in canonical base64url")
+    return raw
 
 
 def signature(private: ec.EllipticCurvePrivateKey, header: bytes, body: bytes) -> bytes:

@@ -18,6 +18,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,12 +136,10 @@ def new_private_pem() -> str:
 class KeyRing:
     """The keys, newest first. The newest private key already active signs (if none is yet, the
     oldest); every key verifies receipts, reports and checkpoints; access tokens verify only with the
-    keys `token_keys_until` allows."""
+    keys `token_keys_until` allows. Public keys alone make a keyring that only verifies."""
 
     def __init__(self, keys: list[SigningKey], token_ttl: int) -> None:
         private = [key for key in keys if key.private_ec is not None]
-        if not private:
-            raise ValueError("no private signing key: at least one key must be a private key")
         self.ordered = keys
         self.keys = {key.kid: key for key in keys}
         self.token_ttl = token_ttl
@@ -168,6 +167,8 @@ class KeyRing:
     @property
     def active(self) -> SigningKey:
         """The key that signs now."""
+        if not self._private:
+            raise ValueError("no private key: these keys only verify")
         now = time.time()
         for key in self._private:
             if key.active_from is None or key.active_from <= now:
@@ -334,9 +335,20 @@ def rotated_keys_text(current: str, active_from: float) -> str:
     return f"Active from: {iso_instant(active_from)}\n{new_private_pem()}\n{current.strip()}\n"
 
 
+def jwks_verifier(jwks: dict[str, Any]) -> Callable[[str], Any]:
+    """`verify_jws` with the keys of a published JWKS, as anyone verifying the registry's receipts,
+    reports or checkpoints does it (public keys only)."""
+    return KeyRing([public_key_from_jwk(jwk) for jwk in jwks.get("keys", [])], 0).verify_jws
+
+
 def keyring_from_settings(settings: Settings) -> KeyRing:
     if settings.signing_keys:
-        return KeyRing(keys_from_text(settings.signing_keys), settings.token_ttl_seconds)
+        keys = keys_from_text(settings.signing_keys)
+        if not any(key.private_ec is not None for key in keys):
+            raise ValueError(
+                "REGISTRY_SIGNING_KEYS holds no private key (PEM 'PRIVATE KEY' block) to sign with"
+            )
+        return KeyRing(keys, settings.token_ttl_seconds)
     directory = settings.data_dir / "keys"
     if not any(directory.glob("signing-*.pem")):
         generate_key_file(directory)

@@ -41,7 +41,9 @@ def test_b64url_round_trips_and_refuses_what_is_not_unpadded_base64url():
         encoded = signing.b64url(raw)
         assert encoded == base64.urlsafe_b64encode(raw).rstrip(b"=")
         assert signing.b64url_decode(encoded) == raw == signing.b64url_decode(encoded.decode())
-    for bad in ("ab==", "ab+/", "a b", "abcde", "ab\n", "é"):
+    # "ab" spells b"i" with spare bits set: only "aQ" is its spelling.
+    assert signing.b64url_decode("aQ") == b"i"
+    for bad in ("ab==", "ab+/", "a b", "abcde", "ab\n", "é", "ab"):
         with pytest.raises(ValueError):
             signing.b64url_decode(bad)
 
@@ -265,3 +267,22 @@ def test_an_unreadable_key_file_does_not_stop_a_running_process(tmp_path, caplog
         (tmp_path / "keys" / "signing-broken.pem").unlink()
         (tmp_path / "keys" / ".signing-x.pem.partial").write_text("being written")
         assert signing.get_keyring() is working  # files being written are not looked at
+
+
+def test_a_published_jwks_verifies_what_the_registry_signed_and_nothing_else():
+    key = _key()
+    ring = _ring(key, _key(None))
+    verify = signing.jwks_verifier(json.loads(json.dumps(ring.jwks())))  # as fetched over HTTP
+    assert verify(ring.sign_jws({"checkpoint": 7})) == {"checkpoint": 7}
+    with pytest.raises(SignatureError, match="unknown key"):
+        verify(_ring(_key()).sign_jws({"checkpoint": 7}))
+    with pytest.raises(ValueError, match="only verify"):
+        KeyRing([signing.public_key_from_jwk(key.public_jwk)], TTL).sign_jws({"n": 1})
+
+
+def test_environment_keys_need_a_private_key(tmp_path):
+    from app.config import Settings
+
+    public = signing.public_pem(_key().public_ec)
+    with pytest.raises(ValueError, match="no private key"):
+        signing.keyring_from_settings(Settings(data_dir=tmp_path, signing_keys=public))
