@@ -3,6 +3,11 @@
 A backup is a gzip of JSON lines: a header naming the schema revision, then every row of every
 table in foreign-key order, values typed so they come back exactly (the audit chain still verifies
 after a restore, which is the proof that nothing was lost or changed).
+
+The header also carries the public signing keys (the JWKS): with them a restore, wherever it goes,
+still verifies every receipt, report and checkpoint the registry signed. The private keys are not in
+it, so that a copy of the data cannot forge the registry's signature: they are kept with the other
+secrets (docs/operations.md, "Signing keys").
 """
 
 import base64
@@ -18,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.sql.schema import Table
 
 from app.db import Base
+from app.kit.signing import get_keyring
 from app.migrate import current_revision
 
 FORMAT = "credit-registry-backup/1"
@@ -58,7 +64,11 @@ def _decode(value: Any) -> Any:
 def backup(connection: Connection, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     with gzip.open(path, "wt", encoding="utf-8") as out:
-        header = {"format": FORMAT, "revision": current_revision(connection)}
+        header = {
+            "format": FORMAT,
+            "revision": current_revision(connection),
+            "keys": get_keyring().jwks()["keys"],
+        }
         out.write(json.dumps(header) + "\n")
         for table in _tables():
             counts[table.name] = 0
@@ -74,6 +84,14 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             yield json.loads(line)
+
+
+def public_keys(path: Path) -> list[dict[str, Any]]:
+    """The public signing keys a backup carries (none in backups written before they did)."""
+    header = next(_lines(path))
+    if header.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a registry backup")
+    return list(header.get("keys", []))
 
 
 def restore(connection: Connection, path: Path, batch_size: int = 2000) -> dict[str, int]:

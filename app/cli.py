@@ -187,7 +187,20 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(json.dumps({"restored": str(path), "rows": counts}))
+    from app.kit import signing
+
+    # The backup's public keys, so that what they signed still verifies here.
+    backup_keys = backups.public_keys(path)
+    keys = signing.install_public_keys(backup_keys, settings)
+    typer.echo(json.dumps({"restored": str(path), "rows": counts, "keys": keys}))
+    if keys["missing"]:
+        by_kid = {key.kid: key for key in map(signing.public_key_from_jwk, backup_keys)}
+        pems = [signing.public_pem(by_kid[kid].public_ec) for kid in keys["missing"]]
+        typer.echo(
+            "warning: receipts, reports and checkpoints signed by these keys will not verify until their "
+            "public keys are added to REGISTRY_SIGNING_KEYS (after the private ones):\n" + "\n".join(pems),
+            err=True,
+        )
 
 
 @audit_cli.command("verify")
@@ -245,6 +258,7 @@ def receipts_verify(
     """Verify a check receipt offline (a single check's JWS, or a batch item's Merkle proof and
     signed root); prints {"valid", "payload"} or {"valid": false, "reason"}, exits 0 or 1."""
     from app.checks import receipts
+    from app.kit.signing import jwks_verifier
 
     text = sys.stdin.read().strip() if receipt == "-" else receipt.strip()
     verifier = None
@@ -255,7 +269,7 @@ def receipts_verify(
             document = httpx.get(jwks, timeout=10).raise_for_status().json()
         else:
             document = json.loads(Path(jwks).read_text())
-        verifier = receipts.jwks_verifier(document)
+        verifier = jwks_verifier(document)
     try:
         payload = receipts.verify(text, verifier)
     except receipts.ReceiptInvalid as exc:
@@ -458,16 +472,100 @@ def clients_revoke(client_id: str) -> None:
 
 
 @keys_cli.command("rotate")
-def keys_rotate() -> None:
-    """Generate a new signing key in the data directory; older keys keep verifying."""
-    from app.kit.signing import generate_key_file
+def keys_rotate(
+    activate_in: Annotated[
+        int | None,
+        typer.Option(
+            "--activate-in",
+            min=0,
+            help="Seconds until the new key signs (default 5 with key files, 600 with REGISTRY_SIGNING_KEYS)",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="With REGISTRY_SIGNING_KEYS: write their next value to this file (mode 600)"),
+    ] = None,
+) -> None:
+    """Add a new signing key that signs from a moment ahead; older keys keep verifying."""
+    import time
+
+    from app.kit import signing
 
     settings = get_settings()
-    if settings.signing_keys:
-        typer.echo("keys come from REGISTRY_SIGNING_KEYS: prepend a new PEM there instead", err=True)
-        raise typer.Exit(2)
-    path = generate_key_file(settings.data_dir / "keys")
-    typer.echo(f"new signing key: {path}")
+    ttl = settings.token_ttl_seconds
+    if not settings.signing_keys:
+        delay = signing.FILE_ROTATION_DELAY_SECONDS if activate_in is None else activate_in
+        at = time.time() + delay
+        path = signing.generate_key_file(settings.data_dir / "keys", active_from=at)
+        kid = signing.load_key(path.read_text()).kid
+        typer.echo(
+            f"new signing key {kid}: {path}\n"
+            f"Running servers publish it within {signing.KEYS_RECHECK_SECONDS:g} seconds and sign with it "
+            f"from {signing.iso_instant(at)}; no restart is needed. Tokens signed by the previous key are "
+            f"accepted until {signing.iso_instant(at + ttl)}; its receipts, reports and checkpoints keep "
+            f"verifying. Keep {path.parent} with your secrets (docs/operations.md)."
+        )
+        return
+    delay = signing.ENV_ROTATION_DELAY_SECONDS if activate_in is None else activate_in
+    at = time.time() + delay
+    text = signing.rotated_keys_text(settings.signing_keys, at)
+    kid = signing.keys_from_text(text)[0].kid
+    if output is None:
+        typer.echo(text, nl=False)
+        where = "the text printed above (standard output)"
+    else:
+        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        where = f"the content of {output}"
+    typer.echo(
+        "Keys come from REGISTRY_SIGNING_KEYS, which a running server cannot re-read. To rotate:\n"
+        f"1. Set REGISTRY_SIGNING_KEYS to {where}: the new key {kid} first, every current key kept.\n"
+        f"2. Restart every server process before {signing.iso_instant(at)} (a rolling restart will do). "
+        "Until then all of them sign with the current key; restarted ones already publish the new one "
+        "in /.well-known/jwks.json and accept it.\n"
+        f"3. From {signing.iso_instant(at)} the new key signs everywhere. Tokens signed by the old key "
+        f"are accepted until {signing.iso_instant(at + ttl)}. Its receipts, reports and checkpoints "
+        "verify for as long as it stays in the list: never remove it (after that instant its public "
+        "key alone is enough: `openssl pkey -pubout`)."
+        + (f"\n4. Delete {output} once the secret is stored." if output is not None else ""),
+        err=True,
+    )
+
+
+@keys_cli.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False) -> None:
+    """The signing keys: which one signs, since when, and until when each verifies access tokens."""
+    import math
+    import time
+
+    from app.kit import signing
+
+    keyring = signing.reload_keys()
+    now, active = time.time(), keyring.active
+    rows = []
+    for key in keyring.ordered:
+        until = keyring.token_keys_until[key.kid]
+        pending = key.active_from is not None and key.active_from > now and key is not active
+        rows.append(
+            {
+                "kid": key.kid,
+                "state": "signing" if key is active else "next" if pending else "retired",
+                "private": key.private_ec is not None,
+                "active_from": None if key.active_from is None else signing.iso_instant(key.active_from),
+                "tokens_until": "always"
+                if until == math.inf
+                else None
+                if until == -math.inf
+                else signing.iso_instant(until),
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        tokens = row["tokens_until"] or "no tokens"
+        typer.echo(f"{row['kid']}  {row['state']:<8} from {row['active_from'] or '-'}  tokens: {tokens}")
 
 
 def main() -> None:

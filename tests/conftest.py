@@ -96,6 +96,15 @@ def clean_tables(database: str) -> Iterator[None]:
     invalidate_rule_cache()
 
 
+@pytest.fixture(autouse=True)
+def forget_failed_authentications() -> Iterator[None]:
+    """One test's wrong client secrets do not throttle the next test's token requests."""
+    yield
+    from app.auth import throttle
+
+    throttle.forget()
+
+
 # The calendar day the suite's dates were written against (record_body decides on 2026-11-18, a
 # timely push four days later). The registry's clock runs on from it, so that a decision is not
 # "late" or a publicity period "over" merely because the suite runs weeks after it was written.

@@ -19,13 +19,13 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from jose.exceptions import JOSEError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.db import bulk_insert, column_in, read_snapshot, serialize_writers
 from app.errors import ValidationFailed
+from app.kit import signing
 from app.kit.clock import utcnow
 from app.kit.signing import get_keyring
 
@@ -41,7 +41,8 @@ class Event:
 
 
 def canonical_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    """The signing module's canonical JSON, as text: what the chain hashes and the rows keep."""
+    return signing.canonical_json(value).decode()
 
 
 def chain_hash(
@@ -149,7 +150,7 @@ def read_checkpoints(tokens: Sequence[str], names: Sequence[str] | None = None) 
         name = names[index] if names is not None else f"checkpoints[{index}]"
         try:
             claims = keyring.verify_jws(token)
-        except (JOSEError, ValueError, TypeError):
+        except (ValueError, TypeError):
             refused.append({"field": name, "detail": "not signed by any of this registry's keys (JWKS)"})
             continue
         seq, head_hash, at = claims.get("seq"), claims.get("hash"), claims.get("at")

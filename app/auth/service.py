@@ -8,8 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from jose import JWTError
-from jose.exceptions import JWSError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +19,7 @@ from app.config import get_settings
 from app.db import session_scope
 from app.errors import InvalidClient, InvalidScope, NotFound, Unauthorized, ValidationFailed
 from app.kit.clock import utcnow
-from app.kit.signing import get_keyring
+from app.kit.signing import KeyRing, SignatureError, get_keyring
 
 TOKEN_AUDIENCE = "registry-api"
 
@@ -167,37 +165,35 @@ def revoke_client(session: Session, client_id: str, actor: str) -> ApiClient:
 
 
 # Verified tokens, so that a client calling often pays for the ES256 verification once per token.
-# Only the signature check is cached: expiry is compared on every call and revocation goes through
-# client_is_active as before.
+# Each is kept until its expiry or the end of its key's token window, whichever is sooner, and only
+# with the keyring that verified it: a rotation or a key removed is seen at once. Revocation goes
+# through client_is_active as before.
 _VERIFIED_TOKENS_MAX = 10_000
-_verified_tokens: dict[str, tuple[Principal, float]] = {}
+_verified_tokens: dict[str, tuple[Principal, float, KeyRing]] = {}
 
 
 def verify_token(token: str) -> Principal:
     """The principal of a validly signed, unexpired token (no database access)."""
+    keyring = get_keyring()
     cached = _verified_tokens.get(token)
     if cached is not None:
-        if time.time() < cached[1]:
+        if cached[2] is keyring and time.time() < cached[1]:
             return cached[0]
         _verified_tokens.pop(token, None)
-        raise Unauthorized("invalid access token: Signature has expired.")
     settings = get_settings()
     try:
-        claims = get_keyring().verify_jwt(token, audience=TOKEN_AUDIENCE, issuer=settings.token_issuer)
-    except (JWTError, JWSError) as exc:
+        claims, valid_until = keyring.verify_jwt(token, audience=TOKEN_AUDIENCE, issuer=settings.token_issuer)
+    except SignatureError as exc:
         raise Unauthorized(f"invalid access token: {exc}") from None
-    try:
-        principal = Principal(
-            client_id=str(claims["sub"]),
-            agency_code=str(claims["agency"]),
-            scopes=frozenset(str(claims["scope"]).split()),
-        )
-        expires = float(claims["exp"])
-    except KeyError as exc:
-        raise Unauthorized(f"access token lacks the {exc.args[0]!r} claim") from None
+    fields = [claims.get(name) for name in ("sub", "agency", "scope")]
+    if not all(isinstance(value, str) and value for value in fields):
+        raise Unauthorized("invalid access token: it needs the sub, agency and scope claims")
+    principal = Principal(
+        client_id=claims["sub"], agency_code=claims["agency"], scopes=frozenset(claims["scope"].split())
+    )
     if len(_verified_tokens) >= _VERIFIED_TOKENS_MAX:
         _verified_tokens.clear()
-    _verified_tokens[token] = (principal, expires)
+    _verified_tokens[token] = (principal, valid_until, keyring)
     return principal
 
 

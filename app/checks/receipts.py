@@ -19,15 +19,13 @@ Stored check rows keep their receipt with the payload detached (`header..signatu
 byte for byte. Format 1 (rows stored before the reference was signed) is rebuilt without it.
 """
 
-import base64
-import binascii
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from app.kit import es256, merkle
-from app.kit.signing import get_keyring
+from app.kit.signing import b64url, b64url_decode, canonical_json, get_keyring
 
 RECEIPT_TYPE = "registry-check-receipt"
 BATCH_TYPE = "registry-check-batch"
@@ -69,10 +67,6 @@ def receipt_payload(
     return payload
 
 
-def _canonical(payload: dict[str, Any]) -> bytes:
-    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-
-
 class Signed:
     """A receipt as sent (bytes) and as stored (its payload detached)."""
 
@@ -96,7 +90,7 @@ def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> list[Signed]:
     """One signature over a Merkle tree of the payloads; each receipt its proof and the signed root."""
     if not payloads:
         return []
-    encoded = [_canonical(payload) for payload in payloads]
+    encoded = [canonical_json(payload) for payload in payloads]
     root, proofs = merkle.root_and_proofs([merkle.leaf_hash(item) for item in encoded])
     root_jws = get_keyring().sign_jws(
         {"typ": BATCH_TYPE, "iss": issuer, "alg": "sha256", "root": _b64(root), "size": len(encoded)}
@@ -112,7 +106,7 @@ def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> list[Signed]:
 def attach(stored: str, payload: dict[str, Any]) -> str:
     """The receipt from its stored form and the payload rebuilt from the check's row; a receipt
     stored whole is returned as it is."""
-    body = _b64(_canonical(payload))
+    body = _b64(canonical_json(payload))
     if SEPARATOR in stored:
         root_jws, detached, index, path = stored.split(SEPARATOR)
         return stored if detached else SEPARATOR.join((root_jws, body, index, path))
@@ -126,7 +120,7 @@ JwsVerifier = Callable[[str], Any]
 def verify(receipt: str, verify_jws: JwsVerifier | None = None) -> dict[str, Any]:
     """The payload of a receipt the registry signed, of either format; raises ReceiptInvalid.
     `verify_jws` checks a compact JWS and returns its payload: by default with the registry's own
-    keys; `jwks_verifier` makes one from a published JWKS, for verifying anywhere."""
+    keys; `jwks_verifier` (app.kit.signing) makes one from a published JWKS, for verifying anywhere."""
     check = verify_jws or (lambda token: get_keyring().verify_jws(token))
     if SEPARATOR not in receipt:
         return _verified_jws(receipt, "the receipt", check)
@@ -140,7 +134,7 @@ def verify(receipt: str, verify_jws: JwsVerifier | None = None) -> dict[str, Any
     try:
         item, proof = _unb64(body), _unb64(path)
         index, size, root = int(index_text), int(claims["size"]), _unb64(str(claims["root"]))
-    except (ValueError, KeyError, binascii.Error):
+    except (ValueError, KeyError):
         raise ReceiptInvalid("the payload, index or proof is malformed") from None
     if not index_text.isdigit() or len(proof) % merkle.HASH_SIZE:
         raise ReceiptInvalid("the index or proof is malformed")
@@ -155,24 +149,9 @@ def verify(receipt: str, verify_jws: JwsVerifier | None = None) -> dict[str, Any
         payload = orjson.loads(item)
     except orjson.JSONDecodeError:
         raise ReceiptInvalid("the payload is not JSON") from None
-    if _canonical(payload) != item or payload.get("typ") != RECEIPT_TYPE:
+    if canonical_json(payload) != item or payload.get("typ") != RECEIPT_TYPE:
         raise ReceiptInvalid("the payload is not a check receipt in canonical form")
     return dict(payload)
-
-
-def jwks_verifier(jwks: dict[str, Any]) -> JwsVerifier:
-    """A JWS check with the keys of a JWKS document (ES256 only), as any relying party does it."""
-    from jose import jws
-
-    keys = {key.get("kid"): key for key in jwks.get("keys", [])}
-
-    def check(token: str) -> Any:
-        key = keys.get(jws.get_unverified_header(token).get("kid"))
-        if key is None:
-            raise ValueError("signed with a key the JWKS does not hold")
-        return orjson.loads(jws.verify(token, key, algorithms=["ES256"]))
-
-    return check
 
 
 def _verified_jws(token: str, what: str, check: JwsVerifier) -> dict[str, Any]:
@@ -188,19 +167,10 @@ def _verified_jws(token: str, what: str, check: JwsVerifier) -> dict[str, Any]:
 
 
 def _b64(raw: bytes) -> str:
-    return es256.b64url(raw).decode()
+    return b64url(raw).decode()
 
 
 def _unb64(text: str) -> bytes:
     """Strict unpadded base64url: any other spelling of the same bytes is refused, so that no
     character of a receipt can change while it still verifies."""
-    try:
-        raw = base64.b64decode(text.translate(_FROM_URLSAFE) + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64url") from None
-    if _b64(raw) != text:
-        raise ValueError("not in canonical base64url")
-    return raw
-
-
-_FROM_URLSAFE = str.maketrans("-_", "+/")
+    return b64url_decode(text)

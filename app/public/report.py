@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.kit.clock import CHINA, china_date, utcnow
-from app.kit.signing import get_keyring
+from app.kit.signing import canonical_json, get_keyring
 from app.public.models import PublicReport
 from app.public.view import KIND_ZH, LIST_ZH, SEVERITY_ZH, PublicSubject
 
@@ -31,10 +31,6 @@ CJK_FONT = "STSong-Light"
 def new_report_id(now: datetime) -> str:
     # 60 random bits: report ids cannot be guessed to read other people's reports.
     return f"CR{china_date(now):%Y%m%d}-{base64.b32encode(secrets.token_bytes(10)).decode()[:12]}"
-
-
-def _canonical(payload: dict[str, Any]) -> bytes:
-    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
 
 
 def report_content(
@@ -113,12 +109,12 @@ def issue_json(session: Session, subject: PublicSubject, verify_base: str) -> di
     earlier = _issued_today(session, subject, "json")
     if earlier is not None:
         content = report_content(subject, earlier.id, earlier.issued_at, f"{verify_base}{earlier.id}")
-        if hashlib.sha256(_canonical(content)).hexdigest() == earlier.sha256:
+        if hashlib.sha256(canonical_json(content)).hexdigest() == earlier.sha256:
             return content | {"sha256": earlier.sha256, "signature": earlier.signature}
     issued_at = utcnow().astimezone(UTC)  # as the database gives it back, for the same bytes again
     report_id = new_report_id(issued_at)
     content = report_content(subject, report_id, issued_at, f"{verify_base}{report_id}")
-    digest = hashlib.sha256(_canonical(content)).hexdigest()
+    digest = hashlib.sha256(canonical_json(content)).hexdigest()
     stored = _sign_and_store(session, subject, report_id, issued_at, "json", digest)
     return content | {"sha256": digest, "signature": stored.signature}
 
@@ -126,7 +122,7 @@ def issue_json(session: Session, subject: PublicSubject, verify_base: str) -> di
 def json_digest(document: dict[str, Any]) -> str:
     """The digest of a JSON report as it was issued (without its own digest and signature)."""
     content = {key: value for key, value in document.items() if key not in ("sha256", "signature")}
-    return hashlib.sha256(_canonical(orjson.loads(_canonical(content)))).hexdigest()
+    return hashlib.sha256(canonical_json(orjson.loads(canonical_json(content)))).hexdigest()
 
 
 def issue_pdf(session: Session, subject: PublicSubject, verify_base: str) -> tuple[str, bytes]:

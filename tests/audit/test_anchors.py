@@ -15,7 +15,7 @@ from sqlalchemy import delete, select, update
 from app.audit.models import AuditEntry
 from app.audit.service import GENESIS_HASH, chain_hash
 from app.db import session_scope
-from app.kit.signing import KeyRing, get_keyring
+from app.kit.signing import KeyRing, get_keyring, load_key
 from app.records.models import Record
 from tests.conftest import record_body
 
@@ -176,7 +176,7 @@ def _foreign_ring():
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return KeyRing([pem.decode()]), pem.decode()
+    return KeyRing([load_key(pem.decode())], token_ttl=3600), pem.decode()
 
 
 def test_a_forged_or_tampered_checkpoint_is_refused(http, police, token_for):

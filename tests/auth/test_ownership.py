@@ -25,7 +25,14 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # (method, path) -> (json body, extra headers): a request the owner may make ({version}: the current one).
 REQUESTS: dict[tuple[str, str], tuple[dict[str, Any] | None, dict[str, str]]] = {
     ("GET", "/v1/records/{record_id}"): (None, {}),
-    ("PATCH", "/v1/records/{record_id}"): ({"conduct": "更正后的违法事实"}, {"If-Match": '"{version}"'}),
+    ("PATCH", "/v1/records/{record_id}"): (
+        {"conduct": "更正后的违法事实", "reason": "笔误更正"},
+        {"If-Match": '"{version}"'},
+    ),
+    ("POST", "/v1/records/{record_id}/exit"): (
+        {"reason": "obligations_performed", "decision_no": "（2026）执结1号"},
+        {},
+    ),
     ("POST", "/v1/records/{record_id}/revoke"): (
         {"reason": "原决定被撤销", "decision_no": "撤字〔2026〕1号"},
         {},
@@ -58,7 +65,9 @@ def test_every_owned_route_has_a_request_here():
 
 def _objects(http, owner) -> dict[str, str]:
     """A record of the owner, an objection case on it with one file, and a check the owner made."""
-    record = http.post("/v1/records", json=record_body(1), headers=owner)
+    # A court listing: every owned route applies to it (an exit too: 法释〔2017〕7号).
+    listing = record_body(1, domain="court_judgments", severity="general")
+    record = http.post("/v1/records", json=listing, headers=owner)
     assert record.status_code == 201, record.text
     record_id = record.json()["id"]
     objection = {
@@ -88,8 +97,8 @@ def _objects(http, owner) -> dict[str, str]:
 
 @pytest.mark.parametrize(("method", "path"), OWNED, ids=[f"{m} {p}" for m, p in OWNED])
 def test_another_agency_cannot_touch_what_it_does_not_own(http, token_for, method, path):
-    owner = token_for(POLICE, *AGENCY_SCOPES)
-    stranger = token_for(COURT, *AGENCY_SCOPES)
+    owner = token_for(COURT, *AGENCY_SCOPES)
+    stranger = token_for(POLICE, *AGENCY_SCOPES)
     objects = _objects(http, owner)
     url = path.format(**{name: objects[name] for name in OWNED_PARAMETERS if "{" + name + "}" in path})
     body, headers = REQUESTS[(method, path)]

@@ -2,11 +2,13 @@ import base64
 import json
 import time
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwt
 
 from app.auth.service import create_client
+from app.config import get_settings
 from app.db import session_scope
 from app.kit.signing import get_keyring
 from tests.conftest import POLICE, record_body
@@ -192,3 +194,57 @@ def test_cli_creates_clients_and_lists_agencies():
     assert unknown.exit_code != 0
     agencies = json.loads(CliRunner().invoke(cli, ["agencies", "list", "--json"]).output)
     assert {"code": POLICE, "name_zh": "公安部", "jurisdiction": "national"} in agencies
+
+
+# The claims a token must carry and the lifetime it may have (issue 14: a token signed with
+# `exp` ten years out was accepted with `admin` scope). The client is a real one, so that only the
+# token's own fault can refuse it.
+
+
+def _real_claims(**overrides):
+    client = _new_client("records:read", "records:write", "admin")
+    return _claims(sub=client.client_id, scope="records:read records:write admin") | overrides
+
+
+def test_a_well_formed_token_of_a_real_client_is_accepted(http):
+    assert _push(http, get_keyring().sign_jwt(_real_claims())).status_code == 201
+
+
+@pytest.mark.parametrize("claim", ["aud", "iss", "iat", "exp", "sub", "agency", "scope"])
+def test_a_token_without_a_required_claim_is_401(http, claim):
+    claims = _real_claims()
+    del claims[claim]
+    answer = _push(http, get_keyring().sign_jwt(claims))
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == "unauthorized"
+
+
+def test_a_token_living_ten_years_is_401_even_from_the_active_key(http):
+    now = int(time.time())
+    token = get_keyring().sign_jwt(_real_claims(iat=now, exp=now + 10 * 365 * 86400))
+    answer = _push(http, token)
+    assert answer.status_code == 401
+    assert "longer" in answer.json()["detail"]
+    assert http.get("/v1/admin/holidays", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_a_token_one_second_longer_than_the_ttl_is_401(http):
+    now, ttl = int(time.time()), get_settings().token_ttl_seconds
+    assert _push(http, get_keyring().sign_jwt(_real_claims(iat=now, exp=now + ttl))).status_code == 201
+    assert _push(http, get_keyring().sign_jwt(_real_claims(iat=now, exp=now + ttl + 1))).status_code == 401
+
+
+def test_a_token_issued_in_the_future_is_401(http):
+    now = int(time.time())
+    token = get_keyring().sign_jwt(_real_claims(iat=now + 600, exp=now + 900))
+    answer = _push(http, token)
+    assert answer.status_code == 401 and "future" in answer.json()["detail"]
+    # A few seconds ahead is a clock difference between servers, not a forgery.
+    assert _push(http, get_keyring().sign_jwt(_real_claims(iat=now + 5, exp=now + 600))).status_code == 201
+
+
+def test_a_token_whose_claims_are_not_strings_is_401(http):
+    assert _push(http, get_keyring().sign_jwt(_real_claims(scope=["admin"]))).status_code == 401
+    assert (
+        _push(http, get_keyring().sign_jwt(_real_claims(exp=str(int(time.time()) + 60)))).status_code == 401
+    )

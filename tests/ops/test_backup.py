@@ -1,5 +1,8 @@
 """Backup and restore lose nothing: every row comes back, and the audit chain still verifies."""
 
+import json
+
+import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
@@ -63,3 +66,72 @@ def test_backup_and_restore_round_trip(http, police, clock, tmp_path, scratch_da
         except ValueError as exc:
             assert "not empty" in str(exc)
     target.dispose()
+
+
+def test_a_restore_on_a_fresh_data_directory_still_verifies_receipts_and_reports(
+    http, police, token_for, clock, tmp_path, scratch_database_url, monkeypatch
+):
+    """The backup carries the public signing keys; `registry restore` installs them, so that what
+    the registry signed before verifies where the data now lives (a new key signs from there on)."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import Settings, get_settings
+    from app.kit import signing
+    from app.public.models import PublicReport
+    from tests.auth.keyfiles import own_keys
+    from tests.checks.helpers import approver, check
+    from tests.conftest import make_uscc
+
+    approver_headers = approver(token_for)
+    clock("2026-11-20T10:00")
+    assert http.post("/v1/records", json=record_body(1), headers=police).status_code == 201
+    receipt = check(http, approver_headers, 1, "financing")["receipt"]
+    assert http.get(f"/v1/public/subjects/{make_uscc(1)}/report.json").status_code == 200
+    path = tmp_path / "registry.jsonl.gz"
+    with get_engine().connect() as connection:
+        backup.backup(connection, path)
+    suite_kids = set(signing.get_keyring().keys)
+    assert {key["kid"] for key in backup.public_keys(path)} == suite_kids
+    assert all("d" not in key for key in backup.public_keys(path))  # no private key in a backup
+
+    fresh_dir = tmp_path / "fresh"
+    fresh = Settings(data_dir=fresh_dir, database_url=scratch_database_url, signing_keys="")
+    # What was lost before: a fresh data directory's new key knows nothing the old keys signed.
+    with pytest.raises(signing.SignatureError, match="unknown key"):
+        signing.keyring_from_settings(fresh).verify_jws(receipt)
+    for generated in (fresh_dir / "keys").iterdir():  # as if that directory had never been used
+        generated.unlink()
+
+    target = create_engine(scratch_database_url)
+    monkeypatch.setattr(get_settings(), "database_url", scratch_database_url)
+    monkeypatch.setattr("app.db.get_engine", lambda: target)
+    with own_keys(data_dir=fresh_dir):
+        result = CliRunner().invoke(cli, ["restore", str(path)])
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert set(summary["keys"]["installed"]) == suite_kids and summary["keys"]["missing"] == []
+
+    restored = signing.keyring_from_settings(fresh)
+    assert restored.active.kid not in suite_kids  # the fresh directory's own key signs
+    assert (
+        restored.verify_jws(receipt)["decision"] == check(http, approver_headers, 1, "financing")["decision"]
+    )
+    with Session(target) as session:
+        reports = list(session.scalars(select(PublicReport)))
+    assert reports and all(restored.verify_jws(r.signature)["report_id"] == r.id for r in reports)
+    target.dispose()
+
+
+def test_a_restore_where_keys_come_from_the_environment_names_the_missing_public_keys(tmp_path, http):
+    from app.config import Settings
+    from app.kit import signing
+
+    path = tmp_path / "registry.jsonl.gz"
+    with get_engine().connect() as connection:
+        backup.backup(connection, path)
+    settings = Settings(data_dir=tmp_path, signing_keys=signing.new_private_pem())
+    result = signing.install_public_keys(backup.public_keys(path), settings)
+    assert set(result["missing"]) == set(signing.get_keyring().keys) and not result["installed"]
+    assert not (tmp_path / "keys").exists()  # nothing written: the environment is the operator's
