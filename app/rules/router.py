@@ -5,14 +5,21 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from app.auth.deps import RulesAdmin, RulesRead
+from app.auth.deps import RulesAdmin, RulesRead, require_any
+from app.auth.scopes import Scope
+from app.auth.service import Principal
 from app.db import DbSession
+from app.kit.clock import china_today
 from app.rules import service
-from app.rules.schemas import MeasureIn, MeasureOut, RuleIn, RuleOut
+from app.rules.schemas import CoverageOut, MeasureIn, MeasureOut, RuleIn, RuleOut
 
 router = APIRouter(tags=["rules"])
+
+# The credit office keeps the rules (rules:admin) and oversees the registry (admin): both may ask
+# where the rules leave a kind of listing without a measure.
+RulesOverseer = Annotated[Principal, Depends(require_any(Scope.rules_admin, Scope.admin))]
 
 
 @router.get("/v1/measures", response_model=list[MeasureOut], tags=["catalog"])
@@ -38,6 +45,17 @@ def list_rules(
 ) -> Any:
     """Rules in force on `as_of`; without it, every rule's current version (including scheduled ones)."""
     return [service.rule_out(rule) for rule in service.list_rules(session, domain, as_of)]
+
+
+@router.get("/v1/admin/rules/coverage", response_model=CoverageOut, tags=["administration"])
+def rules_coverage(
+    principal: RulesOverseer,
+    session: DbSession,
+    as_of: Annotated[date | None, Query(description="Rules in force on this day (default: today)")] = None,
+) -> Any:
+    """For every domain × list type × severity, the measures that apply and the actions they bear on;
+    a kind of record no rule leads to a measure is flagged `uncovered`."""
+    return service.coverage(session, as_of or china_today())
 
 
 @router.get("/v1/rules/{rule_id}/versions", response_model=list[RuleOut])

@@ -93,3 +93,39 @@ class RuleOut(BaseModel):
     created_by: str
     closed_at: datetime | None = None
     closed_reason: str | None = None
+
+
+# --- coverage: which domain × list × severity leads to a measure --------------------------------------
+
+LIST_TYPES: tuple[str, ...] = get_args(ListType)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+
+
+class RuleRef(BaseModel):
+    id: uuid.UUID
+    version: int
+
+
+class CoverageMeasure(BaseModel):
+    code: str
+    name_zh: str
+    kind: MeasureKind
+    # The strongest effect among the rules that bring it (a domain's own and an every-domain one).
+    effect: Effect
+    actions: list[str] = Field(description="The actions it bears on, for this kind of record")
+    rules: list[RuleRef]
+
+
+class CoverageCell(BaseModel):
+    domain: str
+    list_type: ListType
+    severity: Severity
+    uncovered: bool = Field(description="True: no rule in force leads a record of this kind to a measure")
+    measures: list[CoverageMeasure]
+
+
+class CoverageOut(BaseModel):
+    as_of: date
+    cells: int
+    uncovered: int = Field(description="How many cells no rule covers")
+    items: list[CoverageCell]

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from sqlalchemy import select
 
 from app.catalog.models import Agency
@@ -25,7 +27,11 @@ API_DOMAIN_CODES = {
     "performance_ticketing",
     "fake_lottery",
 }
-SEEDS = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "seeds"
+# The seed plans sit beside the checkouts (/work/shared/seeds), however deep the checkout is.
+SEEDS = next(
+    (p / "shared" / "seeds" for p in Path(__file__).resolve().parents if (p / "shared" / "seeds").is_dir()),
+    Path("/work/shared/seeds"),
+)
 
 
 def test_domains_are_the_nineteen_of_the_contract(http):

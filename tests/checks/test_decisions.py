@@ -9,7 +9,11 @@ def test_serious_telecom_fraud_restricts_licensing_with_its_legal_basis(http, po
     record = push(http, police, 1)
     answer = check(http, approver_headers, 1, "administrative_license", reference="许可-2026-001")
     assert answer["found"] is True and answer["decision"] == "restrict"
-    assert codes(answer["measures"]) == ["restrict_market_access_and_licensing", "strict_review_of_licensing"]
+    assert codes(answer["measures"]) == [
+        "restrict_market_access_and_licensing",
+        "credit_reminder",
+        "strict_review_of_licensing",
+    ]
     first = answer["measures"][0]
     assert first["effect"] == "restrict" and first["record_ids"] == [record["id"]]
     assert "文明委〔2020〕6号" in first["legal_basis"] and first["name_zh"] == "限制市场准入和行政许可"
@@ -26,8 +30,9 @@ def test_a_listed_subject_is_at_least_strictly_reviewed_where_no_measure_bears_o
 ):
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
-    record = push(http, police, 1)
-    answer = check(http, approver_headers, 1, "routine_inspection")
+    # A general record: no rule of the seed bears on financing for it (serious ones reach every action).
+    record = push(http, police, 1, severity="general")
+    answer = check(http, approver_headers, 1, "financing")
     assert answer["found"] is True and answer["decision"] == "strict_review" and answer["measures"] == []
     assert [r["id"] for r in answer["records"]] == [record["id"]]
     assert answer["records"][0]["measures"] == []
@@ -65,7 +70,7 @@ def test_serious_dishonesty_in_any_domain_means_strict_licence_review(http, toke
     push(http, tax, 1, domain="tax_fraud")
     answer = check(http, approver_headers, 1, "administrative_license")
     assert answer["decision"] == "strict_review"
-    assert codes(answer["measures"]) == ["strict_review_of_licensing"]
+    assert codes(answer["measures"]) == ["credit_reminder", "strict_review_of_licensing"]
     assert check(http, approver_headers, 1, "public_procurement")["decision"] == "restrict"
 
 
@@ -98,10 +103,17 @@ def test_below_a_rules_minimum_severity_no_measure_applies_but_the_record_is_sho
     clock("2026-11-18T10:00")
     minor = push(http, police, 1, severity="minor")
     general = push(http, police, 2, severity="general")
+    # The serious-only restrictions stay away; what the lower levels bring is strict review at most
+    # (a reminder for minor lapses, strict licence review from general on).
+    expected = {
+        (1, "administrative_license"): ["credit_reminder"],
+        (2, "administrative_license"): ["credit_reminder", "strict_review_of_licensing"],
+    }
     for n, record in ((1, minor), (2, general)):
         for action in ("administrative_license", "public_procurement", "financing"):
             answer = check(http, approver_headers, n, action)
-            assert (answer["found"], answer["measures"]) == (True, [])
+            assert answer["found"] is True
+            assert codes(answer["measures"]) == expected.get((n, action), []), (n, action)
             # A black record in force is never "clear" (API.md, second release).
             assert answer["decision"] == "strict_review"
             assert [r["id"] for r in answer["records"]] == [record["id"]]
@@ -149,10 +161,14 @@ def test_as_of_uses_the_rules_in_force_that_day(http, police, token_for, clock):
 
     today = check(http, approver_headers, 1, "administrative_license")
     assert today["decision"] == "strict_review"
-    assert codes(today["measures"]) == ["strict_review_of_licensing"]
+    assert codes(today["measures"]) == ["credit_reminder", "strict_review_of_licensing"]
     before = check(http, approver_headers, 1, "administrative_license", as_of="2026-11-19")
     assert before["decision"] == "restrict"
-    assert codes(before["measures"]) == ["restrict_market_access_and_licensing", "strict_review_of_licensing"]
+    assert codes(before["measures"]) == [
+        "restrict_market_access_and_licensing",
+        "credit_reminder",
+        "strict_review_of_licensing",
+    ]
     # As of a day before the record was received, the registry knew nothing against the subject.
     assert (
         check(http, approver_headers, 1, "administrative_license", as_of="2026-11-17")["decision"] == "clear"

@@ -46,7 +46,11 @@ def test_a_receipt_verifies_with_the_jwks_and_names_the_decision(http, police, t
     assert payload["subject"] == answer["identifier"]
     assert payload["action"] == "administrative_license" and payload["decision"] == "restrict"
     assert payload["checked_at"] == answer["checked_at"]
-    assert payload["measures"] == ["restrict_market_access_and_licensing", "strict_review_of_licensing"]
+    assert payload["measures"] == [
+        "restrict_market_access_and_licensing",
+        "credit_reminder",
+        "strict_review_of_licensing",
+    ]
     assert len(payload["state"]["digest"]) == 64 and len(payload["state"]["rules"]) == 64
 
 

@@ -51,7 +51,16 @@ def test_rules_by_domain_include_the_every_domain_rules(http, token_for):
     assert {r["measure"] for r in rules if r["domain"] is None} >= {"restrict_bidding", "green_channel"}
     assert all(r["legal_basis"] and r["version"] == 1 for r in rules)
     court = http.get("/v1/rules?domain=court_judgments", headers=admin).json()
-    assert {r["measure"] for r in court if r["domain"] == "court_judgments"} == {"restrict_high_consumption"}
+    # 法释〔2017〕7号 第八条 and the consumption restriction: the court's own measures.
+    assert {r["measure"] for r in court if r["domain"] == "court_judgments"} == {
+        "restrict_high_consumption",
+        "restrict_bidding",
+        "restrict_market_access_and_licensing",
+        "restrict_financing",
+        "restrict_government_funding",
+        "restrict_preferential_policies",
+        "strict_review_of_licensing",
+    }
     assert http.get("/v1/rules?domain=nowhere", headers=admin).status_code == 422
 
 
