@@ -3,7 +3,7 @@
 from app.audit.models import AuditEntry
 from app.auth.models import ApiClient
 from app.cases.models import Case, CaseFile
-from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYear, Domain, Plan
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
 from app.public.models import PublicReport
@@ -17,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarOverride",
+    "CalendarYear",
     "Case",
     "CaseFile",
     "Check",
