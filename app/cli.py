@@ -20,6 +20,9 @@ records_cli = typer.Typer(help="Bulk import and export of records.", no_args_is_
 audit_cli = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 search_cli = typer.Typer(help="The public name search index.", no_args_is_help=True)
 receipts_cli = typer.Typer(help="Approvers' check receipts.", no_args_is_help=True)
+calendar_cli = typer.Typer(
+    help="The working-day calendar: holidays and make-up working days.", no_args_is_help=True
+)
 cli.add_typer(agencies_cli, name="agencies")
 cli.add_typer(clients_cli, name="clients")
 cli.add_typer(keys_cli, name="keys")
@@ -27,6 +30,7 @@ cli.add_typer(records_cli, name="records")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(search_cli, name="search")
 cli.add_typer(receipts_cli, name="receipts")
+cli.add_typer(calendar_cli, name="calendar")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -288,6 +292,34 @@ def search_reindex() -> None:
     with session_scope() as session:
         written = reindex(session)
     typer.echo(json.dumps({"indexed_names": written}))
+
+
+@calendar_cli.command("load")
+def calendar_load(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="date,workday,note CSV of one year")
+    ],
+    source: Annotated[str, typer.Option(help="The notice it comes from (title, document number)")] = "",
+    force: Annotated[
+        bool, typer.Option(help="Confirm statutory holidays the file makes working days")
+    ] = False,
+) -> None:
+    """Load a year's official schedule (the State Council's notice) as a whole, in one transaction;
+    exit 2 naming the first wrong line, nothing loaded. Format: docs/operations.md."""
+    from app.catalog import calendar
+    from app.db import session_scope
+    from app.errors import RegistryError
+
+    prepare_database()
+    try:
+        schedule = calendar.parse_schedule(path.read_bytes())
+        with session_scope() as session:
+            loaded = calendar.load_schedule(session, OPERATOR, schedule, source=source, force=force)
+    except RegistryError as exc:
+        typer.echo(f"error: {path.name}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    out = {"year": loaded.year, "days": loaded.days, "replaced": loaded.replaced}
+    typer.echo(json.dumps(out | {"known_until": loaded.known_until.isoformat()}))
 
 
 @records_cli.command("import")

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 
+from app.catalog.calendar import calendar_horizon
 from app.db import get_engine, get_read_engine
 from app.errors import ServiceUnavailable
 from app.kit.signing import get_keyring
@@ -16,6 +17,10 @@ from app.records import repository as records
 router = APIRouter(tags=["operations"])
 
 RECORDS = Gauge("registry_records", "Records by status (recounted at most every RECOUNT_SECONDS)", ["status"])
+CALENDAR_AHEAD = Gauge(
+    "registry_calendar_days_known_ahead",
+    "Days from today to the last day the working-day calendar knows (below 60: load next year's schedule)",
+)
 RECOUNT_SECONDS = 30.0
 _last_recount = -RECOUNT_SECONDS
 
@@ -43,14 +48,17 @@ def readyz() -> dict[str, Any]:
 
 
 def _recount_records() -> None:
-    """One GROUP BY on the read engine, not one per scrape: scrapes come every few seconds."""
+    """One GROUP BY on the read engine, not one per scrape: scrapes come every few seconds. The
+    calendar's loaded years (a handful of rows) are read along with it."""
     global _last_recount
     if time.monotonic() - _last_recount < RECOUNT_SECONDS:
         return
     with get_read_engine().connect() as connection:
         counts = records.status_counts(connection)
+        _, ahead = calendar_horizon(connection)
     for status in ("active", "repaired", "expired", "revoked"):
         RECORDS.labels(status=status).set(counts.get(status, 0))
+    CALENDAR_AHEAD.set(ahead)
     _last_recount = time.monotonic()
 
 

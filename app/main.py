@@ -58,9 +58,26 @@ async def _sweep_forever(interval: int) -> None:
             log.exception("expiry sweep failed")
 
 
+def warn_if_calendar_runs_short() -> None:
+    """Log a warning when the working-day calendar knows fewer than 60 days ahead (DOMAIN.md: the
+    service must say clearly when a date lies beyond what it knows, not only when a deadline hits it)."""
+    from app.catalog.calendar import horizon_warning
+    from app.db import session_scope
+
+    try:
+        with session_scope(writing=False) as session:
+            warning = horizon_warning(session)
+    except Exception:  # the database may not be up yet: the server still starts, /readyz says why
+        log.warning("could not read the working-day calendar at startup", exc_info=True)
+        return
+    if warning:
+        log.warning(warning)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
+    await run_in_threadpool(warn_if_calendar_runs_short)
     # PostgreSQL: one async pool for the primary (and one for a read replica), shared by the checks
     # and the public lookup on the event loop (app.db.asyncpool); SQLite: worker threads.
     pools: list[AsyncPool] = []

@@ -3,7 +3,7 @@
 from app.audit.models import AccessEntry, AuditEntry
 from app.auth.models import ApiClient
 from app.cases.models import Case, CaseFile
-from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYear, Domain, Plan
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
 from app.public.models import PublicReport
@@ -18,6 +18,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CalendarOverride",
+    "CalendarYear",
     "Case",
     "CaseFile",
     "Check",

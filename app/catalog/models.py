@@ -1,11 +1,11 @@
 """Plans, domains, agencies and each agency's role in each domain: the catalog the seed plans define."""
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, JSONType
+from app.db import Base, JSONType, UTCDateTime
 
 
 class Plan(Base):
@@ -66,3 +66,17 @@ class CalendarOverride(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     workday: Mapped[bool]
     note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CalendarYear(Base):
+    """A year whose official schedule (the State Council General Office's notice on the year's holidays)
+    an administrator loaded as a whole: from then on the registry counts working days in it."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(300), default="")  # the notice, as the loader named it
+    days: Mapped[int] = mapped_column(Integer)  # entries the schedule listed
+    sha256: Mapped[str] = mapped_column(String(64))  # of the file as loaded
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    loaded_by: Mapped[str] = mapped_column(String(160))

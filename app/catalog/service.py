@@ -8,7 +8,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.catalog.models import Agency, Assignment, CalendarOverride, Domain, Plan
+from app.catalog import calendar
+from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYear, Domain, Plan
 from app.errors import NotFound, ValidationFailed
 from app.kit.workdays import WorkdayCalendar
 
@@ -71,7 +72,7 @@ def agency_domains(session: Session, agency_code: str) -> set[str]:
 
 def workday_calendar(session: Session) -> WorkdayCalendar:
     overrides = {row.day: row.workday for row in session.scalars(select(CalendarOverride))}
-    return WorkdayCalendar(overrides)
+    return WorkdayCalendar(overrides, session.scalars(select(CalendarYear.year)))
 
 
 def domain_out(domain: Domain) -> dict[str, Any]:
@@ -133,8 +134,13 @@ def calendar_overrides(session: Session) -> list[CalendarOverride]:
     return list(session.scalars(select(CalendarOverride).order_by(CalendarOverride.day)))
 
 
-def set_calendar_day(session: Session, actor: str, day: date, workday: bool, note: str) -> CalendarOverride:
-    """Enter or replace the administrator's word on one day."""
+def set_calendar_day(
+    session: Session, actor: str, day: date, workday: bool, note: str, *, force: bool = False
+) -> CalendarOverride:
+    """Enter or replace the administrator's word on one day of a known year; turning a statutory
+    holiday into a working day needs `force`."""
+    calendar.require_known_year(session, day)
+    holiday = calendar.confirm_holiday_change(session, day, workday, force)
     override = session.get(CalendarOverride, day)
     if override is None:
         override = CalendarOverride(day=day, workday=workday, note=note)
@@ -145,6 +151,13 @@ def set_calendar_day(session: Session, actor: str, day: date, workday: bool, not
     audit.append(
         session,
         actor,
-        [audit.Event("calendar.day_set", "calendar", day.isoformat(), {"workday": workday, "note": note})],
+        [
+            audit.Event(
+                "calendar.day_set",
+                "calendar",
+                day.isoformat(),
+                {"workday": workday, "note": note} | ({"forced_over": holiday} if holiday else {}),
+            )
+        ],
     )
     return override

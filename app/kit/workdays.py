@@ -4,6 +4,11 @@
 Working days drive the registry's deadlines: disclosure within 7 working days, repair review within 10,
 sync to other platforms within 3 (DOMAIN.md, Facts). A deadline computed over a year nobody has entered
 would silently treat that year's holidays as working days, so such a date raises `CalendarUnknown`.
+
+A year is *known* when the package covers it or when an administrator loaded that year's official
+schedule as a whole (the State Council General Office's notice on the year's holidays, 国务院办公厅关于
+某年部分节假日安排的通知; `registry calendar load`). A single administrator's entry does not make a year
+known: one day says nothing about the others.
 """
 
 import bisect
@@ -12,7 +17,7 @@ from datetime import date, timedelta
 
 import chinese_calendar
 
-__all__ = ["CalendarUnknown", "WorkdayCalendar", "package_years"]
+__all__ = ["CalendarUnknown", "WorkdayCalendar", "known_until", "package_years", "statutory_holiday"]
 
 
 def package_years() -> frozenset[int]:
@@ -21,6 +26,30 @@ def package_years() -> frozenset[int]:
     return frozenset(day.year for day in chinese_calendar.holidays) | frozenset(
         day.year for day in chinese_calendar.workdays
     )
+
+
+def known_until(loaded_years: Iterable[int] = ()) -> date:
+    """The last day of the unbroken run of known years that starts with the package's first year.
+
+    A year loaded beyond a gap does not extend it: a deadline counted across the gap would fail anyway.
+    """
+    known = package_years() | set(loaded_years)
+    year = min(package_years())
+    while year + 1 in known:
+        year += 1
+    return date(year, 12, 31)
+
+
+def statutory_holiday(day: date) -> str | None:
+    """The holiday `day` belongs to per the package ("National Day (国庆节)"), or None."""
+    name = chinese_calendar.holidays.get(day)
+    if name is None:
+        return None
+    try:
+        chinese = chinese_calendar.Holiday(name).chinese
+    except ValueError:  # a name the package's enum lacks: its English name alone
+        return str(name)
+    return f"{name} ({chinese})"
 
 
 def _year_ranges(years: Iterable[int]) -> str:
@@ -63,25 +92,32 @@ class WorkdayCalendar:
     `overrides` maps a date to True (a working day) or False (a day off); an override always wins over the
     package, so a late State Council notice or a local adjustment can be entered without a release.
 
-    A year is known when the package covers it OR the overrides contain at least one date in that year:
-    entering a year's holidays declares the year. In a year declared only by overrides, every date not
-    overridden follows the ordinary week (Monday-Friday working, Saturday-Sunday off), so an administrator
-    must enter all of that year's holidays and make-up working days, not just some of them.
+    A year is known when the package covers it or it is among `loaded_years` (its official schedule was
+    loaded as a whole). In a loaded year the package lacks, every date not overridden follows the ordinary
+    week (Monday-Friday working, Saturday-Sunday off). Overrides in a year that is not known count for
+    nothing: the year still raises `CalendarUnknown`.
 
     The calendar is an immutable snapshot: build a new one when the overrides change. Each year's working
     days are computed once, on first use, as a sorted list of ordinals, so `add_workdays` and
     `workdays_between` cost a bisection per year touched rather than a loop per day.
     """
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None) -> None:
+    def __init__(
+        self, overrides: Mapping[date, bool] | None = None, loaded_years: Iterable[int] = ()
+    ) -> None:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._package_years = package_years()
-        self._known = self._package_years | {day.year for day in self._overrides}
+        self._loaded_years = frozenset(loaded_years)
+        self._known = self._package_years | self._loaded_years
         self._workday_ordinals: dict[int, list[int]] = {}
         self._workday_sets: dict[int, frozenset[int]] = {}
 
     def known_years(self) -> list[int]:
         return sorted(self._known)
+
+    def known_until(self) -> date:
+        """See `known_until`: the end of the unbroken run of known years."""
+        return known_until(self._loaded_years)
 
     def _require_year(self, year: int, day: date) -> None:
         if year not in self._known:

@@ -19,13 +19,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("domains", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("persons_public", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch_op.add_column(
-            sa.Column("persons_basis", sa.String(length=500), server_default="", nullable=False)
-        )
+    # Not batch mode: on SQLite that would rebuild `domains`, which other tables' foreign keys name;
+    # SQLite adds and drops a plain column in place.
+    op.add_column(
+        "domains", sa.Column("persons_public", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.add_column(
+        "domains", sa.Column("persons_basis", sa.String(length=500), server_default="", nullable=False)
+    )
     op.execute(
         "UPDATE domains SET persons_public = true, persons_basis = '法释〔2017〕7号 第六条、第七条' "
         "WHERE code = 'court_judgments'"
@@ -33,6 +34,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("domains", schema=None) as batch_op:
-        batch_op.drop_column("persons_basis")
-        batch_op.drop_column("persons_public")
+    op.drop_column("domains", "persons_basis")
+    op.drop_column("domains", "persons_public")

@@ -30,6 +30,7 @@ PUBLIC = {
     ("GET", "/v1/domains/{code}"),
     ("GET", "/v1/agencies"),
     ("GET", "/v1/measures"),
+    ("GET", "/v1/calendar"),  # how far the working-day calendar is known: no personal data
     # The public web pages (app.public.web): no account, rate limited like /v1/public/.
     ("GET", "/"),
     ("GET", "/subjects/{ref}"),

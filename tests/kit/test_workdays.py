@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
-from app.kit.workdays import CalendarUnknown, WorkdayCalendar, package_years
+from app.kit.workdays import CalendarUnknown, WorkdayCalendar, known_until, package_years, statutory_holiday
 
 # The first year the installed package does not know (2027 with chinesecalendar 1.11.0). Derived, not
 # hard-coded, so the tests keep meaning "a year nobody entered" when a newer package adds 2027.
@@ -132,30 +132,70 @@ def test_override_wins_over_the_package() -> None:
     assert calendar.add_workdays(date(2026, 9, 30), 1) == date(2026, 10, 7)
 
 
-def test_override_declares_a_year() -> None:
+def test_an_entry_alone_does_not_make_a_year_known() -> None:
+    # One day entered says nothing of the year's other holidays: counting over it would be a guess.
     new_year = date(UNKNOWN_YEAR, 1, 1)
     calendar = WorkdayCalendar({new_year: False})
+    assert UNKNOWN_YEAR not in calendar.known_years()
+    with pytest.raises(CalendarUnknown):
+        calendar.is_workday(new_year)
+    with pytest.raises(CalendarUnknown):
+        calendar.add_workdays(date(UNKNOWN_YEAR - 1, 12, 31), 1)
+    assert calendar.known_until() == date(UNKNOWN_YEAR - 1, 12, 31)
+
+
+def test_a_loaded_year_is_known() -> None:
+    new_year = date(UNKNOWN_YEAR, 1, 1)
+    calendar = WorkdayCalendar({new_year: False}, loaded_years=[UNKNOWN_YEAR])
     assert UNKNOWN_YEAR in calendar.known_years()
     assert UNKNOWN_YEAR + 1 not in calendar.known_years()
     assert not calendar.is_workday(new_year)
     monday = _first_weekday(UNKNOWN_YEAR, 0)
     saturday = _first_weekday(UNKNOWN_YEAR, 5)
-    assert calendar.is_workday(monday)  # not overridden: the ordinary week applies
+    assert calendar.is_workday(monday)  # not listed: the ordinary week applies
     assert not calendar.is_workday(saturday)
     assert calendar.add_workdays(date(UNKNOWN_YEAR - 1, 12, 31), 1) == min(
         d for d in (new_year + timedelta(days=i) for i in range(1, 8)) if d.weekday() < 5
     )
+    assert calendar.known_until() == date(UNKNOWN_YEAR, 12, 31)
     with pytest.raises(CalendarUnknown):
         calendar.is_workday(date(UNKNOWN_YEAR + 1, 3, 1))
 
 
-def test_override_declaring_2027_makes_2027_known() -> None:
-    calendar = WorkdayCalendar({date(2027, 1, 1): False, date(2027, 2, 6): True})
-    assert 2027 in calendar.known_years()
-    assert calendar.is_workday(date(2027, 1, 4))  # Monday
-    assert not calendar.is_workday(date(2027, 1, 1))  # Friday, entered as New Year's Day
-    assert calendar.is_workday(date(2027, 2, 6))  # Saturday, entered as a make-up day
-    assert calendar.add_workdays(date(2026, 12, 31), 1) == date(2027, 1, 4)
+# The days of the 2027 example schedule (docs/calendar-2027.example.csv) around the Spring Festival.
+SPRING_2027 = {date(2027, 1, 31): True, date(2027, 2, 20): True} | {
+    date(2027, 2, 5) + timedelta(days=i): False for i in range(9)
+}
+
+
+@pytest.mark.skipif(2027 in package_years(), reason="the package knows 2027: nothing to load")
+def test_ten_working_days_across_the_2027_spring_festival() -> None:
+    calendar = WorkdayCalendar(SPRING_2027, loaded_years=[2027])
+    # From Thursday 28 January: 29 Jan, Sunday 31 Jan (make-up), 1-4 Feb, then 5-13 Feb off, 15-18 Feb.
+    assert calendar.add_workdays(date(2027, 1, 28), 10) == date(2027, 2, 18)
+    assert calendar.workdays_between(date(2027, 1, 28), date(2027, 2, 18)) == 10
+    assert calendar.is_workday(date(2027, 1, 31)) and not calendar.is_workday(date(2027, 2, 8))
+    # The same entries without the year loaded count for nothing.
+    with pytest.raises(CalendarUnknown):
+        WorkdayCalendar(SPRING_2027).add_workdays(date(2027, 1, 28), 10)
+
+
+def test_known_until_is_the_end_of_the_unbroken_run_of_known_years() -> None:
+    last = UNKNOWN_YEAR - 1
+    assert known_until() == date(last, 12, 31)
+    assert known_until([UNKNOWN_YEAR]) == date(UNKNOWN_YEAR, 12, 31)
+    assert known_until([UNKNOWN_YEAR, UNKNOWN_YEAR + 1]) == date(UNKNOWN_YEAR + 1, 12, 31)
+    # A year loaded beyond a gap does not count: deadlines across the gap stay unknown.
+    assert known_until([UNKNOWN_YEAR + 1]) == date(last, 12, 31)
+    assert known_until([2003]) == date(last, 12, 31)
+
+
+def test_statutory_holidays_are_named_from_the_package() -> None:
+    assert statutory_holiday(date(2026, 10, 1)) == "National Day (国庆节)"
+    assert statutory_holiday(date(2026, 2, 17)) == "Spring Festival (春节)"
+    assert statutory_holiday(date(2026, 10, 10)) is None  # a make-up working day
+    assert statutory_holiday(date(2026, 10, 17)) is None  # an ordinary Saturday
+    assert statutory_holiday(date(2026, 10, 8)) is None  # an ordinary Thursday
 
 
 def test_unknown_year_raises(calendar: WorkdayCalendar) -> None:
