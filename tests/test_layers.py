@@ -10,6 +10,7 @@ APP = Path(__file__).resolve().parents[1] / "app"
 LAYERS: list[set[str]] = [
     {"kit"},
     {"config", "errors"},
+    {"ratelimit"},
     {"db"},
     {"audit"},
     {"catalog"},
@@ -86,8 +87,6 @@ KNOWN = {
     "app/cases/router.py imports app.openapi.errors_declared",
     "app/records/router.py imports app.openapi.errors_declared",
     "app/auth/service.py imports app.catalog.models.Agency",
-    "app/kit/ratelimit.py imports app.config.get_settings",
-    "app/kit/ratelimit.py imports app.errors.RateLimited",
     "app/kit/signing.py imports app.config.Settings",
     "app/kit/signing.py imports app.config.get_settings",
     "app/public/search.py imports app.records.models.Subject",

@@ -23,8 +23,8 @@ from app.cases.schemas import (
 from app.db import DbSession
 from app.errors import NotFound
 from app.kit.clock import china_today
-from app.kit.ratelimit import rate_limited
 from app.openapi import errors_declared
+from app.ratelimit import rate_limited
 
 router = APIRouter(tags=["cases"])
 

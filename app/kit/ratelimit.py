@@ -1,9 +1,9 @@
 """A rate limit per client address on the public query and pages, so that nobody scrapes the registry.
 
-Fixed windows: at most `limit` requests per address per `window` seconds; past it 429 with
-Retry-After (the seconds until the window ends). Counted in the process by default; with
-REGISTRY_REDIS_URL set, counted in Redis so that every API process shares one budget. If Redis
-stops answering, each process falls back to its own count rather than refusing the public.
+Fixed windows: at most `limit` hits per key per `window` seconds; past it the seconds until the
+window ends. Counted in the process, or in Redis so that every API process shares one budget; if
+Redis stops answering, each process falls back to its own count rather than refusing the public.
+The public routes' dependency, configured from the settings, is app.ratelimit.
 """
 
 import asyncio
@@ -12,13 +12,7 @@ import math
 import threading
 import time
 import weakref
-from functools import lru_cache
 from typing import Any, Protocol
-
-from fastapi import Request
-
-from app.config import get_settings
-from app.errors import RateLimited
 
 log = logging.getLogger("registry.ratelimit")
 
@@ -88,36 +82,3 @@ class RedisLimiter:
         if int(count) <= self.limit:
             return None
         return max(1, int(ttl) if int(ttl) > 0 else self.window)
-
-
-_override: Limiter | None = None
-
-
-def use_limiter(limiter: Limiter | None) -> None:
-    """Replace the limiter (tests); None goes back to the one the settings describe."""
-    global _override
-    _override = limiter
-
-
-@lru_cache
-def _configured() -> Limiter:
-    settings = get_settings()
-    if settings.redis_url:
-        return RedisLimiter(
-            settings.redis_url, settings.public_rate_limit, settings.public_rate_window_seconds
-        )
-    return MemoryLimiter(settings.public_rate_limit, settings.public_rate_window_seconds)
-
-
-def limiter() -> Limiter:
-    return _override or _configured()
-
-
-async def rate_limited(request: Request) -> None:
-    """Dependency of every public route: one request counted against the client's address."""
-    address = request.client.host if request.client else "unknown"
-    wait = await limiter().hit(address)
-    if wait is not None:
-        raise RateLimited(
-            f"too many requests from this address; try again in {wait} seconds", retry_after=wait
-        )

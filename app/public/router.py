@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from app.db import DbSession, ReadSession, session_scope
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today
-from app.kit.ratelimit import rate_limited
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
 from app.public.schemas import PublicSubjectOut, ReportVerification, SearchOut
+from app.ratelimit import rate_limited
 
 router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited)])
 # Outside the rate limit: the framework's own speed on this machine, the benchmark's yardstick.

@@ -31,8 +31,8 @@ from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
 from app.kit.limits import Refused, json_refusal
-from app.kit.ratelimit import limiter
 from app.public import report, search, view
+from app.ratelimit import limiter
 from app.records.errors import RecordNotActive
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from app.kit import ratelimit
+from app import ratelimit
 from app.kit.ratelimit import MemoryLimiter, RedisLimiter
 
 REDIS_URL = os.environ.get("REGISTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
