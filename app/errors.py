@@ -194,6 +194,14 @@ def install_error_handlers(app: FastAPI) -> None:
             ValidationFailed.one("body", "a value cannot be stored as given (e.g. a NUL character)")
         )
 
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_: Request, exc: OverflowError) -> FastJSON:
+        # Day arithmetic past year 9999 (a date at the edge of the calendar, plus a day or a period):
+        # the input dates are bounded (app.kit.dates); this catches one a schema did not bound.
+        return _registry_response(
+            ValidationFailed.one("request", "a date is out of range (too far from today); nothing was stored")
+        )
+
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> FastJSON:
         # Two requests raced for the same unique key; the loser stored nothing and may retry.

@@ -1,4 +1,3 @@
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -8,6 +7,7 @@ from app.auth.deps import Admin
 from app.catalog import service
 from app.db import DbSession
 from app.errors import NotFound
+from app.kit.dates import IsoDate
 
 router = APIRouter(tags=["catalog"])
 
@@ -84,7 +84,7 @@ def list_agencies(session: DbSession) -> Any:
 class CalendarDayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date
+    date: IsoDate
     workday: bool
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 

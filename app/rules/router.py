@@ -2,13 +2,13 @@
 `rules:admin`)."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from app.auth.deps import RulesAdmin, RulesRead
 from app.db import DbSession
+from app.kit.dates import IsoDate
 from app.rules import service
 from app.rules.schemas import MeasureIn, MeasureOut, RuleIn, RuleOut
 
@@ -34,7 +34,7 @@ def list_rules(
     domain: Annotated[
         str | None, Query(description="Rules that apply in this domain (its own and every-domain ones)")
     ] = None,
-    as_of: Annotated[date | None, Query(description="The rule versions in force on this day")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="The rule versions in force on this day")] = None,
 ) -> Any:
     """Rules in force on `as_of`; without it, every rule's current version (including scheduled ones)."""
     return [service.rule_out(rule) for rule in service.list_rules(session, domain, as_of)]
