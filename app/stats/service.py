@@ -17,7 +17,7 @@ from app.auth.service import Principal
 from app.cases.models import Case
 from app.catalog.models import Assignment
 from app.checks.models import Check
-from app.errors import Forbidden, NotFound, ValidationFailed
+from app.errors import Forbidden, ValidationFailed
 from app.kit.clock import CHINA, china_today
 from app.records.history import end_of_day
 from app.records.models import Record
@@ -50,7 +50,10 @@ def _visible_domains(session: Session, principal: Principal, plan: str | None) -
         if not session.scalar(
             select(func.count()).select_from(Assignment).where(Assignment.plan_code == plan)
         ):
-            raise NotFound(f"no plan {plan!r}")
+            # A filter naming no plan is bad input, not a missing resource: the path is /v1/stats.
+            raise ValidationFailed.one(
+                "plan", f"no plan {plan!r}; the plans are listed under /v1/domains/{{code}}"
+            )
     if not principal.has(Scope.admin):
         query = query.where(Assignment.agency_code == principal.agency_code, Assignment.role == "lead")
     domains = set(session.scalars(query))
