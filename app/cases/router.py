@@ -184,7 +184,17 @@ def read_case(case_id: uuid.UUID, principal: CasesReview, session: DbSession) ->
     return case_out(case, service.case_files(session, [case.id])[case.id])
 
 
-@router.get("/v1/cases/{case_id}/files/{file_id}", response_class=Response)
+_EVIDENCE_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file as it was uploaded",
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}} for kind in service.FILE_SIGNATURES
+        },
+    }
+}
+
+
+@router.get("/v1/cases/{case_id}/files/{file_id}", response_class=Response, responses=_EVIDENCE_FILE)
 def download_evidence(
     case_id: uuid.UUID, file_id: uuid.UUID, principal: CasesReview, session: DbSession
 ) -> Response:

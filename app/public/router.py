@@ -13,7 +13,7 @@ from app.kit.clock import china_today
 from app.kit.ratelimit import rate_limited
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
-from app.public.schemas import PublicSubjectOut, ReportVerification, SearchOut
+from app.public.schemas import CreditReport, PublicSubjectOut, ReportVerification, SearchOut
 
 router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited)])
 # Outside the rate limit: the framework's own speed on this machine, the benchmark's yardstick.
@@ -27,6 +27,8 @@ async def ping() -> dict[str, str]:
 
 
 NOT_PUBLIC = "no subject with public records under that identifier"
+_BINARY = {"type": "string", "format": "binary"}
+_REPORT_ID = {"X-Report-Id": {"description": "The report's id, to verify it", "schema": {"type": "string"}}}
 
 
 @router.get("/v1/public/search", response_model=SearchOut)
@@ -69,7 +71,7 @@ def _verify_base(request: Request) -> str:
 @router.get(
     "/v1/public/subjects/{identifier}/report.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "headers": {"X-Report-Id": {"description": "id"}}}},
+    responses={200: {"content": {"application/pdf": {"schema": _BINARY}}, "headers": _REPORT_ID}},
 )
 def report_pdf(identifier: str, request: Request, session: DbSession) -> Response:
     """A credit report (信用报告) in Chinese, bearing a report id (also in X-Report-Id)."""
@@ -86,7 +88,11 @@ def report_pdf(identifier: str, request: Request, session: DbSession) -> Respons
     )
 
 
-@router.get("/v1/public/subjects/{identifier}/report.json")
+@router.get(
+    "/v1/public/subjects/{identifier}/report.json",
+    response_model=CreditReport,
+    responses={200: {"headers": _REPORT_ID}},
+)
 def report_json(identifier: str, request: Request, session: DbSession) -> Response:
     """The same report for machines; `sha256` covers everything but itself and `signature`."""
     subject = _subject_for_report(session, identifier)
@@ -107,7 +113,19 @@ def verify_report(
     return FastJSON(report.verify(session, report_id, sha256))
 
 
-@router.post("/v1/public/reports/{report_id}/verify", response_model=ReportVerification)
+# The body is read as bytes: whatever was sent is hashed and compared with what was issued.
+_REPORT_FILE = {
+    "requestBody": {
+        "required": True,
+        "description": "The report file as it was downloaded: the PDF, or the JSON document",
+        "content": {"application/pdf": {"schema": _BINARY}, "application/json": {"schema": {}}},
+    }
+}
+
+
+@router.post(
+    "/v1/public/reports/{report_id}/verify", response_model=ReportVerification, openapi_extra=_REPORT_FILE
+)
 async def verify_report_file(report_id: str, request: Request) -> Any:
     """Send the report's file (the PDF, or the JSON document) as the body: is it the one issued?"""
     body = await request.body()

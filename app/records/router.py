@@ -37,7 +37,12 @@ def _etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-@router.post("/v1/records", response_model=RecordOut, status_code=201)
+@router.post(
+    "/v1/records",
+    response_model=RecordOut,
+    status_code=201,
+    responses={200: {"model": RecordOut, "description": "Unchanged: the same content was stored before"}},
+)
 def push_record(body: RecordIn, principal: RecordsWrite, session: DbSession, response: Response) -> Any:
     """Push one record. The same external_id with the same content answers 200 with the stored record."""
     (outcome,) = service.ingest(session, principal, [body])
