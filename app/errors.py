@@ -196,10 +196,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OverflowError)
     async def _out_of_range(_: Request, exc: OverflowError) -> FastJSON:
-        # Day arithmetic past year 9999 (a date at the edge of the calendar, plus a day or a period):
-        # the input dates are bounded (app.kit.dates); this catches one a schema did not bound.
+        # Day arithmetic past year 9999 (a date at the edge of the calendar plus a day or a period),
+        # or an integer too large for SQLite: inputs are bounded (app.kit.dates, le=...); this catches
+        # one a schema did not bound.
         return _registry_response(
-            ValidationFailed.one("request", "a date is out of range (too far from today); nothing was stored")
+            ValidationFailed.one("request", "a date or a number is out of range; nothing was stored")
         )
 
     @app.exception_handler(IntegrityError)

@@ -31,6 +31,8 @@ router = APIRouter(tags=["cases"])
 QueryCode = Annotated[str, Query(min_length=8, max_length=40)]
 # The public's routes share the public query's budget per client address (no account, no token).
 RATE_LIMITED = [Depends(rate_limited)]
+# Past any number of cases there can be; a larger offset overflowed the databases' integers.
+MAX_OFFSET = 1_000_000_000
 
 
 @router.post(
@@ -160,7 +162,7 @@ class CaseFilters:
     ] = None
     overdue: Annotated[bool, Query(description="Only open cases past their deadline")] = False
     limit: Annotated[int, Query(ge=1, le=500)] = 50
-    offset: Annotated[int, Query(ge=0)] = 0
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0
 
 
 Filters = Annotated[CaseFilters, Depends()]

@@ -1,7 +1,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
 from app.auth.deps import Admin
 from app.catalog import service
@@ -85,7 +85,7 @@ class CalendarDayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: IsoDate
-    workday: bool
+    workday: StrictBool  # JSON true/false only: 0 or "no" must not silently declare a holiday
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 
 

@@ -336,6 +336,9 @@ def test_every_operation_answers_as_documented(contract, everything):
         ("/v1/stats?from=2026-11-01T00:00:00", "from"),
         ("/v1/rules?as_of=9999-12-31", "as_of"),
         ("/v1/rules?as_of=1900-02-30", "as_of"),
+        # Integers past the databases' own: a DataError (PostgreSQL) or an OverflowError (SQLite).
+        ("/v1/admin/cases?offset=449419537279521845137113088", "offset"),
+        ("/v1/admin/audit?after=99999999999999999999", "after"),
     ],
 )
 def test_what_the_fuzzer_found_is_a_422_naming_the_field(contract, everything, path, field):
@@ -363,3 +366,10 @@ def test_a_date_in_a_body_is_a_strict_iso_day_within_bounds(http, everything, da
     }
     answer = http.post("/v1/admin/rules", json=rule, headers=everything)
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "effective_from"
+
+
+@pytest.mark.parametrize("workday", [0, 1, "true", "no", None])
+def test_a_calendar_day_is_a_workday_only_by_json_true_or_false(http, everything, workday):
+    day = {"date": "2026-12-26", "workday": workday, "note": ""}
+    answer = http.post("/v1/admin/holidays", json=day, headers=everything)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "workday", answer.text
