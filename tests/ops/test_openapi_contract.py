@@ -373,3 +373,9 @@ def test_a_calendar_day_is_a_workday_only_by_json_true_or_false(http, everything
     day = {"date": "2026-12-26", "workday": workday, "note": ""}
     answer = http.post("/v1/admin/holidays", json=day, headers=everything)
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "workday", answer.text
+
+
+def test_a_number_past_what_the_database_holds_is_a_422_never_a_500(http, everything):
+    # Unbounded here (app/records): SQLite raises OverflowError, PostgreSQL a DataError; both are 422.
+    answer = http.get("/v1/records", params={"offset": 10**20}, headers=everything)
+    assert answer.status_code == 422, answer.text
