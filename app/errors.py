@@ -161,6 +161,15 @@ def install_error_handlers(app: FastAPI) -> None:
             ValidationFailed.one("body", "a value cannot be stored as given (e.g. a NUL character)")
         )
 
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_: Request, exc: OverflowError) -> FastJSON:
+        # Day arithmetic past year 9999 (a date at the edge of the calendar plus a day or a period),
+        # or an integer too large for SQLite: inputs are bounded (app.kit.dates, le=...); this catches
+        # one a schema did not bound.
+        return _registry_response(
+            ValidationFailed.one("request", "a date or a number is out of range; nothing was stored")
+        )
+
     @app.exception_handler(IntegrityError)
     @app.exception_handler(psycopg.IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> FastJSON:

@@ -5,8 +5,11 @@ FastAPI declares only 200 and its own 422 body. The registry answers every error
 can give, derived from the route itself: a bearer token (401, 403), a path parameter (404), input
 (422; for a body also 400 when it cannot be parsed, 413 when too large, 408 when too slow), a write
 (409), the public rate limit (429), the database (503). What only one route can answer (412, 415,
-428...) it declares itself with `errors_declared(...)`. The fuzz test (tests/ops/test_fuzz.py) fails
-on any status or body the document does not declare.
+428...) it declares itself with `errors_declared(...)`. Success bodies are the routes' own: a
+`response_model` (with FastJSON, a JSONResponse, for routes that return pre-serialized bytes), or
+`responses=` for files and CSV. tests/ops/test_openapi_contract.py validates every operation's live
+answers against this document, and the fuzz test (tests/ops/test_fuzz.py, scripts/fuzz) fails on
+any status or body it does not declare.
 """
 
 from typing import Any

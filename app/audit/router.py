@@ -59,7 +59,7 @@ class VerifyIn(BaseModel):
 def audit_entries(
     principal: AuditRead,
     session: DbSession,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="The seq of the last entry you have")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     entries = service.entries_after(session, after, limit)

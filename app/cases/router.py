@@ -31,6 +31,8 @@ router = APIRouter(tags=["cases"])
 QueryCode = Annotated[str, Query(min_length=8, max_length=40)]
 # The public's routes share the public query's budget per client address (no account, no token).
 RATE_LIMITED = [Depends(rate_limited)]
+# Past any number of cases there can be; a larger offset overflowed the databases' integers.
+MAX_OFFSET = 1_000_000_000
 
 
 @router.post(
@@ -160,7 +162,7 @@ class CaseFilters:
     ] = None
     overdue: Annotated[bool, Query(description="Only open cases past their deadline")] = False
     limit: Annotated[int, Query(ge=1, le=500)] = 50
-    offset: Annotated[int, Query(ge=0)] = 0
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0
 
 
 Filters = Annotated[CaseFilters, Depends()]
@@ -184,7 +186,17 @@ def read_case(case_id: uuid.UUID, principal: CasesReview, session: DbSession) ->
     return case_out(case, service.case_files(session, [case.id])[case.id])
 
 
-@router.get("/v1/cases/{case_id}/files/{file_id}", response_class=Response)
+_EVIDENCE_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file as it was uploaded",
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}} for kind in service.FILE_SIGNATURES
+        },
+    }
+}
+
+
+@router.get("/v1/cases/{case_id}/files/{file_id}", response_class=Response, responses=_EVIDENCE_FILE)
 def download_evidence(
     case_id: uuid.UUID, file_id: uuid.UUID, principal: CasesReview, session: DbSession
 ) -> Response:

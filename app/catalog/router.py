@@ -2,12 +2,13 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.auth.deps import Admin
 from app.catalog import calendar, service
 from app.db import DbSession
 from app.errors import NotFound
+from app.kit.dates import IsoDate
 
 router = APIRouter(tags=["catalog"])
 
@@ -106,8 +107,8 @@ def list_agencies(session: DbSession) -> Any:
 class CalendarDayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: dt.date
-    workday: bool
+    date: IsoDate
+    workday: StrictBool  # JSON true/false only: 0 or "no" must not silently declare a holiday
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
     force: bool = Field(
         default=False,

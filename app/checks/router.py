@@ -4,7 +4,7 @@ The routes parse and authorize, then hand over to the one check pipeline (app.ch
 """
 
 import uuid
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -26,6 +26,7 @@ from app.checks.store import CheckStore
 from app.db import DbSession
 from app.kit import bodies
 from app.kit.clock import CHINA, end_of_day
+from app.kit.dates import IsoDate
 from app.kit.gcpause import no_gc_pauses
 from app.rules.schemas import Action
 
@@ -80,10 +81,10 @@ def list_checks(
     identifier: Annotated[str | None, Query(max_length=64)] = None,
     decision: Annotated[Decision | None, Query()] = None,
     action: Annotated[Action | None, Query()] = None,
-    from_: Annotated[date | None, Query(alias="from", description="First day (China time)")] = None,
-    to: Annotated[date | None, Query(description="Last day (China time)")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="First day (China time)")] = None,
+    to: Annotated[IsoDate | None, Query(description="Last day (China time)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Any:
     """The agency's own checks, newest first (administrators: any agency's)."""
     since = datetime.combine(from_, time.min, tzinfo=CHINA) if from_ else None
@@ -103,13 +104,13 @@ def list_checks(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/v1/checks/{check_id}", response_model=StoredCheckOut)
+@router.get("/v1/checks/{check_id:uuid}", response_model=StoredCheckOut)
 def read_check(check_id: uuid.UUID, principal: ChecksRead, session: DbSession) -> Any:
     """A check as it was answered, with its receipt and the approver's feedback."""
     return service.stored_check(session, principal, check_id)
 
 
-@router.post("/v1/checks/{check_id}/feedback", response_model=FeedbackOut)
+@router.post("/v1/checks/{check_id:uuid}/feedback", response_model=FeedbackOut)
 def give_feedback(check_id: uuid.UUID, body: FeedbackIn, principal: ChecksWrite, session: DbSession) -> Any:
     """Report what the approver did after the check (惩戒反馈): once per check, by its own agency."""
     return service.feedback_out(service.give_feedback(session, principal, check_id, body))

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.kit.dates import IsoDate
 from app.kit.text import printable
 from app.records.schemas import IdentifierType
 from app.rules.schemas import Action
@@ -40,7 +41,7 @@ class CheckIn(BaseModel):
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(printable)]
         | None
     ) = Field(default=None, description="The approver's own case or application number")
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None, description="Answer as the registry stood at the end of this day"
     )
 

@@ -12,7 +12,7 @@ from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
-from app.public.schemas import PublicSubjectOut, ReportVerification, SearchOut
+from app.public.schemas import CreditReport, PublicSubjectOut, ReportVerification, SearchOut
 from app.ratelimit import rate_limited
 
 router = APIRouter(tags=["public"], dependencies=[Depends(rate_limited)])
@@ -28,6 +28,8 @@ async def ping() -> dict[str, str]:
 
 # One sentence for every miss: unknown, nothing in public force, or a person asked for by number.
 NOT_PUBLIC = "no subject with records in public force under that key"
+_BINARY = {"type": "string", "format": "binary"}
+_REPORT_ID = {"X-Report-Id": {"description": "The report's id, to verify it", "schema": {"type": "string"}}}
 
 
 @router.get("/v1/public/search", response_model=SearchOut)
@@ -73,7 +75,7 @@ def _verify_base(request: Request) -> str:
 @router.get(
     "/v1/public/subjects/{key}/report.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "headers": {"X-Report-Id": {"description": "id"}}}},
+    responses={200: {"content": {"application/pdf": {"schema": _BINARY}}, "headers": _REPORT_ID}},
 )
 def report_pdf(key: str, request: Request, session: DbSession) -> Response:
     """A credit report (信用报告) in Chinese, bearing a report id (also in X-Report-Id); `key` as for
@@ -91,7 +93,11 @@ def report_pdf(key: str, request: Request, session: DbSession) -> Response:
     )
 
 
-@router.get("/v1/public/subjects/{key}/report.json")
+@router.get(
+    "/v1/public/subjects/{key}/report.json",
+    response_model=CreditReport,
+    responses={200: {"headers": _REPORT_ID}},
+)
 def report_json(key: str, request: Request, session: DbSession) -> Response:
     """The same report for machines; `sha256` covers everything but itself and `signature`."""
     subject = _subject_for_report(session, key)
@@ -112,7 +118,19 @@ def verify_report(
     return FastJSON(report.verify(session, report_id, sha256))
 
 
-@router.post("/v1/public/reports/{report_id}/verify", response_model=ReportVerification)
+# The body is read as bytes: whatever was sent is hashed and compared with what was issued.
+_REPORT_FILE = {
+    "requestBody": {
+        "required": True,
+        "description": "The report file as it was downloaded: the PDF, or the JSON document",
+        "content": {"application/pdf": {"schema": _BINARY}, "application/json": {"schema": {}}},
+    }
+}
+
+
+@router.post(
+    "/v1/public/reports/{report_id}/verify", response_model=ReportVerification, openapi_extra=_REPORT_FILE
+)
 async def verify_report_file(report_id: str, request: Request) -> Any:
     """Send the report's file (the PDF, or the JSON document) as the body: is it the one issued?"""
     body = await request.body()

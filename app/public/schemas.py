@@ -59,6 +59,40 @@ class PublicSubjectOut(BaseModel):
     as_of: date
 
 
+class ReportSubject(BaseModel):
+    name: str
+    kind: str
+    identifier: str
+
+
+class ReportDomain(BaseModel):
+    domain: str
+    name_zh: str
+    records: list[PublicRecordOut]
+
+
+class ReportVerificationHint(BaseModel):
+    url: str
+    jwks: str
+    digest: str
+
+
+class CreditReport(BaseModel):
+    """The JSON credit report (信用报告): `sha256` covers everything but itself and `signature`."""
+
+    report_id: str
+    issued_at: datetime
+    as_of: date
+    subject: ReportSubject
+    black_count: int
+    red_count: int
+    late_disclosures: int
+    domains: list[ReportDomain]
+    verification: ReportVerificationHint
+    sha256: str
+    signature: str
+
+
 class ReportVerification(BaseModel):
     report_id: str
     genuine: bool  # the registry issued it and its signature verifies

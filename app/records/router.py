@@ -1,6 +1,5 @@
 import re
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -9,6 +8,7 @@ from app.audit import access
 from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
 from app.db import DbSession, ReadSession, session_scope
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed
+from app.kit.dates import IsoDate
 from app.kit.text import printable
 from app.openapi import errors_declared
 from app.records import changes, ingest, lifecycle, publicity, queries
@@ -40,7 +40,12 @@ def _etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-@router.post("/v1/records", response_model=RecordOut, status_code=201)
+@router.post(
+    "/v1/records",
+    response_model=RecordOut,
+    status_code=201,
+    responses={200: {"model": RecordOut, "description": "Unchanged: the same content was stored before"}},
+)
 def push_record(body: RecordIn, principal: RecordsWrite, session: DbSession, response: Response) -> Any:
     """Push one record. The same external_id with the same content answers 200 with the stored record."""
     (outcome,) = ingest.ingest(session, principal, [body])
@@ -89,7 +94,7 @@ def list_records(
     domain: Annotated[str | None, Query()] = None,
     status: Annotated[Status | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Any:
     """An agency's records, newest first, a page at a time."""
     items, total = queries.list_records(
@@ -99,7 +104,7 @@ def list_records(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/v1/records/{record_id}", response_model=RecordOut)
+@router.get("/v1/records/{record_id:uuid}", response_model=RecordOut)
 def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession, response: Response) -> Any:
     record = queries.get_record(session, principal, record_id)
     access.log(session, principal, "record", record_id=record.id, subject_id=record.subject_id)
@@ -107,7 +112,7 @@ def read_record(record_id: uuid.UUID, principal: RecordsRead, session: DbSession
     return queries.record_out(record)
 
 
-@router.patch("/v1/records/{record_id}", response_model=RecordOut, responses=errors_declared(412, 428))
+@router.patch("/v1/records/{record_id:uuid}", response_model=RecordOut, responses=errors_declared(412, 428))
 def correct_record(
     record_id: uuid.UUID,
     patch: RecordCorrection,
@@ -126,13 +131,13 @@ def correct_record(
     return queries.record_out(record)
 
 
-@router.post("/v1/records/{record_id}/revoke", response_model=RecordOut)
+@router.post("/v1/records/{record_id:uuid}/revoke", response_model=RecordOut)
 def revoke_record(record_id: uuid.UUID, body: RevokeIn, principal: RecordsWrite, session: DbSession) -> Any:
     """The designating agency withdraws a record (its decision was overturned): it exits at once."""
     return queries.record_out(lifecycle.revoke_record(session, principal, record_id, body))
 
 
-@router.post("/v1/records/{record_id}/exit", response_model=RecordOut)
+@router.post("/v1/records/{record_id:uuid}/exit", response_model=RecordOut)
 def exit_listing(record_id: uuid.UUID, body: ExitIn, principal: RecordsWrite, session: DbSession) -> Any:
     """A court takes a debtor off its list: the debt was performed, settled, or another lawful reason
     (法释〔2017〕7号 第十条). The record exits at once (status `exited`); `exit_sync_by` says by when
@@ -146,7 +151,7 @@ def subject_records(
     principal: SubjectsRead,
     session: DbSession,
     as_of: Annotated[
-        date | None, Query(description="Answer as the registry stood at the end of this day")
+        IsoDate | None, Query(description="Answer as the registry stood at the end of this day")
     ] = None,
     action: Annotated[
         str | None,
@@ -189,7 +194,7 @@ def record_changes(
     return {"items": items, "next": str(last)}
 
 
-@router.get("/v1/records/{record_id}/history", response_model=list[RecordEventOut])
+@router.get("/v1/records/{record_id:uuid}/history", response_model=list[RecordEventOut])
 def record_history(record_id: uuid.UUID, principal: RecordsRead, session: DbSession) -> Any:
     """Everything that happened to a record: listed, corrected, objections, repairs, exit and why."""
     history = queries.record_history(session, principal, record_id)

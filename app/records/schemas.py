@@ -13,6 +13,7 @@ from pydantic import (
     field_validator,
 )
 
+from app.kit.dates import DecisionDate, IsoDate
 from app.kit.identifiers import IdentifierError, validate_identifier
 from app.kit.text import text
 
@@ -86,9 +87,9 @@ class RecordIn(BaseModel):
     subject: SubjectIn
     conduct: text(4000)  # type: ignore[valid-type]
     decision_no: text(128)  # type: ignore[valid-type]
-    decision_date: date
+    decision_date: DecisionDate
     legal_basis: text(2000)  # type: ignore[valid-type]
-    publicity_end: date | None = Field(
+    publicity_end: IsoDate | None = Field(
         default=None,
         description="The last day the record is published; default by domain, list and severity. A "
         "court listing on the first ground (refuses_despite_ability) has none by default: it stays "
@@ -108,9 +109,9 @@ class RecordPatch(BaseModel):
     severity: Severity | None = None
     conduct: text(4000) | None = None  # type: ignore[valid-type]
     decision_no: text(128) | None = None  # type: ignore[valid-type]
-    decision_date: date | None = None
+    decision_date: DecisionDate | None = None
     legal_basis: text(2000) | None = None  # type: ignore[valid-type]
-    publicity_end: date | None = None
+    publicity_end: IsoDate | None = None
     visibility: Visibility | None = None
 
 

@@ -2,7 +2,6 @@
 `rules:admin`)."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,6 +11,7 @@ from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.db import DbSession
 from app.kit.clock import china_today
+from app.kit.dates import IsoDate
 from app.rules import service
 from app.rules.schemas import CoverageOut, MeasureIn, MeasureOut, RuleIn, RuleOut
 
@@ -41,7 +41,7 @@ def list_rules(
     domain: Annotated[
         str | None, Query(description="Rules that apply in this domain (its own and every-domain ones)")
     ] = None,
-    as_of: Annotated[date | None, Query(description="The rule versions in force on this day")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="The rule versions in force on this day")] = None,
 ) -> Any:
     """Rules in force on `as_of`; without it, every rule's current version (including scheduled ones)."""
     return [service.rule_out(rule) for rule in service.list_rules(session, domain, as_of)]
@@ -51,7 +51,7 @@ def list_rules(
 def rules_coverage(
     principal: RulesOverseer,
     session: DbSession,
-    as_of: Annotated[date | None, Query(description="Rules in force on this day (default: today)")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="Rules in force on this day (default: today)")] = None,
 ) -> Any:
     """For every domain × list type × severity, the measures that apply and the actions they bear on;
     a kind of record no rule leads to a measure is flagged `uncovered`."""

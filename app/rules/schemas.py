@@ -6,6 +6,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.kit.dates import IsoDate
 from app.kit.text import text
 from app.records.schemas import ListType, Severity
 
@@ -70,8 +71,8 @@ class RuleIn(BaseModel):
     )
     measure: text(64)  # type: ignore[valid-type]
     effect: Effect
-    effective_from: date | None = Field(default=None, description="Default: today (China time)")
-    effective_to: date | None = None
+    effective_from: IsoDate | None = Field(default=None, description="Default: today (China time)")
+    effective_to: IsoDate | None = None
     # 国办发〔2020〕49号: no punishment without a legal basis.
     legal_basis: text(2000)  # type: ignore[valid-type]
     source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""

@@ -16,7 +16,7 @@ from app.auth.service import Principal
 from app.cases import service as cases
 from app.catalog import service as catalog
 from app.checks import service as checks
-from app.errors import Forbidden, NotFound, ValidationFailed
+from app.errors import Forbidden, ValidationFailed
 from app.kit.clock import CHINA, china_today, end_of_day
 from app.records import repository as records
 
@@ -47,7 +47,10 @@ class Row:
 
 def _visible_domains(session: Session, principal: Principal, plan: str | None) -> set[str]:
     if plan is not None and not catalog.plan_exists(session, plan):
-        raise NotFound(f"no plan {plan!r}")
+        # A filter naming no plan is bad input, not a missing resource: the path is /v1/stats.
+        raise ValidationFailed.one(
+            "plan", f"no plan {plan!r}; the plans are listed under /v1/domains/{{code}}"
+        )
     lead = None if principal.has(Scope.admin) else principal.agency_code
     domains = catalog.assigned_domains(session, plan=plan, lead_agency=lead)
     if not domains and not principal.has(Scope.admin):

@@ -71,7 +71,7 @@ def _authenticated(route: APIRoute) -> bool:
 
 
 def _path(route: APIRoute) -> str:
-    path = route.path
+    path = route.path_format
     for name in route.param_convertors:
         path = path.replace("{" + name + "}", "00000000-0000-0000-0000-000000000000")
     return path.replace("{", "").replace("}", "")
@@ -119,10 +119,10 @@ ROUTES = list(_routes())
 
 def test_every_route_is_public_on_purpose_or_closed():
     stray = [
-        (method, route.path)
+        (method, route.path_format)
         for method, route in ROUTES
-        if (method, route.path) not in PUBLIC
-        and not route.path.startswith(PUBLIC_PREFIXES)
+        if (method, route.path_format) not in PUBLIC
+        and not route.path_format.startswith(PUBLIC_PREFIXES)
         and _required_scopes(route) is None
         and not _authenticated(route)
     ]

@@ -52,7 +52,7 @@ def _owned_routes() -> list[tuple[str, str]]:
         names = set(getattr(route, "param_convertors", {}))
         closed = _required_scopes(route) is not None or _authenticated(route)
         if names & OWNED_PARAMETERS and closed:
-            found += [(method, route.path) for method in sorted(route.methods - {"HEAD", "OPTIONS"})]
+            found += [(method, route.path_format) for method in sorted(route.methods - {"HEAD", "OPTIONS"})]
     return found
 
 

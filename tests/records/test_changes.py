@@ -107,7 +107,11 @@ def test_revoke_exits_the_record_and_it_cannot_be_corrected_after(http, police):
 
 def test_unknown_record_is_404(http, police):
     assert http.get("/v1/records/00000000-0000-0000-0000-000000000000", headers=police).status_code == 404
-    assert http.get("/v1/records/not-a-uuid", headers=police).status_code == 422
+    # Only a UUID names a record: anything else is no such resource (and /v1/records/batch, which
+    # takes POST, answers a PATCH with 405, not a 422 about a malformed id).
+    assert http.get("/v1/records/not-a-uuid", headers=police).status_code == 404
+    wrong_method = http.patch("/v1/records/batch", json={"records": []}, headers=police)
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "POST"
 
 
 def test_change_feed_lists_every_change_in_order_with_a_cursor(http, police, token_for):

@@ -57,7 +57,8 @@ def test_period_and_plan_filters(http, police, token_for):
     admin = token_for("national.credit_office", "admin")
     assert http.get("/v1/stats?from=2020-01-01&to=2020-12-31", headers=admin).json()["rows"] == []
     assert http.get("/v1/stats?from=2026-12-01&to=2026-01-01", headers=admin).status_code == 422
-    assert http.get("/v1/stats?plan=no-such-plan", headers=admin).status_code == 404
+    unknown = http.get("/v1/stats?plan=no-such-plan", headers=admin)
+    assert unknown.status_code == 422 and unknown.json()["fields"][0]["field"] == "plan"
     national = http.get("/v1/stats?plan=wenmingwei-2020-6", headers=admin).json()
     assert national["totals"]["listed"] == 5
 
