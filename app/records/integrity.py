@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.db import column_in
+from app.records.history import _SNAPSHOT_FIELDS, snapshot
 from app.records.models import Record
-from app.records.service import _SNAPSHOT_FIELDS, snapshot
 
 # The answer names this many altered records at most (and counts them all).
 ALTERED_LIMIT = 1000
