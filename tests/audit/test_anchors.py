@@ -214,7 +214,8 @@ def test_too_many_checkpoints_is_a_validation_error(http, token_for):
 
 def test_a_clean_registry_verifies_with_checkpoints_from_several_points_in_time(http, police, token_for):
     from app.records.expiry import sweep_expired
-    from app.records.service import find_record, set_under_objection
+    from app.records.lifecycle import set_under_objection
+    from app.records.repository import find_record
 
     auditor = _auditor(token_for)
     kept = [_checkpoint(http, auditor)["checkpoint"]]
@@ -222,7 +223,9 @@ def test_a_clean_registry_verifies_with_checkpoints_from_several_points_in_time(
     kept.append(_checkpoint(http, auditor)["checkpoint"])
     # Every way the registry itself changes a record must still match what it recorded.
     corrected = http.patch(
-        f"/v1/records/{ids[0]}", json={"publicity_end": "2028-11-18"}, headers=police | {"If-Match": '"1"'}
+        f"/v1/records/{ids[0]}",
+        json={"publicity_end": "2028-11-18", "reason": "复议", "correction_decision_no": "复字1号"},
+        headers=police | {"If-Match": '"1"'},
     )
     assert corrected.status_code == 200, corrected.text
     revocation = {"reason": "撤销", "decision_no": "公撤字〔2026〕1号"}
