@@ -23,3 +23,15 @@ class UnsupportedFileType(RegistryError):
 
 class MinimumPeriodNotElapsed(Unprocessable):
     code = "minimum_period_not_elapsed"
+
+
+class NotAppealable(Conflict):
+    code = "case_not_appealable"
+
+
+class AlreadyAppealed(Conflict):
+    code = "already_appealed"
+
+
+class AppealPeriodOver(Unprocessable):
+    code = "appeal_period_over"

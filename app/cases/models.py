@@ -18,12 +18,15 @@ class Case(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # repair | objection
+    kind: Mapped[str] = mapped_column(String(16))  # repair | objection | appeal
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"))
     # The designating agency decides ("谁认定谁修复"); copied here so its queue is one index scan.
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
-    # SHA-256 of the query code: the code itself is shown once, to the applicant.
-    query_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the query code: the code itself is shown once, to the applicant. None for an
+    # appeal, which is followed by the code of the repair it appeals.
+    query_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # An appeal: the rejected repair it appeals (one appeal per repair, held by the unique index).
+    appeal_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     applicant_name: Mapped[str] = mapped_column(String(200))
     contact: Mapped[str] = mapped_column(String(200))
@@ -39,6 +42,13 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
     decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    # The agency that decided: the designating agency, or for an appeal the credit office.
+    decided_by_agency: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"), nullable=True)
+    # A rejected repair: the last day it may be appealed (10 working days after the rejection).
+    appeal_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The written decision as it was issued (app.cases.decision_document): what the subject
+    # downloads, unchanged by anything that happens to the record afterwards.
+    decision_document: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class CaseFile(Base):

@@ -1,18 +1,26 @@
-"""Repair and objection: the public opens and follows cases; the designating agency decides."""
+"""Repair and objection: the public opens and follows cases; the designating agency decides; a
+rejected repair is appealed to the credit office. Each decision is a signed document (决定书)."""
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 
-from app.auth.deps import Admin, CasesReview
-from app.cases import service
+from app.auth.deps import Admin, require_any
+from app.auth.deps import CasesReview as AgencyReview
+from app.auth.scopes import Scope
+from app.auth.service import Principal
+from app.cases import decision_document, service
 from app.cases.models import Case, CaseFile
 from app.cases.schemas import (
+    AppealCreated,
+    AppealIn,
     CaseFileOut,
     CaseOut,
     CasePage,
+    DecisionDocument,
     DecisionIn,
     ObjectionCreated,
     ObjectionIn,
@@ -33,6 +41,8 @@ QueryCode = Annotated[str, Query(min_length=8, max_length=40)]
 RATE_LIMITED = [Depends(rate_limited)]
 # Past any number of cases there can be; a larger offset overflowed the databases' integers.
 MAX_OFFSET = 1_000_000_000
+# Agencies review their own cases; the credit office (admin) reads all and decides appeals.
+CasesReview = Annotated[Principal, Depends(require_any(Scope.cases_review, Scope.admin))]
 
 
 @router.post(
@@ -75,7 +85,19 @@ def raise_objection(body: ObjectionIn, session: DbSession) -> Any:
     }
 
 
+def _appeal_status(appeal: Case) -> dict[str, Any]:
+    return {
+        "status": appeal.status,
+        "submitted_at": appeal.submitted_at,
+        "due_by": appeal.due_by,
+        "decided_at": appeal.decided_at,
+        "outcome": appeal.outcome,
+        "decision_reason": appeal.decision_reason,
+    }
+
+
 def _public_status(session: DbSession, case: Case) -> dict[str, Any]:
+    appeal = service.appeal_of(session, case) if case.kind == "repair" else None
     return {
         "kind": case.kind,
         "status": case.status,
@@ -85,6 +107,9 @@ def _public_status(session: DbSession, case: Case) -> dict[str, Any]:
         "outcome": case.outcome,
         "decision_reason": case.decision_reason,
         "files": len(service.case_files(session, [case.id])[case.id]),
+        "decision_available": case.decided_at is not None,
+        "appeal_by": service.appeal_deadline(session, case) if case.status == "rejected" else None,
+        "appeal": _appeal_status(appeal) if appeal is not None else None,
     }
 
 
@@ -108,6 +133,146 @@ def objection_progress(query_code: str, session: DbSession) -> Any:
     return _public_status(session, service.case_by_query_code(session, query_code, "objection"))
 
 
+DECISION_JSON: dict[int | str, dict[str, Any]] = {
+    200: {"model": DecisionDocument, "description": "The written decision, signed"}
+}
+DECISION_PDF: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The written decision in Chinese",
+        "headers": {
+            "X-Decision-Id": {
+                "description": "The document's id (the case's id)",
+                "schema": {"type": "string"},
+            },
+            "X-Decision-SHA256": {"description": "SHA-256 of the PDF", "schema": {"type": "string"}},
+            "X-Decision-Signature": {
+                "description": "ES256 compact JWS over the document id and the PDF's SHA-256 (JWKS)",
+                "schema": {"type": "string"},
+            },
+        },
+    }
+}
+
+
+def _decision_json(session: DbSession, case: Case) -> Response:
+    document = decision_document.signed_json(service.decision_of(session, case))
+    return Response(
+        decision_document.canonical(document),
+        media_type="application/json",
+        headers={"X-Decision-Id": document["document_id"], "Cache-Control": "no-store"},
+    )
+
+
+def _decision_pdf(session: DbSession, case: Case) -> Response:
+    document = service.decision_of(session, case)
+    pdf = decision_document.render_pdf(document)
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "X-Decision-Id": document["document_id"],
+            "X-Decision-SHA256": sha256,
+            "X-Decision-Signature": decision_document.sign(document, "pdf", sha256),
+            "Content-Disposition": f'attachment; filename="decision-{document["document_id"]}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _appeal_or_404(session: DbSession, query_code: str) -> Case:
+    appeal = service.appeal_of(session, service.case_by_query_code(session, query_code, "repair"))
+    if appeal is None:
+        raise NotFound("this repair has not been appealed")
+    return appeal
+
+
+@router.get(
+    "/v1/public/repairs/{query_code}/decision.json",
+    response_class=Response,
+    responses=DECISION_JSON,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def repair_decision_json(query_code: str, session: DbSession) -> Response:
+    """The written decision on a repair (信用修复决定书), once decided (404 before)."""
+    return _decision_json(session, service.case_by_query_code(session, query_code, "repair"))
+
+
+@router.get(
+    "/v1/public/repairs/{query_code}/decision.pdf",
+    response_class=Response,
+    responses=DECISION_PDF,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def repair_decision_pdf(query_code: str, session: DbSession) -> Response:
+    return _decision_pdf(session, service.case_by_query_code(session, query_code, "repair"))
+
+
+@router.get(
+    "/v1/public/objections/{query_code}/decision.json",
+    response_class=Response,
+    responses=DECISION_JSON,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def objection_decision_json(query_code: str, session: DbSession) -> Response:
+    """The written answer to an objection (异议处理决定书), once decided (404 before)."""
+    return _decision_json(session, service.case_by_query_code(session, query_code, "objection"))
+
+
+@router.get(
+    "/v1/public/objections/{query_code}/decision.pdf",
+    response_class=Response,
+    responses=DECISION_PDF,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def objection_decision_pdf(query_code: str, session: DbSession) -> Response:
+    return _decision_pdf(session, service.case_by_query_code(session, query_code, "objection"))
+
+
+@router.post(
+    "/v1/public/repairs/{query_code}/appeal",
+    response_model=AppealCreated,
+    status_code=201,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def appeal_rejected_repair(query_code: str, body: AppealIn, session: DbSession) -> Any:
+    """Appeal a rejected repair to the credit office, once, within 10 working days after the
+    rejection (`appeal_by` in its status): past it → 422 `appeal_period_over`; a second appeal →
+    409 `already_appealed`; a repair not rejected → 409 `case_not_appealable`."""
+    repair = service.case_by_query_code(session, query_code, "repair")
+    appeal = service.appeal(session, repair, body)
+    return {"id": appeal.id, **_appeal_status(appeal)}
+
+
+@router.get(
+    "/v1/public/repairs/{query_code}/appeal/decision.json",
+    response_class=Response,
+    responses=DECISION_JSON,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def appeal_decision_json(query_code: str, session: DbSession) -> Response:
+    """The credit office's written decision on the appeal (申诉复核决定书), once decided."""
+    return _decision_json(session, _appeal_or_404(session, query_code))
+
+
+@router.get(
+    "/v1/public/repairs/{query_code}/appeal/decision.pdf",
+    response_class=Response,
+    responses=DECISION_PDF,
+    tags=["public"],
+    dependencies=RATE_LIMITED,
+)
+def appeal_decision_pdf(query_code: str, session: DbSession) -> Response:
+    return _decision_pdf(session, _appeal_or_404(session, query_code))
+
+
 @router.post(
     "/v1/public/cases/{query_code}/files",
     response_model=CaseFileOut,
@@ -117,8 +282,9 @@ def objection_progress(query_code: str, session: DbSession) -> Any:
     dependencies=RATE_LIMITED,
 )
 def add_evidence_file(query_code: str, session: DbSession, file: Annotated[UploadFile, File()]) -> Any:
-    """Attach a PDF, JPEG or PNG of at most 5 MiB to an open case (10 files at most)."""
-    case = service.case_by_query_code(session, query_code)
+    """Attach a PDF, JPEG or PNG of at most 5 MiB to an open case (10 files at most); to a rejected
+    repair's pending appeal, with the repair's query code."""
+    case = service.case_for_files(session, query_code)
     content = file.file.read(service.MAX_FILE_BYTES + 1)
     return service.add_file(session, case, file.filename or "", file.content_type or "", content)
 
@@ -146,6 +312,9 @@ def case_out(case: Case, files: list[CaseFile]) -> dict[str, Any]:
         "outcome": case.outcome,
         "decision_reason": case.decision_reason,
         "decided_by": case.decided_by,
+        "decided_by_agency": case.decided_by_agency,
+        "appeal_of": case.appeal_of_id,
+        "appeal_by": case.appeal_by,
     }
 
 
@@ -156,9 +325,10 @@ def _page(session: DbSession, cases: list[Case], total: int) -> dict[str, Any]:
 
 @dataclass
 class CaseFilters:
-    kind: Annotated[Literal["repair", "objection"] | None, Query()] = None
+    kind: Annotated[Literal["repair", "objection", "appeal"] | None, Query()] = None
     status: Annotated[
-        Literal["submitted", "approved", "rejected", "corrected", "revoked", "dismissed"] | None, Query()
+        Literal["submitted", "approved", "rejected", "corrected", "revoked", "dismissed", "upheld"] | None,
+        Query(),
     ] = None
     overdue: Annotated[bool, Query(description="Only open cases past their deadline")] = False
     limit: Annotated[int, Query(ge=1, le=500)] = 50
@@ -169,14 +339,16 @@ Filters = Annotated[CaseFilters, Depends()]
 
 
 @router.get("/v1/cases", response_model=CasePage)
-def agency_cases(principal: CasesReview, session: DbSession, filters: Filters) -> Any:
-    """The cases on records this agency designated, oldest first."""
+def agency_cases(principal: AgencyReview, session: DbSession, filters: Filters) -> Any:
+    """The cases on records this agency designated, oldest first (appeals of its rejections too,
+    which the credit office decides)."""
     return _page(session, *service.list_cases(session, agency_code=principal.agency_code, **asdict(filters)))
 
 
 @router.get("/v1/admin/cases", response_model=CasePage)
 def all_cases(principal: Admin, session: DbSession, filters: Filters) -> Any:
-    """Every agency's cases, for the credit office; `overdue=true` lists those past their deadline."""
+    """Every agency's cases, for the credit office; `overdue=true` lists those past their deadline,
+    `kind=appeal` the appeals it decides."""
     return _page(session, *service.list_cases(session, agency_code=None, **asdict(filters)))
 
 
@@ -213,6 +385,8 @@ def download_evidence(
 
 @router.post("/v1/cases/{case_id}/decision", response_model=CaseOut)
 def decide_case(case_id: uuid.UUID, body: DecisionIn, principal: CasesReview, session: DbSession) -> Any:
-    """The designating agency decides: repair approved/rejected; objection corrected/revoked/dismissed."""
+    """The designating agency (`cases:review`) decides: repair approved/rejected; objection
+    corrected/revoked/dismissed. The credit office (`admin`, of another agency) decides an appeal:
+    upheld (the repair is granted) or dismissed."""
     case = service.decide(session, principal, case_id, body)
     return case_out(case, service.case_files(session, [case.id])[case.id])

@@ -11,14 +11,16 @@ from app.records.schemas import RecordPatch
 
 EvidenceKind = Literal["obligation_met", "fine_paid", "training_completed", "conduct_corrected", "other"]
 ObjectionReason = Literal["inaccurate", "not_mine", "should_not_be_published", "past_its_period", "other"]
-Outcome = Literal["approved", "rejected", "corrected", "revoked", "dismissed"]
-CaseKind = Literal["repair", "objection"]
-CaseStatus = Literal["submitted", "approved", "rejected", "corrected", "revoked", "dismissed"]
+Outcome = Literal["approved", "rejected", "corrected", "revoked", "dismissed", "upheld"]
+CaseKind = Literal["repair", "objection", "appeal"]
+CaseStatus = Literal["submitted", "approved", "rejected", "corrected", "revoked", "dismissed", "upheld"]
 
-# Which outcomes close which kind of case.
+# Which outcomes close which kind of case. An appeal of a rejected repair is upheld (the repair is
+# granted) or dismissed (the rejection stands).
 OUTCOMES_BY_KIND: dict[str, tuple[str, ...]] = {
     "repair": ("approved", "rejected"),
     "objection": ("corrected", "revoked", "dismissed"),
+    "appeal": ("upheld", "dismissed"),
 }
 
 
@@ -56,6 +58,13 @@ class ObjectionIn(BaseModel):
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
 
 
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statement: text(4000)  # type: ignore[valid-type]
+    contact: text(200)  # type: ignore[valid-type]
+
+
 class RepairCreated(BaseModel):
     id: uuid.UUID
     query_code: str
@@ -72,6 +81,21 @@ class ObjectionCreated(BaseModel):
     calendar_note: str | None = None
 
 
+class PublicAppeal(BaseModel):
+    """The appeal of a rejected repair, as its repair's query code shows it."""
+
+    status: CaseStatus
+    submitted_at: datetime
+    due_by: date | None
+    decided_at: datetime | None
+    outcome: str | None
+    decision_reason: str | None
+
+
+class AppealCreated(PublicAppeal):
+    id: uuid.UUID
+
+
 class PublicCaseStatus(BaseModel):
     """What a query code reveals: the case's own progress, nothing about the record or others."""
 
@@ -83,6 +107,13 @@ class PublicCaseStatus(BaseModel):
     outcome: str | None
     decision_reason: str | None
     files: int
+    decision_available: bool = Field(
+        description="The written decision can be downloaded (decision.json, .pdf)"
+    )
+    appeal_by: date | None = Field(
+        description="A rejected repair: the last day it may be appealed to the credit office (null otherwise)"
+    )
+    appeal: PublicAppeal | None = Field(description="A rejected repair's appeal, once made")
 
 
 class DecisionIn(BaseModel):
@@ -128,8 +159,90 @@ class CaseOut(BaseModel):
     outcome: str | None
     decision_reason: str | None
     decided_by: str | None
+    decided_by_agency: str | None
+    appeal_of: uuid.UUID | None = Field(description="An appeal: the rejected repair it appeals")
+    appeal_by: date | None = Field(description="A rejected repair: the last day it may be appealed")
 
 
 class CasePage(BaseModel):
     items: list[CaseOut]
     total: int
+
+
+# --- the written decision (app.cases.decision_document) ---------------------------------------------
+
+
+class DocumentCase(BaseModel):
+    id: uuid.UUID
+    kind: CaseKind
+    submitted_on: date
+    applicant: str | None
+    appeal_of: uuid.UUID | None
+
+
+class DocumentSubject(BaseModel):
+    name: str
+    kind: str
+    identifier: str | None = Field(description="Organisations' codes only: a person's number is never shown")
+
+
+class DocumentAgency(BaseModel):
+    code: str
+    name_zh: str | None
+
+
+class DocumentRecord(BaseModel):
+    id: uuid.UUID
+    domain: str
+    domain_name_zh: str
+    list_type: str
+    severity: str
+    subject: DocumentSubject
+    decision_no: str
+    decision_date: date
+    publicity_start: date
+    publicity_end: date | None
+    designating_agency: DocumentAgency
+
+
+class DocumentAppeal(BaseModel):
+    to: Literal["credit_office"]
+    by: date | None = Field(description="The last day of the appeal (10 working days after the decision)")
+    once: bool
+
+
+class DocumentNext(BaseModel):
+    record_status: str
+    taken_down_on: date | None = None
+    sync_by: date | None = Field(default=None, description="Other platforms take the record down by this day")
+    appeal: DocumentAppeal | None = None
+    text_zh: str
+
+
+class DocumentVerification(BaseModel):
+    digest: Literal["sha256"]
+    signature: Literal["ES256"]
+    jwks: str
+
+
+class DecisionDocument(BaseModel):
+    """The written decision (决定书). `sha256` covers the canonical JSON (sorted keys, no whitespace)
+    of everything but `sha256` and `signature`; `signature` is an ES256 compact JWS over
+    {document_id, case_id, kind, outcome, format, sha256}, verified with /.well-known/jwks.json."""
+
+    document: Literal["repair_decision", "objection_decision", "appeal_decision"]
+    title_zh: str
+    document_id: str
+    case: DocumentCase
+    record: DocumentRecord
+    outcome: Outcome
+    outcome_zh: str
+    reasons: str | None
+    deciding_agency: DocumentAgency
+    decided_at: datetime
+    decision_date: date
+    next: DocumentNext
+    basis: list[str]
+    verification: DocumentVerification
+    sha256: str
+    signature: str

@@ -1,8 +1,15 @@
-"""Repair and objection cases: opened by the entity, decided by the designating agency.
+"""Repair and objection cases: opened by the entity, decided by the designating agency; a rejected
+repair appealed once to the credit office.
 
 "谁认定谁修复": only the agency that designated a record decides its cases. Deadlines are working
 days by the statutory calendar: 10 for a repair decision (国办发〔2020〕49号; NDRC Order No. 36) and
 10 for an answer to an objection.
+
+A rejection may be reviewed (NDRC Order No. 36: the applicant may seek review of the decision). The
+period is the registry's own rule, set like the decision's: one appeal, lodged within 10 working days
+after the rejection (the day of the rejection not counted, the last day included), decided by an
+administrator of the credit office within 10 working days; the agency that rejected never decides
+it. An upheld appeal grants the repair as an approved repair does.
 """
 
 import base64
@@ -11,7 +18,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,19 +26,23 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
+from app.cases import decision_document
 from app.cases.errors import (
+    AlreadyAppealed,
+    AppealPeriodOver,
     CaseAlreadyOpen,
     CaseClosed,
     FileTooLarge,
     MinimumPeriodNotElapsed,
+    NotAppealable,
     UnsupportedFileType,
 )
 from app.cases.models import Case, CaseFile
-from app.cases.schemas import OUTCOMES_BY_KIND, DecisionIn, ObjectionIn, RepairIn
+from app.cases.schemas import OUTCOMES_BY_KIND, AppealIn, DecisionIn, ObjectionIn, RepairIn
 from app.catalog import service as catalog
 from app.db import serialize_writers
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.kit.clock import add_months, china_today, utcnow
+from app.kit.clock import add_months, china_date, china_today, utcnow
 from app.kit.workdays import CalendarUnknown
 from app.records import history, lifecycle, publicity, repository
 from app.records.errors import RecordNotActive
@@ -40,6 +51,7 @@ if TYPE_CHECKING:
     from app.records.models import Record
 
 DECISION_WORKDAYS = 10
+APPEAL_WORKDAYS = 10  # to lodge an appeal after a rejection; the credit office then has DECISION_WORKDAYS
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_FILES_PER_CASE = 10
 # Evidence files are scans and photos; the content is sniffed, not taken from the client's word.
@@ -82,8 +94,10 @@ def _open_record(session: Session, record_id: uuid.UUID) -> "Record":
 
 def _refuse_second_open_case(session: Session, record: "Record", kind: str) -> None:
     serialize_writers(session)  # two applications at once: the second sees the first
+    # A pending appeal is the repair still under way: no second repair beside it.
+    kinds = ("repair", "appeal") if kind == "repair" else (kind,)
     open_case = session.scalar(
-        select(Case.id).where(Case.record_id == record.id, Case.kind == kind, Case.status == "submitted")
+        select(Case.id).where(Case.record_id == record.id, Case.kind.in_(kinds), Case.status == "submitted")
     )
     if open_case is not None:
         raise CaseAlreadyOpen(
@@ -91,15 +105,16 @@ def _refuse_second_open_case(session: Session, record: "Record", kind: str) -> N
         )
 
 
-def _due_date(session: Session, submitted_on: date) -> tuple[date | None, str | None]:
+def _due_date(
+    session: Session, start: date, workdays: int = DECISION_WORKDAYS
+) -> tuple[date | None, str | None]:
     try:
-        return catalog.workday_calendar(session).add_workdays(submitted_on, DECISION_WORKDAYS), None
+        return catalog.workday_calendar(session).add_workdays(start, workdays), None
     except CalendarUnknown as exc:
         return None, f"deadline unknown: {exc}"
 
 
-def _new_case(session: Session, record: "Record", kind: str, **fields: object) -> Opened:
-    code = _new_query_code()
+def _new_case(session: Session, record: "Record", kind: str, code: str | None, **fields: object) -> Case:
     now = utcnow()
     due_by, note = _due_date(session, china_today())
     case = Case(
@@ -107,7 +122,7 @@ def _new_case(session: Session, record: "Record", kind: str, **fields: object) -
         kind=kind,
         record_id=record.id,
         agency_code=record.agency_code,
-        query_code_hash=_hash_code(code),
+        query_code_hash=_hash_code(code) if code is not None else None,
         status="submitted",
         submitted_at=now,
         due_by=due_by,
@@ -116,12 +131,11 @@ def _new_case(session: Session, record: "Record", kind: str, **fields: object) -
     )
     session.add(case)
     session.flush()
-    audit.append(
-        session,
-        PUBLIC_ACTOR,
-        [audit.Event("case.submitted", "case", str(case.id), {"kind": kind, "record_id": str(record.id)})],
-    )
-    return Opened(case, code)
+    details = {"kind": kind, "record_id": str(record.id)}
+    if case.appeal_of_id is not None:
+        details["appeal_of"] = str(case.appeal_of_id)
+    audit.append(session, PUBLIC_ACTOR, [audit.Event("case.submitted", "case", str(case.id), details)])
+    return case
 
 
 def apply_for_repair(session: Session, body: RepairIn) -> Opened:
@@ -139,27 +153,31 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
             first_allowed_date=first_allowed.isoformat(),
         )
     _refuse_second_open_case(session, record, "repair")
-    opened = _new_case(
+    code = _new_query_code()
+    case = _new_case(
         session,
         record,
         "repair",
+        code,
         applicant_name=body.applicant.name,
         contact=body.applicant.contact,
         statement=body.statement,
         commitment=True,
         evidence=[item.model_dump() for item in body.evidence],
     )
-    lifecycle.note_event(session, record, PUBLIC_ACTOR, "record.repair_applied", case_id=str(opened.case.id))
-    return opened
+    lifecycle.note_event(session, record, PUBLIC_ACTOR, "record.repair_applied", case_id=str(case.id))
+    return Opened(case, code)
 
 
 def raise_objection(session: Session, body: ObjectionIn) -> Opened:
     record = _open_record(session, body.record_id)
     _refuse_second_open_case(session, record, "objection")
-    opened = _new_case(
+    code = _new_query_code()
+    case = _new_case(
         session,
         record,
         "objection",
+        code,
         applicant_name=body.name,
         contact=body.contact,
         reason=body.reason,
@@ -168,7 +186,69 @@ def raise_objection(session: Session, body: ObjectionIn) -> Opened:
     )
     # The record keeps applying, flagged, until the agency answers.
     lifecycle.set_under_objection(session, record, True, PUBLIC_ACTOR, "record.objection_raised")
-    return opened
+    return Opened(case, code)
+
+
+def appeal_of(session: Session, case: Case) -> Case | None:
+    """The appeal of a repair, once made."""
+    return session.scalars(select(Case).where(Case.appeal_of_id == case.id)).first()
+
+
+def appeal_deadline(session: Session, repair: Case) -> date | None:
+    """The last day a rejected repair may be appealed; None when the calendar cannot tell (the
+    appeal is then accepted: a deadline the registry cannot compute is held against no one)."""
+    if repair.appeal_by is not None or repair.decided_at is None:
+        return repair.appeal_by
+    return _due_date(session, china_date(repair.decided_at), APPEAL_WORKDAYS)[0]
+
+
+def may_appeal(session: Session, repair: Case) -> bool:
+    """Whether the appeal form applies: a rejected repair, not yet appealed, within the deadline."""
+    if repair.kind != "repair" or repair.status != "rejected" or appeal_of(session, repair) is not None:
+        return False
+    deadline = appeal_deadline(session, repair)
+    return deadline is None or china_today() <= deadline
+
+
+def appeal(session: Session, repair: Case, body: AppealIn) -> Case:
+    """Appeal a rejected repair to the credit office, once, within APPEAL_WORKDAYS of the rejection."""
+    serialize_writers(session)  # two appeals at once: the second sees the first
+    session.refresh(repair)
+    if repair.kind != "repair" or repair.status != "rejected":
+        raise NotAppealable(
+            f"only a rejected repair can be appealed; this {repair.kind} case is {repair.status}"
+        )
+    if appeal_of(session, repair) is not None:
+        raise AlreadyAppealed(
+            "this repair has already been appealed; follow the appeal with the same query code"
+        )
+    deadline = appeal_deadline(session, repair)
+    if deadline is not None and china_today() > deadline:
+        raise AppealPeriodOver(
+            f"the rejection could be appealed until {deadline}", appeal_by=deadline.isoformat()
+        )
+    record = _open_record(session, repair.record_id)
+    case = _new_case(
+        session,
+        record,
+        "appeal",
+        None,  # followed by the repair's query code
+        appeal_of_id=repair.id,
+        applicant_name=repair.applicant_name,
+        contact=body.contact,
+        statement=body.statement,
+        commitment=repair.commitment,
+        evidence=[],
+    )
+    lifecycle.note_event(
+        session,
+        record,
+        PUBLIC_ACTOR,
+        "record.repair_appealed",
+        case_id=str(case.id),
+        appeal_of=str(repair.id),
+    )
+    return case
 
 
 def case_by_query_code(session: Session, code: str, kind: str | None = None) -> Case:
@@ -176,6 +256,13 @@ def case_by_query_code(session: Session, code: str, kind: str | None = None) -> 
     if case is None or (kind is not None and case.kind != kind):
         raise NotFound("no case with that query code")
     return case
+
+
+def case_for_files(session: Session, code: str) -> Case:
+    """Where evidence sent with a query code goes: the case, or the pending appeal of its repair."""
+    case = case_by_query_code(session, code)
+    appealed = appeal_of(session, case) if case.kind == "repair" else None
+    return appealed if appealed is not None and appealed.status == "submitted" else case
 
 
 def add_file(session: Session, case: Case, filename: str, declared_type: str, content: bytes) -> CaseFile:
@@ -257,17 +344,32 @@ def list_cases(
 
 def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> Case:
     case = session.get(Case, case_id)
-    if case is None or not (case.agency_code == principal.agency_code or principal.has(Scope.admin)):
+    if case is None or not (
+        (case.agency_code == principal.agency_code and principal.has(Scope.cases_review))
+        or principal.has(Scope.admin)
+    ):
         raise NotFound(f"no case {case_id} among this agency's cases")
     return case
+
+
+def _may_decide(principal: Principal, case: Case) -> None:
+    if case.kind == "appeal":
+        # Review by someone other than the one who rejected: the credit office, never the agency.
+        if not principal.has(Scope.admin):
+            raise Forbidden(f"case {case.id} is an appeal: the credit office (admin) decides it")
+        if principal.agency_code == case.agency_code:
+            raise Forbidden(
+                f"case {case.id} appeals a rejection by {case.agency_code}, which cannot decide the appeal"
+            )
+    elif case.agency_code != principal.agency_code or not principal.has(Scope.cases_review):
+        raise Forbidden(f"case {case.id} is decided by {case.agency_code}, which designated the record")
 
 
 def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: DecisionIn) -> Case:
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"no case {case_id}")
-    if case.agency_code != principal.agency_code:
-        raise Forbidden(f"case {case_id} is decided by {case.agency_code}, which designated the record")
+    _may_decide(principal, case)
     if case.status != "submitted":
         raise CaseClosed(f"case {case_id} was already decided ({case.status})")
     if body.outcome not in OUTCOMES_BY_KIND[case.kind]:
@@ -291,6 +393,17 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
             actor,
             "record.repaired",
         )
+    elif body.outcome == "upheld" and record.status not in repository.EXITED:
+        # The appeal grants the repair the agency refused: the record exits as an approved repair does.
+        lifecycle.exit_record(
+            session,
+            record,
+            "repaired",
+            f"credit repair granted on appeal: {body.reason}",
+            None,
+            actor,
+            "record.repaired",
+        )
     elif body.outcome == "revoked":
         lifecycle.exit_record(
             session, record, "revoked", f"objection upheld: {body.reason}", None, actor, "record.revoked"
@@ -310,20 +423,44 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
         lifecycle.set_under_objection(session, record, False, actor, "record.objection_decided")
     else:
         lifecycle.note_event(
-            session, record, actor, "record.repair_decided", case_id=str(case.id), outcome=body.outcome
+            session, record, actor, f"record.{case.kind}_decided", case_id=str(case.id), outcome=body.outcome
         )
     case.status = body.outcome
     case.outcome = body.outcome
     case.decision_reason = body.reason
     case.decided_at = utcnow()
     case.decided_by = actor
+    case.decided_by_agency = principal.agency_code
+    if body.outcome == "rejected":
+        case.appeal_by = _due_date(session, china_date(case.decided_at), APPEAL_WORKDAYS)[0]
+    case.decision_document = _document(session, case, record)
     session.flush()
-    audit.append(
-        session,
-        actor,
-        [audit.Event("case.decided", "case", str(case.id), {"outcome": body.outcome, "reason": body.reason})],
-    )
+    details = {
+        "outcome": body.outcome,
+        "reason": body.reason,
+        "document_sha256": decision_document.digest(case.decision_document),
+    }
+    if case.appeal_by is not None:
+        details["appeal_by"] = case.appeal_by.isoformat()
+    audit.append(session, actor, [audit.Event("case.decided", "case", str(case.id), details)])
     return case
+
+
+def _document(session: Session, case: Case, record: "Record") -> dict[str, Any]:
+    domains = {domain.code: domain.name_zh for domain in catalog.list_domains(session)}
+    return decision_document.content(case, record, catalog.agency_names(session), domains)
+
+
+def decision_of(session: Session, case: Case) -> dict[str, Any]:
+    """The written decision of a decided case, as issued. A case decided before decisions were kept
+    has its document made from the record as it stands."""
+    if case.decided_at is None:
+        raise NotFound("the case has not been decided yet: there is no decision to download")
+    if case.decision_document is not None:
+        return case.decision_document
+    record = repository.find_record(session, case.record_id)
+    assert record is not None  # cases reference records by foreign key
+    return _document(session, case, record)
 
 
 def case_counts(
@@ -335,7 +472,12 @@ def case_counts(
     rows = session.execute(
         select(keys.c.domain_code, keys.c.agency_code, Case.kind, Case.status, func.count())
         .join(keys, keys.c.id == Case.record_id)
-        .where(keys.c.domain_code.in_(domains), Case.submitted_at >= since, Case.submitted_at < until)
+        .where(
+            keys.c.domain_code.in_(domains),
+            Case.kind.in_(("repair", "objection")),  # an appeal is its repair's sequel, not a new case
+            Case.submitted_at >= since,
+            Case.submitted_at < until,
+        )
         .group_by(keys.c.domain_code, keys.c.agency_code, Case.kind, Case.status)
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]

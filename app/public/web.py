@@ -15,6 +15,7 @@ import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
@@ -24,9 +25,10 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
+from app.cases import errors as case_errors
 from app.cases import service as cases
 from app.cases.errors import CaseAlreadyOpen, MinimumPeriodNotElapsed
-from app.cases.schemas import ObjectionIn, RepairIn
+from app.cases.schemas import AppealIn, ObjectionIn, RepairIn
 from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
@@ -65,6 +67,11 @@ STATUS_ZH = {
     "corrected": "异议成立，记录已更正",
     "revoked": "异议成立，记录已撤销",
     "dismissed": "异议不成立",
+}
+APPEAL_STATUS_ZH = {
+    "submitted": "已受理，信用办复核中",
+    "upheld": "申诉成立，准予信用修复",
+    "dismissed": "申诉不成立，维持原决定",
 }
 templates.env.globals |= {"EVIDENCE_ZH": EVIDENCE_ZH, "OBJECTION_REASON_ZH": OBJECTION_REASON_ZH}
 
@@ -371,18 +378,81 @@ def objection_submit(
     return _page(request, "objection.html", {"record": record, "form": form, "errors": errors}, 422)
 
 
+def _progress_context(session: DbSession, code: str) -> dict[str, Any]:
+    """The case a query code follows, its appeal, where its written decisions are downloaded, and
+    whether the appeal form applies (a rejected repair, not yet appealed, within the deadline)."""
+    context: dict[str, Any] = {
+        "code": code,
+        "case": None,
+        "errors": {},
+        "form": {},
+        "STATUS_ZH": STATUS_ZH,
+        "APPEAL_STATUS_ZH": APPEAL_STATUS_ZH,
+    }
+    if not code.strip():
+        return context
+    try:
+        case = cases.case_by_query_code(session, code.strip())
+    except NotFound:
+        context["errors"]["code"] = "未找到该查询码对应的申请，请核对后重新输入。"
+        return context
+    appeal = cases.appeal_of(session, case) if case.kind == "repair" else None
+    base = f"/v1/public/{'repairs' if case.kind == 'repair' else 'objections'}/{quote(code.strip(), safe='')}"
+    context |= {
+        "case": case,
+        "appeal": appeal,
+        "appeal_by": cases.appeal_deadline(session, case) if case.status == "rejected" else None,
+        "may_appeal": cases.may_appeal(session, case),
+        "decision_base": base if case.decided_at else None,
+        "appeal_decision_base": f"{base}/appeal" if appeal is not None and appeal.decided_at else None,
+    }
+    return context
+
+
 @router.get("/progress", response_class=HTMLResponse)
 def progress(request: Request, session: DbSession, code: str = "") -> HTMLResponse:
-    """办理进度: a repair or objection followed by its query code."""
-    context: dict[str, Any] = {"code": code, "case": None, "errors": {}, "STATUS_ZH": STATUS_ZH}
-    if code.strip():
-        try:
-            case = cases.case_by_query_code(session, code.strip())
-        except NotFound:
-            context["errors"]["code"] = "未找到该查询码对应的申请，请核对后重新输入。"
-        else:
-            context["case"] = case
+    """办理进度: a repair or objection followed by its query code; its written decision once decided,
+    and for a rejected repair the appeal form until the deadline."""
+    context = _progress_context(session, code)
     return _page(request, "progress.html", context, 404 if context["errors"] else 200)
+
+
+@router.post("/progress/appeal", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
+def appeal_submit(
+    request: Request,
+    session: DbSession,
+    code: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """申诉: a rejected repair appealed to the credit office from its progress page."""
+    context = _progress_context(session, code)
+    if context["case"] is None:
+        return _page(request, "progress.html", context, 404)
+    context["form"] = {"contact": contact, "statement": statement}
+    try:
+        body = AppealIn.model_validate({"contact": contact, "statement": statement})
+    except ValidationError as exc:
+        context["errors"] = _chinese_errors(exc, {("contact",): "contact", ("statement",): "statement"})
+        return _page(request, "progress.html", context, 422)
+    try:
+        cases.appeal(session, context["case"], body)
+    except RegistryError as exc:
+        session.rollback()  # nothing of a refused appeal is stored
+        if isinstance(exc, case_errors.AppealPeriodOver):
+            message = f"申诉期限已过（最后一日为 {exc.extra.get('appeal_by', '')}），未予受理。"
+        elif isinstance(exc, case_errors.AlreadyAppealed):
+            message = "该申请已提出过申诉，每件信用修复申请只能申诉一次。"
+        elif isinstance(exc, case_errors.NotAppealable):
+            message = "只有未获批准的信用修复申请可以申诉。"
+        elif isinstance(exc, RecordNotActive):
+            message = "该记录已不在公示中，无需申诉。"
+        else:
+            message = "申诉未能提交，请检查后重试。"
+        context["errors"] = {"appeal": message}
+        return _page(request, "progress.html", context, exc.status_code)
+    context = _progress_context(session, code) | {"appealed": True}
+    return _page(request, "progress.html", context, 201)
 
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)

@@ -39,6 +39,7 @@ PUBLIC = {
     ("GET", "/records/{record_id}/objection"),
     ("POST", "/records/{record_id}/objection"),
     ("GET", "/progress"),
+    ("POST", "/progress/appeal"),
     ("GET", "/reports/{report_id}"),
     ("POST", "/reports/{report_id}"),
 }

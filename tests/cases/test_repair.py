@@ -62,6 +62,9 @@ def test_repair_from_application_to_approval(http, police, token_for, clock):
         "outcome",
         "decision_reason",
         "files",
+        "decision_available",
+        "appeal_by",
+        "appeal",
     }
 
     queue = http.get("/v1/cases?kind=repair&status=submitted", headers=reviewer).json()

@@ -295,6 +295,43 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     decision = {"outcome": "approved", "reason": "已履行义务"}
     call("post", "/v1/cases/{case_id}/decision", 200, case, json=decision, headers=token)
     call("post", "/v1/cases/{case_id}/decision", 409, case, json=decision, headers=token)
+    call("get", "/v1/public/repairs/{query_code}/decision.json", 200, code)
+    call("get", "/v1/public/repairs/{query_code}/decision.pdf", 200, code)
+    disputed_code = {"query_code": disputed["query_code"]}
+    call("get", "/v1/public/objections/{query_code}/decision.json", 404, disputed_code)
+    dismissed = {"outcome": "dismissed", "reason": "经核查记录无误"}
+    call(
+        "post",
+        "/v1/cases/{case_id}/decision",
+        200,
+        {"case_id": disputed["id"]},
+        json=dismissed,
+        headers=token,
+    )
+    call("get", "/v1/public/objections/{query_code}/decision.json", 200, disputed_code)
+    call("get", "/v1/public/objections/{query_code}/decision.pdf", 200, disputed_code)
+    # A rejected repair appealed to the credit office (an administrator of another agency decides)
+    second = record_body(5, severity="general", decision_date="2026-06-01")
+    rejected_record = call("post", "/v1/records", 201, json=second, headers=token).json()
+    refused = call(
+        "post", "/v1/public/repairs", 201, json=repair | {"record_id": rejected_record["id"]}
+    ).json()
+    rejection = {"outcome": "rejected", "reason": "尚未完成整改"}
+    call(
+        "post", "/v1/cases/{case_id}/decision", 200, {"case_id": refused["id"]}, json=rejection, headers=token
+    )
+    refused_code = {"query_code": refused["query_code"]}
+    appeal = {"statement": "已完成整改，请复核", "contact": "0632-1234567"}
+    appealed = call("post", "/v1/public/repairs/{query_code}/appeal", 201, refused_code, json=appeal).json()
+    call("post", "/v1/public/repairs/{query_code}/appeal", 409, refused_code, json=appeal)
+    call("get", "/v1/public/repairs/{query_code}/appeal/decision.json", 404, refused_code)
+    office = token_for("national.market_regulation", "admin")
+    upheld = {"outcome": "upheld", "reason": "整改属实"}
+    call(
+        "post", "/v1/cases/{case_id}/decision", 200, {"case_id": appealed["id"]}, json=upheld, headers=office
+    )
+    call("get", "/v1/public/repairs/{query_code}/appeal/decision.json", 200, refused_code)
+    call("get", "/v1/public/repairs/{query_code}/appeal/decision.pdf", 200, refused_code)
 
     # Public query: search, the entity, its reports and their verification
     found = call("get", "/v1/public/search", 200, params={"q": "测试科技"}).json()
