@@ -5,9 +5,7 @@ days by the statutory calendar: 10 for a repair decision (国办发〔2020〕49�
 10 for an answer to an objection.
 """
 
-import base64
 import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +30,7 @@ from app.catalog import service as catalog
 from app.db import serialize_writers
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.clock import add_months, china_today, utcnow
+from app.kit.querycodes import hash_query_code, new_query_code
 from app.kit.workdays import CalendarUnknown
 from app.records import history, lifecycle, publicity, repository
 from app.records.errors import RecordNotActive
@@ -49,17 +48,6 @@ FILE_SIGNATURES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 PUBLIC_ACTOR = "public"
-
-
-def _new_query_code() -> str:
-    # 80 random bits in Crockford-free base32, grouped for reading aloud: XXXX-XXXX-XXXX-XXXX.
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-
-
-def _hash_code(code: str) -> str:
-    normalized = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hashlib.sha256(normalized.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -99,7 +87,7 @@ def _due_date(session: Session, submitted_on: date) -> tuple[date | None, str | 
 
 
 def _new_case(session: Session, record: "Record", kind: str, **fields: object) -> Opened:
-    code = _new_query_code()
+    code = new_query_code()
     now = utcnow()
     due_by, note = _due_date(session, china_today())
     case = Case(
@@ -107,7 +95,7 @@ def _new_case(session: Session, record: "Record", kind: str, **fields: object) -
         kind=kind,
         record_id=record.id,
         agency_code=record.agency_code,
-        query_code_hash=_hash_code(code),
+        query_code_hash=hash_query_code(code),
         status="submitted",
         submitted_at=now,
         due_by=due_by,
@@ -172,7 +160,7 @@ def raise_objection(session: Session, body: ObjectionIn) -> Opened:
 
 
 def case_by_query_code(session: Session, code: str, kind: str | None = None) -> Case:
-    case = session.scalars(select(Case).where(Case.query_code_hash == _hash_code(code))).first()
+    case = session.scalars(select(Case).where(Case.query_code_hash == hash_query_code(code))).first()
     if case is None or (kind is not None and case.kind != kind):
         raise NotFound("no case with that query code")
     return case
