@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"records"},
     {"rules"},
-    {"checks", "cases"},
+    {"checks", "cases", "notices"},
     {"public", "stats", "oversight"},
     {"main", "cli", "seed", "health", "openapi", "models", "backup", "migrate"},
 ]
