@@ -129,6 +129,9 @@ def render_pdf(notice: dict[str, Any]) -> bytes:
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK")
     title = ParagraphStyle("title", parent=body, fontSize=18, leading=28, alignment=1)
     heading = ParagraphStyle("heading", parent=body, fontSize=12.5, leading=22, spaceBefore=6)
+    signature = ParagraphStyle("signature", parent=body, alignment=2)
+    # Addresses in a Latin monospace, on lines of their own, so that they are copied whole.
+    address = ParagraphStyle("address", fontName="Courier", fontSize=9, leading=14, leftIndent=8 * mm)
 
     def para(text: str, style: ParagraphStyle = body) -> Paragraph:
         return Paragraph(escape(text), style)
@@ -151,14 +154,19 @@ def render_pdf(notice: dict[str, Any]) -> bytes:
         para("二、信用修复的条件", heading),
         *(para(f"{i}. {c['zh']}") for i, c in enumerate(notice["conditions"], start=1)),
         para("三、申请渠道", heading),
-        para(f"在线填写信用修复申请：{channel['web']}"),
-        para(f"信息系统接口：{channel['api']}（记录编号 {notice['record_id']}）"),
+        para("在线填写信用修复申请："),
+        para(channel["web"], address),
+        para(f"或通过信息系统接口提交（记录编号 {notice['record_id']}）："),
+        para(channel["api"], address),
         para(f"认定部门自受理之日起 {channel['decision_within_workdays']} 个工作日内作出决定。"),
         para("四、查询地址", heading),
-        para(f"信用信息一站式查询：{notice['query']['web']}；办理进度：{notice['query']['progress']}"),
+        para("信用信息一站式查询："),
+        para(notice["query"]["web"], address),
+        para("凭查询码查看办理进度："),
+        para(notice["query"]["progress"], address),
         Spacer(1, 10 * mm),
-        para(f"{agency['name_zh']}"),
-        para(f"{notice['issued_on']:%Y年%m月%d日}"),
+        para(agency["name_zh"], signature),
+        para(f"{notice['issued_on']:%Y年%m月%d日}", signature),
     ]
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
