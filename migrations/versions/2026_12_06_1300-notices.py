@@ -1,5 +1,6 @@
 """Notices before listing (国办发〔2020〕49号 (八)): the notices table, and on records how the subject
 was told: the registry notice it was finalized from, or the notice the agency attested it served.
+The downgrade drops both: the code before knew nothing of notices.
 
 Revision ID: notices
 Revises: access_log
