@@ -40,6 +40,8 @@ PUBLIC = {
     ("GET", "/progress"),
     ("GET", "/reports/{report_id}"),
     ("POST", "/reports/{report_id}"),
+    ("GET", "/notices"),
+    ("POST", "/notices"),
 }
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 
