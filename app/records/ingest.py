@@ -358,18 +358,9 @@ def ingest(
         audit.append(
             session,
             ctx.actor,
-            [
-                audit.Event("record.created", "record", str(r["id"]), snapshot(r) | _notice_details(r))
-                for r in records
-            ],
+            [audit.Event("record.created", "record", str(r["id"]), snapshot(r)) for r in records],
         )
     return [outcomes[index] for index in range(len(raw_items))]
-
-
-def _notice_details(row: dict[str, Any]) -> dict[str, Any]:
-    """How the subject was told, for the audit log's creation event (only where it was)."""
-    names = ("notice_id", "notice_document_no", "notice_served_on")
-    return {name: row[name] for name in names if row[name] is not None}
 
 
 def _record_row(

@@ -370,12 +370,12 @@ def raw_rows(
                 "exit_reason": None,
                 "exit_decision_no": None,
                 "content_hash": hashlib.sha256(_canonical(effective)).hexdigest(),
+                "notice_id": None,
                 "notice_document_no": body["notice"]["document_no"],
                 "notice_served_on": date.fromisoformat(body["notice"]["served_on"]),
             }
             seq += 1
-            notice = {name: record_row[name] for name in ("notice_document_no", "notice_served_on")}
-            payload = _canonical(snapshot(record_row) | notice).decode()
+            payload = _canonical(snapshot(record_row)).decode()
             row_hash = hashlib.sha256(
                 _canonical([prev_hash, seq, now.isoformat(), actor, "record.created", "record", payload])
             ).hexdigest()
