@@ -23,6 +23,7 @@ from app.health import router as health_router
 from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver
 from app.kit.secureheaders import SecurityHeaders
+from app.notices.router import router as notices_router
 from app.openapi import install_openapi
 from app.oversight.router import router as oversight_router
 from app.public.router import bare_router
@@ -161,6 +162,7 @@ def create_app() -> FastAPI:
         records_router,
         rules_router,
         cases_router,
+        notices_router,
         audit_router,
         oversight_router,
         stats_router,

@@ -6,6 +6,7 @@ from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYear, Domain, Plan
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
+from app.notices.models import Notice
 from app.public.models import PublicReport
 from app.records.models import PublicityOverride, Record, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
@@ -25,6 +26,7 @@ __all__ = [
     "CheckFeedback",
     "Domain",
     "Measure",
+    "Notice",
     "Plan",
     "PublicReport",
     "PublicityOverride",

@@ -49,6 +49,13 @@ def run_migrations_online() -> None:
 
         engine = create_engine(_url(), poolclass=pool.NullPool)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the original, which its foreign-key
+            # enforcement refuses while other tables' rows name the original: off for the migration
+            # (a PRAGMA outside any transaction), and every key checked once it is done.
+            driver = connection.connection.driver_connection  # autocommit: outside any transaction
+            driver.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -60,6 +67,11 @@ def run_migrations_online() -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
+        if sqlite:
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()
+            driver.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys name nothing: {broken[:5]}")
     engine.dispose()
 
 

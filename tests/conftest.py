@@ -45,6 +45,7 @@ from app.models import (  # noqa: E402
     Check,
     CheckFeedback,
     Measure,
+    Notice,
     PublicityOverride,
     PublicReport,
     Record,
@@ -66,6 +67,7 @@ _MUTABLE_TABLES = (
     Case,
     PublicReport,
     SubjectSearch,
+    Notice,
     Record,
     Subject,
     ApiClient,
@@ -202,8 +204,14 @@ def make_resident_id(birth: date, serial: int = 1, area: str = "110101") -> str:
     return body + resident_id_check_character(body)
 
 
+# record_body's notice before listing (国办发〔2020〕49号): served five working days and more before
+# the suite day, so that its serious black records may be pushed from 2026-11-17 on.
+NOTICE_SERVED_ON = "2026-11-09"
+
+
 def record_body(n: int = 1, **overrides: Any) -> dict[str, Any]:
-    """A valid telecom-fraud black-list record of a company, numbered n."""
+    """A valid telecom-fraud black-list record of a company, numbered n, with the notice served
+    before it (a serious black listing needs one)."""
     body: dict[str, Any] = {
         "external_id": f"ext-{n}",
         "domain": "telecom_fraud",
@@ -219,6 +227,7 @@ def record_body(n: int = 1, **overrides: Any) -> dict[str, Any]:
         "decision_no": f"公刑罚字〔2026〕{n}号",
         "decision_date": "2026-11-18",
         "legal_basis": "《中华人民共和国反电信网络诈骗法》第三十一条",
+        "notice": {"document_no": f"公(反诈)告字〔2026〕{n}号", "served_on": NOTICE_SERVED_ON},
     }
     for key, value in overrides.items():
         if key == "subject":

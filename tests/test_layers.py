@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"records"},
     {"rules"},
-    {"checks", "cases"},
+    {"checks", "cases", "notices"},
     {"public", "stats", "oversight"},
     {"main", "cli", "seed", "health", "openapi", "models", "backup", "migrate"},
 ]

@@ -12,9 +12,7 @@ administrator of the credit office within 10 working days; the agency that rejec
 it. An upheld appeal grants the repair as an approved repair does.
 """
 
-import base64
 import hashlib
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,6 +41,7 @@ from app.catalog import service as catalog
 from app.db import serialize_writers
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.clock import add_months, china_date, china_today, utcnow
+from app.kit.querycodes import hash_query_code, new_query_code
 from app.kit.workdays import CalendarUnknown
 from app.records import history, lifecycle, publicity, repository
 from app.records.errors import RecordNotActive
@@ -61,17 +60,6 @@ FILE_SIGNATURES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 PUBLIC_ACTOR = "public"
-
-
-def _new_query_code() -> str:
-    # 80 random bits in Crockford-free base32, grouped for reading aloud: XXXX-XXXX-XXXX-XXXX.
-    raw = base64.b32encode(secrets.token_bytes(10)).decode()
-    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-
-
-def _hash_code(code: str) -> str:
-    normalized = "".join(ch for ch in code.upper() if ch.isalnum())
-    return hashlib.sha256(normalized.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -122,7 +110,7 @@ def _new_case(session: Session, record: "Record", kind: str, code: str | None, *
         kind=kind,
         record_id=record.id,
         agency_code=record.agency_code,
-        query_code_hash=_hash_code(code) if code is not None else None,
+        query_code_hash=hash_query_code(code) if code is not None else None,
         status="submitted",
         submitted_at=now,
         due_by=due_by,
@@ -153,7 +141,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
             first_allowed_date=first_allowed.isoformat(),
         )
     _refuse_second_open_case(session, record, "repair")
-    code = _new_query_code()
+    code = new_query_code()
     case = _new_case(
         session,
         record,
@@ -172,7 +160,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
 def raise_objection(session: Session, body: ObjectionIn) -> Opened:
     record = _open_record(session, body.record_id)
     _refuse_second_open_case(session, record, "objection")
-    code = _new_query_code()
+    code = new_query_code()
     case = _new_case(
         session,
         record,
@@ -252,7 +240,7 @@ def appeal(session: Session, repair: Case, body: AppealIn) -> Case:
 
 
 def case_by_query_code(session: Session, code: str, kind: str | None = None) -> Case:
-    case = session.scalars(select(Case).where(Case.query_code_hash == _hash_code(code))).first()
+    case = session.scalars(select(Case).where(Case.query_code_hash == hash_query_code(code))).first()
     if case is None or (kind is not None and case.kind != kind):
         raise NotFound("no case with that query code")
     return case

@@ -33,6 +33,9 @@ from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
 from app.kit.limits import Refused, json_refusal
+from app.notices import service as notices
+from app.notices.errors import NoticeClosed, StatementAlreadyGiven, StatementTooLate
+from app.notices.schemas import StatementIn
 from app.public import report, search, view
 from app.ratelimit import limiter
 from app.records.errors import RecordNotActive
@@ -484,3 +487,77 @@ def report_check_file(
     except NotFound:
         raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
     return _page(request, "report.html", {"v": verification, "checked": True})
+
+
+# --- 失信告知: the subject reads a notice before listing and states a defence (国办发〔2020〕49号 (八)) ---
+
+NOTICE_STATUS_ZH = {
+    "notified": "已告知，认定部门尚未作出决定",
+    "finalized": "认定部门已作出列入决定",
+    "withdrawn": "认定部门已撤回告知，不予列入",
+    "expired": "告知已失效",
+}
+NOTICE_LIST_ZH = {"black": "失信主体名单（黑名单）", "focus": "重点关注名单"}
+
+
+def _notice_page(
+    request: Request,
+    session: DbSession,
+    code: str,
+    form: dict[str, str],
+    errors: dict[str, str],
+    status: int,
+    submitted: bool = False,
+) -> HTMLResponse:
+    context: dict[str, Any] = {
+        "code": code,
+        "submitted": submitted,
+        "notice": None,
+        "form": form,
+        "errors": errors,
+        "STATUS_ZH": NOTICE_STATUS_ZH,
+        "NOTICE_LIST_ZH": NOTICE_LIST_ZH,
+    }
+    if code.strip():
+        try:
+            context["notice"] = notices.public_view(session, notices.notice_by_code(session, code.strip()))
+        except NotFound:
+            context["errors"] = {"code": "未找到该查询码对应的告知，请核对后重新输入。"}
+            status = 404
+    return _page(request, "notice.html", context, status)
+
+
+@router.get("/notices", response_class=HTMLResponse)
+def notice_page(request: Request, session: DbSession, code: str = "") -> HTMLResponse:
+    """失信告知: the notice by its query code, and the form to state a defence while it is open."""
+    return _notice_page(request, session, code, {}, {}, 200)
+
+
+@router.post("/notices", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
+def notice_statement(
+    request: Request,
+    session: DbSession,
+    code: Annotated[str, Form()] = "",
+    statement: Annotated[str, Form()] = "",
+    contact: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    form = {"statement": statement, "contact": contact}
+    try:
+        body = StatementIn.model_validate({"statement": statement, "contact": contact})
+    except ValidationError as exc:
+        errors = _chinese_errors(exc, {("statement",): "statement", ("contact",): "contact"})
+        return _notice_page(request, session, code, form, errors, 422)
+    try:
+        notices.state_defence(session, code.strip(), body)
+    except NotFound:
+        return _notice_page(request, session, code, form, {}, 404)
+    except (StatementAlreadyGiven, NoticeClosed, StatementTooLate) as exc:
+        session.rollback()  # nothing of a refused statement is stored
+        if isinstance(exc, StatementTooLate):
+            message = f"陈述申辩期限已于 {exc.extra['respond_by']} 届满，不能再提交。"
+        elif isinstance(exc, StatementAlreadyGiven):
+            message = "已收到您的陈述申辩，每份告知只能提交一次。"
+        else:
+            message = "该告知已撤回或已办结，不能再提交陈述申辩。"
+        return _notice_page(request, session, code, form, {"form": message}, exc.status_code)
+    return _notice_page(request, session, code, {}, {}, 201, submitted=True)

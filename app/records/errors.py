@@ -13,3 +13,7 @@ class RecordNotActive(Conflict):
 
 class MinorSubject(Unprocessable):
     code = "minor_subject"
+
+
+class NoticeRequired(Unprocessable):
+    code = "notice_required"

@@ -22,7 +22,7 @@ from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import search_index
-from app.records.errors import ExternalIdConflict, MinorSubject
+from app.records.errors import ExternalIdConflict, MinorSubject, NoticeRequired
 from app.records.history import snapshot
 from app.records.models import Record, Subject
 from app.records.publicity import PublicityRules, publicity_rules
@@ -33,6 +33,15 @@ DISCLOSURE_WORKDAYS = 7
 
 
 ADULT_AGE = 18
+
+# 国办发〔2020〕49号 (八): before a serious black listing the subject is told the reasons, basis and
+# rights and given a time to state a defence (陈述申辩). The registry's default period, in working days.
+STATEMENT_WORKDAYS = 5
+
+
+def statement_workdays(domain: str) -> int:
+    """The statement period of a listing in `domain` (one default until a domain's rules set another)."""
+    return STATEMENT_WORKDAYS
 
 
 @dataclass
@@ -74,10 +83,24 @@ class Resolved:
     calendar_note: str | None
     birth_date: date | None
     content_hash: str
+    # Why a new listing of this record would be refused for want of a notice (a record already
+    # stored is still recognized as the same push: the rule is about listing, not about retries).
+    notice_error: NoticeRequired | None = None
 
 
-def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
-    """Apply the listing rules to one record; raises the RegistryError that says what is wrong."""
+@dataclass(frozen=True)
+class FromNotice:
+    """A listing finalized from a registry notice (app.notices): the subject was told in the registry."""
+
+    notice_id: uuid.UUID
+    # The agency gave the registry the listing on this day; the statement period that followed does
+    # not make the push late.
+    notified_on: date
+
+
+def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: bool = False) -> Resolved:
+    """Apply the listing rules to one record; raises the RegistryError that says what is wrong.
+    `notified`: the subject was told through a registry notice, so no notice is asked for."""
     if item.domain not in ctx.domains:
         raise ValidationFailed.one(
             "domain", f"unknown domain {item.domain!r}; the codes are listed at /v1/domains"
@@ -105,6 +128,7 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
     # Historical backfill: a period already over is stored as exited.
     status = "expired" if publicity_end is not None and publicity_end < ctx.today else "active"
     late, note = _late_disclosure(ctx, item.decision_date, received_on)
+    notice_error = None if notified else _notice_missing(item, ctx, received_on)
 
     # Fields left out are left out of the hash, so that a retried push of a record stored before a
     # field existed is still recognized as the same push.
@@ -113,7 +137,9 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date) -> Resolved:
         "visibility": visibility,
     }
     content_hash = hashlib.sha256(audit.canonical_json(effective).encode()).hexdigest()
-    return Resolved(item, publicity_end, visibility, status, late, note, birth_date, content_hash)
+    return Resolved(
+        item, publicity_end, visibility, status, late, note, birth_date, content_hash, notice_error
+    )
 
 
 COURT_DOMAIN = "court_judgments"
@@ -142,6 +168,63 @@ def _publicity_end(item: RecordIn, ctx: IngestContext) -> date | None:
             f"until a day between {earliest} and {latest}",
         )
     return publicity_end
+
+
+def _notice_missing(item: RecordIn, ctx: IngestContext, received_on: date) -> NoticeRequired | None:
+    """国办发〔2020〕49号 (八): a serious black listing comes after the subject was told and its time to
+    state a defence has passed. Court listings follow the court's own procedure (法释〔2017〕7号)."""
+    if item.list_type != "black" or item.severity != "serious" or item.domain == COURT_DOMAIN:
+        return None
+    period = statement_workdays(item.domain)
+    if item.notice is None:
+        return NoticeRequired(
+            "a serious black listing must be preceded by a notice to the subject (国办发〔2020〕49号): "
+            f"give the notice you served, served at least {period} working days before this push "
+            '("notice": {"document_no", "served_on"}), or notify through POST /v1/notices'
+        )
+    served_on = item.notice.served_on
+    if served_on > received_on:
+        raise ValidationFailed.one(
+            "notice.served_on", f"{served_on} is in the future (today is {received_on})"
+        )
+    # Without a calendar: `period` working days always fit in this many calendar days (each 5 in a
+    # week, plus two weeks for the longest run of statutory days off, the Spring Festival's 9).
+    if (received_on - served_on).days > 7 * -(-period // 5) + 14:
+        return None
+    try:
+        period_ends = ctx.calendar.add_workdays(served_on, period)
+    except CalendarUnknown as exc:
+        return NoticeRequired(
+            f"cannot tell whether the statement period of the notice served on {served_on} is over: {exc}"
+        )
+    if period_ends >= received_on:
+        return NoticeRequired(
+            f"notice {item.notice.document_no} served on {served_on} gives the subject until {period_ends} "
+            f"to state a defence ({period} working days); the listing may be pushed from "
+            f"{period_ends + timedelta(days=1)}",
+            statement_period_ends=period_ends.isoformat(),
+        )
+    return None
+
+
+def check_listing(session: Session, principal: Principal, item: RecordIn) -> Resolved:
+    """A listing validated as its push would be, without storing it and without asking for a notice:
+    what a registry notice announces (app.notices). Its external_id must still be free."""
+    ctx = ingest_context(session, principal)
+    resolved = resolve(item, ctx, ctx.today, notified=True)
+    prior = _existing_by_external_id(session, ctx.agency_code, [item.external_id]).get(item.external_id)
+    if prior is not None:
+        raise ExternalIdConflict(
+            f"external_id {item.external_id!r} is already record {prior[0]} of this agency; "
+            "a notice announces a listing not yet made"
+        )
+    known = _subjects_by_identifier(session, {item.subject.identifier}).get(item.subject.identifier)
+    if known is not None and known.identifier_type != item.subject.identifier_type:
+        raise ValidationFailed.one(
+            "subject.identifier_type",
+            f"identifier {item.subject.identifier} is registered as {known.identifier_type}",
+        )
+    return resolved
 
 
 def _late_disclosure(
@@ -175,16 +258,18 @@ class _SubjectState:
     name: str
 
 
-def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list[Outcome]:
+def ingest(
+    session: Session, principal: Principal, raw_items: list[Any], from_notice: FromNotice | None = None
+) -> list[Outcome]:
     """Store every valid item; report each bad one by index. Retried pushes are recognized."""
     ctx = ingest_context(session, principal)
-    received_on = china_date(ctx.now)
+    received_on = from_notice.notified_on if from_notice is not None else china_date(ctx.now)
     outcomes: dict[int, Outcome] = {}
     valid: list[tuple[int, Resolved]] = []
     for index, raw in enumerate(raw_items):
         try:
             item = raw if isinstance(raw, RecordIn) else RecordIn.model_validate(raw)
-            valid.append((index, resolve(item, ctx, received_on)))
+            valid.append((index, resolve(item, ctx, received_on, notified=from_notice is not None)))
         except ValidationError as exc:
             outcomes[index] = Outcome(index, "error", error=ValidationFailed(pydantic_fields(exc.errors())))
         except RegistryError as exc:
@@ -214,6 +299,9 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
                         f"different content (record {prior_id}); correct it with PATCH /v1/records/{prior_id}"
                     ),
                 )
+            continue
+        if resolved.notice_error is not None:
+            outcomes[index] = Outcome(index, "error", error=resolved.notice_error)
             continue
         subject = subjects.get(item.subject.identifier)
         record_id = uuid.uuid4()
@@ -248,7 +336,8 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
             # names they were pushed under, which are the subject's name history.
             subject.name = item.subject.name
             renamed[subject.id] = item.subject.name
-        records.append(_record_row(record_id, subject.id, resolved, ctx))
+        notice_id = from_notice.notice_id if from_notice is not None else None
+        records.append(_record_row(record_id, subject.id, resolved, ctx, notice_id))
         known[item.external_id] = (record_id, resolved.content_hash)
         outcomes[index] = Outcome(index, "created", id=record_id)
 
@@ -275,7 +364,11 @@ def ingest(session: Session, principal: Principal, raw_items: list[Any]) -> list
 
 
 def _record_row(
-    record_id: uuid.UUID, subject_id: uuid.UUID, resolved: Resolved, ctx: IngestContext
+    record_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    resolved: Resolved,
+    ctx: IngestContext,
+    notice_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     item = resolved.item
     return {
@@ -309,6 +402,9 @@ def _record_row(
         "exit_decision_no": None,
         "exit_sync_by": None,
         "content_hash": resolved.content_hash,
+        "notice_id": notice_id,
+        "notice_document_no": item.notice.document_no if item.notice else None,
+        "notice_served_on": item.notice.served_on if item.notice else None,
     }
 
 

@@ -67,6 +67,11 @@ class Record(Base):
     # The day other platforms must have taken an exit down by (3 working days: 法释〔2017〕7号 第十条,
     # NDRC Order No. 36); None when the calendar could not tell.
     exit_sync_by: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # 国办发〔2020〕49号 (八): how the subject was told before a serious black listing, either a registry
+    # notice (app.notices; no foreign key: notices sit above records) or one the agency attested.
+    notice_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    notice_document_no: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    notice_served_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # SHA-256 of the record's pushed content, to tell a retried push from a conflicting one.
     content_hash: Mapped[str] = mapped_column(String(64))
 

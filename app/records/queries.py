@@ -136,6 +136,10 @@ def record_out(record: Record) -> dict[str, Any]:
         "exit_decision_no": record.exit_decision_no,
         "exit_sync_by": record.exit_sync_by,
         "listing_basis": record.listing_basis,
+        "notice_id": record.notice_id,
+        "notice": {"document_no": record.notice_document_no, "served_on": record.notice_served_on}
+        if record.notice_document_no is not None
+        else None,
     }
 
 

@@ -77,6 +77,16 @@ class SubjectIn(BaseModel):
             raise ValueError(str(exc)) from None
 
 
+class NoticeServed(BaseModel):
+    """A notice of the intended listing that the agency served outside the registry (国办发〔2020〕49号
+    (八): the reasons, basis and rights, and a time to state a defence)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_no: text(128) = Field(description="The notice's document number")  # type: ignore[valid-type]
+    served_on: date = Field(description="The day it was served on the subject")
+
+
 class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -98,6 +108,12 @@ class RecordIn(BaseModel):
     visibility: Visibility | None = None
     listing_basis: ListingBasis | None = Field(
         default=None, description="Court listings (court_judgments): the ground of 法释〔2017〕7号 第一条"
+    )
+    notice: NoticeServed | None = Field(
+        default=None,
+        description="A serious black listing outside court_judgments: the notice served on the subject "
+        "at least the statement period (5 working days) before this push, unless the listing comes "
+        "from a notice finalized in the registry (POST /v1/notices)",
     )
 
 
@@ -208,6 +224,12 @@ class RecordOut(BaseModel):
     exit_decision_no: str | None = None
     exit_sync_by: date | None = Field(
         default=None, description="Other platforms must have taken the exit down by this day"
+    )
+    notice_id: uuid.UUID | None = Field(
+        default=None, description="The registry notice (POST /v1/notices) this listing was finalized from"
+    )
+    notice: NoticeServed | None = Field(
+        default=None, description="The notice the agency attested it served outside the registry"
     )
 
 

@@ -35,11 +35,14 @@ CSV_COLUMNS = [
     "legal_basis",
     "publicity_end",
     "visibility",
+    # The notice served before a serious black listing (国办发〔2020〕49号; RecordIn.notice).
+    "notice_document_no",
+    "notice_served_on",
 ]
+OPTIONAL_CSV_COLUMNS = ("publicity_end", "visibility", "notice_document_no", "notice_served_on")
 
-
-# Columns an importable CSV must name in its first line (the other two may be left out).
-REQUIRED_CSV_COLUMNS = [column for column in CSV_COLUMNS if column not in ("publicity_end", "visibility")]
+# Columns an importable CSV must name in its first line (the optional ones may be left out).
+REQUIRED_CSV_COLUMNS = [column for column in CSV_COLUMNS if column not in OPTIONAL_CSV_COLUMNS]
 EXCEL_HINT = 'save it from Excel as "CSV UTF-8" or "CSV (逗号分隔)" and import it again'
 
 
@@ -106,7 +109,9 @@ def _json_line(number: int, line: str) -> Any:
 
 def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
     item: dict[str, Any] = {
-        key: value for key, value in row.items() if key in CSV_COLUMNS and not key.startswith("subject_")
+        key: value
+        for key, value in row.items()
+        if key in CSV_COLUMNS and not key.startswith(("subject_", "notice_"))
     }
     item["subject"] = {
         "kind": row.get("subject_kind", ""),
@@ -117,6 +122,11 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
     for optional in ("publicity_end", "visibility"):
         if not item.get(optional):
             item.pop(optional, None)
+    if row.get("notice_document_no") or row.get("notice_served_on"):
+        item["notice"] = {
+            "document_no": row.get("notice_document_no", ""),
+            "served_on": row.get("notice_served_on", ""),
+        }
     return item
 
 
@@ -203,6 +213,16 @@ def export_rows(session: Session, agency: str | None) -> Iterator[dict[str, Any]
             "legal_basis": record.legal_basis,
             "publicity_end": record.publicity_end.isoformat() if record.publicity_end else None,
             "visibility": record.visibility,
+            **(
+                {
+                    "notice": {
+                        "document_no": record.notice_document_no,
+                        "served_on": record.notice_served_on.isoformat(),
+                    }
+                }
+                if record.notice_document_no is not None and record.notice_served_on is not None
+                else {}
+            ),
             "id": str(record.id),
             "agency": record.agency_code,
             "status": record.status,
@@ -221,7 +241,12 @@ def write_rows(rows: Iterable[dict[str, Any]], handle: Any, fmt: str) -> int:
         writer.writeheader()
         for row in rows:
             subject = row.pop("subject")
-            writer.writerow(row | {f"subject_{key}": value for key, value in subject.items()})
+            notice = row.pop("notice", None) or {}
+            writer.writerow(
+                row
+                | {f"subject_{key}": value for key, value in subject.items()}
+                | {f"notice_{key}": value for key, value in notice.items()}
+            )
             count += 1
         return count
     for row in rows:

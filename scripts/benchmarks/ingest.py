@@ -275,6 +275,8 @@ RECORD_COLUMNS = (
     "exit_reason",
     "exit_decision_no",
     "content_hash",
+    "notice_document_no",
+    "notice_served_on",
 )
 AUDIT_COLUMNS = ("seq", "at", "actor", "action", "entity_type", "entity_id", "payload", "prev_hash", "hash")
 TABLES = (
@@ -368,6 +370,9 @@ def raw_rows(
                 "exit_reason": None,
                 "exit_decision_no": None,
                 "content_hash": hashlib.sha256(_canonical(effective)).hexdigest(),
+                "notice_id": None,
+                "notice_document_no": body["notice"]["document_no"],
+                "notice_served_on": date.fromisoformat(body["notice"]["served_on"]),
             }
             seq += 1
             payload = _canonical(snapshot(record_row)).decode()

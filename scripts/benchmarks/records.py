@@ -4,6 +4,8 @@ Record i carries external_id bench-<tag>-<i> and a subject identifier that only 
 persons get a unified social credit code whose organization part is i, natural persons a resident
 identity number whose (birth date, sequence) pair is decoded from i. Everyone is an adult (born
 1950–1999), the domain is telecom fraud (公安部 leads it), decisions fall within the last 5 days.
+Each carries the notice served on the subject 30 days before (国办发〔2020〕49号: a serious black
+listing needs one, served at least 5 working days before the push; 30 days need no calendar).
 """
 
 import random
@@ -29,6 +31,7 @@ _CONDUCTS = (
     "为电信网络诈骗提供互联网接入和推广引流",
 )
 _LEGAL_BASIS = "《中华人民共和国反电信网络诈骗法》第三十一条"
+NOTICE_DAYS_BEFORE = 30
 MAX_RECORDS = _BIRTH_DAYS * 1000  # distinct (birth date, sequence) pairs for natural persons
 
 
@@ -49,6 +52,7 @@ def generate(count: int, *, tag: str, start: int = 0, seed: int = 20261122) -> l
         raise ValueError(f"at most {MAX_RECORDS} distinct records")
     rng = random.Random(seed + start)
     today = china_today()
+    served_on = (today - timedelta(days=NOTICE_DAYS_BEFORE)).isoformat()
     bodies = []
     for i in range(start, start + count):
         area = rng.choice(_AREAS)
@@ -78,6 +82,7 @@ def generate(count: int, *, tag: str, start: int = 0, seed: int = 20261122) -> l
                 "decision_no": f"公(反诈)决字〔{decided.year}〕{i}号",
                 "decision_date": decided.isoformat(),
                 "legal_basis": _LEGAL_BASIS,
+                "notice": {"document_no": f"公(反诈)告字〔{decided.year}〕{i}号", "served_on": served_on},
             }
         )
     return bodies

@@ -42,6 +42,8 @@ PUBLIC = {
     ("POST", "/progress/appeal"),
     ("GET", "/reports/{report_id}"),
     ("POST", "/reports/{report_id}"),
+    ("GET", "/notices"),
+    ("POST", "/notices"),
 }
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 

@@ -43,6 +43,8 @@ REQUESTS: dict[tuple[str, str], tuple[dict[str, Any] | None, dict[str, str]]] = 
     ("GET", "/v1/cases/{case_id}"): (None, {}),
     ("GET", "/v1/cases/{case_id}/files/{file_id}"): (None, {}),
     ("POST", "/v1/cases/{case_id}/decision"): ({"outcome": "dismissed", "reason": "经核查记录无误"}, {}),
+    ("GET", "/v1/records/{record_id}/repair-notice.json"): (None, {}),
+    ("GET", "/v1/records/{record_id}/repair-notice.pdf"): (None, {}),
 }
 
 

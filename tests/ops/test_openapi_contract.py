@@ -391,6 +391,32 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     unfounded = {"natural_persons": "public"}
     call("put", "/v1/admin/domains/{code}/publication", 422, publication, json=unfounded, headers=token)
 
+    # Due process: a notice before listing, the subject's statement, the agency finalizes or withdraws;
+    # the repair notice served with a listing
+    notice_body = record_body(71)
+    notice_body.pop("notice")
+    notified = call("post", "/v1/notices", 201, json=notice_body, headers=token).json()
+    notice = {"notice_id": notified["id"]}
+    notice_code = {"query_code": notified["query_code"]}
+    call("get", "/v1/notices", 200, headers=token)
+    call("get", "/v1/notices/{notice_id}", 200, notice, headers=token)
+    call("get", "/v1/public/notices/{query_code}", 200, notice_code)
+    statement = {"statement": "已缴清罚款", "contact": "13800000000"}
+    call("post", "/v1/public/notices/{query_code}/statement", 201, notice_code, json=statement)
+    call("post", "/v1/public/notices/{query_code}/statement", 409, notice_code, json=statement)
+    considered = {"considered": "经核查不影响认定"}
+    call("post", "/v1/notices/{notice_id}/finalize", 422, notice, json={}, headers=token)
+    call("post", "/v1/notices/{notice_id}/finalize", 201, notice, json=considered, headers=token)
+    other_body = record_body(72)
+    other_body.pop("notice")
+    withdrawn = {"notice_id": call("post", "/v1/notices", 201, json=other_body, headers=token).json()["id"]}
+    call(
+        "post", "/v1/notices/{notice_id}/withdraw", 200, withdrawn, json={"reason": "不予列入"}, headers=token
+    )
+    call("post", "/v1/notices/{notice_id}/finalize", 409, withdrawn, json=considered, headers=token)
+    call("get", "/v1/records/{record_id}/repair-notice.json", 200, record, headers=token)
+    call("get", "/v1/records/{record_id}/repair-notice.pdf", 200, record, headers=token)
+
     missing = sorted(f"{method.upper()} {path}" for method, path in contract.operations() - contract.covered)
     assert missing == [], "operations not exercised here: add them"
 

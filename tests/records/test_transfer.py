@@ -21,7 +21,11 @@ def _csv_text(bodies):
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for body in bodies:
-        writer.writerow(body | {f"subject_{key}": value for key, value in body["subject"].items()})
+        writer.writerow(
+            body
+            | {f"subject_{key}": value for key, value in body["subject"].items()}
+            | {f"notice_{key}": value for key, value in (body.get("notice") or {}).items()}
+        )
     return out.getvalue()
 
 
