@@ -88,6 +88,11 @@ def correct_record(
         raise ValidationFailed(pydantic_fields(exc.errors())) from None
     ctx = ingest_context(session, principal)
     resolved = resolve(item, ctx, china_date(record.received_at))
+    already_serious = record.list_type == "black" and record.severity == "serious"
+    told = record.notice_id is not None or record.notice_served_on is not None
+    if resolved.notice_error is not None and not already_serious and not told:
+        # Made serious by a correction, it is a serious listing all the same (国办发〔2020〕49号 (八)).
+        raise resolved.notice_error
     values = {
         "severity": item.severity,
         "conduct": item.conduct,

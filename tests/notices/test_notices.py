@@ -265,3 +265,19 @@ def test_without_the_calendar_respond_by_must_be_given(http, police, clock):
 def test_the_agency_needs_records_write_to_notify(http, token_for):
     reader = token_for(POLICE, "records:read")
     assert http.post("/v1/notices", json=notice_body(14), headers=reader).status_code == 403
+
+
+def test_a_correction_that_makes_a_listing_serious_needs_the_notice_too(http, police):
+    body = record_body(40, severity="general")
+    body.pop("notice")
+    record = http.post("/v1/records", json=body, headers=police).json()
+    raised = {
+        "severity": "serious",
+        "reason": "复核认定情节严重",
+        "correction_decision_no": "公更字〔2026〕1号",
+    }
+    answer = http.patch(f"/v1/records/{record['id']}", json=raised, headers=police | {"If-Match": "1"})
+    assert answer.status_code == 422 and answer.json()["error"] == "notice_required"
+    told = http.post("/v1/records", json=record_body(41, severity="general"), headers=police).json()
+    answer = http.patch(f"/v1/records/{told['id']}", json=raised, headers=police | {"If-Match": "1"})
+    assert answer.status_code == 200 and answer.json()["severity"] == "serious"
