@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"records"},
     {"rules"},
     {"checks", "cases"},
-    {"public", "stats", "oversight"},
+    {"public", "stats", "oversight", "exchange"},
     {"main", "cli", "seed", "health", "openapi", "models", "backup", "migrate"},
 ]
 LAYER_OF = {unit: level for level, units in enumerate(LAYERS) for unit in units}
