@@ -456,11 +456,14 @@ def records_in_force_for_extract(
         .order_by(Record.id)
         .execution_options(yield_per=batch)
     )
-    for rows in session.execute(query).partitions():
+    # Core rather than the ORM's loading: a fraction of the cost per row, which millions notice.
+    result = session.connection().execute(query)
+    names = list(result.keys())
+    for rows in result.partitions():
         changed = [row.id for row in rows if row.updated_at >= cutoff]
         states = history.snapshots_as_of(session, changed, day)
         for row in rows:
-            values = row._asdict()
+            values = dict(zip(names, row, strict=True))
             if row.updated_at >= cutoff:
                 state = states.get(row.id)
                 if state is None:  # its first event came after the day (received at midnight)
