@@ -31,6 +31,8 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(search_cli, name="search")
 cli.add_typer(receipts_cli, name="receipts")
 cli.add_typer(calendar_cli, name="calendar")
+extracts_cli = typer.Typer(help="The daily signed extracts of the records in force.", no_args_is_help=True)
+cli.add_typer(extracts_cli, name="extracts")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -408,6 +410,86 @@ def records_export(
     ):
         count = transfer.write_rows(transfer.export_rows(session, agency), handle, fmt)
     typer.echo(json.dumps({"exported": count, "file": str(path)}))
+
+
+@extracts_cli.command("make")
+def extracts_make(
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="The day, YYYY-MM-DD (default: every day due, up to yesterday)"),
+    ] = None,
+) -> None:
+    """Make the daily extracts now (the server makes them after midnight, China time); waits while
+    another process is making them, and leaves extracts already made as they are."""
+    from datetime import date
+
+    from app.db import session_scope
+    from app.errors import RegistryError
+    from app.exchange import extracts, schedule
+
+    prepare_database()
+    try:
+        if day is None:
+            made = schedule.make_due(wait=True)
+        else:
+            with session_scope() as session:
+                one = extracts.make_extracts(session, date.fromisoformat(day), wait=True)
+            made = [one] if one is not None else []
+    except ValueError as exc:
+        typer.echo(f"error: --date: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except RegistryError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    directory = str(extracts.extracts_dir())
+    out = [
+        {
+            "date": entry.day.isoformat(),
+            "made_now": entry.made_now,
+            "files": [
+                {"kind": row.kind, "count": row.count, "sha256": row.sha256, "path": row.path}
+                for row in entry.extracts
+            ],
+        }
+        for entry in made
+    ]
+    typer.echo(json.dumps({"directory": directory, "extracts": out}))
+
+
+@extracts_cli.command("verify")
+def extracts_verify(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An extract (.ndjson.gz)")],
+    manifest: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="Its day's manifest (the JWS, as served)")
+    ],
+    jwks: Annotated[
+        str | None,
+        typer.Option(help="The registry's JWKS, a file or URL (default: this registry's own keys)"),
+    ] = None,
+) -> None:
+    """Verify an extract offline: the manifest's signature, then the file's SHA-256, the NDJSON's
+    SHA-256, its line count and its order; prints {"valid", "date", "kind", "count", "problems"},
+    exits 0 when valid, 1 when not."""
+    from collections.abc import Callable
+
+    from app.exchange.verify import verify_extract
+    from app.kit.signing import get_keyring, jwks_verifier
+
+    verify_jws: Callable[[str], Any]
+    if jwks is None:
+        verify_jws = get_keyring().verify_jws
+    else:
+        if jwks.startswith(("http://", "https://")):
+            import httpx
+
+            document = httpx.get(jwks, timeout=10).raise_for_status().json()
+        else:
+            document = json.loads(Path(jwks).read_text())
+        verify_jws = jwks_verifier(document)
+    verdict = verify_extract(file, manifest.read_text(), verify_jws)
+    typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False))
+    if not verdict.valid:
+        raise typer.Exit(1)
 
 
 @agencies_cli.command("list")

@@ -36,8 +36,12 @@ class Settings(BaseSettings):
     # `registry serve` waits this long for the database to answer before giving up (containers
     # may start before their database does).
     database_wait_seconds: int = 60
-    # How often each process runs the expiry sweep in the background; 0 turns it off.
+    # How often each process runs the expiry sweep in the background, and looks whether a day's
+    # extract is due (app.exchange); 0 turns both off.
     sweep_interval_seconds: int = 300
+    # Where the daily signed extracts are written (docs/operations.md, "Daily extracts"); empty:
+    # data_dir/extracts. Several hosts behind one database must share this directory.
+    extracts_dir: str = ""
     # Limits on what one request may hold (docs/operations.md, "Limits"): bodies over this size are
     # refused with 413 as they arrive (evidence uploads: 5 MiB per file); a body must arrive whole
     # within body_timeout_seconds (else 408) and a request head within head_timeout_seconds (else the
@@ -75,6 +79,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'registry.db').as_posix()}"
+
+    @property
+    def resolved_extracts_dir(self) -> Path:
+        return Path(self.extracts_dir) if self.extracts_dir else self.data_dir / "extracts"
 
     @property
     def is_sqlite(self) -> bool:

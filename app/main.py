@@ -19,6 +19,8 @@ from app.checks.store import CheckStore, PostgresTransport, ThreadTransport
 from app.config import get_settings
 from app.db.asyncpool import AsyncPool
 from app.errors import install_error_handlers
+from app.exchange import schedule as extracts_schedule
+from app.exchange.router import router as exchange_router
 from app.health import router as health_router
 from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver
@@ -90,9 +92,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             pools.append(AsyncPool(settings.read_database_url))
         app.state.checks, app.state.read_pool = CheckStore(PostgresTransport(pools[0])), pools[-1]
     interval = settings.sweep_interval_seconds
-    task = asyncio.create_task(_sweep_forever(interval)) if interval > 0 else None
+    tasks = []
+    if interval > 0:
+        tasks.append(asyncio.create_task(_sweep_forever(interval)))
+        # The daily extracts (app.exchange.schedule): looked for at the same pace.
+        tasks.append(asyncio.create_task(extracts_schedule.make_forever(interval)))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
         with suppress(asyncio.CancelledError):
             await task
@@ -110,6 +116,7 @@ _TAGS = [
     {"name": "rules", "description": "The sanction and incentive rules in force"},
     {"name": "checks", "description": "Approvers' checks with signed receipts, and their feedback"},
     {"name": "cases", "description": "Credit repair, objections, exits"},
+    {"name": "exchange", "description": "Daily signed extracts of the records in force"},
     {"name": "public", "description": "The one-stop public query"},
     {"name": "audit", "description": "The audit log"},
 ]
@@ -160,6 +167,7 @@ def create_app() -> FastAPI:
         auth_router,
         catalog_router,
         records_router,
+        exchange_router,
         rules_router,
         cases_router,
         notices_router,

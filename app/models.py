@@ -6,6 +6,7 @@ from app.cases.models import Case, CaseFile
 from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYear, Domain, Plan
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
+from app.exchange.models import Extract
 from app.notices.models import Notice
 from app.public.models import PublicReport
 from app.records.models import PublicityOverride, Record, Subject, SubjectSearch
@@ -25,6 +26,7 @@ __all__ = [
     "Check",
     "CheckFeedback",
     "Domain",
+    "Extract",
     "Measure",
     "Notice",
     "Plan",

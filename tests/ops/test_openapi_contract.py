@@ -8,6 +8,7 @@ added to the app and not called here fails `test_every_operation_answers_as_docu
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -416,6 +417,19 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("post", "/v1/notices/{notice_id}/finalize", 409, withdrawn, json=considered, headers=token)
     call("get", "/v1/records/{record_id}/repair-notice.json", 200, record, headers=token)
     call("get", "/v1/records/{record_id}/repair-notice.pdf", 200, record, headers=token)
+
+    # Daily extracts for other platforms (made here by hand for yesterday)
+    from app.exchange.extracts import make_extracts
+    from app.kit.clock import china_today
+
+    yesterday = china_today() - timedelta(days=1)
+    with session_scope() as session:
+        make_extracts(session, yesterday, wait=True)
+    day = {"day": yesterday.isoformat()}
+    call("get", "/v1/extracts", 200, headers=token)
+    call("get", "/v1/extracts/{day}/{kind}.ndjson.gz", 200, day | {"kind": "full"}, headers=token)
+    call("get", "/v1/extracts/{day}/manifest", 200, day, headers=token)
+    call("get", "/v1/extracts/{day}/manifest", 404, {"day": "2026-01-01"}, headers=token)
 
     missing = sorted(f"{method.upper()} {path}" for method, path in contract.operations() - contract.covered)
     assert missing == [], "operations not exercised here: add them"
