@@ -7,7 +7,7 @@ a fresh SQLite file in a temporary directory.
 import os
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,15 @@ def record_body(n: int = 1, **overrides: Any) -> dict[str, Any]:
             body["subject"] = body["subject"] | value
         else:
             body[key] = value
+    if "decision_date" in overrides and "notice" not in overrides:
+        # Decided earlier: the notice was served two weeks before the decision (more than the
+        # statement period's five working days), not after it.
+        try:
+            decided = date.fromisoformat(str(body["decision_date"]))
+        except ValueError:  # a test of a malformed day: the notice does not matter
+            return body
+        served = min(date.fromisoformat(NOTICE_SERVED_ON), decided - timedelta(days=14))
+        body["notice"] = body["notice"] | {"served_on": served.isoformat()}
     return body
 
 
