@@ -9,7 +9,7 @@ from app.db import Base
 from app.exchange.models import Extract
 from app.notices.models import Notice
 from app.public.models import PublicReport
-from app.records.models import PublicityOverride, Record, Subject, SubjectSearch
+from app.records.models import PublicityOverride, Record, RecordParty, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "PublicReport",
     "PublicityOverride",
     "Record",
+    "RecordParty",
     "Rule",
     "Subject",
     "SubjectSearch",

@@ -43,6 +43,16 @@ class InForce(NamedTuple):
     under_objection: bool
     version: int
     visibility: str
+    # A record of an organisation that names the checked subject behind it: the subject's role
+    # (legal representative, principal...) and the organisation. None for the subject's own records.
+    via_role: str | None = None
+    via_identifier: str | None = None
+    via_name: str | None = None
+
+    @property
+    def reaches(self) -> str:
+        """Whom the record's rules must reach to bear on the checked subject: it, or related parties."""
+        return "subject" if self.via_role is None else "related"
 
 
 @dataclass
@@ -52,14 +62,14 @@ class Facts:
 
     subject: dict[str, Any]
     records: list[InForce] = field(default_factory=list)
-    _kinds: tuple[tuple[str, str, str], ...] | None = field(default=None, init=False, repr=False)
+    _kinds: tuple[tuple[str, str, str, str], ...] | None = field(default=None, init=False, repr=False)
     _state: str | None = field(default=None, init=False, repr=False)
 
     @property
-    def kinds(self) -> tuple[tuple[str, str, str], ...]:
-        """(domain, list, severity) of each record, in order: what the decision depends on."""
+    def kinds(self) -> tuple[tuple[str, str, str, str], ...]:
+        """(domain, list, severity, reaches) of each record, in order: what the decision depends on."""
         if self._kinds is None:
-            self._kinds = tuple((r.domain, r.list_type, r.severity) for r in self.records)
+            self._kinds = tuple((r.domain, r.list_type, r.severity, r.reaches) for r in self.records)
         return self._kinds
 
     def state_digest(self, rule_set: RuleSet) -> str:
@@ -90,13 +100,13 @@ class Plan:
     measures_of: tuple[tuple[str, ...], ...]
 
 
-def plan(action: str, kinds: tuple[tuple[str, str, str], ...], rule_set: RuleSet) -> Plan:
+def plan(action: str, kinds: tuple[tuple[str, str, str, str], ...], rule_set: RuleSet) -> Plan:
     applied: dict[str, dict[str, Any]] = {}
     positions: dict[str, list[int]] = {}
     domains: dict[str, str] = {}
     measures_of: list[list[str]] = [[] for _ in kinds]
-    for index, (domain, list_type, severity) in enumerate(kinds):
-        for rule in rule_set.matching(action, domain, list_type, severity):
+    for index, (domain, list_type, severity, reaches) in enumerate(kinds):
+        for rule in rule_set.matching(action, domain, list_type, severity, reaches):
             entry = applied.get(rule.measure)
             if entry is None:
                 entry = applied[rule.measure] = {
@@ -127,7 +137,12 @@ def plan(action: str, kinds: tuple[tuple[str, str, str], ...], rule_set: RuleSet
 
     punishments = sorted((e for e in applied.values() if e["kind"] == "punishment"), key=strongest_first)
     incentives = sorted((e for e in applied.values() if e["kind"] == "incentive"), key=strongest_first)
-    listed = next((domain for domain, list_type, _ in kinds if list_type in LISTED), None)
+    # The floor is for the subject's own listings: an organisation's record reaches the people behind it
+    # only through the measures the rules extend to them.
+    listed = next(
+        (domain for domain, list_type, _, reaches in kinds if list_type in LISTED and reaches == "subject"),
+        None,
+    )
     withheld: list[str] = []
     if punishments:
         decision, decisive_domain = punishments[0]["effect"], domains[punishments[0]["code"]]
@@ -191,14 +206,20 @@ def evaluate(
     shown = [viewer.sees_document(record) for record in records]
 
     def with_ids(entry: dict[str, Any], where: tuple[int, ...]) -> dict[str, Any]:
-        return entry | {"record_ids": [records[i].id for i in where if shown[i]]}
+        visible = [i for i in where if shown[i]]
+        return entry | {
+            "record_ids": [records[i].id for i in visible],
+            "via_record_ids": [records[i].id for i in visible if records[i].via_role is not None],
+        }
 
     # A red record is suspended while a black record of the subject is in force (DOMAIN.md, second
     # release): no incentive comes of it, and it is shown as such.
-    suspended = any(record.list_type == "black" for record in records)
+    suspended = any(record.list_type == "black" and record.via_role is None for record in records)
     triggering = {i for _, where in decided.punishments for i in where}
     if not decided.punishments:
-        triggering = {i for i, record in enumerate(records) if record.list_type in LISTED}
+        triggering = {
+            i for i, record in enumerate(records) if record.list_type in LISTED and record.via_role is None
+        }
     return Evaluation(
         decided.decision,
         [with_ids(entry, where) for entry, where in decided.punishments],
@@ -227,6 +248,17 @@ def record_view(
     record: InForce, measures: tuple[str, ...], agency_names: dict[str, str], document: bool
 ) -> dict[str, Any]:
     """A record in force as a check answer shows it; without the document, the measure only."""
+    view = _document_view(record, measures, agency_names, document)
+    if record.via_role is not None:
+        # How the record reaches the checked person: through the organisation it names them behind.
+        organisation = {"identifier": record.via_identifier, "name": record.via_name} if document else None
+        view["via"] = {"role": record.via_role, "organisation": organisation}
+    return view
+
+
+def _document_view(
+    record: InForce, measures: tuple[str, ...], agency_names: dict[str, str], document: bool
+) -> dict[str, Any]:
     if not document:
         return {
             "id": None,
@@ -281,4 +313,6 @@ def facts_from_rows(rows: Any, width: int) -> dict[str, Facts]:
             )
         if row[width] is not None:
             facts.records.append(InForce(str(row[width]), *row[width + 1 :]))
+    for facts in found.values():  # own records first, then those reaching through organisations
+        facts.records.sort(key=lambda r: (r.via_role is not None, r.decision_date, r.id))
     return found

@@ -64,6 +64,11 @@ class AppliedMeasure(BaseModel):
     effect: str
     legal_basis: str
     record_ids: list[uuid.UUID]
+    via_record_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Of record_ids, the organisations' records that reach the checked person as a "
+        "related party (legal representative, principal...)",
+    )
     rules: list[RuleRef]
 
 
@@ -91,6 +96,21 @@ class CheckedRecord(BaseModel):
     suspended: bool = Field(
         default=False, description="A red record while a black record of the subject is in force"
     )
+    via: "Via | None" = Field(
+        default=None,
+        description="An organisation's record naming the checked person behind it: the role, and the "
+        "organisation (null when the record is another agency's restricted one)",
+    )
+
+
+class ViaOrganisation(BaseModel):
+    identifier: str
+    name: str
+
+
+class Via(BaseModel):
+    role: str
+    organisation: ViaOrganisation | None
 
 
 class CheckedSubject(BaseModel):

@@ -24,9 +24,9 @@ from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import search_index
 from app.records.errors import ExternalIdConflict, MinorSubject, NoticeRequired
 from app.records.history import snapshot
-from app.records.models import Record, Subject
+from app.records.models import Record, RecordParty, Subject
 from app.records.publicity import PublicityRules, publicity_rules
-from app.records.schemas import RecordIn
+from app.records.schemas import RecordIn, SubjectIn
 
 # 文明委〔2020〕6号 and the 7-day rule for publishing licensing and penalty decisions (双公示).
 DISCLOSURE_WORKDAYS = 7
@@ -122,6 +122,7 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
                 "minors may not be put on a black or focus list"
             )
 
+    _check_related(item)
     publicity_end = _publicity_end(item, ctx)
     # 国办发〔2025〕22号: minor lapses are not published unless the agency decides to.
     visibility = item.visibility or ("shared" if item.severity == "minor" else "public")
@@ -143,6 +144,27 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
 
 
 COURT_DOMAIN = "court_judgments"
+
+
+def _check_related(item: RecordIn) -> None:
+    """The people named behind a record: not the subject itself, each role once, and no minor where
+    the record is a sanction (the minors rule holds for them as for subjects)."""
+    seen: set[tuple[str, str]] = set()
+    for index, party in enumerate(item.related or []):
+        field = f"related[{index}].subject.identifier"
+        if party.subject.identifier == item.subject.identifier:
+            raise ValidationFailed.one(field, "the record's subject is not a party related to itself")
+        if (party.subject.identifier, party.role) in seen:
+            raise ValidationFailed.one(field, f"named twice as {party.role}")
+        seen.add((party.subject.identifier, party.role))
+        if party.subject.identifier_type == "resident_id" and item.list_type in ("black", "focus"):
+            born = resident_id_birth_date(party.subject.identifier)
+            if age_on(born, item.decision_date) < ADULT_AGE:
+                raise MinorSubject(
+                    f"related[{index}] was under {ADULT_AGE} on the decision date {item.decision_date}; "
+                    "sanctions do not reach minors",
+                    fields=[{"field": f"related[{index}]", "detail": "under 18 on the decision date"}],
+                )
 
 
 def _publicity_end(item: RecordIn, ctx: IngestContext) -> date | None:
@@ -279,8 +301,13 @@ def ingest(
     # waits for the first to commit and then finds what it stored (200 unchanged, not a conflict).
     serialize_writers(session)
     known = _existing_by_external_id(session, ctx.agency_code, [r.item.external_id for _, r in valid])
-    subjects = _subjects_by_identifier(session, {r.item.subject.identifier for _, r in valid})
+    subjects = _subjects_by_identifier(
+        session,
+        {r.item.subject.identifier for _, r in valid}
+        | {party.subject.identifier for _, r in valid for party in r.item.related or []},
+    )
     new_subjects: list[dict[str, Any]] = []
+    parties: list[dict[str, Any]] = []
     renamed: dict[uuid.UUID, str] = {}
     records: list[dict[str, Any]] = []
     for index, resolved in valid:
@@ -303,39 +330,37 @@ def ingest(
         if resolved.notice_error is not None:
             outcomes[index] = Outcome(index, "error", error=resolved.notice_error)
             continue
-        subject = subjects.get(item.subject.identifier)
-        record_id = uuid.uuid4()
-        if subject is None:
-            subject = _SubjectState(uuid.uuid4(), item.subject.identifier_type, item.subject.name)
-            subjects[item.subject.identifier] = subject
-            new_subjects.append(
-                {
-                    "id": subject.id,
-                    "identifier": item.subject.identifier,
-                    "identifier_type": item.subject.identifier_type,
-                    "kind": item.subject.kind,
-                    "name": item.subject.name,
-                    "birth_date": resolved.birth_date,
-                    "created_at": ctx.now,
-                    "updated_at": ctx.now,
-                }
-            )
-        elif subject.identifier_type != item.subject.identifier_type:
+        givens = [("subject", item.subject)]
+        givens += [(f"related[{i}].subject", party.subject) for i, party in enumerate(item.related or [])]
+        clash = next(
+            (
+                (field, given, subjects[given.identifier])
+                for field, given in givens
+                if given.identifier in subjects
+                and subjects[given.identifier].identifier_type != given.identifier_type
+            ),
+            None,
+        )
+        if clash is not None:
+            field, given, known_as = clash
             outcomes[index] = Outcome(
                 index,
                 "error",
                 error=ValidationFailed.one(
-                    "subject.identifier_type",
-                    f"identifier {item.subject.identifier} is registered as {subject.identifier_type}",
+                    f"{field}.identifier_type",
+                    f"identifier {given.identifier} is registered as {known_as.identifier_type}",
                 ),
             )
             continue
-        elif subject.name != item.subject.name and resolved.visibility != "restricted":
-            # A restricted record's name stays within its circle (国办发〔2020〕49号).
-            # A new name for a known identifier: the subject takes it; the earlier records keep the
-            # names they were pushed under, which are the subject's name history.
-            subject.name = item.subject.name
-            renamed[subject.id] = item.subject.name
+        placed = [
+            _place(given, subjects, new_subjects, renamed, resolved.visibility, ctx) for _, given in givens
+        ]
+        subject, related_subjects = placed[0], placed[1:]
+        record_id = uuid.uuid4()
+        parties += [
+            {"record_id": record_id, "subject_id": state.id, "role": party.role, "name": party.subject.name}
+            for party, state in zip(item.related or [], related_subjects, strict=True)
+        ]
         notice_id = from_notice.notice_id if from_notice is not None else None
         records.append(_record_row(record_id, subject.id, resolved, ctx, notice_id))
         known[item.external_id] = (record_id, resolved.content_hash)
@@ -355,12 +380,58 @@ def ingest(
         search_index.index_names(session, list(renamed.items()))
     if records:
         bulk_insert(session, Record, records)
-        audit.append(
-            session,
-            ctx.actor,
-            [audit.Event("record.created", "record", str(r["id"]), snapshot(r)) for r in records],
-        )
+        bulk_insert(session, RecordParty, parties)
+        named: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for party in parties:
+            named.setdefault(party["record_id"], []).append(
+                {"role": party["role"], "subject_id": str(party["subject_id"]), "name": party["name"]}
+            )
+        events = [
+            audit.Event(
+                "record.created",
+                "record",
+                str(r["id"]),
+                snapshot(r) | ({"related": named[r["id"]]} if r["id"] in named else {}),
+            )
+            for r in records
+        ]
+        audit.append(session, ctx.actor, events)
     return [outcomes[index] for index in range(len(raw_items))]
+
+
+def _place(
+    given: SubjectIn,
+    subjects: dict[str, "_SubjectState"],
+    new_subjects: list[dict[str, Any]],
+    renamed: dict[uuid.UUID, str],
+    visibility: str,
+    ctx: IngestContext,
+) -> "_SubjectState":
+    """The subject an identifier names: known, or new (then stored with the batch). A known subject
+    takes the name the push gives it, but never from a restricted record, whose name stays within its
+    circle (国办发〔2020〕49号); earlier records keep the names they were pushed under."""
+    state = subjects.get(given.identifier)
+    if state is None:
+        state = subjects[given.identifier] = _SubjectState(uuid.uuid4(), given.identifier_type, given.name)
+        birth_date = (
+            resident_id_birth_date(given.identifier) if given.identifier_type == "resident_id" else None
+        )
+        new_subjects.append(
+            {
+                "id": state.id,
+                "identifier": given.identifier,
+                "identifier_type": given.identifier_type,
+                "kind": given.kind,
+                "name": given.name,
+                "birth_date": birth_date,
+                "created_at": ctx.now,
+                "updated_at": ctx.now,
+            }
+        )
+    elif state.name != given.name and visibility != "restricted":
+        state.name = given.name
+        renamed[state.id] = given.name
+    return state
 
 
 def _record_row(

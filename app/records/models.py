@@ -77,6 +77,23 @@ class Record(Base):
 
     subject: Mapped[Subject] = relationship(lazy="raise")
     agency: Mapped[Agency] = relationship(lazy="raise")
+    parties: Mapped[list["RecordParty"]] = relationship(lazy="raise", order_by="RecordParty.role")
+
+
+class RecordParty(Base):
+    """A person (or organisation) behind a record's subject, in a role: legal representative,
+    principal, responsible person, actual controller (app.records.schemas.PartyRole)."""
+
+    __tablename__ = "record_parties"
+    __table_args__ = (Index("ix_record_parties_subject_id", "subject_id"),)
+
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The name as the agency wrote it on this record.
+    name: Mapped[str] = mapped_column(String(200))
+
+    subject: Mapped[Subject] = relationship(lazy="raise")
 
 
 class PublicityOverride(Base):

@@ -18,7 +18,7 @@ from app.kit.clock import china_today, end_of_day
 from app.records import history
 from app.records.history import _SNAPSHOT_FIELDS
 from app.records.models import Record, Subject
-from app.records.repository import EXITED, find_record
+from app.records.repository import EXITED, WITH_PARTIES, find_record, records_naming
 
 
 def _may_see(principal: Principal, record: Record) -> bool:
@@ -39,29 +39,37 @@ def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> 
 
 def subject_with_records(
     session: Session, principal: Principal, identifier: str, as_of: date | None = None
-) -> tuple[dict[str, Any], list[str], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[str], list[dict[str, Any]], list[dict[str, Any]]]:
     """The government view of a subject: every record it may see, now or as the registry stood
     `as_of`, and the names those records carry. Another agency's restricted records, and the names
     only they carry, stay within their circle; a subject known only through them is not found."""
     subject = session.scalars(select(Subject).where(Subject.identifier == identifier.strip().upper())).first()
     if subject is None:
         raise NotFound(f"no subject with identifier {identifier}")
-    query = select(Record).options(joinedload(Record.agency)).where(Record.subject_id == subject.id)
+    query = (
+        select(Record).options(joinedload(Record.agency), WITH_PARTIES).where(Record.subject_id == subject.id)
+    )
     records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
     for record in records:
         record.subject = subject
     visible = [record for record in records if _may_see(principal, record)]
-    if not visible and not principal.has(Scope.admin):
+    related = [
+        (party, record)
+        for party, record in records_naming(session, subject.id)
+        if _may_see(principal, record)
+    ]
+    if not visible and not related and not principal.has(Scope.admin):
         raise NotFound(f"no subject with identifier {identifier}")
     if as_of is not None:
         visible = [record for record in visible if record.received_at < end_of_day(as_of)]
     # Every name the subject was pushed under, first seen first: each record keeps its agency's spelling.
     names = list(dict.fromkeys(r.subject_name for r in sorted(visible, key=lambda r: r.received_at)))
     newest = max(visible, key=lambda r: r.received_at, default=None)
+    named = max(related, key=lambda pair: pair[1].received_at, default=None)
     shown = {
         "id": subject.id,
         "kind": subject.kind,
-        "name": newest.subject_name if newest is not None else subject.name,
+        "name": newest.subject_name if newest is not None else named[0].name if named else subject.name,
         "identifier_type": subject.identifier_type,
         "identifier": subject.identifier,
     }
@@ -70,7 +78,27 @@ def subject_with_records(
     else:
         states = history.snapshots_as_of(session, [record.id for record in visible], as_of)
         views = [record_out_as_of(record, states[record.id]) for record in visible if record.id in states]
-    return shown, names, views
+    related_to = [
+        {
+            "record_id": record.id,
+            "role": party.role,
+            "organisation": {
+                "id": record.subject.id,
+                "kind": record.subject.kind,
+                "name": record.subject_name,
+                "identifier_type": record.subject.identifier_type,
+                "identifier": record.subject.identifier,
+            },
+            "domain": record.domain_code,
+            "list_type": record.list_type,
+            "severity": record.severity,
+            "status": history.effective_status(record.status, record.publicity_end, china_today()),
+            "designating_agency": {"code": record.agency.code, "name_zh": record.agency.name_zh},
+        }
+        for party, record in related
+        if as_of is None or record.received_at < end_of_day(as_of)
+    ]
+    return shown, names, views, related_to
 
 
 # Snapshot field -> RecordOut field, for answers "as of" a past day.
@@ -135,6 +163,19 @@ def record_out(record: Record) -> dict[str, Any]:
         "exit_reason": record.exit_reason,
         "exit_decision_no": record.exit_decision_no,
         "exit_sync_by": record.exit_sync_by,
+        "related": [
+            {
+                "role": party.role,
+                "subject": {
+                    "id": party.subject.id,
+                    "kind": party.subject.kind,
+                    "name": party.name,
+                    "identifier_type": party.subject.identifier_type,
+                    "identifier": party.subject.identifier,
+                },
+            }
+            for party in record.parties
+        ],
         "listing_basis": record.listing_basis,
         "notice_id": record.notice_id,
         "notice": {"document_no": record.notice_document_no, "served_on": record.notice_served_on}
@@ -174,7 +215,7 @@ def list_records(
         query = query.where(Record.visibility != "restricted")
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
-        query.options(joinedload(Record.subject), joinedload(Record.agency))
+        query.options(joinedload(Record.subject), joinedload(Record.agency), WITH_PARTIES)
         .order_by(Record.received_at.desc(), Record.id)
         .limit(limit)
         .offset(offset)

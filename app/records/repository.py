@@ -13,16 +13,30 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Date, String, Text, and_, bindparam, cast, exists, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from app.catalog import service as catalog
 from app.db import column_in
 from app.kit.clock import end_of_day
 from app.records import history
-from app.records.models import Record, Subject
+from app.records.models import Record, RecordParty, Subject
 
 EXITED = ("repaired", "expired", "revoked", "exited")
 
@@ -42,17 +56,33 @@ def in_force_clause(day: Any) -> Any:
     )
 
 
+# What a record's answer shows of the people it names behind its subject.
+WITH_PARTIES = selectinload(Record.parties).joinedload(RecordParty.subject)
+
+
 def find_record(session: Session, record_id: uuid.UUID) -> Record | None:
     """A record with its subject and designating agency loaded."""
     return session.scalars(
         select(Record)
-        .options(joinedload(Record.subject), joinedload(Record.agency))
+        .options(joinedload(Record.subject), joinedload(Record.agency), WITH_PARTIES)
         .where(Record.id == record_id)
     ).first()
 
 
 def subject_id_of(session: Session, identifier: str) -> uuid.UUID | None:
     return session.scalar(select(Subject.id).where(Subject.identifier == identifier.strip().upper()))
+
+
+def records_naming(session: Session, subject_id: uuid.UUID) -> list[tuple[RecordParty, Record]]:
+    """The records that name a subject as a related party, with the party row, newest first."""
+    rows = session.execute(
+        select(RecordParty, Record)
+        .join(Record, Record.id == RecordParty.record_id)
+        .options(joinedload(Record.subject), joinedload(Record.agency))
+        .where(RecordParty.subject_id == subject_id)
+        .order_by(Record.received_at.desc())
+    )
+    return [(party, record) for party, record in rows.all()]
 
 
 # --- subjects with their records in force, by identifier (approvers' checks) -------------------------
@@ -76,29 +106,54 @@ RECORD_COLUMNS = (
 SUBJECT_WIDTH = len(SUBJECT_COLUMNS)
 
 
+# After a record's columns, whom it reaches through: a related party's role, and the organisation
+# (the record's own subject) — None for the subject's own records.
+VIA_WIDTH = 3
+_Organisation = aliased(Subject, name="organisation")
+_VIA_COLUMNS = (RecordParty.role, _Organisation.identifier, _Organisation.name)
+
+
 @lru_cache
 def _in_force_query(single: bool, text_ids: bool = False) -> Any:
     """Subjects with their records in force on :day, built once (constructing the statement costs
-    more than running it on a single check). `single`: one :identifier; else :identifiers.
-    `text_ids` (PostgreSQL): ids as text, the form answers carry them in."""
+    more than running it on a single check): each subject's own records, and the records of
+    organisations that name it as a related party (legal representative, principal...), with its
+    role and the organisation. `single`: one :identifier; else :identifiers. `text_ids`
+    (PostgreSQL): ids as text, the form answers carry them in."""
     day = bindparam("day", type_=Date())
     subject_columns: tuple[Any, ...] = SUBJECT_COLUMNS
     record_columns: tuple[Any, ...] = RECORD_COLUMNS
     if text_ids:
         subject_columns = (cast(Subject.id, Text).label("id"), *SUBJECT_COLUMNS[1:])
         record_columns = (cast(Record.id, Text).label("record_id"), *RECORD_COLUMNS[1:])
-    query = (
-        select(*subject_columns, *record_columns)
+    if single:
+        wanted = Subject.identifier == bindparam("identifier")
+    elif text_ids:  # PostgreSQL: one array, unnested into a semi-join (see app.db.column_in)
+        wanted = Subject.identifier.in_(select(func.unnest(bindparam("identifiers", type_=ARRAY(String())))))
+    else:
+        wanted = Subject.identifier.in_(bindparam("identifiers", expanding=True))
+    nothing = [cast(null(), String(200)).label(name) for name in ("via_role", "via_identifier", "via_name")]
+    own = (
+        select(*subject_columns, *record_columns, *nothing)
         .select_from(Subject)
         .outerjoin(Record, and_(Record.subject_id == Subject.id, in_force_clause(day)))
-        .order_by(Subject.identifier, Record.decision_date, Record.id)
+        .where(wanted)
     )
-    if single:
-        return query.where(Subject.identifier == bindparam("identifier"))
-    if text_ids:  # PostgreSQL: one array, unnested into a semi-join (see app.db.column_in)
-        identifiers = bindparam("identifiers", type_=ARRAY(String()))
-        return query.where(Subject.identifier.in_(select(func.unnest(identifiers))))
-    return query.where(Subject.identifier.in_(bindparam("identifiers", expanding=True)))
+    through = (
+        select(
+            *subject_columns,
+            *record_columns,
+            RecordParty.role.label("via_role"),
+            _Organisation.identifier.label("via_identifier"),
+            _Organisation.name.label("via_name"),
+        )
+        .select_from(Subject)
+        .join(RecordParty, RecordParty.subject_id == Subject.id)
+        .join(Record, and_(Record.id == RecordParty.record_id, in_force_clause(day)))
+        .join(_Organisation, _Organisation.id == Record.subject_id)
+        .where(wanted)
+    )
+    return union_all(own, through)
 
 
 @lru_cache
@@ -127,35 +182,46 @@ def read_in_force(connection: Connection, identifiers: list[str], day: date) -> 
 
 def read_in_force_as_of(session: Session, identifiers: list[str], day: date) -> list[tuple[Any, ...]]:
     """As read_in_force, as the registry stood at the end of a past day (the audit log's snapshots)."""
-    query = (
+    received = Record.received_at < end_of_day(day)
+    wanted = column_in(session, Subject.identifier, identifiers)
+    own = (
         select(*SUBJECT_COLUMNS, *RECORD_COLUMNS)
         .select_from(Subject)
-        .outerjoin(
-            Record,
-            and_(Record.subject_id == Subject.id, Record.received_at < end_of_day(day)),
-        )
-        .where(column_in(session, Subject.identifier, identifiers))
-        .order_by(Subject.identifier, Record.decision_date, Record.id)
+        .outerjoin(Record, and_(Record.subject_id == Subject.id, received))
+        .where(wanted)
     )
-    rows = session.execute(query).all()
-    states = history.snapshots_as_of(session, [row.record_id for row in rows if row.record_id], day)
+    through = (
+        select(
+            *SUBJECT_COLUMNS, *RECORD_COLUMNS, RecordParty.role, _Organisation.identifier, _Organisation.name
+        )
+        .select_from(Subject)
+        .join(RecordParty, RecordParty.subject_id == Subject.id)
+        .join(Record, and_(Record.id == RecordParty.record_id, received))
+        .join(_Organisation, _Organisation.id == Record.subject_id)
+        .where(wanted)
+    )
+    none = (None,) * VIA_WIDTH
+    rows = [(*row, *none) for row in session.execute(own)] + [tuple(row) for row in session.execute(through)]
+    record_at = SUBJECT_WIDTH
+    states = history.snapshots_as_of(session, [row[record_at] for row in rows if row[record_at]], day)
     subjects: dict[Any, tuple[Any, ...]] = {}
     records: dict[Any, list[tuple[Any, ...]]] = {}
     for row in rows:
-        subjects.setdefault(row.id, tuple(row[:SUBJECT_WIDTH]))
-        held = records.setdefault(row.id, [])
-        state = states.get(row.record_id) if row.record_id else None
+        subjects.setdefault(row[0], tuple(row[:SUBJECT_WIDTH]))
+        held = records.setdefault(row[0], [])
+        state = states.get(row[record_at]) if row[record_at] else None
         if state is None:
             continue
         start = date.fromisoformat(state["publicity_start"])
         end = date.fromisoformat(state["publicity_end"]) if state["publicity_end"] else None
         if not in_force(state["status"], start, end, day):
             continue
+        record = row[record_at : record_at + len(RECORD_COLUMNS)]
         held.append(
             (
-                row.record_id,
-                row.agency_code,
-                row.domain_code,
+                record[0],
+                record[1],
+                record[2],
                 state["list_type"],
                 state["severity"],
                 state["status"],
@@ -164,10 +230,11 @@ def read_in_force_as_of(session: Session, identifiers: list[str], day: date) -> 
                 end,
                 bool(state["under_objection"]),
                 int(state["version"]),
-                state.get("visibility", row.visibility),
+                state.get("visibility", record[11]),
+                *row[record_at + len(RECORD_COLUMNS) :],
             )
         )
-    empty = (None,) * len(RECORD_COLUMNS)
+    empty = (None,) * (len(RECORD_COLUMNS) + VIA_WIDTH)
     return [
         (*subject, *record)
         for subject_id, subject in subjects.items()

@@ -163,7 +163,7 @@ def subject_records(
 ) -> Any:
     """The government view of one subject: every record about it, current or exited. The read is
     logged with who asked, and the action and reference given (国办发〔2020〕49号)."""
-    subject, names, records = queries.subject_with_records(session, principal, identifier, as_of)
+    subject, names, records, related_to = queries.subject_with_records(session, principal, identifier, as_of)
     access.log(
         session,
         principal,
@@ -173,7 +173,7 @@ def subject_records(
         subject_id=subject["id"],
         identifier=subject["identifier"],
     )
-    return {"subject": subject, "names": names, "records": records}
+    return {"subject": subject, "names": names, "records": records, "related_to": related_to}
 
 
 @router.get("/v1/changes", response_model=ChangesOut)

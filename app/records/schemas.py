@@ -87,6 +87,19 @@ class NoticeServed(BaseModel):
     served_on: date = Field(description="The day it was served on the subject")
 
 
+# The people behind an organisation whom joint sanctions may reach (文明委〔2020〕6号 二、9: 相关责任
+# 主体; 枣文明委〔2019〕2号 二、3 相关机构及责任人, 二、13 责任人).
+PartyRole = Literal["legal_representative", "principal", "responsible_person", "actual_controller"]
+MAX_RELATED = 20
+
+
+class RelatedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: PartyRole
+    subject: SubjectIn
+
+
 class RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -114,6 +127,13 @@ class RecordIn(BaseModel):
         description="A serious black listing outside court_judgments: the notice served on the subject "
         "at least the statement period (5 working days) before this push, unless the listing comes "
         "from a notice finalized in the registry (POST /v1/notices)",
+    )
+    related: list[RelatedIn] | None = Field(
+        default=None,
+        max_length=MAX_RELATED,
+        description="The organisation's legal representative, principal, responsible persons and actual "
+        "controller: measures whose rules reach related parties (applies_to: related) reach them "
+        "through this record",
     )
 
 
@@ -196,6 +216,11 @@ class SubjectOut(BaseModel):
     identifier: str
 
 
+class RelatedOut(BaseModel):
+    role: str
+    subject: "SubjectOut"
+
+
 class RecordOut(BaseModel):
     id: uuid.UUID
     external_id: str
@@ -225,6 +250,7 @@ class RecordOut(BaseModel):
     exit_sync_by: date | None = Field(
         default=None, description="Other platforms must have taken the exit down by this day"
     )
+    related: list["RelatedOut"] = Field(default_factory=list)
     notice_id: uuid.UUID | None = Field(
         default=None, description="The registry notice (POST /v1/notices) this listing was finalized from"
     )
@@ -233,10 +259,28 @@ class RecordOut(BaseModel):
     )
 
 
+class RelatedTo(BaseModel):
+    """An organisation's record that names the subject behind it (its legal representative...)."""
+
+    record_id: uuid.UUID
+    role: str
+    organisation: SubjectOut
+    domain: str
+    list_type: str
+    severity: str
+    status: str
+    designating_agency: AgencyRef
+
+
 class SubjectRecordsOut(BaseModel):
     subject: SubjectOut
     names: list[str]
     records: list[RecordOut]
+    related_to: list[RelatedTo] = Field(
+        default_factory=list,
+        description="Organisations' records naming this subject behind them: measures the rules extend "
+        "to related parties reach it through these",
+    )
 
 
 class ChangeOut(BaseModel):

@@ -48,6 +48,8 @@ class Rule(Base):
     min_severity: Mapped[str] = mapped_column(String(8))
     measure_code: Mapped[str] = mapped_column(ForeignKey("measures.code"))
     effect: Mapped[str] = mapped_column(String(16))  # prohibit | restrict | strict_review | incentive
+    # Whom the measure reaches: the record's subject, or the people behind it (related parties).
+    applies_to: Mapped[str] = mapped_column(String(16), default="subject", server_default="subject")
     effective_from: Mapped[date] = mapped_column(Date)
     # Inclusive; None: open-ended. A version replaced before it took effect ends the day before it
     # began (never in force).

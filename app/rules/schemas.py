@@ -27,6 +27,7 @@ Action = Literal[
 ACTIONS: tuple[str, ...] = get_args(Action)
 MeasureKind = Literal["punishment", "incentive"]
 Effect = Literal["prohibit", "restrict", "strict_review", "incentive"]
+AppliesTo = Literal["subject", "related"]
 
 # Strongest first: a check's decision is the strongest effect that applies (prohibit > restrict >
 # strict_review), and incentive only when no punishment applies at all (联合奖惩: 失信 outweighs 守信).
@@ -71,6 +72,11 @@ class RuleIn(BaseModel):
     )
     measure: text(64)  # type: ignore[valid-type]
     effect: Effect
+    applies_to: AppliesTo = Field(
+        default="subject",
+        description="subject: the record's subject; related: the people the record names behind it "
+        "(legal representative, principal, responsible persons, actual controller)",
+    )
     effective_from: IsoDate | None = Field(default=None, description="Default: today (China time)")
     effective_to: IsoDate | None = None
     # 国办发〔2020〕49号: no punishment without a legal basis.
@@ -86,6 +92,7 @@ class RuleOut(BaseModel):
     min_severity: str
     measure: str
     effect: str
+    applies_to: AppliesTo = "subject"
     effective_from: date
     effective_to: date | None
     legal_basis: str

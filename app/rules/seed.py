@@ -23,7 +23,14 @@ _SEED_RULE_NAMESPACE = uuid.UUID("6f1c1f0e-3b1a-4c55-9a57-52454749535a")
 
 
 def _seed_key(entry: dict[str, Any]) -> str:
-    return f"{entry.get('domain') or '*'}/{entry['list_type']}/{entry['measure']}"
+    """domain/list/measure, and /related for a rule reaching the people behind a record (the rules
+    for subjects keep the keys, hence the ids, they always had)."""
+    key = f"{entry.get('domain') or '*'}/{entry['list_type']}/{entry['measure']}"
+    return key + "/related" if entry.get("applies_to", "subject") == "related" else key
+
+
+def _place(domain: str | None, list_type: str, measure: str, applies_to: str) -> tuple[str, ...]:
+    return (domain or "*", list_type, measure, applies_to)
 
 
 def seed_rule_id(entry: dict[str, Any]) -> uuid.UUID:
@@ -43,15 +50,16 @@ def _missing(session: Session, seed: dict[str, Any]) -> tuple[list[dict[str, Any
     known_rules = set(session.scalars(select(Rule.rule_id).distinct()))
     # An administrator's rule still open holds its (domain, list, measure): adding the seed rule
     # beside it would make the answer ambiguous, which the rules service refuses (409).
-    open_rules = select(Rule.domain_code, Rule.list_type, Rule.measure_code).where(
+    open_rules = select(Rule.domain_code, Rule.list_type, Rule.measure_code, Rule.applies_to).where(
         Rule.closed_reason.is_(None), Rule.effective_to.is_(None) | (Rule.effective_to >= china_today())
     )
-    held = {(domain or "*", list_type, measure) for domain, list_type, measure in session.execute(open_rules)}
+    held = {_place(*row) for row in session.execute(open_rules)}
     measures = [m for m in seed.get("measures", []) if m["code"] not in known_measures]
     rules = [
         r
         for r in seed.get("rules", [])
-        if seed_rule_id(r) not in known_rules and tuple(_seed_key(r).split("/")) not in held
+        if seed_rule_id(r) not in known_rules
+        and _place(r.get("domain"), r["list_type"], r["measure"], r.get("applies_to", "subject")) not in held
     ]
     return measures, rules
 
@@ -84,6 +92,7 @@ def load_seed_measures_and_rules(session: Session, seed: dict[str, Any]) -> dict
                 "min_severity": entry["min_severity"],
                 "measure_code": entry["measure"],
                 "effect": entry["effect"],
+                "applies_to": entry.get("applies_to", "subject"),
                 "effective_from": start,
                 "effective_to": entry.get("effective_to"),
                 "legal_basis": entry["legal_basis"],

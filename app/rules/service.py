@@ -91,6 +91,7 @@ def rule_out(rule: Rule) -> dict[str, Any]:
         "min_severity": rule.min_severity,
         "measure": rule.measure_code,
         "effect": rule.effect,
+        "applies_to": rule.applies_to,
         "effective_from": rule.effective_from,
         "effective_to": rule.effective_to,
         "legal_basis": rule.legal_basis,
@@ -188,6 +189,7 @@ def _check_overlap(
         domain,
         Rule.list_type == body.list_type,
         Rule.measure_code == body.measure,
+        Rule.applies_to == body.applies_to,
         or_(Rule.closed_reason.is_(None), Rule.closed_reason == "retired"),
         Rule.effective_to.is_(None) | (Rule.effective_to >= start),
     )
@@ -218,6 +220,7 @@ def _new_version(
         min_severity=body.min_severity,
         measure_code=body.measure,
         effect=body.effect,
+        applies_to=body.applies_to,
         effective_from=start,
         effective_to=body.effective_to,
         legal_basis=body.legal_basis,
@@ -307,10 +310,12 @@ class ActiveRule:
     kind: str  # punishment | incentive
     effect: str
     legal_basis: str
+    reaches: str = "subject"  # subject | related (the people a record names behind its subject)
 
-    def applies_to(self, domain: str, list_type: str, severity: str) -> bool:
+    def covers(self, domain: str, list_type: str, severity: str, reaches: str) -> bool:
         return (
             self.list_type == list_type
+            and self.reaches == reaches
             and (self.domain is None or self.domain == domain)
             and SEVERITY_RANK.get(severity, 0) >= self.min_rank
         )
@@ -325,17 +330,20 @@ class RuleSet:
     digest: str = ""
     # The state digest of a subject with no record in force (receipts).
     empty_digest: str = ""
-    _matching: dict[tuple[str, str, str, str], tuple[ActiveRule, ...]] = field(default_factory=dict)
+    _matching: dict[tuple[str, str, str, str, str], tuple[ActiveRule, ...]] = field(default_factory=dict)
     # The checks engine's memo of decisions by shape of case (app.checks.service._Plan).
     plans: dict[Any, Any] = field(default_factory=dict)
 
-    def matching(self, action: str, domain: str, list_type: str, severity: str) -> tuple[ActiveRule, ...]:
-        """The rules that apply to a record of this kind for this action (memoized: few kinds exist)."""
-        key = (action, domain, list_type, severity)
+    def matching(
+        self, action: str, domain: str, list_type: str, severity: str, reaches: str = "subject"
+    ) -> tuple[ActiveRule, ...]:
+        """The rules that apply to a record of this kind for this action, for its subject or for the
+        people behind it (memoized: few kinds exist)."""
+        key = (action, domain, list_type, severity, reaches)
         found = self._matching.get(key)
         if found is None:
             candidates = self.by_action.get(action, ())
-            found = tuple(r for r in candidates if r.applies_to(domain, list_type, severity))
+            found = tuple(r for r in candidates if r.covers(domain, list_type, severity, reaches))
             self._matching[key] = found
         return found
 
@@ -398,6 +406,7 @@ def _load_rule_set(session: Session, day: date) -> RuleSet:
             kind=measure.kind,
             effect=rule.effect,
             legal_basis=rule.legal_basis,
+            reaches=rule.applies_to,
         )
         ids.append(f"{rule.rule_id}:{rule.version}")
         for action in measure.actions:

@@ -184,7 +184,7 @@ def test_as_of_a_changed_rule_answers_with_the_old_version(http, token_for, cloc
     (rule,) = [
         r
         for r in http.get("/v1/rules?domain=court_judgments", headers=admin).json()
-        if r["measure"] == "restrict_high_consumption"
+        if r["measure"] == "restrict_high_consumption" and r["applies_to"] == "subject"
     ]
     clock("2026-11-20T10:00")
     changed = {k: rule[k] for k in ("domain", "list_type", "min_severity", "measure", "legal_basis")}
