@@ -23,7 +23,7 @@ from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.sql.schema import Table
 
 from app.db import Base
-from app.kit.signing import get_keyring
+from app.keys import get_keyring
 from app.migrate import current_revision
 
 FORMAT = "credit-registry-backup/1"

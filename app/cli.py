@@ -118,7 +118,7 @@ def serve(
     counts = prepare_database()
     if counts:
         typer.echo(f"loaded the seed catalog: {counts}", err=True)
-    from app.kit.signing import get_keyring
+    from app.keys import get_keyring
 
     get_keyring()  # generate the development key now, not inside the first request
     if settings.is_sqlite and workers > 1:
@@ -193,15 +193,16 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    from app.keys import install_public_keys
     from app.kit import signing
 
     # The backup's public keys, so that what they signed still verifies here.
     backup_keys = backups.public_keys(path)
-    keys = signing.install_public_keys(backup_keys, settings)
-    typer.echo(json.dumps({"restored": str(path), "rows": counts, "keys": keys}))
-    if keys["missing"]:
+    installed = install_public_keys(backup_keys, settings)
+    typer.echo(json.dumps({"restored": str(path), "rows": counts, "keys": installed}))
+    if installed["missing"]:
         by_kid = {key.kid: key for key in map(signing.public_key_from_jwk, backup_keys)}
-        pems = [signing.public_pem(by_kid[kid].public_ec) for kid in keys["missing"]]
+        pems = [signing.public_pem(by_kid[kid].public_ec) for kid in installed["missing"]]
         typer.echo(
             "warning: receipts, reports and checkpoints signed by these keys will not verify until their "
             "public keys are added to REGISTRY_SIGNING_KEYS (after the private ones):\n" + "\n".join(pems),
@@ -473,7 +474,8 @@ def extracts_verify(
     from collections.abc import Callable
 
     from app.exchange.verify import verify_extract
-    from app.kit.signing import get_keyring, jwks_verifier
+    from app.keys import get_keyring
+    from app.kit.signing import jwks_verifier
 
     verify_jws: Callable[[str], Any]
     if jwks is None:
@@ -603,6 +605,7 @@ def keys_rotate(
     """Add a new signing key that signs from a moment ahead; older keys keep verifying."""
     import time
 
+    from app import keys
     from app.kit import signing
 
     settings = get_settings()
@@ -614,7 +617,7 @@ def keys_rotate(
         kid = signing.load_key(path.read_text()).kid
         typer.echo(
             f"new signing key {kid}: {path}\n"
-            f"Running servers publish it within {signing.KEYS_RECHECK_SECONDS:g} seconds and sign with it "
+            f"Running servers publish it within {keys.KEYS_RECHECK_SECONDS:g} seconds and sign with it "
             f"from {signing.iso_instant(at)}; no restart is needed. Tokens signed by the previous key are "
             f"accepted until {signing.iso_instant(at + ttl)}; its receipts, reports and checkpoints keep "
             f"verifying. Keep {path.parent} with your secrets (docs/operations.md)."
@@ -653,9 +656,10 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output"
     import math
     import time
 
+    from app import keys
     from app.kit import signing
 
-    keyring = signing.reload_keys()
+    keyring = keys.reload_keys()
     now, active = time.time(), keyring.active
     rows = []
     for key in keyring.ordered:

@@ -5,11 +5,47 @@ from typing import Any, ClassVar
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kit.responses import FastJSON
 from app.kit.routing import allowed_methods
+
+# What each error status means, as the OpenAPI document declares it (app.openapi).
+REASONS = {
+    400: "The request could not be parsed, or an OAuth2 grant or scope error",
+    401: "Missing, malformed, expired or wrongly signed token",
+    403: "The token lacks the scope, or the agency holds no role here",
+    404: "No such resource",
+    408: "The request body did not arrive in time; nothing was stored",
+    409: "Conflicts with the stored state; nothing was stored",
+    412: "The If-Match version is stale",
+    413: "The request body, or an uploaded file, is too large; nothing was stored",
+    415: "The upload's type is not accepted",
+    422: "Invalid input; the fields are named",
+    428: "If-Match is required",
+    429: "Rate limit reached; retry after Retry-After seconds",
+    503: "The database is unavailable; nothing was stored; retry after Retry-After seconds",
+}
+
+
+class FieldError(BaseModel):
+    field: str
+    detail: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx: a code and a sentence; validation errors also name the fields."""
+
+    error: str
+    detail: str
+    fields: list[FieldError] | None = None
+
+
+def errors_declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that can answer errors beyond its kind's defaults."""
+    return {status: {"model": ErrorBody, "description": REASONS[status]} for status in statuses}
 
 
 class RegistryError(Exception):

@@ -11,7 +11,7 @@ from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only 
 from app.catalog.calendar import calendar_horizon
 from app.db import get_engine, get_read_engine
 from app.errors import ServiceUnavailable
-from app.kit.signing import get_keyring
+from app.keys import get_keyring
 from app.migrate import current_revision, head_revision
 from app.records import repository as records
 

@@ -16,44 +16,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel
 
+from app.errors import REASONS, ErrorBody
 from app.kit import bodies
 
-_REASONS = {
-    400: "The request could not be parsed, or an OAuth2 grant or scope error",
-    401: "Missing, malformed, expired or wrongly signed token",
-    403: "The token lacks the scope, or the agency holds no role here",
-    404: "No such resource",
-    408: "The request body did not arrive in time; nothing was stored",
-    409: "Conflicts with the stored state; nothing was stored",
-    412: "The If-Match version is stale",
-    413: "The request body, or an uploaded file, is too large; nothing was stored",
-    415: "The upload's type is not accepted",
-    422: "Invalid input; the fields are named",
-    428: "If-Match is required",
-    429: "Rate limit reached; retry after Retry-After seconds",
-    503: "The database is unavailable; nothing was stored; retry after Retry-After seconds",
-}
 _WRITE_METHODS = {"post", "put", "patch", "delete"}
-
-
-class FieldError(BaseModel):
-    field: str
-    detail: str
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx and 5xx: a code and a sentence; validation errors also name the fields."""
-
-    error: str
-    detail: str
-    fields: list[FieldError] | None = None
-
-
-def errors_declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route that can answer errors beyond its kind's defaults."""
-    return {status: {"model": ErrorBody, "description": _REASONS[status]} for status in statuses}
 
 
 def _default_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
@@ -77,7 +44,7 @@ def _default_statuses(path: str, method: str, operation: dict[str, Any]) -> set[
 
 def _error_response(status: int) -> dict[str, Any]:
     return {
-        "description": _REASONS.get(status, "Error"),
+        "description": REASONS.get(status, "Error"),
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
     }
 

@@ -10,7 +10,7 @@ APP = Path(__file__).resolve().parents[1] / "app"
 LAYERS: list[set[str]] = [
     {"kit"},
     {"config", "errors"},
-    {"ratelimit"},
+    {"ratelimit", "keys"},
     {"db"},
     {"audit"},
     {"catalog"},
@@ -83,18 +83,7 @@ def _violations() -> list[str]:
 
 # Known breaks being mended (each leaves this list when its module is moved); nothing else may join.
 KNOWN = {
-    "app/auth/router.py imports app.openapi.errors_declared",
-    "app/cases/router.py imports app.openapi.errors_declared",
-    "app/records/router.py imports app.openapi.errors_declared",
-    "app/auth/service.py imports app.catalog.models.Agency",
-    "app/kit/signing.py imports app.config.Settings",
-    "app/kit/signing.py imports app.config.get_settings",
-    "app/public/search.py imports app.records.models.Subject",
     "app/public/search.py imports app.records.models.SubjectSearch",
-    "app/public/view.py imports app.catalog.models.Agency",
-    "app/public/view.py imports app.catalog.models.Domain",
-    "app/public/view.py imports app.records.models.Record",
-    "app/public/view.py imports app.records.models.Subject",
 }
 
 

@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEntry
 from app.db import bulk_insert, column_in, read_snapshot, serialize_writers
 from app.errors import ValidationFailed
+from app.keys import get_keyring
 from app.kit import signing
 from app.kit.clock import utcnow
-from app.kit.signing import get_keyring
 
 GENESIS_HASH = "0" * 64
 

@@ -11,8 +11,7 @@ from pydantic import BaseModel
 from app.auth import service
 from app.auth.throttle import throttle
 from app.db import DbSession
-from app.errors import InvalidClient, RegistryError, UnsupportedGrantType
-from app.openapi import errors_declared
+from app.errors import InvalidClient, RegistryError, UnsupportedGrantType, errors_declared
 
 router = APIRouter(tags=["auth"])
 

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.models import ApiClient
 from app.auth.scopes import Scope
-from app.catalog.models import Agency
+from app.catalog import service as catalog
 from app.config import get_settings
 from app.db import session_scope
 from app.errors import InvalidClient, InvalidScope, NotFound, Unauthorized, ValidationFailed
+from app.keys import get_keyring
 from app.kit.clock import utcnow
-from app.kit.signing import KeyRing, SignatureError, get_keyring
+from app.kit.signing import KeyRing, SignatureError
 
 TOKEN_AUDIENCE = "registry-api"
 
@@ -55,7 +56,7 @@ def _hash_secret(secret: str) -> str:
 def create_client(
     session: Session, *, agency_code: str, scopes: list[str], actor: str, label: str = ""
 ) -> NewClient:
-    if session.get(Agency, agency_code) is None:
+    if not catalog.agency_exists(session, agency_code):
         raise NotFound(f"no agency with code {agency_code!r}")
     known = {scope.value for scope in Scope}
     unknown = [scope for scope in scopes if scope not in known]

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from app.keys import get_keyring
 from app.kit.clock import CHINA, china_date
-from app.kit.signing import get_keyring
 
 if TYPE_CHECKING:
     from app.cases.models import Case

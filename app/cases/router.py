@@ -29,9 +29,8 @@ from app.cases.schemas import (
     RepairIn,
 )
 from app.db import DbSession
-from app.errors import NotFound
+from app.errors import NotFound, errors_declared
 from app.kit.clock import china_today
-from app.openapi import errors_declared
 from app.ratelimit import rate_limited
 
 router = APIRouter(tags=["cases"])

@@ -51,6 +51,10 @@ def domain_codes(session: Session) -> set[str]:
     return set(session.scalars(select(Domain.code)))
 
 
+def agency_exists(session: Session, code: str) -> bool:
+    return session.get(Agency, code) is not None
+
+
 def plan_exists(session: Session, plan: str) -> bool:
     return session.get(Plan, plan) is not None
 

@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
+from app.keys import get_keyring
 from app.kit import es256, merkle
-from app.kit.signing import b64url, b64url_decode, canonical_json, get_keyring
+from app.kit.signing import b64url, b64url_decode, canonical_json
 
 RECEIPT_TYPE = "registry-check-receipt"
 BATCH_TYPE = "registry-check-batch"

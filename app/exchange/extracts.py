@@ -46,8 +46,9 @@ from app.audit import service as audit
 from app.config import get_settings
 from app.exchange.errors import ExtractChainBroken, ExtractNotDue, ExtractOutOfOrder
 from app.exchange.models import Extract
+from app.keys import get_keyring
 from app.kit.clock import china_today, end_of_day, utcnow
-from app.kit.signing import canonical_json, get_keyring
+from app.kit.signing import canonical_json
 from app.records import repository
 
 FORMAT = "registry-extract/1"

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
+from app.keys import get_keyring
 from app.kit.clock import CHINA, china_date, utcnow
-from app.kit.signing import canonical_json, get_keyring
+from app.kit.signing import canonical_json
 from app.public.models import PublicReport
 from app.public.view import KIND_ZH, LIST_ZH, SEVERITY_ZH, PublicSubject
 

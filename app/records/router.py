@@ -7,10 +7,9 @@ from fastapi import APIRouter, Header, Query, Response
 from app.audit import access
 from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
 from app.db import DbSession, ReadSession, session_scope
-from app.errors import PreconditionRequired, RegistryError, ValidationFailed
+from app.errors import PreconditionRequired, RegistryError, ValidationFailed, errors_declared
 from app.kit.dates import IsoDate
 from app.kit.text import printable
-from app.openapi import errors_declared
 from app.records import changes, ingest, lifecycle, publicity, queries
 from app.records.schemas import (
     MAX_BATCH,

@@ -15,7 +15,8 @@ from sqlalchemy import delete, select, update
 from app.audit.models import AuditEntry
 from app.audit.service import GENESIS_HASH, chain_hash
 from app.db import session_scope
-from app.kit.signing import KeyRing, get_keyring, load_key
+from app.keys import get_keyring
+from app.kit.signing import KeyRing, load_key
 from app.records.models import Record
 from tests.conftest import record_body
 

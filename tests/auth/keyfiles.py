@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app import keys
 from app.config import get_settings
 from app.kit import signing
 
@@ -15,16 +16,16 @@ def own_keys(*, data_dir: Path | None = None, signing_keys: str = "") -> Iterato
     """This process's keys come from `data_dir`/keys (or `signing_keys`) inside the block and are
     looked at on every use (no recheck interval); the suite's keys again after it."""
     settings = get_settings()
-    saved = settings.data_dir, settings.signing_keys, signing.KEYS_RECHECK_SECONDS
+    saved = settings.data_dir, settings.signing_keys, keys.KEYS_RECHECK_SECONDS
     settings.data_dir = data_dir or settings.data_dir
     settings.signing_keys = signing_keys
-    signing.KEYS_RECHECK_SECONDS = 0.0
+    keys.KEYS_RECHECK_SECONDS = 0.0
     try:
-        signing.reload_keys()
+        keys.reload_keys()
         yield
     finally:
-        settings.data_dir, settings.signing_keys, signing.KEYS_RECHECK_SECONDS = saved
-        signing.reload_keys()
+        settings.data_dir, settings.signing_keys, keys.KEYS_RECHECK_SECONDS = saved
+        keys.reload_keys()
 
 
 def key_file(directory: Path, hours_ago: float) -> Path:

@@ -17,8 +17,8 @@ from app.auth.service import create_client
 from app.cli import cli
 from app.db import session_scope
 from app.errors import Unauthorized
+from app.keys import get_keyring
 from app.kit import signing
-from app.kit.signing import get_keyring
 from tests.auth.keyfiles import key_file, own_keys
 from tests.checks.helpers import approver, check
 from tests.conftest import POLICE, record_body

@@ -16,8 +16,8 @@ from fastapi.routing import APIRoute
 from jose import jwt
 
 from app.auth.scopes import Scope
+from app.keys import get_keyring
 from app.kit.routing import leaf_routes
-from app.kit.signing import get_keyring
 from app.main import app
 
 PUBLIC = {

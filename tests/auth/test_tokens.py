@@ -10,7 +10,7 @@ from jose import jwt
 from app.auth.service import create_client
 from app.config import get_settings
 from app.db import session_scope
-from app.kit.signing import get_keyring
+from app.keys import get_keyring
 from tests.conftest import POLICE, record_body
 
 

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from app.cases import decision_document
-from app.kit.signing import get_keyring
+from app.keys import get_keyring
 from tests.cases.helpers import TENTH_WORKDAY, apply, decide, listed
 from tests.conftest import POLICE, make_resident_id, record_body
 

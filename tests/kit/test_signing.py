@@ -11,6 +11,7 @@ import orjson
 import pytest
 from jose import jws, jwt
 
+from app import keys
 from app.audit import service as audit
 from app.kit import signing
 from app.kit.signing import KeyRing, SignatureError
@@ -232,20 +233,20 @@ def test_the_rotated_environment_value_puts_a_new_key_first_and_keeps_every_key(
 def test_a_running_process_notices_a_key_file_written_by_another(tmp_path):
     directory = tmp_path / "keys"
     with own_keys(data_dir=tmp_path):
-        first = signing.get_keyring()
-        assert signing.get_keyring() is first  # nothing changed: the same keyring
+        first = keys.get_keyring()
+        assert keys.get_keyring() is first  # nothing changed: the same keyring
         # Another process (`registry keys rotate`) writes a key file.
         path = signing.generate_key_file(directory)
-        second = signing.get_keyring()
+        second = keys.get_keyring()
         assert second is not first
         assert second.active.kid == signing.load_key(path.read_text()).kid
         assert set(second.keys) == set(first.keys) | {second.active.kid}
         assert path.stat().st_mode & 0o777 == 0o600 and directory.stat().st_mode & 0o077 == 0
         # Within the recheck interval a process does not even look (a few seconds at most).
-        signing.KEYS_RECHECK_SECONDS = 60.0
-        assert signing.reload_keys() is second
+        keys.KEYS_RECHECK_SECONDS = 60.0
+        assert keys.reload_keys() is second
         signing.generate_key_file(directory)
-        assert signing.get_keyring() is second
+        assert keys.get_keyring() is second
 
 
 def test_public_key_files_verify_but_never_sign(tmp_path):
@@ -260,13 +261,13 @@ def test_public_key_files_verify_but_never_sign(tmp_path):
 
 def test_an_unreadable_key_file_does_not_stop_a_running_process(tmp_path, caplog):
     with own_keys(data_dir=tmp_path):
-        working = signing.get_keyring()
+        working = keys.get_keyring()
         (tmp_path / "keys" / "signing-broken.pem").write_text("-----BEGIN PRIVATE KEY-----\nnot a key")
-        assert signing.get_keyring() is working
+        assert keys.get_keyring() is working
         assert "keeping the keys already loaded" in caplog.text
         (tmp_path / "keys" / "signing-broken.pem").unlink()
         (tmp_path / "keys" / ".signing-x.pem.partial").write_text("being written")
-        assert signing.get_keyring() is working  # files being written are not looked at
+        assert keys.get_keyring() is working  # files being written are not looked at
 
 
 def test_a_published_jwks_verifies_what_the_registry_signed_and_nothing_else():
@@ -285,4 +286,4 @@ def test_environment_keys_need_a_private_key(tmp_path):
 
     public = signing.public_pem(_key().public_ec)
     with pytest.raises(ValueError, match="no private key"):
-        signing.keyring_from_settings(Settings(data_dir=tmp_path, signing_keys=public))
+        keys.keyring_from_settings(Settings(data_dir=tmp_path, signing_keys=public))

@@ -75,6 +75,7 @@ def test_a_restore_on_a_fresh_data_directory_still_verifies_receipts_and_reports
     the registry signed before verifies where the data now lives (a new key signs from there on)."""
     from typer.testing import CliRunner
 
+    from app import keys
     from app.cli import cli
     from app.config import Settings, get_settings
     from app.kit import signing
@@ -91,7 +92,7 @@ def test_a_restore_on_a_fresh_data_directory_still_verifies_receipts_and_reports
     path = tmp_path / "registry.jsonl.gz"
     with get_engine().connect() as connection:
         backup.backup(connection, path)
-    suite_kids = set(signing.get_keyring().keys)
+    suite_kids = set(keys.get_keyring().keys)
     assert {key["kid"] for key in backup.public_keys(path)} == suite_kids
     assert all("d" not in key for key in backup.public_keys(path))  # no private key in a backup
 
@@ -99,7 +100,7 @@ def test_a_restore_on_a_fresh_data_directory_still_verifies_receipts_and_reports
     fresh = Settings(data_dir=fresh_dir, database_url=scratch_database_url, signing_keys="")
     # What was lost before: a fresh data directory's new key knows nothing the old keys signed.
     with pytest.raises(signing.SignatureError, match="unknown key"):
-        signing.keyring_from_settings(fresh).verify_jws(receipt)
+        keys.keyring_from_settings(fresh).verify_jws(receipt)
     for generated in (fresh_dir / "keys").iterdir():  # as if that directory had never been used
         generated.unlink()
 
@@ -113,7 +114,7 @@ def test_a_restore_on_a_fresh_data_directory_still_verifies_receipts_and_reports
     summary = json.loads(result.stdout)
     assert set(summary["keys"]["installed"]) == suite_kids and summary["keys"]["missing"] == []
 
-    restored = signing.keyring_from_settings(fresh)
+    restored = keys.keyring_from_settings(fresh)
     assert restored.active.kid not in suite_kids  # the fresh directory's own key signs
     assert (
         restored.verify_jws(receipt)["decision"] == check(http, approver_headers, 1, "financing")["decision"]
@@ -125,6 +126,7 @@ def test_a_restore_on_a_fresh_data_directory_still_verifies_receipts_and_reports
 
 
 def test_a_restore_where_keys_come_from_the_environment_names_the_missing_public_keys(tmp_path, http):
+    from app import keys
     from app.config import Settings
     from app.kit import signing
 
@@ -132,6 +134,6 @@ def test_a_restore_where_keys_come_from_the_environment_names_the_missing_public
     with get_engine().connect() as connection:
         backup.backup(connection, path)
     settings = Settings(data_dir=tmp_path, signing_keys=signing.new_private_pem())
-    result = signing.install_public_keys(backup.public_keys(path), settings)
-    assert set(result["missing"]) == set(signing.get_keyring().keys) and not result["installed"]
+    result = keys.install_public_keys(backup.public_keys(path), settings)
+    assert set(result["missing"]) == set(keys.get_keyring().keys) and not result["installed"]
     assert not (tmp_path / "keys").exists()  # nothing written: the environment is the operator's

@@ -6,7 +6,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from app.kit.signing import get_keyring
+from app.keys import get_keyring
 from tests.conftest import make_resident_id, make_uscc, record_body
 
 TODAY = "2026-11-20T10:00"
