@@ -81,28 +81,15 @@ def _violations() -> list[str]:
     return problems
 
 
-# Known breaks being mended (each leaves this list when its module is moved); nothing else may join.
-KNOWN = {
-    "app/public/search.py imports app.records.models.SubjectSearch",
-}
-
-
 def test_imports_follow_the_layers() -> None:
-    assert [v for v in _violations() if _without_line(v) not in KNOWN] == []
-
-
-def _without_line(violation: str) -> str:
-    """'app/x.py:12 imports app.y: why' -> 'app/x.py imports app.y'"""
-    where, imported = violation.split(": ")[0].split(" imports ")
-    return f"{where.split(':')[0]} imports {imported}"
+    assert _violations() == []
 
 
 def test_the_kit_imports_nothing_of_the_app() -> None:
     for path in sorted((APP / "kit").rglob("*.py")):
         for imported, line, _ in _imports(path):
             unit = _unit(imported)
-            where = f"app/kit/{path.name} imports {imported}"
-            assert unit in (None, "kit") or where in KNOWN, f"{where} (line {line})"
+            assert unit in (None, "kit"), f"app/kit/{path.name}:{line} imports {imported}"
 
 
 def test_the_check_finds_what_it_forbids(tmp_path: Path) -> None:

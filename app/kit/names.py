@@ -1,16 +1,28 @@
 """Names as the public search compares them: normalized text, the name without its legal form, pinyin.
 
-A person types "北京星辰科技有限责任公司", "北京星辰科技（有限公司）", "ＢＥＩＪＩＮＧ星辰" or "zhangsan" for
-the same entities the agencies pushed under slightly different spellings. Everything is folded the
+A person types "北京星辰科技有限责任公司", "北京星辰科技（有限公司）", "ＢＥＩＪＩＮＧ星辰",
+"北京星辰科技有限責任公司" or "zhangsan" for the same entities the agencies pushed under slightly
+different spellings; or only the trade name ("星辰", without the place and the industry), or a
+homophone a pinyin input method offered ("星晨"), or the initials ("xckj"). Everything is folded the
 same way on the way in (the search index) and on the way out (the query).
+
+An enterprise name is 行政区划 + 字号 + 行业 + 组织形式 (企业名称登记管理规定 第六条; the place may also
+be left out, or put in brackets after the trade name): `trade()` takes the leading administrative
+divisions off, so that "枣庄鑫达通讯" and "鑫达通讯" both meet "枣庄市鑫达通讯器材有限公司".
 """
 
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
 
+import opencc
+from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
+from pypinyin.constants import PINYIN_DICT
+from pypinyin.contrib.tone_convert import to_normal
 from pypinyin.seg.simpleseg import seg as segment
 
 # Legal-form suffixes (公司法 and the enterprise name rules), longest first so that the longest one is
@@ -39,11 +51,48 @@ LEGAL_FORMS = (
 _NOISE = re.compile(r"[\s\-_.,，。·•・、'\"“”‘’:：;；!！?？/\\|()（）\[\]【】<>《》{}&＆+%*]+")
 _ASCII_LETTERS = re.compile(r"^[a-z]+$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN_PAIR = re.compile(r"(?=([\u3400-\u9fff]{2}))")
+_SYLLABLE = re.compile(r"^[a-z]+$")
+
+# Traditional characters (and their variants) to simplified, as OpenCC's t2s tables write them.
+_T2S = OpenCC("t2s")
+
+
+def _changing_characters() -> frozenset[str] | None:
+    """Every character t2s may change, read from the package's own tables: a name holding none of
+    them is already simplified, and is not converted (the conversion costs some 40 µs a name, a
+    minute on reindexing a million). None when the tables cannot be read: then every name is."""
+    tables = Path(opencc.__file__).parent / "dictionary"
+    found: set[str] = set()
+    try:
+        for table in ("TSCharacters.txt", "TSPhrases.txt"):
+            for line in (tables / table).open(encoding="utf-8"):
+                key, _, value = line.rstrip("\n").partition("\t")
+                first = value.split(" ")[0]  # the first choice is what convert() writes
+                if len(first) == len(key):
+                    found.update(old for old, new in zip(key, first, strict=True) if old != new)
+                else:
+                    found.update(key)
+    except OSError:
+        return None
+    return frozenset(found)
+
+
+_CHANGING = _changing_characters()
+
+
+@lru_cache(maxsize=65536)
+def simplified(text: str) -> str:
+    """Traditional characters folded to simplified (臺灣積體電路 -> 台湾积体电路); other text unchanged."""
+    if _CHANGING is not None and _CHANGING.isdisjoint(text):
+        return text
+    return _T2S.convert(text) if _HAN.search(text) else text
 
 
 def fold(text: str) -> str:
-    """NFKC (full width -> half width), lower case, legal-form variants unified, punctuation removed."""
-    folded = unicodedata.normalize("NFKC", text).lower().strip()
+    """NFKC (full width -> half width), lower case, traditional characters to simplified, legal-form
+    variants unified, punctuation removed."""
+    folded = simplified(unicodedata.normalize("NFKC", text).lower().strip())
     for variant, canonical in _SUFFIX_VARIANTS:
         folded = folded.replace(variant, canonical)
     return _NOISE.sub("", folded)
@@ -63,18 +112,99 @@ def _word_pinyin(word: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=65536)
-def pinyin(text: str) -> tuple[str, str]:
-    """(full pinyin, initials) of the Han characters; other letters and digits pass through.
+def syllables(text: str) -> tuple[str, ...]:
+    """The toneless pinyin of the text, one syllable per Han character; a run of other letters or
+    digits is one item of its own (lower case, punctuation dropped).
 
     pypinyin cuts a text into words and reads each word on its own (the phrase dictionary decides
     polyphones such as 银行 / 行走 within a word), so reading word by word, with each word's reading
     cached, gives the same answer as reading the whole text, several times faster: names share
     their words (places, trades, surnames).
     """
-    syllables = [s for word in segment(text) for s in _word_pinyin(word)]
-    full = "".join(syllables)
-    initials = "".join(s[0] for s in syllables)
-    return re.sub(r"[^a-z0-9]", "", full.lower()), re.sub(r"[^a-z0-9]", "", initials.lower())
+    found = (re.sub(r"[^a-z0-9]", "", s.lower()) for word in segment(text) for s in _word_pinyin(word))
+    return tuple(s for s in found if s)
+
+
+def pinyin(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of the Han characters; other letters and digits pass through."""
+    read = syllables(text)
+    return "".join(read), "".join(s[0] for s in read)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# 行政区划 written before a trade name: provinces (full and short), prefecture-level cities by their
+# short names, and any two or three characters ending in a division's own word (滕州市, 天河区, 沛县).
+_PROVINCES = _words(
+    "北京市 天津市 上海市 重庆市 河北省 山西省 辽宁省 吉林省 黑龙江省 江苏省 浙江省 安徽省 福建省 江西省 "
+    "山东省 河南省 湖北省 湖南省 广东省 海南省 四川省 贵州省 云南省 陕西省 甘肃省 青海省 台湾省 "
+    "内蒙古自治区 广西壮族自治区 西藏自治区 宁夏回族自治区 新疆维吾尔自治区 香港特别行政区 澳门特别行政区"
+)
+_PROVINCE_SHORT = [
+    re.sub("(省|市|壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区)$", "", p) for p in _PROVINCES
+]
+_CITIES = _words(
+    "石家庄 唐山 秦皇岛 邯郸 邢台 保定 张家口 承德 沧州 廊坊 衡水 太原 大同 阳泉 长治 晋城 朔州 晋中 运城 "
+    "忻州 临汾 吕梁 呼和浩特 包头 乌海 赤峰 通辽 鄂尔多斯 呼伦贝尔 巴彦淖尔 乌兰察布 沈阳 大连 鞍山 抚顺 "
+    "本溪 丹东 锦州 营口 阜新 辽阳 盘锦 铁岭 朝阳 葫芦岛 长春 四平 辽源 通化 白山 松原 白城 延边 哈尔滨 "
+    "齐齐哈尔 鸡西 鹤岗 双鸭山 大庆 伊春 佳木斯 七台河 牡丹江 黑河 绥化 南京 无锡 徐州 常州 苏州 南通 "
+    "连云港 淮安 盐城 扬州 镇江 泰州 宿迁 杭州 宁波 温州 嘉兴 湖州 绍兴 金华 衢州 舟山 台州 丽水 合肥 芜湖 "
+    "蚌埠 淮南 马鞍山 淮北 铜陵 安庆 黄山 滁州 阜阳 宿州 六安 亳州 池州 宣城 福州 厦门 莆田 三明 泉州 漳州 "
+    "南平 龙岩 宁德 南昌 景德镇 萍乡 九江 新余 鹰潭 赣州 吉安 宜春 抚州 上饶 济南 青岛 淄博 枣庄 东营 烟台 "
+    "潍坊 济宁 泰安 威海 日照 临沂 德州 聊城 滨州 菏泽 郑州 开封 洛阳 平顶山 安阳 鹤壁 新乡 焦作 濮阳 许昌 "
+    "漯河 三门峡 南阳 商丘 信阳 周口 驻马店 济源 武汉 黄石 十堰 宜昌 襄阳 鄂州 荆门 孝感 荆州 黄冈 咸宁 随州 "
+    "恩施 仙桃 潜江 天门 长沙 株洲 湘潭 衡阳 邵阳 岳阳 常德 张家界 益阳 郴州 永州 怀化 娄底 湘西 广州 韶关 "
+    "深圳 珠海 汕头 佛山 江门 湛江 茂名 肇庆 惠州 梅州 汕尾 河源 阳江 清远 东莞 中山 潮州 揭阳 云浮 南宁 "
+    "柳州 桂林 梧州 北海 防城港 钦州 贵港 玉林 百色 贺州 河池 来宾 崇左 海口 三亚 三沙 儋州 成都 自贡 "
+    "攀枝花 泸州 德阳 绵阳 广元 遂宁 内江 乐山 南充 眉山 宜宾 广安 达州 雅安 巴中 资阳 阿坝 甘孜 凉山 贵阳 "
+    "六盘水 遵义 安顺 毕节 铜仁 黔西南 黔东南 黔南 昆明 曲靖 玉溪 保山 昭通 丽江 普洱 临沧 楚雄 红河 文山 "
+    "西双版纳 大理 德宏 怒江 迪庆 拉萨 日喀则 昌都 林芝 山南 那曲 阿里 西安 铜川 宝鸡 咸阳 渭南 延安 汉中 "
+    "榆林 安康 商洛 兰州 嘉峪关 金昌 白银 天水 武威 张掖 平凉 酒泉 庆阳 定西 陇南 临夏 甘南 西宁 海东 海北 "
+    "黄南 果洛 玉树 海西 银川 石嘴山 吴忠 固原 中卫 乌鲁木齐 克拉玛依 吐鲁番 哈密 昌吉 博尔塔拉 巴音郭楞 "
+    "阿克苏 克孜勒苏 喀什 和田 伊犁 塔城 阿勒泰 石河子"
+)
+_DIVISION_WORD = "(?:市|地区|自治州|州|盟|县|自治县|区|旗)"
+_PLACE = re.compile(
+    "^(?:"
+    + "|".join(sorted({*_PROVINCES, *_PROVINCE_SHORT}, key=len, reverse=True))
+    + "|(?:"
+    + "|".join(sorted(_CITIES, key=len, reverse=True))
+    + f"){_DIVISION_WORD}?"
+    + f"|[\u3400-\u9fff]{{2,3}}{_DIVISION_WORD}"
+    + ")"
+)
+
+
+def trade(stem: str) -> str:
+    """A name without the administrative divisions it begins with (山东省枣庄市鑫达通讯器材 -> 鑫达通讯器材);
+    the name itself when that would leave fewer than two characters."""
+    rest = stem
+    for _ in range(3):  # province, city, county
+        found = _PLACE.match(rest)
+        if found is None or len(rest) - found.end() < 2:
+            break
+        rest = rest[found.end() :]
+    return rest
+
+
+def han_pairs(text: str) -> list[str]:
+    """Every two neighbouring Han characters, in order (鑫达通 -> 鑫达, 达通)."""
+    return _HAN_PAIR.findall(text)
+
+
+def syllable_pairs(text: str) -> list[str]:
+    """Every two neighbouring syllables as one token (xin_da, da_tong), in order: what a homophone
+    typed through a pinyin input method shares with the name it meant."""
+    read = [s for s in syllables(text) if _SYLLABLE.match(s)]
+    return [f"{a}_{b}" for a, b in pairwise(read)]
+
+
+def grams(stem: str) -> str:
+    """The index's word list for a name: its Han character pairs (a two-character trade name
+    anywhere in it) and syllable pairs (homophones), space-separated, each once."""
+    return " ".join(dict.fromkeys([*han_pairs(stem), *syllable_pairs(stem)]))
 
 
 @dataclass(frozen=True)
@@ -85,13 +215,43 @@ class NameKeys:
     core: str
     pinyin: str
     initials: str
+    trade: str
+    trade_initials: str
+    grams: str
 
 
 def name_keys(name: str) -> NameKeys:
     folded = fold(name)
     stem = core(folded)
-    full, initials = pinyin(stem) if _HAN.search(stem) else ("", "")
-    return NameKeys(folded=folded, core=stem, pinyin=full, initials=initials)
+    if not _HAN.search(stem):
+        return NameKeys(folded, stem, "", "", stem, "", "")
+    full, initials = pinyin(stem)
+    without_place = trade(stem)
+    trade_initials = pinyin(without_place)[1] if without_place != stem else initials
+    return NameKeys(folded, stem, full, initials, without_place, trade_initials, grams(stem))
+
+
+@lru_cache(maxsize=1)
+def _syllable_set() -> frozenset[str]:
+    """Every toneless pinyin syllable pypinyin reads a character as (some 420)."""
+    return frozenset(
+        syllable
+        for readings in PINYIN_DICT.values()
+        for reading in readings.split(",")
+        if (syllable := to_normal(reading)).isascii()
+    )
+
+
+@lru_cache(maxsize=4096)
+def spelled_as_pinyin(text: str) -> bool:
+    """Whether letters split wholly into pinyin syllables ("zhangwei": zhang wei; not "zhangsna")."""
+    known = _syllable_set()
+    reachable = [True] + [False] * len(text)
+    for end in range(1, len(text) + 1):
+        reachable[end] = any(
+            reachable[start] and text[start:end] in known for start in range(max(0, end - 6), end)
+        )
+    return reachable[-1]
 
 
 def is_latin_query(folded: str) -> bool:

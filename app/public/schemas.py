@@ -23,6 +23,8 @@ class SearchOut(BaseModel):
     items: list[SearchItem]
     total: int
     limit: int
+    # With no items only: what an empty answer means and what it does not (not a clean bill).
+    note: str | None = None
 
 
 class PublicSubjectRef(BaseModel):

@@ -32,7 +32,9 @@ from app.cases.schemas import AppealIn, ObjectionIn, RepairIn
 from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
+from app.kit.identifiers import validate_uscc
 from app.kit.limits import Refused, json_refusal
+from app.kit.masking import is_resident_id
 from app.notices import service as notices
 from app.notices.errors import NoticeClosed, StatementAlreadyGiven, StatementTooLate
 from app.notices.schemas import StatementIn
@@ -185,13 +187,37 @@ def home(request: Request, session: DbSession, q: str = "") -> HTMLResponse:
     """一站式查询: the search box, and its results when a query was given."""
     # An identity number typed in is not echoed back whole (the page may be shared or cached).
     shown = view.scrub(q)
-    context: dict[str, Any] = {"q": q if shown == q else "", "shown_q": shown, "results": None, "errors": {}}
+    context: dict[str, Any] = {
+        "q": q if shown == q else "",
+        "shown_q": shown,
+        "results": None,
+        "errors": {},
+        "special_key": None,
+    }
     if q.strip():
         try:
             context["results"] = search.search(session.connection(), q[:100], search.MAX_LIMIT, china_today())
         except ValidationFailed:
             context["errors"]["q"] = "请至少输入两个字的名称，或完整的统一社会信用代码。"
+        else:
+            # A miss is not a clean bill: an organisation asked for by its full code gets the link to
+            # its special report, which states per domain what is and is not on record.
+            if not context["results"]["items"]:
+                context["special_key"] = _organisation_code(q)
     return _page(request, "index.html", context, 422 if context["errors"] else 200)
+
+
+def _organisation_code(q: str) -> str | None:
+    """The query as a valid unified social credit code (GB 32100-2015), or None; never a resident
+    identity number, even one whose last character happens to check as a code's (the page never
+    shows a full identity number)."""
+    code = "".join(q.split()).upper()
+    if is_resident_id(code):
+        return None
+    try:
+        return validate_uscc(code)
+    except ValueError:
+        return None
 
 
 @router.get("/subjects/{ref}", response_class=HTMLResponse)

@@ -3,7 +3,18 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Agency
@@ -114,8 +125,10 @@ class SubjectSearch(Base):
     """The public search index: one row per distinct name a subject has carried (app.kit.names keys).
 
     Filled in the same transaction that creates a subject or gives it a new name. Name search reads
-    it through pg_trgm GIN indexes on PostgreSQL and an FTS5 trigram table on SQLite (the migration
-    creates both; see app.records.search_index).
+    it through btree prefixes, pg_trgm GIN indexes on PostgreSQL and an FTS5 trigram table on SQLite
+    (substrings of three characters or more, typos), and the `grams` word list (two-character names,
+    homophones): a GIN index over its words on PostgreSQL, an FTS5 table on SQLite. The migrations
+    create the FTS5 tables; see app.records.search_index.
     """
 
     __tablename__ = "subject_search"
@@ -137,6 +150,18 @@ class SubjectSearch(Base):
             postgresql_ops={"pinyin": "gin_trgm_ops"},
             info={"only_on": "postgresql"},
         ).ddl_if(dialect="postgresql"),
+        Index("ix_subject_search_trade", "trade", postgresql_ops={"trade": "text_pattern_ops"}),
+        Index(
+            "ix_subject_search_trade_initials",
+            "trade_initials",
+            postgresql_ops={"trade_initials": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_subject_search_grams",
+            func.string_to_array(text("grams"), literal_column("' '")),
+            postgresql_using="gin",
+            info={"only_on": "postgresql"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
@@ -146,3 +171,8 @@ class SubjectSearch(Base):
     core: Mapped[str] = mapped_column(String(200))  # folded without the legal form
     pinyin: Mapped[str] = mapped_column(String(1000))
     initials: Mapped[str] = mapped_column(String(200))
+    # core without the administrative divisions it begins with, and that trade name's initials
+    trade: Mapped[str] = mapped_column(String(200), server_default="")
+    trade_initials: Mapped[str] = mapped_column(String(200), server_default="")
+    # Space-separated: the core's Han character pairs and syllable pairs (app.kit.names.grams).
+    grams: Mapped[str] = mapped_column(Text, server_default="")

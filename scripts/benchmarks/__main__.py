@@ -45,6 +45,12 @@ SUITES = (
         databases=("postgres",),
     ),
     Suite(
+        "search-quality",
+        "public name search: recall@1/@5 per kind of query; latency at 1,000,000 subjects (PG)",
+        "scripts.benchmarks.search_quality",
+        ("--latency-subjects",),
+    ),
+    Suite(
         "soak",
         "mixed load on several workers: errors, lost records, memory per worker",
         "scripts.benchmarks.soak",
@@ -57,9 +63,9 @@ def _overview() -> str:
     lines = ["usage: scripts/bench SUITE [options]   (scripts/bench SUITE --help for its options)", ""]
     for suite in SUITES:
         state = "" if suite.module else "   [planned, not implemented yet]"
-        lines.append(f"  {suite.name:<8} {suite.summary}{state}")
+        lines.append(f"  {suite.name:<14} {suite.summary}{state}")
     lines.append(
-        f"  {'all':<8} every implemented suite and one table of the figures (options: --db, --scale)"
+        f"  {'all':<14} every implemented suite and one table of the figures (options: --db, --scale)"
     )
     return "\n".join(lines)
 

@@ -77,7 +77,10 @@ SUBJECT_COLUMNS = (
     "created_at",
     "updated_at",
 )
-SEARCH_COLUMNS = ("subject_id", "folded", "name", "core", "pinyin", "initials")
+SEARCH_COLUMNS = (
+    *("subject_id", "folded", "name", "core", "pinyin", "initials"),
+    *("trade", "trade_initials", "grams"),
+)
 RECORD_COLUMNS = (
     *("id", "agency_code", "external_id", "domain_code", "list_type", "severity", "subject_id"),
     *("subject_name", "conduct", "decision_no", "decision_date", "legal_basis", "publicity_start"),
@@ -90,6 +93,9 @@ SEARCH_INDEXES = [
     ("ix_subject_search_initials", "USING btree (initials text_pattern_ops)"),
     ("ix_subject_search_core_trgm", "USING gin (core gin_trgm_ops)"),
     ("ix_subject_search_pinyin_trgm", "USING gin (pinyin gin_trgm_ops)"),
+    ("ix_subject_search_trade", "USING btree (trade text_pattern_ops)"),
+    ("ix_subject_search_trade_initials", "USING btree (trade_initials text_pattern_ops)"),
+    ("ix_subject_search_grams", "USING gin (string_to_array(grams, ' '))"),
 ]
 
 
@@ -121,6 +127,7 @@ class Population:
 
     def __init__(self, count: int, seed: int = 20261122) -> None:
         from app.kit.identifiers import resident_id_check_character, uscc_check_character
+        from app.records.search_index import index_rows
 
         rng = random.Random(seed)
         now = datetime.now(UTC)
@@ -142,7 +149,7 @@ class Population:
                 birth = date(1950, 1, 1) + timedelta(days=k % 18_000)
                 body = f"110101{birth:%Y%m%d}{k // 18_000:03d}"
                 identifier = body + resident_id_check_character(body)
-                kind, identifier_type, core, folded = "natural_person", "resident_id", name, name
+                kind, identifier_type, core = "natural_person", "resident_id", name
                 parts = list(name)
                 self.persons.append(name)
             else:
@@ -151,7 +158,6 @@ class Population:
                 suffix = rng.choice(SUFFIXES)
                 name = city + brand + industry + suffix
                 core = city + brand + industry
-                folded = core + ("股份公司" if suffix == "股份有限公司" else "有限公司")
                 serial_body = f"91{110000 + n % 900000:06d}{n:09d}"[:17]
                 identifier = serial_body + uscc_check_character(serial_body)
                 kind, identifier_type, birth = "legal_person", "uscc", None
@@ -163,7 +169,9 @@ class Population:
             self.identifiers.append(identifier)
             self.keys.append(identifier if kind == "legal_person" else str(subject_id))
             self.subjects.append((subject_id, identifier, identifier_type, kind, name, birth, now, now))
-            self.search.append((subject_id, folded, name, core, pinyin, initials))
+            # The index row as the registry writes it (app.records.search_index).
+            (row,) = index_rows([(subject_id, name)])
+            self.search.append(tuple(row[column] for column in SEARCH_COLUMNS))
             decided = today - timedelta(days=rng.randrange(10, 300))
             self.records.append(
                 (

@@ -105,11 +105,38 @@ def _soak(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _search_quality(data: dict[str, Any]) -> list[Row]:
+    rows = []
+    for database, r in data["results"]["quality"].items():
+        rows.append(
+            [
+                "search-quality",
+                database,
+                f"name search recall@1 / recall@5 ({r['queries']} labelled queries)",
+                f"{r['recall_at_1']:.3f} / {r['recall_at_5']:.3f}",
+                f"{r['listed_as_clean_misses']} listed-as-clean misses; target recall@5 >= 0.95, none",
+            ]
+        )
+    latency = data["results"].get("latency")
+    if latency:
+        rows.append(
+            [
+                "search-quality",
+                "postgres",
+                f"name search latency p50 / p95 ({latency['subjects']:,} subjects)",
+                f"{latency['p50_ms']:.1f} / {latency['p95_ms']:.1f} ms",
+                "target p95 < 15 ms",
+            ]
+        )
+    return rows
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "ingest": _ingest,
     "checks": _checks,
     "public": _public,
     "soak": _soak,
+    "search-quality": _search_quality,
 }
 HEADERS = ["suite", "database", "figure", "value", "against"]
 

@@ -3,7 +3,7 @@
 import pytest
 from pypinyin import Style, lazy_pinyin
 
-from app.kit.names import core, fold, name_keys, pinyin
+from app.kit.names import core, fold, grams, name_keys, pinyin, spelled_as_pinyin, trade
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,40 @@ def test_word_by_word_reading_equals_reading_the_whole_name() -> None:
         stem = core(fold(name))
         whole = [s for s in lazy_pinyin(stem, style=Style.NORMAL, errors="default") if s]
         assert pinyin(stem)[0] == "".join(whole), name
+
+
+@pytest.mark.parametrize(
+    ("stem", "without_place"),
+    [
+        ("枣庄市鑫达通讯器材", "鑫达通讯器材"),
+        ("枣庄鑫达通讯器材", "鑫达通讯器材"),  # a city without 市
+        ("山东省枣庄市滕州市鑫达通讯器材", "鑫达通讯器材"),  # province, city, county-level city
+        ("山东枣庄鑫达通讯", "鑫达通讯"),
+        ("广西壮族自治区南宁市绿城物业", "绿城物业"),
+        ("鑫达通讯器材", "鑫达通讯器材"),  # no place
+        ("北京星辰", "星辰"),
+        ("上海市", "上海市"),  # nothing would be left
+        ("张三", "张三"),
+    ],
+)
+def test_the_place_a_name_begins_with_comes_off(stem: str, without_place: str) -> None:
+    assert trade(stem) == without_place
+
+
+def test_traditional_characters_fold_to_simplified() -> None:
+    assert fold("棗莊市鑫達通訊器材有限責任公司") == "枣庄市鑫达通讯器材有限公司"
+    assert fold("臺灣積體電路製造股份有限公司") == fold("台湾积体电路制造股份有限公司")
+    assert fold("乾坤電子") == "乾坤电子"  # 乾 of 乾坤 is not 干
+
+
+def test_grams_hold_character_pairs_and_syllable_pairs() -> None:
+    words = grams("枣庄市鑫达通讯器材").split()
+    assert "鑫达" in words and "通讯" in words and "鑫通" not in words
+    assert {"xin_da", "da_tong", "tong_xun"} <= set(words)
+    keys = name_keys("枣庄市鑫达通讯器材有限公司")
+    assert (keys.trade, keys.trade_initials, keys.initials) == ("鑫达通讯器材", "xdtxqc", "zzsxdtxqc")
+
+
+def test_pinyin_spelled_right_is_told_from_a_typo() -> None:
+    assert spelled_as_pinyin("zhangwei") and spelled_as_pinyin("chongqingchangan")
+    assert not spelled_as_pinyin("zhangsna") and not spelled_as_pinyin("xdtx")

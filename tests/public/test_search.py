@@ -1,4 +1,6 @@
-"""The one-stop search: a table of what people type and the entity that must come first."""
+"""The one-stop search: a table of what people type and the entity that must come first (issue 19:
+two-character trade names inside a name, homophones a pinyin input method offers, initials without
+the place, traditional characters, a place left out or written otherwise), and what a miss says."""
 
 from datetime import date
 
@@ -16,6 +18,11 @@ COMPANIES = {
     "abc": (4, "深圳ABC电子有限公司"),
     "changan": (5, "重庆长安汽车服务有限公司"),
     "hongri": (6, "枣庄红日建材股份有限公司"),
+    "xinda": (7, "枣庄市鑫达通讯器材有限公司"),
+    # Distractors: the same sounds in another trade, the same trade word elsewhere.
+    "xinda_homophone": (8, "枣庄市新达建材有限公司"),
+    "xinyuan": (9, "山东省济南市鑫源食品股份有限公司"),
+    "tsmc": (10, "臺灣積體電路製造股份有限公司"),  # pushed in traditional characters
 }
 PERSONS = {
     "zhangsan": (date(1980, 3, 14), 11, "张三"),
@@ -76,6 +83,25 @@ QUALITY = [
     ("cqca", "重庆长安汽车服务有限公司"),  # initials prefix
     ("xingchenkeji", "北京星辰科技有限公司"),  # pinyin inside a name
     ("zhangsna", "张三"),  # a pinyin typo
+    ("鑫达", "枣庄市鑫达通讯器材有限公司"),  # a two-character trade name inside the name
+    ("新达", "枣庄市新达建材有限公司"),  # ... which is not a homophone of itself
+    ("鑫达通迅", "枣庄市鑫达通讯器材有限公司"),  # homophone: 迅 for 讯 (xun)
+    ("新达通讯器材", "枣庄市鑫达通讯器材有限公司"),  # homophone: 新 for 鑫 (xin)
+    ("星晨科技", "北京星辰科技有限公司"),  # homophone: 晨 for 辰 (chen)
+    ("xdtx", "枣庄市鑫达通讯器材有限公司"),  # initials of the name without its place
+    ("XDTX", "枣庄市鑫达通讯器材有限公司"),
+    ("ｘｄｔｘ", "枣庄市鑫达通讯器材有限公司"),  # full-width letters
+    ("zzsxdtx", "枣庄市鑫达通讯器材有限公司"),  # initials with the place
+    ("xckj", "北京星辰科技有限公司"),
+    ("棗莊市鑫達通訊器材有限公司", "枣庄市鑫达通讯器材有限公司"),  # traditional characters
+    ("鑫達通訊", "枣庄市鑫达通讯器材有限公司"),
+    ("台湾积体电路", "臺灣積體電路製造股份有限公司"),  # simplified for a name pushed in traditional
+    ("鑫达通讯器材有限公司", "枣庄市鑫达通讯器材有限公司"),  # the place left out
+    ("鑫达通讯器材有限责任公司", "枣庄市鑫达通讯器材有限公司"),  # ... and another suffix
+    ("枣庄鑫达通讯", "枣庄市鑫达通讯器材有限公司"),  # the place written without 市
+    ("山东省枣庄市鑫达通讯器材有限公司", "枣庄市鑫达通讯器材有限公司"),  # the province added
+    ("鑫源", "山东省济南市鑫源食品股份有限公司"),
+    ("济南鑫源食品有限公司", "山东省济南市鑫源食品股份有限公司"),
 ]
 
 
@@ -106,7 +132,7 @@ def test_search_by_identifier_finds_organisations_and_never_persons(http, regist
 def test_results_are_limited_and_the_query_needs_two_characters(http, registry):
     answer = http.get("/v1/public/search", params={"q": "星辰科技", "limit": 1}).json()
     assert len(answer["items"]) == 1 and answer["total"] == 2
-    # Two characters find a name by its beginning (or pinyin), not anywhere inside other names.
+    # Two characters find the names holding them, and only those.
     assert [i["name"] for i in http.get("/v1/public/search", params={"q": "北京"}).json()["items"]] == [
         "北京星辰科技有限公司",
         "北京星辰科技发展有限公司",
@@ -156,7 +182,7 @@ def test_cli_reindex_makes_unindexed_subjects_findable(http, registry):
     assert http.get("/v1/public/search", params={"q": "zhangsan"}).json()["items"] == []
     result = CliRunner().invoke(cli, ["search", "reindex"])
     assert result.exit_code == 0, result.output
-    assert '"indexed_names": 9' in result.output
+    assert f'"indexed_names": {len(COMPANIES) + len(PERSONS)}' in result.output
     assert http.get("/v1/public/search", params={"q": "zhangsan"}).json()["items"][0]["name"] == "张三"
 
 
@@ -172,3 +198,30 @@ def test_subjects_out_of_public_force_do_not_crowd_out_a_public_one(http, police
     assert answer.status_code == 200 and answer.json()["created"] == 61, answer.text
     items = http.get("/v1/public/search", params={"q": "星辰科技"}).json()["items"]
     assert [item["name"] for item in items] == ["北京市星辰科技有限公司"]
+
+
+def test_a_miss_says_it_is_not_a_clean_bill(http, registry):
+    answer = http.get("/v1/public/search", params={"q": "不存在的公司名称"}).json()
+    assert answer["items"] == []
+    assert "不代表该主体不存在失信行为" in answer["note"]
+    assert "共享或受限" in answer["note"] and "其他平台" in answer["note"]
+    # The same note when a person's number was typed: nothing is confirmed either way.
+    by_number = http.get("/v1/public/search", params={"q": registry["zhangsan"]}).json()
+    assert by_number["items"] == [] and by_number["note"] == answer["note"]
+    # A hit carries no note.
+    assert "note" not in http.get("/v1/public/search", params={"q": "鑫达"}).json()
+
+
+def test_the_new_ways_find_only_names_in_public_force(http, police, clock):
+    clock(TODAY)
+    # A shared record under a two-character trade name, and a public record of another subject.
+    shared = record_body(71, subject={"name": "枣庄市保密通讯有限公司"}, visibility="shared")
+    public = record_body(72, subject={"name": "枣庄市宝蜜食品有限公司"})
+    answer = http.post("/v1/records/batch", json={"records": [shared, public]}, headers=police)
+    assert answer.status_code == 200 and answer.json()["created"] == 2, answer.text
+    for query in ("保密", "保密通讯", "bmtx", "保蜜通讯"):
+        names = [item["name"] for item in http.get("/v1/public/search", params={"q": query}).json()["items"]]
+        assert "枣庄市保密通讯有限公司" not in names, (query, names)
+    # The homophone finds the public one (宝蜜 bao mi), never the shared one.
+    names = [item["name"] for item in http.get("/v1/public/search", params={"q": "保密"}).json()["items"]]
+    assert names == ["枣庄市宝蜜食品有限公司"]
