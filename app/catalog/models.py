@@ -31,6 +31,10 @@ class Domain(Base):
     persons_public: Mapped[bool] = mapped_column(default=False, server_default=false())
     persons_basis: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
+    @property
+    def natural_persons(self) -> str:
+        return "public" if self.persons_public else "shared"
+
 
 class Agency(Base):
     __tablename__ = "agencies"

@@ -2,7 +2,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.auth.deps import Admin
 from app.catalog import calendar, service
@@ -14,13 +14,18 @@ router = APIRouter(tags=["catalog"])
 
 
 class DomainOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name_zh: str
     name_en: str
     natural_persons: Literal["public", "shared"] = Field(
         description="Whether natural persons' records of this domain are published or only shared"
     )
-    natural_persons_basis: str = Field(description="The legal basis for publishing them, when public")
+    natural_persons_basis: str = Field(
+        validation_alias=AliasChoices("persons_basis", "natural_persons_basis"),
+        description="The legal basis for publishing them, when public",
+    )
 
 
 class PersonsPublicationIn(BaseModel):
@@ -57,7 +62,7 @@ class DomainDetailOut(DomainOut):
 
 @router.get("/v1/domains", response_model=list[DomainOut])
 def list_domains(session: DbSession) -> Any:
-    return [service.domain_out(domain) for domain in service.list_domains(session)]
+    return service.list_domains(session)
 
 
 @router.put("/v1/admin/domains/{code}/publication", response_model=DomainOut, tags=["administration"])
@@ -69,7 +74,7 @@ def set_persons_publication(
     domain = service.set_persons_publication(
         session, principal.actor, code, body.natural_persons == "public", body.legal_basis
     )
-    return service.domain_out(domain)
+    return domain
 
 
 @router.get("/v1/domains/{code}", response_model=DomainDetailOut)
@@ -78,7 +83,7 @@ def domain_detail(code: str, session: DbSession) -> Any:
     if found is None:
         raise NotFound(f"no domain {code!r}; see /v1/domains")
     domain, rows = found
-    return service.domain_out(domain) | {
+    return DomainOut.model_validate(domain).model_dump() | {
         "assignments": [
             {
                 "plan": {"code": plan.code, "title": plan.title, "document_no": plan.document_no},

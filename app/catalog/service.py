@@ -79,16 +79,6 @@ def workday_calendar(session: Session) -> WorkdayCalendar:
     return WorkdayCalendar(overrides, session.scalars(select(CalendarYear.year)))
 
 
-def domain_out(domain: Domain) -> dict[str, Any]:
-    return {
-        "code": domain.code,
-        "name_zh": domain.name_zh,
-        "name_en": domain.name_en,
-        "natural_persons": "public" if domain.persons_public else "shared",
-        "natural_persons_basis": domain.persons_basis,
-    }
-
-
 def set_persons_publication(session: Session, actor: str, code: str, public: bool, basis: str) -> Domain:
     domain = session.get(Domain, code)
     if domain is None:

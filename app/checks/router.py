@@ -113,4 +113,4 @@ def read_check(check_id: uuid.UUID, principal: ChecksRead, session: DbSession) -
 @router.post("/v1/checks/{check_id:uuid}/feedback", response_model=FeedbackOut)
 def give_feedback(check_id: uuid.UUID, body: FeedbackIn, principal: ChecksWrite, session: DbSession) -> Any:
     """Report what the approver did after the check (惩戒反馈): once per check, by its own agency."""
-    return service.feedback_out(service.give_feedback(session, principal, check_id, body))
+    return service.give_feedback(session, principal, check_id, body)

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.dates import IsoDate
 from app.kit.text import printable
@@ -167,10 +167,12 @@ class FeedbackIn(BaseModel):
 
 
 class FeedbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     check_id: uuid.UUID
     outcome: Outcome
     note: str | None
-    agency: str
+    agency: str = Field(validation_alias=AliasChoices("agency_code", "agency"))
     reported_at: datetime
 
 

@@ -14,7 +14,7 @@ from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.checks import receipts
 from app.checks.models import Check, CheckFeedback
-from app.checks.schemas import FeedbackIn
+from app.checks.schemas import FeedbackIn, FeedbackOut
 from app.db import column_in
 from app.errors import Conflict, Forbidden, NotFound
 from app.kit.clock import utcnow
@@ -33,16 +33,6 @@ def _visible_check(session: Session, principal: Principal, check_id: uuid.UUID) 
     return check
 
 
-def feedback_out(feedback: CheckFeedback) -> dict[str, Any]:
-    return {
-        "check_id": feedback.check_id,
-        "outcome": feedback.outcome,
-        "note": feedback.note,
-        "agency": feedback.agency_code,
-        "reported_at": feedback.reported_at,
-    }
-
-
 def stored_check(session: Session, principal: Principal, check_id: uuid.UUID) -> dict[str, Any]:
     """The check as it was answered, its receipt, and the approver's feedback if any."""
     check = _visible_check(session, principal, check_id)
@@ -52,7 +42,7 @@ def stored_check(session: Session, principal: Principal, check_id: uuid.UUID) ->
         "receipt": stored_receipt(check, answer),
         "agency": check.agency_code,
         "client_id": check.client_id,
-        "feedback": feedback_out(feedback) if feedback else None,
+        "feedback": FeedbackOut.model_validate(feedback) if feedback else None,
     }
 
 

@@ -25,13 +25,13 @@ RulesOverseer = Annotated[Principal, Depends(require_any(Scope.rules_admin, Scop
 @router.get("/v1/measures", response_model=list[MeasureOut], tags=["catalog"])
 def list_measures(session: DbSession) -> Any:
     """The measures list: what may be imposed or granted, on which actions, on what legal basis."""
-    return [service.measure_out(measure) for measure in service.list_measures(session)]
+    return service.list_measures(session)
 
 
 @router.post("/v1/admin/measures", response_model=MeasureOut, status_code=201, tags=["administration"])
 def create_measure(body: MeasureIn, principal: RulesAdmin, session: DbSession) -> Any:
     """Add a measure to the list; it needs a legal basis (国办发〔2020〕49号)."""
-    return service.measure_out(service.create_measure(session, principal.actor, body))
+    return service.create_measure(session, principal.actor, body)
 
 
 @router.get("/v1/rules", response_model=list[RuleOut])
@@ -44,7 +44,7 @@ def list_rules(
     as_of: Annotated[IsoDate | None, Query(description="The rule versions in force on this day")] = None,
 ) -> Any:
     """Rules in force on `as_of`; without it, every rule's current version (including scheduled ones)."""
-    return [service.rule_out(rule) for rule in service.list_rules(session, domain, as_of)]
+    return service.list_rules(session, domain, as_of)
 
 
 @router.get("/v1/admin/rules/coverage", response_model=CoverageOut, tags=["administration"])
@@ -61,23 +61,23 @@ def rules_coverage(
 @router.get("/v1/rules/{rule_id}/versions", response_model=list[RuleOut])
 def rule_versions(rule_id: uuid.UUID, principal: RulesRead, session: DbSession) -> Any:
     """Every version of a rule, oldest first, with the period each was in force."""
-    return [service.rule_out(rule) for rule in service.rule_versions(session, rule_id)]
+    return service.rule_versions(session, rule_id)
 
 
 @router.post("/v1/admin/rules", response_model=RuleOut, status_code=201, tags=["administration"])
 def create_rule(body: RuleIn, principal: RulesAdmin, session: DbSession) -> Any:
     """A new rule (version 1). One rule per domain, list and measure at a time (else 409)."""
-    return service.rule_out(service.create_rule(session, principal.actor, body))
+    return service.create_rule(session, principal.actor, body)
 
 
 @router.put("/v1/admin/rules/{rule_id}", response_model=RuleOut, tags=["administration"])
 def replace_rule(rule_id: uuid.UUID, body: RuleIn, principal: RulesAdmin, session: DbSession) -> Any:
     """A new version, in force from its effective_from (today or later); the old version ends the day
     before and stays for as-of answers."""
-    return service.rule_out(service.replace_rule(session, principal.actor, rule_id, body))
+    return service.replace_rule(session, principal.actor, rule_id, body)
 
 
 @router.delete("/v1/admin/rules/{rule_id}", response_model=RuleOut, tags=["administration"])
 def retire_rule(rule_id: uuid.UUID, principal: RulesAdmin, session: DbSession) -> Any:
     """Retire the rule from today on; its versions stay for as-of answers."""
-    return service.rule_out(service.retire_rule(session, principal.actor, rule_id))
+    return service.retire_rule(session, principal.actor, rule_id)

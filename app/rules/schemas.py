@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.dates import IsoDate
 from app.kit.text import text
@@ -50,6 +50,8 @@ class MeasureIn(BaseModel):
 
 
 class MeasureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name_zh: str
     name_en: str
@@ -85,12 +87,16 @@ class RuleIn(BaseModel):
 
 
 class RuleOut(BaseModel):
-    id: uuid.UUID
+    """A rule version as read from the table (`rule_id`, `domain_code`, `measure_code` columns)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(validation_alias=AliasChoices("rule_id", "id"))
     version: int
-    domain: str | None
+    domain: str | None = Field(validation_alias=AliasChoices("domain_code", "domain"))
     list_type: str
     min_severity: str
-    measure: str
+    measure: str = Field(validation_alias=AliasChoices("measure_code", "measure"))
     effect: str
     applies_to: AppliesTo = "subject"
     effective_from: date

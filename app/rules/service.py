@@ -28,7 +28,9 @@ from app.rules.schemas import (
     SEVERITIES,
     SEVERITY_RANK,
     MeasureIn,
+    MeasureOut,
     RuleIn,
+    RuleOut,
 )
 
 RULESET_TTL_SECONDS = 2.0
@@ -53,19 +55,6 @@ def list_measures(session: Session) -> list[Measure]:
     return list(session.scalars(select(Measure).order_by(Measure.kind.desc(), Measure.code)))
 
 
-def measure_out(measure: Measure) -> dict[str, Any]:
-    return {
-        "code": measure.code,
-        "name_zh": measure.name_zh,
-        "name_en": measure.name_en,
-        "kind": measure.kind,
-        "actions": list(measure.actions),
-        "legal_basis": measure.legal_basis,
-        "implementing_agency": measure.implementing_agency,
-        "source": measure.source,
-    }
-
-
 def create_measure(session: Session, actor: str, body: MeasureIn) -> Measure:
     if session.get(Measure, body.code) is not None:
         raise MeasureExists(f"a measure with code {body.code!r} already exists")
@@ -74,33 +63,13 @@ def create_measure(session: Session, actor: str, body: MeasureIn) -> Measure:
     measure = Measure(**values, created_at=utcnow())
     session.add(measure)
     session.flush()
-    audit.append(session, actor, [audit.Event("measure.created", "measure", body.code, measure_out(measure))])
+    payload = MeasureOut.model_validate(measure).model_dump()
+    audit.append(session, actor, [audit.Event("measure.created", "measure", body.code, payload)])
     _invalidate_on_commit(session)
     return measure
 
 
 # --- rules -----------------------------------------------------------------------------------------
-
-
-def rule_out(rule: Rule) -> dict[str, Any]:
-    return {
-        "id": rule.rule_id,
-        "version": rule.version,
-        "domain": rule.domain_code,
-        "list_type": rule.list_type,
-        "min_severity": rule.min_severity,
-        "measure": rule.measure_code,
-        "effect": rule.effect,
-        "applies_to": rule.applies_to,
-        "effective_from": rule.effective_from,
-        "effective_to": rule.effective_to,
-        "legal_basis": rule.legal_basis,
-        "source": rule.source,
-        "created_at": rule.created_at,
-        "created_by": rule.created_by,
-        "closed_at": rule.closed_at,
-        "closed_reason": rule.closed_reason,
-    }
 
 
 def _in_force_on(day: date) -> Any:
@@ -289,7 +258,7 @@ def retire_rule(session: Session, actor: str, rule_id: uuid.UUID) -> Rule:
 
 
 def _payload(rule: Rule) -> dict[str, Any]:
-    out = rule_out(rule)
+    out = RuleOut.model_validate(rule).model_dump()
     return {key: str(value) if value is not None else None for key, value in out.items()} | {
         "version": rule.version
     }
