@@ -39,6 +39,12 @@ def record(n: int, subject: dict[str, str], decided: date, **extra: Any) -> dict
         "decision_no": f"公刑罚字〔{decided.year}〕{n}号",
         "decision_date": decided.isoformat(),
         "legal_basis": "《中华人民共和国反电信网络诈骗法》第三十一条",
+        # A serious black listing is told to the subject first (国办发〔2020〕49号 (八)): the notice
+        # the agency served itself, a month before its decision.
+        "notice": {
+            "document_no": f"公告字〔{decided.year}〕{n}号",
+            "served_on": (decided - timedelta(days=30)).isoformat(),
+        },
     } | extra
 
 
