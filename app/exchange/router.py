@@ -1,5 +1,4 @@
 import base64
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -13,6 +12,7 @@ from app.exchange import extracts
 from app.exchange.errors import ExtractUnavailable
 from app.exchange.models import Extract
 from app.exchange.schemas import ExtractOut, Kind
+from app.kit.dates import IsoDate
 
 router = APIRouter(tags=["exchange"])
 
@@ -31,7 +31,7 @@ def _url(row: Extract) -> str:
 def list_extracts(
     principal: FeedRead,
     session: DbSession,
-    before: Annotated[date | None, Query(description="Only days before this one (the next page)")] = None,
+    before: Annotated[IsoDate | None, Query(description="Only days before this one (the next page)")] = None,
     days: Annotated[
         int, Query(ge=1, le=366, description="How many days (each has a full extract and a delta)")
     ] = 30,
@@ -67,7 +67,7 @@ def list_extracts(
         }
     },
 )
-def extract_file(day: date, kind: Kind, principal: FeedRead, session: DbSession) -> Response:
+def extract_file(day: IsoDate, kind: Kind, principal: FeedRead, session: DbSession) -> Response:
     """One extract: gzipped NDJSON, one record (full) or change (delta) per line, in id order. Its
     SHA-256 is in `Repr-Digest` and `X-Extract-Sha256`, and in the day's signed manifest."""
     row = extracts.find(session, day, kind)
@@ -98,7 +98,7 @@ def extract_file(day: date, kind: Kind, principal: FeedRead, session: DbSession)
     response_class=Response,
     responses={200: {"content": {"application/jose": {"schema": {"type": "string"}}}}},
 )
-def extract_manifest(day: date, principal: FeedRead, session: DbSession) -> Response:
+def extract_manifest(day: IsoDate, principal: FeedRead, session: DbSession) -> Response:
     """The day's manifest, a compact JWS (ES256, verifiable with /.well-known/jwks.json) over
     {"typ", "format", "date", "as_of", "made_at", "visibility", "files": [{"kind", "name", "count",
     "sha256", "ndjson_sha256", "bytes", "previous"?, "added"?, "changed"?, "removed"?}]}."""

@@ -58,7 +58,7 @@ def rules_coverage(
     return service.coverage(session, as_of or china_today())
 
 
-@router.get("/v1/rules/{rule_id}/versions", response_model=list[RuleOut])
+@router.get("/v1/rules/{rule_id:uuid}/versions", response_model=list[RuleOut])
 def rule_versions(rule_id: uuid.UUID, principal: RulesRead, session: DbSession) -> Any:
     """Every version of a rule, oldest first, with the period each was in force."""
     return service.rule_versions(session, rule_id)
@@ -70,14 +70,14 @@ def create_rule(body: RuleIn, principal: RulesAdmin, session: DbSession) -> Any:
     return service.create_rule(session, principal.actor, body)
 
 
-@router.put("/v1/admin/rules/{rule_id}", response_model=RuleOut, tags=["administration"])
+@router.put("/v1/admin/rules/{rule_id:uuid}", response_model=RuleOut, tags=["administration"])
 def replace_rule(rule_id: uuid.UUID, body: RuleIn, principal: RulesAdmin, session: DbSession) -> Any:
     """A new version, in force from its effective_from (today or later); the old version ends the day
     before and stays for as-of answers."""
     return service.replace_rule(session, principal.actor, rule_id, body)
 
 
-@router.delete("/v1/admin/rules/{rule_id}", response_model=RuleOut, tags=["administration"])
+@router.delete("/v1/admin/rules/{rule_id:uuid}", response_model=RuleOut, tags=["administration"])
 def retire_rule(rule_id: uuid.UUID, principal: RulesAdmin, session: DbSession) -> Any:
     """Retire the rule from today on; its versions stay for as-of answers."""
     return service.retire_rule(session, principal.actor, rule_id)

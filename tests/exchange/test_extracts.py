@@ -9,6 +9,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from app.db import session_scope
 from app.exchange.extracts import Made, extracts_dir, make_extracts
 from app.kit.signing import jwks_verifier
@@ -217,3 +219,12 @@ def test_a_day_made_twice_makes_the_same_bytes(http, police, clock, no_extracts_
     again = make("2026-11-20")
     assert (no_extracts_left / "2026-11-20" / "full.ndjson.gz").read_bytes() == written
     assert again.extracts[0].sha256 == first.extracts[0].sha256 == hashlib.sha256(written).hexdigest()
+
+
+@pytest.mark.parametrize("day", ["0", "20261122", "2026-13-01", "0001-01-01"])
+def test_extract_days_are_strict_iso_dates(http, token_for, day):
+    """Found by the fuzzer: `before=0` was read as a day and answered 200 with nothing."""
+    reader = token_for("zaozhuang.taxation", "records:read")
+    answer = http.get("/v1/extracts", params={"before": day}, headers=reader)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "before"
+    assert http.get(f"/v1/extracts/{day}/manifest", headers=reader).status_code == 422

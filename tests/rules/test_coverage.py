@@ -259,3 +259,12 @@ def test_a_database_seeded_before_gets_the_new_measures_from_today_and_keeps_wha
     # Loading again adds nothing.
     with session_scope() as session:
         assert load_seed_catalog(session).loaded is False
+
+
+def test_the_coverage_path_is_not_read_as_a_rule_id(http, token_for):
+    """Found by the fuzzer: PUT /v1/admin/rules/coverage was taken for a rule called "coverage" (422
+    about its id); a rule is named only by a UUID, so the path has no PUT at all."""
+    admin = _admin(token_for)
+    wrong_method = http.put("/v1/admin/rules/coverage", json={}, headers=admin)
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET"
+    assert http.get("/v1/rules/coverage/versions", headers=admin).status_code == 404
