@@ -110,8 +110,16 @@ def prepare_database() -> dict[str, int]:
 def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+    loop: Annotated[
+        str, typer.Option(help="Event loop: auto (uvloop when installed), uvloop or asyncio")
+    ] = "auto",
+    http: Annotated[
+        str, typer.Option(help="HTTP parser: auto (httptools when installed), httptools or h11")
+    ] = "auto",
 ) -> None:
     """Migrate, load the seed catalog when empty, and serve on REGISTRY_HOST:REGISTRY_PORT."""
+    if loop not in ("auto", "uvloop", "asyncio") or http not in ("auto", "httptools", "h11"):
+        raise typer.BadParameter("--loop is auto, uvloop or asyncio; --http is auto, httptools or h11")
     import uvicorn
 
     settings = get_settings()
@@ -142,7 +150,8 @@ def serve(
         # believes 127.0.0.1, which lets anyone on the host pick their address for the rate limit).
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
-        http=protocol(settings.head_timeout_seconds),  # type: ignore[arg-type]  # a protocol factory
+        loop=loop,  # type: ignore[arg-type]  # one of uvicorn's loop names, checked above
+        http=protocol(settings.head_timeout_seconds, http),  # type: ignore[arg-type]  # a protocol factory
     )
 
 

@@ -85,7 +85,9 @@ else:
     HttpToolsWithHeadDeadline = _HttpToolsWithHeadDeadline
 
 
-def protocol(head_timeout: float) -> Callable[..., asyncio.Protocol]:
-    """uvicorn's `http`: the protocol its "auto" would pick (httptools if installed, else h11)."""
-    chosen = HttpToolsWithHeadDeadline or H11WithHeadDeadline
+def protocol(head_timeout: float, http: str = "auto") -> Callable[..., asyncio.Protocol]:
+    """uvicorn's `http`: "h11", "httptools", or "auto" as uvicorn picks (httptools if installed)."""
+    if http == "httptools" and HttpToolsWithHeadDeadline is None:
+        raise ValueError("httptools is not installed (pip install 'uvicorn[standard]')")
+    chosen = H11WithHeadDeadline if http == "h11" else HttpToolsWithHeadDeadline or H11WithHeadDeadline
     return functools.partial(chosen, head_timeout=head_timeout)

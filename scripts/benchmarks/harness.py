@@ -5,9 +5,11 @@ and subprocesses carry timeouts, temporary directories and databases are removed
 """
 
 import contextlib
+import importlib.util
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import socket
@@ -29,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ROOT / ".venv" / "bin" / "registry"
 RESULTS_DIR = ROOT / "bench-results"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+# Extra options for every `registry serve` of a run, e.g. "--loop asyncio --http h11" to measure the
+# pure-Python stack against the same yardstick.
+SERVE_ARGS_ENV = "REGISTRY_BENCH_SERVE_ARGS"
 
 
 class BenchFailure(Exception):
@@ -122,7 +127,7 @@ class RegistryServer:
     def start(self) -> None:
         with self.log_path.open("wb") as server_log:
             self.process = subprocess.Popen(
-                [str(REGISTRY), "serve", "--workers", str(self.workers)],
+                [str(REGISTRY), "serve", "--workers", str(self.workers), *serve_args()],
                 cwd=self.data_dir,
                 env=self.env(),
                 stdin=subprocess.DEVNULL,
@@ -213,6 +218,81 @@ class RegistryServer:
         if answer.status_code != 200:
             raise BenchFailure(f"POST /v1/auth/token answered {answer.status_code}: {answer.text[:300]}")
         return str(answer.json()["access_token"])
+
+
+def serve_args() -> list[str]:
+    return shlex.split(os.environ.get(SERVE_ARGS_ENV, ""))
+
+
+def fastest_stack() -> tuple[str, str]:
+    """uvicorn's (loop, http) at their fastest here: uvloop and httptools when installed."""
+    found = {name: importlib.util.find_spec(name) is not None for name in ("uvloop", "httptools")}
+    return ("uvloop" if found["uvloop"] else "asyncio", "httptools" if found["httptools"] else "h11")
+
+
+@dataclass
+class BareServer:
+    """The yardstick (scripts/benchmarks/bare_app.py) on uvicorn, one process, the fastest stack.
+
+    Its GET /ping is what a FastAPI endpoint answers at best on this machine in this run: the
+    registry's own ping is read against it (ping ÷ bare), and it stands for the framework in the
+    ceiling of a database-backed endpoint, 1 / (1/bare + 1/raw driver).
+    """
+
+    ready_timeout: float = 30.0
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    stack: tuple[str, str] = field(default_factory=fastest_stack)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/ping"
+
+    def __enter__(self) -> "BareServer":
+        loop, http = self.stack
+        command = [sys.executable, "-m", "uvicorn", "scripts.benchmarks.bare_app:app"]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), "--loop", loop, "--http", http]
+        command += ["--no-access-log", "--log-level", "warning"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.ready_timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    error = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                    self.process = None
+                    raise BenchFailure(f"the bare FastAPI app exited before it was ready:\n{error}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(self.url).status_code == 200:
+                        log(f"bare FastAPI app on uvicorn ({loop}, {http}) at {self.url}")
+                        return self
+                time.sleep(0.1)
+        self.__exit__()
+        raise BenchFailure(f"the bare FastAPI app was not ready after {self.ready_timeout:.0f}s")
+
+    def __exit__(self, *exc: object) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def ceiling(bare_per_s: float, raw_per_s: float) -> float:
+    """What an endpoint making one such query could answer at best: framework and driver in series."""
+    return 1 / (1 / bare_per_s + 1 / raw_per_s)
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------------

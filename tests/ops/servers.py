@@ -21,8 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def registry_serve(**settings: str) -> Iterator[str]:
-    """`registry serve` with these REGISTRY_* settings on top of the tests' own; yields its base URL."""
+def registry_serve(*options: str, **settings: str) -> Iterator[str]:
+    """`registry serve OPTIONS` with these REGISTRY_* settings on top of the tests' own; yields the
+    base URL."""
     port = free_port()
     env = os.environ | {
         "REGISTRY_HOST": "127.0.0.1",
@@ -33,7 +34,8 @@ def registry_serve(**settings: str) -> Iterator[str]:
     env |= {f"REGISTRY_{name.upper()}": value for name, value in settings.items()}
     registry = Path(sys.executable).parent / "registry"
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen([registry, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        command = [registry, "serve", *options]
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60

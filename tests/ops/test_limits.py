@@ -35,6 +35,13 @@ def behind_a_proxy(database) -> Iterator[str]:
         yield base
 
 
+@pytest.fixture(scope="module")
+def pure_python(database) -> Iterator[str]:
+    """The fallback where uvloop and httptools are missing: asyncio's own loop and h11."""
+    with registry_serve("--loop", "asyncio", "--http", "h11", head_timeout_seconds=str(TIMEOUT)) as base:
+        yield base
+
+
 def _connect(base: str) -> socket.socket:
     address = urlsplit(base)
     return socket.create_connection((address.hostname, address.port), timeout=10)
@@ -232,3 +239,11 @@ def test_trusted_proxies_must_be_addresses_or_networks(monkeypatch):
         monkeypatch.setenv("REGISTRY_TRUSTED_PROXIES", wrong)
         with pytest.raises(ValidationError, match="not an IP address or network"):
             Settings()
+
+
+def test_the_pure_python_stack_serves_and_still_closes_slow_heads(pure_python):
+    answer = httpx.get(f"{pure_python}/v1/public/ping")
+    assert answer.status_code == 200 and answer.headers["x-request-id"]
+    with _connect(pure_python) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: registry.test\r\n")
+        assert _closed_within(sock, TIMEOUT + 3)
