@@ -11,6 +11,7 @@ from app.notices.models import Notice
 from app.public.models import PublicReport
 from app.records.models import PublicityOverride, Record, RecordParty, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
+from app.screening.models import Screening
 
 __all__ = [
     "AccessEntry",
@@ -35,6 +36,7 @@ __all__ = [
     "Record",
     "RecordParty",
     "Rule",
+    "Screening",
     "Subject",
     "SubjectSearch",
 ]

@@ -360,6 +360,19 @@ def _party_public() -> Any:
     )
 
 
+def has_record_in_force(subject_id: Any, today: Any) -> Any:
+    """EXISTS a record in force (any visibility) of `subject_id`, or of an organisation naming it as a
+    related party: whom an approver's screening by name may find (app.screening)."""
+    return or_(
+        exists(select(Record.id).where(Record.subject_id == subject_id, in_force_clause(today))),
+        exists(
+            select(RecordParty.record_id)
+            .join(Record, Record.id == RecordParty.record_id)
+            .where(RecordParty.subject_id == subject_id, in_force_clause(today))
+        ),
+    )
+
+
 def _public_lookup(where: Any) -> Any:
     """One round trip: the subject and every record of it in public force (names of agencies and
     domains come from the catalog, by code)."""
@@ -572,3 +585,23 @@ def records_in_force_for_extract(
                     continue
             del values["status"], values["updated_at"]
             yield values
+
+
+# --- screening by name (app.screening) ---------------------------------------------------------------
+
+
+def subjects_by_ids(connection: Connection, subject_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
+    """(id, kind, current name, identifier type, identifier, birth date) of these subjects."""
+    if not subject_ids:
+        return []
+    rows = connection.execute(
+        select(
+            Subject.id,
+            Subject.kind,
+            Subject.name,
+            Subject.identifier_type,
+            Subject.identifier,
+            Subject.birth_date,
+        ).where(Subject.id.in_(subject_ids))
+    )
+    return [tuple(row) for row in rows]
