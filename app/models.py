@@ -9,7 +9,7 @@ from app.db import Base
 from app.exchange.models import Extract
 from app.notices.models import Notice
 from app.public.models import PublicReport
-from app.records.models import PublicityOverride, Record, RecordParty, Subject, SubjectSearch
+from app.records.models import IssuedReference, PublicityOverride, Record, RecordParty, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
 from app.screening.models import Screening
 
@@ -28,6 +28,7 @@ __all__ = [
     "CheckFeedback",
     "Domain",
     "Extract",
+    "IssuedReference",
     "Measure",
     "Notice",
     "Plan",
