@@ -36,6 +36,7 @@ from app.public.web import router as web_router
 from app.records.integrity import altered_records
 from app.records.router import router as records_router
 from app.rules.router import router as rules_router
+from app.screening.router import router as screening_router
 from app.stats.router import router as stats_router
 
 log = logging.getLogger("registry")
@@ -164,6 +165,7 @@ def create_app() -> FastAPI:
     for router in (
         health_router,
         checks_router,
+        screening_router,
         auth_router,
         catalog_router,
         records_router,

@@ -9,8 +9,9 @@ from app.db import Base
 from app.exchange.models import Extract
 from app.notices.models import Notice
 from app.public.models import PublicReport
-from app.records.models import PublicityOverride, Record, RecordParty, Subject, SubjectSearch
+from app.records.models import IssuedReference, PublicityOverride, Record, RecordParty, Subject, SubjectSearch
 from app.rules.models import Measure, Rule
+from app.screening.models import Screening
 
 __all__ = [
     "AccessEntry",
@@ -27,6 +28,7 @@ __all__ = [
     "CheckFeedback",
     "Domain",
     "Extract",
+    "IssuedReference",
     "Measure",
     "Notice",
     "Plan",
@@ -35,6 +37,7 @@ __all__ = [
     "Record",
     "RecordParty",
     "Rule",
+    "Screening",
     "Subject",
     "SubjectSearch",
 ]

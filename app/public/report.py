@@ -200,6 +200,8 @@ def render_pdf(content: dict[str, Any]) -> bytes:
                 [para("失信/守信行为"), para(record["conduct"])],
                 [para("依据"), para(record["legal_basis"])],
             ]
+            for party in record.get("related", []):
+                rows.append([para(party["role_zh"]), para(f"{party['name']}（{party['identifier']}）")])
             if record["under_objection"]:
                 rows.append([para("状态"), para("异议处理中")])
             table = Table(rows, colWidths=[32 * mm, 138 * mm])

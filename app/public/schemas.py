@@ -34,6 +34,17 @@ class PublicSubjectRef(BaseModel):
     ref: uuid.UUID
 
 
+class PublicPartyOut(BaseModel):
+    """A person or organisation behind the record's subject; a person only in a domain whose rule
+    publishes natural persons, the identity number masked."""
+
+    role: str
+    role_zh: str
+    name: str
+    kind: str
+    identifier: str
+
+
 class PublicRecordOut(BaseModel):
     id: uuid.UUID
     domain: str
@@ -50,6 +61,7 @@ class PublicRecordOut(BaseModel):
     late_disclosure: bool | None
     designating_agency: AgencyRef
     status: str
+    related: list[PublicPartyOut] = []
 
 
 class PublicSubjectOut(BaseModel):

@@ -23,21 +23,19 @@ from sqlalchemy.engine import Connection
 
 from app.errors import ValidationFailed
 from app.kit.masking import is_resident_id, mask_resident_ids
-from app.kit.names import (
-    core,
-    fold,
-    han_pairs,
-    is_latin_query,
-    similarity,
-    spelled_as_pinyin,
-    syllable_pairs,
-    syllables,
-    trade,
-)
+from app.kit.names import core, fold, similarity, syllables
 from app.kit.text import printable
 from app.public.view import public_faces, scrub
 from app.records import repository
-from app.records.search_index import CANDIDATES, MIN_SIMILARITY, Candidate, Wanted, candidates, index_key
+from app.records.search_index import (
+    CANDIDATES,
+    MIN_SIMILARITY,
+    Candidate,
+    Wanted,
+    candidates,
+    index_key,
+    wanted,
+)
 
 MAX_LIMIT = 20
 MIN_QUERY = 2
@@ -49,20 +47,6 @@ NO_RESULT_NOTE = (
     "以及其他平台公示的信息，均不在此显示。组织可凭统一社会信用代码取得专项信用报告："
     "/v1/public/subjects/{统一社会信用代码}/special-report.pdf。"
 )
-
-
-def wanted(stem: str) -> Wanted:
-    """What the index is asked for a folded query without its legal form."""
-    latin = stem if is_latin_query(stem) else None
-    return Wanted(
-        stem=stem,
-        trade=trade(stem),
-        latin=latin,
-        han_pairs=tuple(han_pairs(stem)),
-        syllable_pairs=tuple(syllable_pairs(stem)) if latin is None else (),
-        is_han=bool(han_pairs(stem)),
-        spelled=latin is not None and spelled_as_pinyin(latin),
-    )
 
 
 def _follows(needle: tuple[str, ...], hay: tuple[str, ...]) -> int:

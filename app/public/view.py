@@ -113,6 +113,9 @@ def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]], names: Names) -> Pub
     for row in rows:
         if row[5] is None or about_a_minor(birth_date, row[11]):
             continue
+        if records and records[-1]["id"] == row[5]:  # the same record, its next related party
+            _add_party(records[-1], row)
+            continue
         records.append(
             {
                 "id": row[5],
@@ -131,8 +134,10 @@ def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]], names: Names) -> Pub
                 "designating_agency": {"code": row[17], "name_zh": names.agencies.get(row[17], row[17])},
                 "status": "active",
                 "listing_basis": row[20],
+                "related": [],
             }
         )
+        _add_party(records[-1], row)
         if latest is None or (row[11], row[19]) > latest[0]:
             latest = ((row[11], row[19]), row[18])
     # Nothing in public force: answered exactly like an identifier never pushed (no name, no 200).
@@ -144,6 +149,31 @@ def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]], names: Names) -> Pub
         kind=kind,
         identifier=mask_identifier(kind, identifier_type, identifier),
         records=records,
+    )
+
+
+ROLE_ZH = {
+    "legal_representative": "法定代表人",
+    "principal": "主要负责人",
+    "responsible_person": "直接责任人",
+    "actual_controller": "实际控制人",
+}
+
+
+def _add_party(record: dict[str, Any], row: Any) -> None:
+    """A related party the lookup joined to a record (only those the domain's rule publishes), its
+    identity number masked like any person's; none who was a minor on the decision date."""
+    role, name, kind, identifier_type, identifier, party_birth = row[21:27]
+    if role is None or about_a_minor(party_birth, record["decision_date"]):
+        return
+    record["related"].append(
+        {
+            "role": role,
+            "role_zh": ROLE_ZH.get(role, role),
+            "name": scrub(name),
+            "kind": kind,
+            "identifier": mask_identifier(kind, identifier_type, identifier),
+        }
     )
 
 

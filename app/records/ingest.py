@@ -21,7 +21,7 @@ from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fiel
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
-from app.records import search_index
+from app.records import references, search_index
 from app.records.errors import ExternalIdConflict, MinorSubject, NoticeRequired
 from app.records.history import snapshot
 from app.records.models import Record, RecordParty, Subject
@@ -114,7 +114,7 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
 
     birth_date = None
     if item.subject.identifier_type == "resident_id":
-        birth_date = resident_id_birth_date(item.subject.identifier)  # already validated
+        birth_date = resident_id_birth_date(item.subject.known_identifier)  # already validated
         # Minors may not be blacklisted (法释〔2017〕7号; the seed plans ask for education instead).
         if item.list_type in ("black", "focus") and age_on(birth_date, item.decision_date) < ADULT_AGE:
             raise MinorSubject(
@@ -146,19 +146,34 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
 COURT_DOMAIN = "court_judgments"
 
 
+def _givens(item: RecordIn) -> list[SubjectIn]:
+    """The subject and the related parties a record names."""
+    return [item.subject, *(party.subject for party in item.related or [])]
+
+
 def _check_related(item: RecordIn) -> None:
     """The people named behind a record: not the subject itself, each role once, and no minor where
     the record is a sanction (the minors rule holds for them as for subjects)."""
     seen: set[tuple[str, str]] = set()
+
+    def same(a: SubjectIn, b: SubjectIn) -> bool:  # an organisation without a code: by its reference's key
+        if a.identifier is None and b.identifier is None:
+            return references.same_unregistered(a, b)
+        return a.identifier == b.identifier
+
     for index, party in enumerate(item.related or []):
         field = f"related[{index}].subject.identifier"
-        if party.subject.identifier == item.subject.identifier:
+        if same(party.subject, item.subject):
             raise ValidationFailed.one(field, "the record's subject is not a party related to itself")
-        if (party.subject.identifier, party.role) in seen:
+        key = (
+            party.subject.identifier
+            or f"{party.subject.jurisdiction}:{references.name_key(party.subject.name)}"
+        )
+        if (key, party.role) in seen:
             raise ValidationFailed.one(field, f"named twice as {party.role}")
-        seen.add((party.subject.identifier, party.role))
+        seen.add((key, party.role))
         if party.subject.identifier_type == "resident_id" and item.list_type in ("black", "focus"):
-            born = resident_id_birth_date(party.subject.identifier)
+            born = resident_id_birth_date(party.subject.known_identifier)
             if age_on(born, item.decision_date) < ADULT_AGE:
                 raise MinorSubject(
                     f"related[{index}] was under {ADULT_AGE} on the decision date {item.decision_date}; "
@@ -240,7 +255,10 @@ def check_listing(session: Session, principal: Principal, item: RecordIn) -> Res
             f"external_id {item.external_id!r} is already record {prior[0]} of this agency; "
             "a notice announces a listing not yet made"
         )
-    known = _subjects_by_identifier(session, {item.subject.identifier}).get(item.subject.identifier)
+    serialize_writers(session)
+    references.assign(session, _givens(item), ctx.actor, ctx.agency_code, ctx.now)
+    identifier = item.subject.known_identifier
+    known = _subjects_by_identifier(session, {identifier}).get(identifier)
     if known is not None and known.identifier_type != item.subject.identifier_type:
         raise ValidationFailed.one(
             "subject.identifier_type",
@@ -300,11 +318,14 @@ def ingest(
     # Two pushes of the same record, or of two records of the same new subject, at once: the second
     # waits for the first to commit and then finds what it stored (200 unchanged, not a conflict).
     serialize_writers(session)
+    # Organisations without a code: the reference issued before for their name and jurisdiction, or a new one.
+    references.assign(
+        session, [g for _, r in valid for g in _givens(r.item)], ctx.actor, ctx.agency_code, ctx.now
+    )
     known = _existing_by_external_id(session, ctx.agency_code, [r.item.external_id for _, r in valid])
     subjects = _subjects_by_identifier(
         session,
-        {r.item.subject.identifier for _, r in valid}
-        | {party.subject.identifier for _, r in valid for party in r.item.related or []},
+        {given.known_identifier for _, r in valid for given in _givens(r.item)},
     )
     new_subjects: list[dict[str, Any]] = []
     parties: list[dict[str, Any]] = []
@@ -334,10 +355,10 @@ def ingest(
         givens += [(f"related[{i}].subject", party.subject) for i, party in enumerate(item.related or [])]
         clash = next(
             (
-                (field, given, subjects[given.identifier])
+                (field, given, subjects[given.known_identifier])
                 for field, given in givens
-                if given.identifier in subjects
-                and subjects[given.identifier].identifier_type != given.identifier_type
+                if given.known_identifier in subjects
+                and subjects[given.known_identifier].identifier_type != given.identifier_type
             ),
             None,
         )
@@ -410,16 +431,15 @@ def _place(
     """The subject an identifier names: known, or new (then stored with the batch). A known subject
     takes the name the push gives it, but never from a restricted record, whose name stays within its
     circle (国办发〔2020〕49号); earlier records keep the names they were pushed under."""
-    state = subjects.get(given.identifier)
+    identifier = given.known_identifier
+    state = subjects.get(identifier)
     if state is None:
-        state = subjects[given.identifier] = _SubjectState(uuid.uuid4(), given.identifier_type, given.name)
-        birth_date = (
-            resident_id_birth_date(given.identifier) if given.identifier_type == "resident_id" else None
-        )
+        state = subjects[identifier] = _SubjectState(uuid.uuid4(), given.identifier_type, given.name)
+        birth_date = resident_id_birth_date(identifier) if given.identifier_type == "resident_id" else None
         new_subjects.append(
             {
                 "id": state.id,
-                "identifier": given.identifier,
+                "identifier": identifier,
                 "identifier_type": given.identifier_type,
                 "kind": given.kind,
                 "name": given.name,

@@ -176,3 +176,21 @@ class SubjectSearch(Base):
     trade_initials: Mapped[str] = mapped_column(String(200), server_default="")
     # Space-separated: the core's Han character pairs and syllable pairs (app.kit.names.grams).
     grams: Mapped[str] = mapped_column(Text, server_default="")
+
+
+class IssuedReference(Base):
+    """A reference the registry issued to an organisation with no code (identifier_type "other" pushed
+    without an identifier): the subject's identifier, stable and never reused (rows are never
+    deleted), found again by jurisdiction and name (app.records.references)."""
+
+    __tablename__ = "issued_references"
+    __table_args__ = (UniqueConstraint("jurisdiction", "name_key"),)
+
+    reference: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # GB/T 2260 code of the administrative division, and the name as compared (app.kit.names: folded,
+    # without its legal form and the places it begins with).
+    jurisdiction: Mapped[str] = mapped_column(String(6))
+    name_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # as first pushed
+    agency_code: Mapped[str] = mapped_column(String(96))  # the agency whose push it was issued on
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)

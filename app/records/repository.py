@@ -339,12 +339,49 @@ def has_public_record(subject_id: Any, today: Any) -> Any:
     )
 
 
+# A record's related parties as the public sees them (app.public.view masks them): an organisation
+# always, a person only where the domain's rule publishes natural persons (国办发〔2020〕49号: lawful
+# and necessary; court listings by 法释〔2017〕7号 第六条、第七条), as for the person's own records.
+_PARTY = Subject.__table__.alias("party")
+PUBLIC_PARTY_COLUMNS = (
+    RecordParty.role.label("party_role"),
+    RecordParty.name.label("party_name"),
+    _PARTY.c.kind.label("party_kind"),
+    _PARTY.c.identifier_type.label("party_identifier_type"),
+    _PARTY.c.identifier.label("party_identifier"),
+    _PARTY.c.birth_date.label("party_birth_date"),
+)
+
+
+def _party_public() -> Any:
+    return or_(
+        and_(_PARTY.c.kind != "natural_person", _PARTY.c.identifier_type != "resident_id"),
+        Record.domain_code.in_(catalog.persons_public_domains()),
+    )
+
+
+def has_record_in_force(subject_id: Any, today: Any) -> Any:
+    """EXISTS a record in force (any visibility) of `subject_id`, or of an organisation naming it as a
+    related party: whom an approver's screening by name may find (app.screening)."""
+    return or_(
+        exists(select(Record.id).where(Record.subject_id == subject_id, in_force_clause(today))),
+        exists(
+            select(RecordParty.record_id)
+            .join(Record, Record.id == RecordParty.record_id)
+            .where(RecordParty.subject_id == subject_id, in_force_clause(today))
+        ),
+    )
+
+
 def _public_lookup(where: Any) -> Any:
     """One round trip: the subject and every record of it in public force (names of agencies and
     domains come from the catalog, by code)."""
     joined = Subject.__table__.outerjoin(
         Record.__table__,
         and_(Record.subject_id == Subject.id, in_public_force(bindparam("today", type_=Date()))),
+    ).outerjoin(
+        RecordParty.__table__.join(_PARTY, _PARTY.c.id == RecordParty.subject_id),
+        and_(RecordParty.record_id == Record.id, _party_public()),
     )
     return (
         select(
@@ -369,10 +406,11 @@ def _public_lookup(where: Any) -> Any:
             Record.subject_name,
             Record.received_at,
             Record.listing_basis,
+            *PUBLIC_PARTY_COLUMNS,
         )
         .select_from(joined)
         .where(where)
-        .order_by(Record.list_type, Record.decision_date.desc(), Record.id)
+        .order_by(Record.list_type, Record.decision_date.desc(), Record.id, RecordParty.role, _PARTY.c.name)
     )
 
 
@@ -547,3 +585,23 @@ def records_in_force_for_extract(
                     continue
             del values["status"], values["updated_at"]
             yield values
+
+
+# --- screening by name (app.screening) ---------------------------------------------------------------
+
+
+def subjects_by_ids(connection: Connection, subject_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
+    """(id, kind, current name, identifier type, identifier, birth date) of these subjects."""
+    if not subject_ids:
+        return []
+    rows = connection.execute(
+        select(
+            Subject.id,
+            Subject.kind,
+            Subject.name,
+            Subject.identifier_type,
+            Subject.identifier,
+            Subject.birth_date,
+        ).where(Subject.id.in_(subject_ids))
+    )
+    return [tuple(row) for row in rows]

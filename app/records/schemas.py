@@ -11,6 +11,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from app.kit.dates import DecisionDate, IsoDate
@@ -54,7 +55,39 @@ class SubjectIn(BaseModel):
     kind: SubjectKind
     name: text(200)  # type: ignore[valid-type]
     identifier_type: IdentifierType
-    identifier: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    identifier: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="Required, except for an organisation with no code (identifier_type other): left "
+        "out, the registry issues a reference on the first push and answers with it",
+    )
+    jurisdiction: Annotated[str, StringConstraints(pattern=r"^[1-8][0-9]{5}$")] | None = Field(
+        default=None,
+        description="An organisation without a code: the GB/T 2260 code of the administrative division "
+        "it operates in; with the name, it finds the reference the registry issued (two agencies "
+        "listing the same unregistered group reach one subject)",
+    )
+
+    @property
+    def known_identifier(self) -> str:
+        """The identifier, given or issued (ingest issues references before it places subjects)."""
+        assert self.identifier is not None, "a reference is issued before the subject is placed"
+        return self.identifier
+
+    @model_validator(mode="after")
+    def _identifier_or_jurisdiction(self) -> "SubjectIn":
+        if self.identifier is not None:
+            return self
+        if self.identifier_type != "other" or self.kind == "natural_person":
+            raise ValueError(
+                "identifier is required; only an organisation with identifier_type other may leave it "
+                "out (the registry then issues a reference)"
+            )
+        if self.jurisdiction is None:
+            raise ValueError(
+                "an organisation without an identifier needs its jurisdiction (GB/T 2260 code): the "
+                "registry finds its reference again by name and jurisdiction"
+            )
+        return self
 
     @field_validator("identifier_type")
     @classmethod
@@ -67,9 +100,9 @@ class SubjectIn(BaseModel):
 
     @field_validator("identifier")
     @classmethod
-    def _valid_identifier(cls, value: str, info: ValidationInfo) -> str:
+    def _valid_identifier(cls, value: str | None, info: ValidationInfo) -> str | None:
         identifier_type = info.data.get("identifier_type")
-        if identifier_type is None:
+        if identifier_type is None or value is None:
             return value
         try:
             return validate_identifier(identifier_type, value)

@@ -48,7 +48,16 @@ from sqlalchemy.orm import Session
 
 from app.db import bulk_insert, column_in
 from app.kit.masking import mask_resident_ids
-from app.kit.names import fold, name_keys, trigrams
+from app.kit.names import (
+    fold,
+    han_pairs,
+    is_latin_query,
+    name_keys,
+    spelled_as_pinyin,
+    syllable_pairs,
+    trade,
+    trigrams,
+)
 from app.records import repository
 from app.records.models import Record, Subject, SubjectSearch
 
@@ -171,6 +180,20 @@ class Wanted:
     spelled: bool = False
 
 
+def wanted(stem: str) -> Wanted:
+    """What the index is asked for a folded query without its legal form."""
+    latin = stem if is_latin_query(stem) else None
+    return Wanted(
+        stem=stem,
+        trade=trade(stem),
+        latin=latin,
+        han_pairs=tuple(han_pairs(stem)),
+        syllable_pairs=tuple(syllable_pairs(stem)) if latin is None else (),
+        is_han=bool(han_pairs(stem)),
+        spelled=latin is not None and spelled_as_pinyin(latin),
+    )
+
+
 _COLUMNS = (
     SubjectSearch.subject_id,
     SubjectSearch.folded,
@@ -182,9 +205,17 @@ _COLUMNS = (
 )
 
 
-def _window(where: Any, rank: Any, limit: int = CANDIDATES, source: Any = None) -> Any:
+# Whose names a reading considers: subjects with a record in public force (the public search), or
+# with a record in force of any visibility, their own or an organisation's naming them (screening).
+Scope = str
+PUBLIC = "public"
+LISTED = "listed"
+
+
+def _window(where: Any, rank: Any, limit: int = CANDIDATES, source: Any = None, scope: Scope = PUBLIC) -> Any:
     """The first `limit` index rows matching `where`, lowest `rank` first, whose subject has a record
-    in public force; parameters :today and the tier's own.
+    in public force (`scope` PUBLIC; LISTED: any record in force reaching it); parameters :today and
+    the tier's own.
 
     That test probes records by subject and status (ix_records_subject_status), some 15 µs a row on
     the test machine: applied to every match of a short prefix ("wang" matches 4,000 of a million
@@ -199,12 +230,12 @@ def _window(where: Any, rank: Any, limit: int = CANDIDATES, source: Any = None) 
         inner = inner.select_from(source)
     window = inner.order_by(ranked).limit(limit * WINDOW).subquery()
     today = bindparam("today", type_=Date())
-    return (
-        select(*(window.c[c.key] for c in _COLUMNS))
-        .where(repository.has_public_record(window.c.subject_id, today))
-        .order_by(window.c.rank)
-        .limit(limit)
+    kept = (
+        repository.has_public_record(window.c.subject_id, today)
+        if scope == PUBLIC
+        else repository.has_record_in_force(window.c.subject_id, today)
     )
+    return select(*(window.c[c.key] for c in _COLUMNS)).where(kept).order_by(window.c.rank).limit(limit)
 
 
 _FTS = table("subject_search_fts", column("rowid"), column("rank"))
@@ -228,25 +259,31 @@ def _prefix(indexed: Any, tier: str, dialect: str) -> Any:
     return indexed.op("GLOB")(_param(tier, "pattern"))
 
 
-def _grams_window(tier: str, dialect: str) -> Any:
+def _grams_window(tier: str, dialect: str, scope: Scope) -> Any:
     """Rows holding every word of the tier's list among their grams."""
     if dialect == "postgresql":
         words = _param(tier, "words", ARRAY(Text()))
-        return _window(_GRAM_WORDS.op("@>")(words), func.length(SubjectSearch.core))
+        return _window(_GRAM_WORDS.op("@>")(words), func.length(SubjectSearch.core), scope=scope)
     match = _param(tier, "match")
     fts = table("subject_search_fts_grams", column("rowid"), column("subject_search_fts_grams"))
     rowids = select(fts.c.rowid).where(fts.c.subject_search_fts_grams.op("MATCH")(match))
-    return _window(literal_column("subject_search.rowid").in_(rowids), func.length(SubjectSearch.core))
+    return _window(
+        literal_column("subject_search.rowid").in_(rowids), func.length(SubjectSearch.core), scope=scope
+    )
 
 
 @cache
-def _statement(tier: str, dialect: str) -> Any:
+def _statement(tier: str, dialect: str, scope: Scope = PUBLIC) -> Any:
     """Each way of matching as one statement, built once: building one costs about a millisecond,
     more than most searches spend in the database."""
     if tier == "prefix":
-        return _window(_prefix(SubjectSearch.core, tier, dialect), func.length(SubjectSearch.core))
+        return _window(
+            _prefix(SubjectSearch.core, tier, dialect), func.length(SubjectSearch.core), scope=scope
+        )
     if tier == "trade":  # the name without its place begins with the query's
-        return _window(_prefix(SubjectSearch.trade, tier, dialect), func.length(SubjectSearch.trade))
+        return _window(
+            _prefix(SubjectSearch.trade, tier, dialect), func.length(SubjectSearch.trade), scope=scope
+        )
     if tier == "prefix_latin":
         return _window(
             or_(
@@ -255,58 +292,64 @@ def _statement(tier: str, dialect: str) -> Any:
                 _prefix(SubjectSearch.trade_initials, tier, dialect),
             ),
             func.length(SubjectSearch.pinyin),
+            scope=scope,
         )
     if tier in ("pairs", "homophone"):
-        return _grams_window(tier, dialect)
+        return _grams_window(tier, dialect, scope)
     name = tier.split(":")[1]
     indexed = getattr(SubjectSearch, name)
     if tier.startswith("substring:"):
         pattern = _param(tier, "pattern")
         if dialect == "postgresql":  # GIN gin_trgm_ops
-            return _window(indexed.like(pattern, escape="\\"), func.length(indexed))
+            return _window(indexed.like(pattern, escape="\\"), func.length(indexed), scope=scope)
         # The FTS5 trigram table answers LIKE through its index (not with ESCAPE: folded names and
         # queries hold no % or _ to escape).
         fts = table("subject_search_fts", column("rowid"), column(name))
         rowids = select(fts.c.rowid).where(fts.c[name].like(pattern))
-        return _window(literal_column("subject_search.rowid").in_(rowids), func.length(indexed))
+        return _window(literal_column("subject_search.rowid").in_(rowids), func.length(indexed), scope=scope)
     value = _param(tier, "value")
     if dialect == "postgresql":  # pg_trgm: similarity above the threshold, most similar first
-        return _window(indexed.op("%")(value), -func.similarity(indexed, value))
+        return _window(indexed.op("%")(value), -func.similarity(indexed, value), scope=scope)
     # FTS5: bm25 puts the rows sharing the most (and rarest) trigrams with the query first.
     return _window(
         sql_text(f"subject_search_fts MATCH :{tier.replace(':', '_')}_value"),
         _FTS.c.rank,
         limit=CANDIDATES * 4,
         source=SubjectSearch.__table__.join(_FTS, literal_column("subject_search.rowid") == _FTS.c.rowid),
+        scope=scope,
     )
 
 
 @cache
-def _together(tiers: tuple[str, ...], dialect: str) -> Any:
+def _together(tiers: tuple[str, ...], dialect: str, scope: Scope = PUBLIC) -> Any:
     """Several ways of matching in one statement: their windows, one after the other."""
     if len(tiers) == 1:
-        return _statement(tiers[0], dialect)
-    windows = [_statement(tier, dialect).subquery(tier.replace(":", "_")) for tier in tiers]
+        return _statement(tiers[0], dialect, scope)
+    windows = [_statement(tier, dialect, scope).subquery(tier.replace(":", "_")) for tier in tiers]
     return union_all(*(select(*window.c) for window in windows))
 
 
 Asked = dict[str, dict[str, Any]]  # {tier: its parameters}
 
 
-def prepared(connection: Connection, today: date, asked: Asked) -> tuple[Any, dict[str, Any]]:
+def prepared(
+    connection: Connection, today: date, asked: Asked, scope: Scope = PUBLIC
+) -> tuple[Any, dict[str, Any]]:
     """The statement asking every tier of `asked` ({tier: its parameters}) at once, and its parameters."""
     tiers = tuple(tier for tier in TIERS if tier in asked) + tuple(t for t in asked if t not in TIERS)
     params: dict[str, Any] = {"today": today}
     for tier, values in asked.items():
         params |= {f"{tier.replace(':', '_')}_{name}": value for name, value in values.items()}
-    return _together(tiers, connection.dialect.name), params
+    return _together(tiers, connection.dialect.name, scope), params
 
 
-def _ask(connection: Connection, today: date, asked: dict[str, dict[str, Any]]) -> list[Candidate]:
+def _ask(
+    connection: Connection, today: date, asked: dict[str, dict[str, Any]], scope: Scope = PUBLIC
+) -> list[Candidate]:
     """Candidates of every tier asked, in one round trip."""
     if not asked:
         return []
-    statement, params = prepared(connection, today, asked)
+    statement, params = prepared(connection, today, asked, scope)
     return [Candidate(*row) for row in connection.execute(statement, params)]
 
 
@@ -358,7 +401,7 @@ def _fts_phrase_query(column_name: str, value: str) -> str | None:
     return f"{column_name} : (" + " OR ".join('"' + gram.replace('"', '""') + '"' for gram in grams) + ")"
 
 
-def _fuzzy_tier(connection: Connection, today: date, wanted: Wanted) -> list[Candidate]:
+def _fuzzy_tier(connection: Connection, today: date, wanted: Wanted, scope: Scope) -> list[Candidate]:
     """Names sharing enough trigrams with the query: small typos (pg_trgm `%`; FTS5 OR of trigrams)."""
     found: list[Candidate] = []
     # Pinyin spelled right that begins or lies inside no name is a name nobody listed, not a typo:
@@ -373,14 +416,14 @@ def _fuzzy_tier(connection: Connection, today: date, wanted: Wanted) -> list[Can
             # sharing only a city and a trade word drop out); short names need the looser one.
             for threshold in STRICT_THRESHOLDS:
                 connection.execute(sql_text(f"SET LOCAL pg_trgm.similarity_threshold = {threshold}"))
-                rows = _ask(connection, today, {f"fuzzy:{name}": {"value": value}})
+                rows = _ask(connection, today, {f"fuzzy:{name}": {"value": value}}, scope)
                 if rows:
                     found += rows
                     break
             continue
         match = _fts_phrase_query(name, value)
         if match is not None:
-            found += _ask(connection, today, {f"fuzzy:{name}": {"value": match}})
+            found += _ask(connection, today, {f"fuzzy:{name}": {"value": match}}, scope)
     return found
 
 
@@ -398,14 +441,28 @@ def second_tiers(connection: Connection, wanted: Wanted, found: int, enough: int
     return more
 
 
-def candidates(connection: Connection, wanted: Wanted, today: date, enough: int) -> list[Candidate]:
+def candidates(
+    connection: Connection, wanted: Wanted, today: date, enough: int, scope: Scope = PUBLIC
+) -> list[Candidate]:
     """Cheapest first, each step one round trip. A query that matches a name exactly, by prefix or
     inside it is not a typo: homophones are looked for only while fewer than `enough` subjects were
     found, and the costly similarity search (which reads the posting lists of every trigram) only
     when nothing was."""
-    found = _ask(connection, today, exact_tiers(connection, wanted))
+    found = _ask(connection, today, exact_tiers(connection, wanted), scope)
     if any(candidate.core == wanted.stem or candidate.trade == wanted.trade for candidate in found):
         return found  # the name itself, with or without its place: what was typed exists
     subjects = len({candidate.subject_id for candidate in found})
-    found += _ask(connection, today, second_tiers(connection, wanted, subjects, enough))
-    return found or _fuzzy_tier(connection, today, wanted)
+    found += _ask(connection, today, second_tiers(connection, wanted, subjects, enough), scope)
+    return found or _fuzzy_tier(connection, today, wanted, scope)
+
+
+def names_of(connection: Connection, subject_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, str, str]]:
+    """(subject id, index key, name as written) of every name these subjects have carried."""
+    if not subject_ids:
+        return []
+    rows = connection.execute(
+        select(SubjectSearch.subject_id, SubjectSearch.folded, SubjectSearch.name).where(
+            SubjectSearch.subject_id.in_(subject_ids)
+        )
+    )
+    return [(row[0], row[1], row[2]) for row in rows]

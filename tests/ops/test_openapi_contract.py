@@ -7,6 +7,7 @@ write their JSON themselves: this is where a body can drift from its declared sc
 added to the app and not called here fails `test_every_operation_answers_as_documented`: add it.
 """
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -266,6 +267,14 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("get", "/v1/checks/{check_id}", 200, check, headers=token)
     call("post", "/v1/checks/{check_id}/feedback", 200, check, json={"outcome": "denied"}, headers=token)
     call("post", "/v1/checks/{check_id}/feedback", 409, check, json={"outcome": "denied"}, headers=token)
+
+    # Screening by name: a listed company found, logged and read back; a one-character name refused
+    screened = call("post", "/v1/screen", 200, json={"name": "测试科技有限公司1"}, headers=token).json()
+    assert screened["candidates"][0]["subject"]["identifier"] == make_uscc(1)
+    call("post", "/v1/screen", 422, json={"name": "测"}, headers=token)
+    call("post", "/v1/screen", 401, json={"name": "测试科技"})
+    call("get", "/v1/screenings/{screening_id}", 200, {"screening_id": screened["id"]}, headers=token)
+    call("get", "/v1/screenings/{screening_id}", 404, {"screening_id": str(uuid.uuid4())}, headers=token)
 
     # Cases: a repair with a file, an objection; their progress; the agency decides
     repair = {

@@ -70,3 +70,57 @@ def test_a_court_listing_without_an_end_stays_public_until_it_exits(http, token_
     exit_body = {"reason": "obligations_performed", "decision_no": "（2031）执1号"}
     assert http.post(f"/v1/records/{record['id']}/exit", json=exit_body, headers=court).status_code == 200
     assert http.get(f"/v1/public/subjects/{make_uscc(5)}").status_code == 404
+
+
+def _with_people(n: int, **overrides) -> dict:
+    """A company's listing naming its legal representative (a person) and its actual controller (a
+    company)."""
+    boss = {
+        "kind": "natural_person",
+        "name": "钱老板",
+        "identifier_type": "resident_id",
+        "identifier": make_resident_id(date(1975, 4, 9), 60 + n),
+    }
+    owner = {"kind": "legal_person", "name": f"控股集团有限公司{n}", "identifier_type": "uscc"}
+    related = [
+        {"role": "legal_representative", "subject": boss},
+        {"role": "actual_controller", "subject": owner | {"identifier": make_uscc(900 + n)}},
+    ]
+    return record_body(n, decision_date="2026-11-18", related=related, **overrides)
+
+
+def test_an_organisations_people_are_public_only_where_persons_are(http, police, token_for, clock):
+    court = token_for(COURT, "records:write")
+    clock(TODAY)
+    listing = _with_people(21, domain="court_judgments", severity="general")
+    assert http.post("/v1/records", json=listing, headers=court).status_code == 201
+    body = http.get(f"/v1/public/subjects/{make_uscc(21)}").json()
+    (record,) = body["records"]
+    boss_id = make_resident_id(date(1975, 4, 9), 81)
+    # Court listings publish the debtor's legal representative (法释〔2017〕7号 第六条), masked.
+    assert record["related"] == [
+        {
+            "role": "actual_controller",
+            "role_zh": "实际控制人",
+            "name": "控股集团有限公司21",
+            "kind": "legal_person",
+            "identifier": make_uscc(921),
+        },
+        {
+            "role": "legal_representative",
+            "role_zh": "法定代表人",
+            "name": "钱老板",
+            "kind": "natural_person",
+            "identifier": boss_id[:10] + "********",
+        },
+    ]
+    page = http.get(f"/subjects/{body['subject']['ref']}")
+    assert "法定代表人" in page.text and "钱老板" in page.text and boss_id[:10] + "********" in page.text
+    assert boss_id not in page.text
+
+    # Telecom fraud does not publish persons: the company's record shows its controller, not its boss.
+    assert http.post("/v1/records", json=_with_people(22), headers=police).status_code == 201
+    body = http.get(f"/v1/public/subjects/{make_uscc(22)}").json()
+    (record,) = body["records"]
+    assert [party["role"] for party in record["related"]] == ["actual_controller"]
+    assert "钱老板" not in str(body) and make_resident_id(date(1975, 4, 9), 82)[:10] not in str(body)

@@ -1,0 +1,62 @@
+"""Organisations without a code (枣文明委〔2019〕2号 二、15: illegal social organisations): the registry
+issues a reference on the first push, stable and never reused, found again by name and jurisdiction,
+so that two agencies listing the same unregistered group reach one subject."""
+
+from tests.conftest import COURT, TAX, record_body
+
+GROUP = "枣庄市某某非法社会组织联合会"
+ZAOZHUANG = "370400"
+
+
+def _group(n: int, name: str = GROUP, jurisdiction: str | None = ZAOZHUANG, **overrides) -> dict:
+    subject = {"kind": "other_org", "name": name, "identifier_type": "other", "jurisdiction": jurisdiction}
+    body = record_body(n, **overrides)
+    body["subject"] = {key: value for key, value in subject.items() if value is not None}
+    return body
+
+
+def test_two_agencies_listing_one_unregistered_group_reach_one_subject(http, police, token_for):
+    tax = token_for(TAX, "records:write")
+    auditor = token_for("national.market_regulation", "audit:read")
+    first = http.post("/v1/records", json=_group(1), headers=police)
+    assert first.status_code == 201, first.text
+    reference = first.json()["subject"]["identifier"]
+    assert reference.startswith("R" + ZAOZHUANG) and first.json()["subject"]["identifier_type"] == "other"
+    # The same push again: recognized, the same reference.
+    again = http.post("/v1/records", json=_group(1), headers=police)
+    assert again.status_code == 200 and again.json()["subject"]["identifier"] == reference
+    # Another agency, the name written with its place left out, in traditional characters, full width.
+    other = _group(2, "某某非法社會組織聯合會", domain="tax_fraud")
+    second = http.post("/v1/records", json=other, headers=tax)
+    assert second.status_code == 201, second.text
+    assert second.json()["subject"]["identifier"] == reference
+    assert second.json()["subject"]["id"] == first.json()["subject"]["id"]
+    # The reference works as any identifier: a push naming it, a check, the government view.
+    by_reference = record_body(3, subject={"kind": "other_org", "name": GROUP, "identifier_type": "other"})
+    by_reference["subject"]["identifier"] = reference
+    assert (
+        http.post("/v1/records", json=by_reference, headers=police).json()["subject"]["id"]
+        == (first.json()["subject"]["id"])
+    )
+    # The same name in another jurisdiction is another group, with its own reference.
+    elsewhere = http.post("/v1/records", json=_group(4, jurisdiction="371300"), headers=police)
+    assert elsewhere.status_code == 201 and elsewhere.json()["subject"]["identifier"] != reference
+    # Issuing is audited.
+    trail = http.get("/v1/admin/audit", params={"limit": 1000}, headers=auditor).json()["items"]
+    issued = [entry for entry in trail if entry["action"] == "subject.reference_issued"]
+    assert [entry["entity_id"] for entry in issued][:1] == [reference] and len(issued) == 2
+
+
+def test_without_an_identifier_only_an_organisation_with_its_jurisdiction(http, police):
+    no_jurisdiction = _group(5, jurisdiction=None)
+    answer = http.post("/v1/records", json=no_jurisdiction, headers=police)
+    assert answer.status_code == 422 and "jurisdiction" in answer.text
+    person = _group(6)
+    person["subject"]["kind"] = "natural_person"
+    assert http.post("/v1/records", json=person, headers=police).status_code == 422
+    uscc = _group(7)
+    uscc["subject"]["identifier_type"] = "uscc"
+    assert http.post("/v1/records", json=uscc, headers=police).status_code == 422
+    for bad in ("37040", "3704000", "A70400", "070400"):
+        assert http.post("/v1/records", json=_group(8, jurisdiction=bad), headers=police).status_code == 422
+    assert COURT
