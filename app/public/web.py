@@ -486,33 +486,40 @@ def appeal_submit(
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def report_page(report_id: str, request: Request, session: DbSession) -> HTMLResponse:
-    """报告核验: is this report genuine? Upload the file to check that it is unchanged."""
+    """报告核验 (the page a report's QR code opens): is this report genuine? Upload the file to
+    check that it is unchanged. One verdict, in Chinese."""
     try:
         verification = report.verify(session, report_id)
     except NotFound:
-        raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
-    return _page(request, "report.html", {"v": verification})
+        return _unknown_report(request, report_id)
+    return _page(request, "report.html", {"v": verification, "upload_limit_mb": REPORT_UPLOAD_MB})
+
+
+REPORT_UPLOAD_MB = 20
+
+
+def _unknown_report(request: Request, report_id: str) -> HTMLResponse:
+    return _page(
+        request,
+        "report.html",
+        {"v": None, "report_id": report_id, "verdict_zh": report.VERDICT_ZH["unknown_report"]},
+        404,
+    )
 
 
 @router.post("/reports/{report_id}", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
 def report_check_file(
     report_id: str, request: Request, session: DbSession, file: Annotated[UploadFile, File()]
 ) -> HTMLResponse:
-    content = file.file.read(20 * 1024 * 1024)
-    if content.lstrip().startswith(b"{"):
-        import orjson
-
-        try:
-            digest = report.json_digest(orjson.loads(content))
-        except orjson.JSONDecodeError:
-            digest = hashlib.sha256(content).hexdigest()
-    else:
-        digest = hashlib.sha256(content).hexdigest()
+    content = file.file.read(REPORT_UPLOAD_MB * 1024 * 1024)
+    digest, problem = report.digest_of_file(content)
     try:
-        verification = report.verify(session, report_id, digest)
+        verification = report.verify(session, report_id, digest, problem)
     except NotFound:
-        raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
-    return _page(request, "report.html", {"v": verification, "checked": True})
+        return _unknown_report(request, report_id)
+    return _page(
+        request, "report.html", {"v": verification, "checked": True, "upload_limit_mb": REPORT_UPLOAD_MB}
+    )
 
 
 # --- 失信告知: the subject reads a notice before listing and states a defence (国办发〔2020〕49号 (八)) ---
