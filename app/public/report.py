@@ -522,7 +522,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
         story += [
             para(
                 f"公示中的黑名单记录 {content['black_count']} 条，红名单记录 {content['red_count']} 条；"
-                f"其中超过 7 个工作日报送的 {content['late_disclosures']} 条。"
+                f"其中认定部门在决定作出 7 个工作日后才报送的 {content['late_disclosures']} 条。"
             ),
             para("二、按领域列示的公示记录", heading),
         ]

@@ -44,6 +44,7 @@ PUBLIC = {
     ("POST", "/reports/{report_id}"),
     ("GET", "/notices"),
     ("POST", "/notices"),
+    ("GET", "/privacy"),
 }
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 
