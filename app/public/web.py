@@ -525,7 +525,13 @@ def _progress_context(session: DbSession, code: str) -> dict[str, Any]:
         return context
     appeal = cases.appeal_of(session, case) if case.kind == "repair" else None
     base = f"/v1/public/{'repairs' if case.kind == 'repair' else 'objections'}/{quote(code.strip(), safe='')}"
+    # Evidence goes to the case while it is open, or to its pending appeal (app.cases.service).
+    open_case = cases.case_for_files(session, code.strip())
+    files_open = open_case.status == "submitted"
     context |= {
+        "files_open": files_open,
+        "files": cases.case_files(session, [open_case.id]).get(open_case.id, []) if files_open else [],
+        "limits": EVIDENCE_LIMITS,
         "case": case,
         "appeal": appeal,
         "appeal_by": cases.appeal_deadline(session, case) if case.status == "rejected" else None,
@@ -542,6 +548,36 @@ def progress(request: Request, session: DbSession, code: str = "") -> HTMLRespon
     and for a rejected repair the appeal form until the deadline."""
     context = _progress_context(session, code)
     return _page(request, "progress.html", context, 404 if context["errors"] else 200)
+
+
+@router.post("/progress/files", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
+def progress_files(
+    request: Request,
+    session: DbSession,
+    chosen: Annotated[list[StarletteUploadFile], Depends(chosen_files)],
+    code: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """补充证明材料: evidence files added from the progress page while the case (or its appeal) is open."""
+    context = _progress_context(session, code)
+    if context["case"] is None:
+        return _page(request, "progress.html", context, 404)
+    if not context["files_open"]:
+        context["errors"] = {"files": "该申请已办结，不能再补充材料。"}
+        return _page(request, "progress.html", context, 409)
+    if not chosen:
+        context["errors"] = {"files": "请选择要上传的文件。"}
+        return _page(request, "progress.html", context, 422)
+    if len(chosen) > FORM_FILES:
+        context["errors"] = {"files": f"一次最多上传 {FORM_FILES} 个文件。"}
+        return _page(request, "progress.html", context, 422)
+    refused = _attach(session, cases.case_for_files(session, code.strip()), chosen)
+    if refused is not None:
+        session.rollback()  # the files of one upload are stored together or not at all
+        message = refused + "本次上传的文件均未保存。"
+        context = _progress_context(session, code) | {"errors": {"files": message}}
+        return _page(request, "progress.html", context, 422)
+    context = _progress_context(session, code) | {"uploaded": len(chosen)}
+    return _page(request, "progress.html", context, 201)
 
 
 @router.post("/progress/appeal", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
@@ -593,7 +629,8 @@ def report_page(report_id: str, request: Request, session: DbSession) -> HTMLRes
     return _page(request, "report.html", {"v": verification, "upload_limit_mb": REPORT_UPLOAD_MB})
 
 
-REPORT_UPLOAD_MB = 20
+# A report file comes in under the upload limit of app.main (an evidence file's: 5 MiB).
+REPORT_UPLOAD_MB = cases.MAX_FILE_BYTES // (1024 * 1024)
 
 
 def _unknown_report(request: Request, report_id: str) -> HTMLResponse:

@@ -40,6 +40,7 @@ PUBLIC = {
     ("POST", "/records/{record_id}/objection"),
     ("GET", "/progress"),
     ("POST", "/progress/appeal"),
+    ("POST", "/progress/files"),
     ("GET", "/reports/{report_id}"),
     ("POST", "/reports/{report_id}"),
     ("GET", "/notices"),

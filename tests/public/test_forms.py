@@ -139,3 +139,43 @@ def test_the_api_docs_need_no_internet(http):
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
         answer = http.get(f"/docs-assets/{asset}")
         assert answer.status_code == 200 and len(answer.content) > 100_000, asset
+
+
+def _filed(http, listed) -> str:
+    page = http.post(f"/records/{listed['id']}/repair", data=_form(http, listed))
+    assert page.status_code == 201, page.text
+    return re.search(r'id="query-code">([A-Z0-9-]+)<', page.text).group(1)
+
+
+def test_more_evidence_from_the_progress_page(http, listed):
+    code = _filed(http, listed)
+    progress = http.get("/progress", params={"code": code})
+    assert 'action="/progress/files"' in progress.text and "尚未上传证明材料文件" in progress.text
+    token = _token(http, f"/progress?code={code}")
+    sent = http.post(
+        "/progress/files",
+        data={"code": code} | token,
+        files=[("files", ("补充说明.pdf", PDF, "application/pdf"))],
+    )
+    assert sent.status_code == 201 and "已上传 1 个文件" in sent.text and "补充说明.pdf" in sent.text
+    refused = http.post(
+        "/progress/files",
+        data={"code": code} | token,
+        files=[("files", ("ok.png", PNG, "image/png")), ("files", ("x.exe", b"MZ\x90", "image/png"))],
+    )
+    assert refused.status_code == 422 and "本次上传的文件均未保存" in refused.text
+    assert _counts() == (1, 1)
+    assert http.post("/progress/files", data={"code": code} | token).status_code == 422  # no file chosen
+
+
+def test_a_decided_case_takes_no_more_files(http, listed, police):
+    code = _filed(http, listed)
+    with session_scope() as session:
+        session.query(Case).update({"status": "approved"})
+    page = http.get("/progress", params={"code": code})
+    assert 'action="/progress/files"' not in page.text
+    token = _token(http, f"/records/{listed['id']}/objection")  # a form kept from before the decision
+    sent = http.post(
+        "/progress/files", data={"code": code} | token, files=[("files", ("a.pdf", PDF, "application/pdf"))]
+    )
+    assert sent.status_code == 409 and "已办结" in sent.text and _counts() == (1, 0)
