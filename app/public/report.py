@@ -242,7 +242,7 @@ def issue_pdf(session: Session, subject: PublicSubject, origin: str) -> tuple[st
 SPECIAL_MAX_YEARS = 5
 SPECIAL_DEFAULT_YEARS = 3
 SPECIAL_FORMAT = "special"
-NAME_UNKNOWN = "（本系统无该主体的公示记录，名称以申请人提供的为准）"
+NAME_UNKNOWN = "（本系统无该组织的公示记录，名称请以统一社会信用代码核对）"
 
 
 def special_content(
@@ -543,7 +543,10 @@ def render_pdf(content: dict[str, Any]) -> bytes:
         ),
         para("说明：自然人身份证件号码仅显示地区码和出生年份。", small),
     ]
-    footer = f"{content['issuer']['name']}　报告编号 {content['report_id']}　核验：{verification['url']}"
+    footer = (
+        f"{content['issuer']['name']}　报告编号 {content['report_id']}",
+        f"核验地址：{verification['url']}",
+    )
     page_width, page_height = A4
 
     def first_page(canvas: Canvas, _document: Any) -> None:
@@ -576,8 +579,9 @@ def render_pdf(content: dict[str, Any]) -> bytes:
                 self.__dict__.update(state)
                 self.setFont(font, 7.5)
                 self.setFillColor(colors.HexColor("#555555"))
-                self.drawString(20 * mm, 10 * mm, footer)
-                self.drawRightString(page_width - 20 * mm, 10 * mm, f"第 {number} 页 共 {total} 页")
+                self.drawString(20 * mm, 12 * mm, footer[0])
+                self.drawString(20 * mm, 8.5 * mm, footer[1])
+                self.drawRightString(page_width - 20 * mm, 12 * mm, f"第 {number} 页 共 {total} 页")
                 super().showPage()
             super().save()
 

@@ -6,8 +6,11 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -18,6 +21,17 @@ from tests.conftest import make_resident_id, make_uscc, record_body
 
 TODAY = "2026-11-20T10:00"
 ORIGIN = "https://credit.example.gov.cn"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
+
+
+@pytest.fixture
+def special_tools():
+    """pdftoppm and zbarimg (Debian's poppler-utils and zbar-tools, installed by scripts/setup test)."""
+    missing = [tool for tool in ("pdftoppm", "zbarimg") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(f"{', '.join(missing)} missing: scripts/setup test installs them")
+        pytest.skip(f"{', '.join(missing)} missing (apt-get install poppler-utils zbar-tools)")
 
 
 @pytest.fixture
@@ -278,3 +292,18 @@ def test_without_a_truetype_font_reports_fall_back_and_still_read(tmp_path, monk
     monkeypatch.setattr(get_settings(), "report_font", str(tmp_path / "missing.ttf"))
     fallback = report.render_pdf(content)
     assert not _embedded_fonts(fallback) and "查询期间内无公示中的记录" in _text(fallback)
+
+
+def test_the_qr_code_decodes_to_the_verification_page(http, special_tools, company, tmp_path):
+    """Rendered to PNG (poppler) and read by a QR decoder (zbar), as a phone's camera would."""
+    import subprocess
+
+    answer = http.get(f"/v1/public/subjects/{company}/report.pdf")
+    (tmp_path / "report.pdf").write_bytes(answer.content)
+    render = ["pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", "report.pdf", "page"]
+    subprocess.run(render, cwd=tmp_path, check=True)
+    (png,) = tmp_path.glob("page*.png")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(png, ARTIFACTS / "credit-report-page-1.png")
+    read = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True, text=True, check=True)
+    assert read.stdout.strip() == f"{ORIGIN}/reports/{answer.headers['x-report-id']}"
