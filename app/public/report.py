@@ -447,6 +447,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
         "small", parent=body, fontSize=8.5, leading=12, textColor=colors.HexColor("#444444")
     )
     title = ParagraphStyle("title", parent=body, fontSize=18, leading=26, alignment=1)
+    masthead = ParagraphStyle("masthead", parent=small, rightIndent=32 * mm)  # clear of the QR code
     heading = ParagraphStyle("heading", parent=body, fontSize=12.5, leading=20, spaceBefore=8)
     special = content.get("kind") == "special"
     verification = content["verification"]
@@ -486,10 +487,10 @@ def render_pdf(content: dict[str, Any]) -> bytes:
     kind_zh = KIND_ZH.get(subject["kind"], "组织")
     story: list[Any] = [
         para("专项信用报告（信用代证）" if special else "信用报告", title),
-        para(f"报告编号：{content['report_id']}", small),
-        para(f"出具时间：{issued:%Y年%m月%d日 %H:%M}（北京时间）", small),
-        para(f"出具机构：{content['issuer']['name']}", small),
-        para(f"联系方式：{content['issuer']['contact']}", small),
+        para(f"报告编号：{content['report_id']}", masthead),
+        para(f"出具时间：{issued:%Y年%m月%d日 %H:%M}（北京时间）", masthead),
+        para(f"出具机构：{content['issuer']['name']}", masthead),
+        para(f"联系方式：{content['issuer']['contact']}", masthead),
         Spacer(1, 4 * mm),
         para("报告范围", heading),
         para(content["scope"], small),
@@ -668,6 +669,8 @@ def digest_of_file(body: bytes) -> tuple[str, str | None]:
             return json_digest(parse_json_report(body)), None
         except DuplicateKeys:
             return hashlib.sha256(body).hexdigest(), "duplicate_keys"
-        except ValueError:  # not JSON (nor UTF-8): compared as bytes, and so not the report issued
+        # Not JSON, not UTF-8, nested past any report, numbers or strings no report holds: compared
+        # as bytes, and so not the report issued.
+        except (ValueError, TypeError, RecursionError):
             pass
     return hashlib.sha256(body).hexdigest(), None

@@ -307,3 +307,18 @@ def test_the_qr_code_decodes_to_the_verification_page(http, special_tools, compa
     shutil.copy(png, ARTIFACTS / "credit-report-page-1.png")
     read = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True, text=True, check=True)
     assert read.stdout.strip() == f"{ORIGIN}/reports/{answer.headers['x-report-id']}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"report_id": 123456789012345678901234567890}',  # beyond 64 bits
+        b'{"a":' + b"[" * 50_000 + b"]" * 50_000 + b"}",  # nested past any parser's recursion
+        b'{"a": "\\ud800"}',  # a lone surrogate
+        b"{\xff\xfe}",  # not UTF-8
+    ],
+)
+def test_json_no_report_holds_is_judged_not_a_server_error(http, company, body):
+    report_id = http.get(f"/v1/public/subjects/{company}/report.json").json()["report_id"]
+    checked = http.post(f"/v1/public/reports/{report_id}/verify", content=body)
+    assert checked.status_code == 200 and checked.json()["reason"] == "content_changed"
