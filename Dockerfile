@@ -9,6 +9,10 @@ RUN python -m venv /opt/registry \
  && /opt/registry/bin/pip install --no-cache-dir --disable-pip-version-check -c requirements.lock .
 
 FROM python:3.11-slim
+# Credit reports embed this TrueType Chinese font (REGISTRY_REPORT_FONT may name another .ttf/.ttc).
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-wqy-zenhei \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /srv/registry registry \
  && mkdir -p /srv/registry/data && chown -R registry /srv/registry
 COPY --from=build /opt/registry /opt/registry

@@ -53,6 +53,31 @@ class Settings(BaseSettings):
     # addresses or networks ("10.0.0.5, 10.1.0.0/16"); by default none: the client address is the
     # connection's own, so that nobody escapes the public rate limit by sending the header.
     trusted_proxies: str = ""
+    # The origin printed in reports, their QR codes and links ("https://credit.example.gov.cn"); the
+    # request's own origin when empty, which only development may rely on (API.md, Second release:
+    # the Host header is never printed in a report).
+    public_base_url: str = ""
+    # Who issues the reports and runs the site (printed on every report and in every page's footer).
+    issuer_name: str = "信用红黑名单登记系统（示例出具机构）"
+    issuer_contact: str = "请以 REGISTRY_ISSUER_CONTACT 配置出具机构的联系电话或地址"
+    operator_name: str = "信用红黑名单登记系统（示例运营单位）"
+    operator_contact: str = "请以 REGISTRY_OPERATOR_CONTACT 配置运营单位的联系方式"
+    # The site's registration number (ICP备案号 or similar); empty: not shown.
+    operator_registration: str = ""
+    # The privacy statement the footer links to: the registry's own page by default.
+    privacy_url: str = "/privacy"
+    # A TrueType font (.ttf/.ttc, TrueType outlines) with Chinese glyphs, embedded in every report;
+    # empty: the first of the known Debian paths that exists (fonts-wqy-zenhei). Without one, reports
+    # fall back to a PDF viewer's own CJK font (not embedded).
+    report_font: str = ""
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _an_origin(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"REGISTRY_PUBLIC_BASE_URL: {value!r} must start with https:// or http://")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -74,6 +99,8 @@ class Settings(BaseSettings):
                 raise ValueError("REGISTRY_SIGNING_KEYS must be set in production (no generated keys)")
             if not self.database_url or self.database_url.startswith("sqlite"):
                 raise ValueError("REGISTRY_DATABASE_URL must name a PostgreSQL database in production")
+            if not self.public_base_url:
+                raise ValueError("REGISTRY_PUBLIC_BASE_URL must be set in production (printed in reports)")
         return self
 
     @property

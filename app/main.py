@@ -26,7 +26,7 @@ from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver
 from app.kit.secureheaders import SecurityHeaders
 from app.notices.router import router as notices_router
-from app.openapi import install_openapi
+from app.openapi import install_offline_docs, install_openapi
 from app.oversight.router import router as oversight_router
 from app.public.router import bare_router
 from app.public.router import router as public_router
@@ -150,9 +150,12 @@ def create_app() -> FastAPI:
             "objection cases, and the one-stop public query. Contract: design/API.md."
         ),
         openapi_tags=_TAGS,
+        docs_url=None,  # served by install_offline_docs, without a CDN
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_openapi(app)
+    install_offline_docs(app)
     # Audit verification holds record rows against their last entries: the check lives with the
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records

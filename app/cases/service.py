@@ -126,14 +126,23 @@ def _new_case(session: Session, record: "Record", kind: str, code: str | None, *
     return case
 
 
+def _repair_opens_on(session: Session, record: "Record") -> date:
+    policy = publicity.publicity_rules(session).policy_for(record.domain_code, record.severity)
+    return add_months(record.decision_date, policy.repair_after_months)
+
+
+def repair_opens_on(session: Session, record_id: uuid.UUID) -> date:
+    """The first day credit repair of a record in force may be applied for (its minimum period over)."""
+    return _repair_opens_on(session, _open_record(session, record_id))
+
+
 def apply_for_repair(session: Session, body: RepairIn) -> Opened:
     if not body.commitment:
         raise ValidationFailed.one("commitment", "a public credit commitment (信用承诺) must be given: true")
     record = _open_record(session, body.record_id)
     if record.list_type == "red":
         raise ValidationFailed.one("record_id", "credit repair applies to black and focus list records")
-    policy = publicity.publicity_rules(session).policy_for(record.domain_code, record.severity)
-    first_allowed = add_months(record.decision_date, policy.repair_after_months)
+    first_allowed = _repair_opens_on(session, record)
     if china_today() < first_allowed:
         # NDRC Order No. 36: repair only after the minimum publicity period.
         raise MinimumPeriodNotElapsed(

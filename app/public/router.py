@@ -1,15 +1,16 @@
 """The public one-stop query (no account, rate limited per client address): search, entity, reports."""
 
-import hashlib
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.config import get_settings
 from app.db import DbSession, ReadSession, session_scope
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed, errors_declared
 from app.kit.clock import china_today
+from app.kit.identifiers import validate_uscc
+from app.kit.masking import is_resident_id
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
 from app.public.schemas import CreditReport, PublicSubjectOut, ReportVerification, SearchOut
@@ -68,8 +69,10 @@ def _subject_for_report(session: DbSession, key: str) -> view.PublicSubject:
     return subject
 
 
-def _verify_base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/v1/public/reports/"
+def public_origin(request: Request) -> str:
+    """The origin printed in reports and links: REGISTRY_PUBLIC_BASE_URL (required in production),
+    else the request's own (development and tests)."""
+    return get_settings().public_base_url or str(request.base_url).rstrip("/")
 
 
 @router.get(
@@ -81,7 +84,7 @@ def report_pdf(key: str, request: Request, session: DbSession) -> Response:
     """A credit report (信用报告) in Chinese, bearing a report id (also in X-Report-Id); `key` as for
     the entity (a person by `ref` only)."""
     subject = _subject_for_report(session, key)
-    report_id, pdf = report.issue_pdf(session, subject, _verify_base(request))
+    report_id, pdf = report.issue_pdf(session, subject, public_origin(request))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -101,7 +104,7 @@ def report_pdf(key: str, request: Request, session: DbSession) -> Response:
 def report_json(key: str, request: Request, session: DbSession) -> Response:
     """The same report for machines; `sha256` covers everything but itself and `signature`."""
     subject = _subject_for_report(session, key)
-    document = report.issue_json(session, subject, _verify_base(request))
+    document = report.issue_json(session, subject, public_origin(request))
     return FastJSON(document, headers={"X-Report-Id": document["report_id"], "Cache-Control": "no-store"})
 
 
@@ -136,16 +139,68 @@ async def verify_report_file(report_id: str, request: Request) -> Any:
     body = await request.body()
     if not body:
         raise ValidationFailed.one("body", "send the report file as the request body")
-    if body.lstrip().startswith(b"{"):
-        try:
-            digest = report.json_digest(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            digest = hashlib.sha256(body).hexdigest()
-    else:
-        digest = hashlib.sha256(body).hexdigest()
-    return FastJSON(await run_in_threadpool(_verify_in_session, report_id, digest))
+    # A JSON report naming a key twice is never genuine: two parsers may read different content.
+    digest, problem = report.digest_of_file(body)
+    return FastJSON(await run_in_threadpool(_verify_in_session, report_id, digest, problem))
 
 
-def _verify_in_session(report_id: str, digest: str) -> dict[str, Any]:
+def _verify_in_session(report_id: str, digest: str, problem: str | None) -> dict[str, Any]:
     with session_scope(writing=False) as session:
-        return report.verify(session, report_id, digest)
+        return report.verify(session, report_id, digest, problem)
+
+
+@router.get(
+    "/v1/public/subjects/{key}/special-report.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": _BINARY}}, "headers": _REPORT_ID},
+        **errors_declared(422),
+    },
+)
+def special_report_pdf(
+    key: str,
+    request: Request,
+    session: DbSession,
+    domains: Annotated[
+        str | None,
+        Query(max_length=2000, description="Domain codes, comma-separated; all domains when absent"),
+    ] = None,
+    years: Annotated[
+        int, Query(ge=1, le=report.SPECIAL_MAX_YEARS, description="How many years back (at most 5)")
+    ] = report.SPECIAL_DEFAULT_YEARS,
+) -> Response:
+    """The 信用代证 special report of an organisation, by its unified social credit code: for each
+    chosen domain, "no record in force" or its records decided in the period (repaired ones marked),
+    verifiable like the credit report. An organisation with no record gets one too; a person's
+    number, or anything that is not a valid code, is refused (422) and never confirms anyone."""
+    identifier = "".join(key.split()).upper()
+    if is_resident_id(identifier):
+        raise ValidationFailed.one(
+            "key", "special reports are for organisations, by their unified social credit code"
+        )
+    try:
+        identifier = validate_uscc(identifier)
+    except ValueError as exc:
+        raise ValidationFailed.one("key", f"not a valid unified social credit code: {exc}") from None
+    # Issuing writes the report's row: take SQLite's write lock up front like any writer.
+    known = view.names(session.connection(execution_options={"sqlite_immediate": True})).domains
+    if domains:
+        codes = list(dict.fromkeys(code.strip() for code in domains.split(",") if code.strip()))
+        unknown = [code for code in codes if code not in known]
+        if unknown or not codes:
+            raise ValidationFailed.one(
+                "domains", f"unknown domain codes: {', '.join(unknown) or '(none given)'}"
+            )
+    else:
+        codes = sorted(known)
+    chosen = [(code, known[code]) for code in sorted(codes)]  # one order: the same request, one report
+    report_id, pdf = report.issue_special(session, identifier, chosen, years, public_origin(request))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "X-Report-Id": report_id,
+            "Content-Disposition": f'attachment; filename="{report_id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -86,9 +87,15 @@ class ReportDomain(BaseModel):
 
 
 class ReportVerificationHint(BaseModel):
-    url: str
+    url: str  # the human verification page (printed in the PDF and in its QR code)
+    api: str  # the same verification for machines
     jwks: str
     digest: str
+
+
+class ReportIssuer(BaseModel):
+    name: str
+    contact: str
 
 
 class CreditReport(BaseModel):
@@ -97,6 +104,8 @@ class CreditReport(BaseModel):
     report_id: str
     issued_at: datetime
     as_of: date
+    issuer: ReportIssuer
+    scope: str  # what the report covers, as printed
     subject: ReportSubject
     black_count: int
     red_count: int
@@ -108,10 +117,18 @@ class CreditReport(BaseModel):
 
 
 class ReportVerification(BaseModel):
+    """One verdict: genuine (issued here, its signature valid and, when a file or digest was given,
+    unchanged) or not, and why."""
+
     report_id: str
-    genuine: bool  # the registry issued it and its signature verifies
-    valid: bool  # genuine, and (when a file or digest was given) unchanged
-    content_matches: bool | None = None
+    verdict: Literal["genuine", "not_genuine"]
+    # Why not: the file differs from what was issued, the stored signature no longer verifies, it was
+    # signed by a key the registry does not hold, or the JSON sent names a key twice.
+    reason: Literal["content_changed", "signature_invalid", "key_unknown", "duplicate_keys"] | None
+    verdict_zh: str  # the verdict in a sentence of Chinese, as the verification page states it
+    genuine: bool  # verdict == "genuine"
+    valid: bool  # the same as genuine (kept for clients of the first release)
+    content_matches: bool | None = None  # whether the file or digest given is the one issued
     format: str
     issued_at: datetime
     sha256: str

@@ -235,6 +235,7 @@ def public_record(connection: Connection, record_id: uuid.UUID, today: date) -> 
         "decision_date": row[4],
         "publicity_end": row[5],
         "under_objection": bool(row[6]),
+        "domain": row[7],
         "domain_name_zh": known.domains.get(row[7], row[7]),
         "agency_name_zh": known.agencies.get(row[8], row[8]),
         "subject": {

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import re
 import secrets
+import tomllib
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,14 +22,16 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
 from app.cases import errors as case_errors
 from app.cases import service as cases
-from app.cases.errors import CaseAlreadyOpen, MinimumPeriodNotElapsed
+from app.cases.errors import CaseAlreadyOpen, FileTooLarge, MinimumPeriodNotElapsed, UnsupportedFileType
 from app.cases.schemas import AppealIn, ObjectionIn, RepairIn
+from app.config import get_settings
 from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
@@ -78,7 +81,37 @@ APPEAL_STATUS_ZH = {
     "upheld": "申诉成立，准予信用修复",
     "dismissed": "申诉不成立，维持原决定",
 }
-templates.env.globals |= {"EVIDENCE_ZH": EVIDENCE_ZH, "OBJECTION_REASON_ZH": OBJECTION_REASON_ZH}
+templates.env.globals |= {
+    "EVIDENCE_ZH": EVIDENCE_ZH,
+    "OBJECTION_REASON_ZH": OBJECTION_REASON_ZH,
+    # Who runs the site, for every page's footer (REGISTRY_OPERATOR_*, REGISTRY_PRIVACY_URL).
+    "site": get_settings,
+}
+
+# Evidence uploaded with the repair form (app.cases.service keeps the limits): shown on the form.
+FORM_FILES = 5  # on the form itself; more from the progress page, up to the case's cap
+EVIDENCE_LIMITS = {
+    "types": "PDF、JPEG、PNG",
+    "accept": "application/pdf,image/jpeg,image/png",
+    "file_mb": cases.MAX_FILE_BYTES // (1024 * 1024),
+    "form_files": FORM_FILES,
+    "case_files": cases.MAX_FILES_PER_CASE,
+}
+
+
+def _load_repair_guide() -> tuple[list[str], dict[str, list[str]]]:
+    """信用修复指南 (app/public/repair_guide.toml): the common materials, and each domain's own."""
+    guide = tomllib.loads((Path(__file__).parent / "repair_guide.toml").read_text("utf-8"))
+    return guide["common"]["materials"], {
+        code: entry["materials"] for code, entry in guide.get("domains", {}).items()
+    }
+
+
+REPAIR_COMMON, REPAIR_BY_DOMAIN = _load_repair_guide()
+
+
+def repair_guide(domain: str) -> list[str]:
+    return [*REPAIR_COMMON, *REPAIR_BY_DOMAIN.get(domain, [])]
 
 
 class PageError(Exception):
@@ -207,6 +240,12 @@ def home(request: Request, session: DbSession, q: str = "") -> HTMLResponse:
     return _page(request, "index.html", context, 422 if context["errors"] else 200)
 
 
+@router.get("/privacy", response_class=HTMLResponse)
+def privacy(request: Request) -> HTMLResponse:
+    """隐私声明: what the site publishes, what it keeps of what people send, and whom to ask."""
+    return _page(request, "privacy.html", {})
+
+
 def _organisation_code(q: str) -> str | None:
     """The query as a valid unified social credit code (GB 32100-2015), or None; never a resident
     identity number, even one whose last character happens to check as a code's (the page never
@@ -276,10 +315,61 @@ def _case_errors(exc: RegistryError, kind: str) -> dict[str, str]:
     return {"form": "申请未能提交，请检查后重试。"}
 
 
+def _repair_context(
+    session: DbSession, record: dict[str, Any], form: dict[str, Any], errors: dict[str, str]
+) -> dict[str, Any]:
+    # NDRC Order No. 36 / 国家发展改革委令2023年第58号: repair only after the minimum publicity period;
+    # before that day the page says when, and shows no form.
+    opens_on = cases.repair_opens_on(session, record["id"])
+    return {
+        "record": record,
+        "form": form,
+        "errors": errors,
+        "opens_on": opens_on,
+        "not_yet": china_today() < opens_on,
+        "guide": repair_guide(record["domain"]),
+        "limits": EVIDENCE_LIMITS,
+    }
+
+
 @router.get("/records/{record_id}/repair", response_class=HTMLResponse)
 def repair_form(record_id: uuid.UUID, request: Request, session: DbSession) -> HTMLResponse:
     record = _record_or_404(session, record_id)
-    return _page(request, "repair.html", {"record": record, "form": {}, "errors": {}})
+    return _page(request, "repair.html", _repair_context(session, record, {}, {}))
+
+
+async def chosen_files(request: Request) -> list[StarletteUploadFile]:
+    """The files of a form's `files` input (the form is parsed once; csrf_checked read it first).
+    A file input left empty still sends a part, with no name and no bytes: not a file."""
+    form = await request.form()
+    return [
+        part
+        for part in form.getlist("files")
+        if isinstance(part, StarletteUploadFile) and (part.filename or part.size)
+    ]
+
+
+def _file_error(exc: RegistryError, filename: str) -> str:
+    name = filename or "文件"
+    if isinstance(exc, FileTooLarge):
+        return f"“{name}”超过 {EVIDENCE_LIMITS['file_mb']} MB，未予受理。"
+    if isinstance(exc, UnsupportedFileType):
+        return f"“{name}”不是 PDF、JPEG 或 PNG 文件，未予受理。"
+    if isinstance(exc, ValidationFailed) and "empty" in exc.detail:
+        return f"“{name}”是空文件，未予受理。"
+    return f"“{name}”未能上传：每件申请最多 {EVIDENCE_LIMITS['case_files']} 个文件。"
+
+
+def _attach(session: DbSession, case: Any, files: list[StarletteUploadFile]) -> str | None:
+    """Store the files with the case (app.cases.service checks type, size and count); the first
+    refusal's message, in Chinese, or None when all were stored."""
+    for file in files:
+        content = file.file.read(cases.MAX_FILE_BYTES + 1)
+        try:
+            cases.add_file(session, case, file.filename or "", file.content_type or "", content)
+        except RegistryError as exc:
+            return _file_error(exc, file.filename or "")
+    return None
 
 
 @router.post("/records/{record_id}/repair", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
@@ -287,6 +377,7 @@ def repair_submit(
     record_id: uuid.UUID,
     request: Request,
     session: DbSession,
+    chosen: Annotated[list[StarletteUploadFile], Depends(chosen_files)],
     applicant_name: Annotated[str, Form()] = "",
     contact: Annotated[str, Form()] = "",
     statement: Annotated[str, Form()] = "",
@@ -327,25 +418,32 @@ def repair_submit(
         )
     if not commitment:
         errors["commitment"] = "请阅读并勾选信用承诺。"
+    if len(chosen) > FORM_FILES:
+        errors["files"] = f"本页一次最多上传 {FORM_FILES} 个文件，其余可在办理进度页补充。"
     if not errors:
         try:
             opened = cases.apply_for_repair(session, body)
+            refused = _attach(session, opened.case, chosen)
         except RegistryError as exc:
             session.rollback()  # nothing of a refused application is stored
             errors = _case_errors(exc, "repair")
         else:
-            return _page(
-                request,
-                "created.html",
-                {
-                    "kind": "repair",
-                    "query_code": opened.query_code,
-                    "due_by": opened.case.due_by,
-                    "record": record,
-                },
-                201,
-            )
-    return _page(request, "repair.html", {"record": record, "form": form, "errors": errors}, 422)
+            if refused is None:
+                return _page(
+                    request,
+                    "created.html",
+                    {
+                        "kind": "repair",
+                        "query_code": opened.query_code,
+                        "due_by": opened.case.due_by,
+                        "record": record,
+                        "files": len(chosen),
+                    },
+                    201,
+                )
+            session.rollback()  # the application is stored whole, with its files, or not at all
+            errors = {"files": refused + "请更换文件后重新提交，申请未提交。"}
+    return _page(request, "repair.html", _repair_context(session, record, form, errors), 422)
 
 
 @router.get("/records/{record_id}/objection", response_class=HTMLResponse)
@@ -427,7 +525,13 @@ def _progress_context(session: DbSession, code: str) -> dict[str, Any]:
         return context
     appeal = cases.appeal_of(session, case) if case.kind == "repair" else None
     base = f"/v1/public/{'repairs' if case.kind == 'repair' else 'objections'}/{quote(code.strip(), safe='')}"
+    # Evidence goes to the case while it is open, or to its pending appeal (app.cases.service).
+    open_case = cases.case_for_files(session, code.strip())
+    files_open = open_case.status == "submitted"
     context |= {
+        "files_open": files_open,
+        "files": cases.case_files(session, [open_case.id]).get(open_case.id, []) if files_open else [],
+        "limits": EVIDENCE_LIMITS,
         "case": case,
         "appeal": appeal,
         "appeal_by": cases.appeal_deadline(session, case) if case.status == "rejected" else None,
@@ -444,6 +548,36 @@ def progress(request: Request, session: DbSession, code: str = "") -> HTMLRespon
     and for a rejected repair the appeal form until the deadline."""
     context = _progress_context(session, code)
     return _page(request, "progress.html", context, 404 if context["errors"] else 200)
+
+
+@router.post("/progress/files", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
+def progress_files(
+    request: Request,
+    session: DbSession,
+    chosen: Annotated[list[StarletteUploadFile], Depends(chosen_files)],
+    code: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """补充证明材料: evidence files added from the progress page while the case (or its appeal) is open."""
+    context = _progress_context(session, code)
+    if context["case"] is None:
+        return _page(request, "progress.html", context, 404)
+    if not context["files_open"]:
+        context["errors"] = {"files": "该申请已办结，不能再补充材料。"}
+        return _page(request, "progress.html", context, 409)
+    if not chosen:
+        context["errors"] = {"files": "请选择要上传的文件。"}
+        return _page(request, "progress.html", context, 422)
+    if len(chosen) > FORM_FILES:
+        context["errors"] = {"files": f"一次最多上传 {FORM_FILES} 个文件。"}
+        return _page(request, "progress.html", context, 422)
+    refused = _attach(session, cases.case_for_files(session, code.strip()), chosen)
+    if refused is not None:
+        session.rollback()  # the files of one upload are stored together or not at all
+        message = refused + "本次上传的文件均未保存。"
+        context = _progress_context(session, code) | {"errors": {"files": message}}
+        return _page(request, "progress.html", context, 422)
+    context = _progress_context(session, code) | {"uploaded": len(chosen)}
+    return _page(request, "progress.html", context, 201)
 
 
 @router.post("/progress/appeal", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
@@ -486,33 +620,41 @@ def appeal_submit(
 
 @router.get("/reports/{report_id}", response_class=HTMLResponse)
 def report_page(report_id: str, request: Request, session: DbSession) -> HTMLResponse:
-    """报告核验: is this report genuine? Upload the file to check that it is unchanged."""
+    """报告核验 (the page a report's QR code opens): is this report genuine? Upload the file to
+    check that it is unchanged. One verdict, in Chinese."""
     try:
         verification = report.verify(session, report_id)
     except NotFound:
-        raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
-    return _page(request, "report.html", {"v": verification})
+        return _unknown_report(request, report_id)
+    return _page(request, "report.html", {"v": verification, "upload_limit_mb": REPORT_UPLOAD_MB})
+
+
+# A report file comes in under the upload limit of app.main (an evidence file's: 5 MiB).
+REPORT_UPLOAD_MB = cases.MAX_FILE_BYTES // (1024 * 1024)
+
+
+def _unknown_report(request: Request, report_id: str) -> HTMLResponse:
+    return _page(
+        request,
+        "report.html",
+        {"v": None, "report_id": report_id, "verdict_zh": report.VERDICT_ZH["unknown_report"]},
+        404,
+    )
 
 
 @router.post("/reports/{report_id}", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
 def report_check_file(
     report_id: str, request: Request, session: DbSession, file: Annotated[UploadFile, File()]
 ) -> HTMLResponse:
-    content = file.file.read(20 * 1024 * 1024)
-    if content.lstrip().startswith(b"{"):
-        import orjson
-
-        try:
-            digest = report.json_digest(orjson.loads(content))
-        except orjson.JSONDecodeError:
-            digest = hashlib.sha256(content).hexdigest()
-    else:
-        digest = hashlib.sha256(content).hexdigest()
+    content = file.file.read(REPORT_UPLOAD_MB * 1024 * 1024)
+    digest, problem = report.digest_of_file(content)
     try:
-        verification = report.verify(session, report_id, digest)
+        verification = report.verify(session, report_id, digest, problem)
     except NotFound:
-        raise PageError(404, "未找到该报告编号：它不是本系统出具的报告。") from None
-    return _page(request, "report.html", {"v": verification, "checked": True})
+        return _unknown_report(request, report_id)
+    return _page(
+        request, "report.html", {"v": verification, "checked": True, "upload_limit_mb": REPORT_UPLOAD_MB}
+    )
 
 
 # --- 失信告知: the subject reads a notice before listing and states a defence (国办发〔2020〕49号 (八)) ---

@@ -605,3 +605,52 @@ def subjects_by_ids(connection: Connection, subject_ids: list[uuid.UUID]) -> lis
         ).where(Subject.id.in_(subject_ids))
     )
     return [tuple(row) for row in rows]
+
+
+def special_report_rows(connection: Connection, identifier: str, since: date, today: date) -> list[Any]:
+    """An organisation's records decided on or after `since` that a special report (信用代证) lists:
+    those in public force, and those repaired since (marked as such; API.md "Public face" asks for
+    repaired items to be shown marked, as the 信用中国 special report does). Expired, exited and
+    revoked records are not listed: their publicity is over or they were wrongly made.
+
+    Rows: (record id, domain, list, severity, conduct, decision no, decision date, legal basis,
+    publicity start, publicity end, under objection, agency, name on the record, received at,
+    status, exited at, subject id, subject kind)."""
+    repaired = and_(
+        Record.status == "repaired",
+        Record.visibility == "public",
+        Record.severity != "minor",
+        or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
+    )
+    return list(
+        connection.execute(
+            select(
+                Record.id,
+                Record.domain_code,
+                Record.list_type,
+                Record.severity,
+                Record.conduct,
+                Record.decision_no,
+                Record.decision_date,
+                Record.legal_basis,
+                Record.publicity_start,
+                Record.publicity_end,
+                Record.under_objection,
+                Record.agency_code,
+                Record.subject_name,
+                Record.received_at,
+                Record.status,
+                Record.exited_at,
+                Subject.id,
+                Subject.kind,
+            )
+            .join(Subject, Subject.id == Record.subject_id)
+            .where(
+                Subject.identifier == identifier,
+                not_personal(),
+                Record.decision_date >= since,
+                or_(in_public_force(today), repaired),
+            )
+            .order_by(Record.domain_code, Record.decision_date.desc(), Record.id)
+        )
+    )

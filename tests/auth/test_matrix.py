@@ -40,10 +40,12 @@ PUBLIC = {
     ("POST", "/records/{record_id}/objection"),
     ("GET", "/progress"),
     ("POST", "/progress/appeal"),
+    ("POST", "/progress/files"),
     ("GET", "/reports/{report_id}"),
     ("POST", "/reports/{report_id}"),
     ("GET", "/notices"),
     ("POST", "/notices"),
+    ("GET", "/privacy"),
 }
 PUBLIC_PREFIXES = ("/v1/public/", "/docs", "/openapi.json", "/redoc")
 

@@ -361,6 +361,13 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     pdf_report = {"report_id": pdf.headers["X-Report-Id"]}
     call("post", verify, 200, pdf_report, content=pdf.content, headers={"Content-Type": "application/pdf"})
     call("post", verify, 422, pdf_report, content=b"", headers={"Content-Type": "application/pdf"})
+    twice = document.content[:-1] + b',"black_count":0}'
+    refused = call("post", verify, 200, report, content=twice, headers={"Content-Type": "application/json"})
+    assert refused.json()["reason"] == "duplicate_keys"
+    special = "/v1/public/subjects/{key}/special-report.pdf"
+    clean = call("get", special, 200, {"key": make_uscc(97)}, params={"domains": "telecom_fraud", "years": 5})
+    call("post", verify, 200, {"report_id": clean.headers["X-Report-Id"]}, content=clean.content)
+    call("get", special, 422, {"key": "not-a-code"})
 
     # Statistics and the audit log
     call("get", "/v1/stats", 200, headers=token)

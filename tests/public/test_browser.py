@@ -116,7 +116,7 @@ def test_search_open_the_entity_and_download_the_report(server, page, listed, tm
     page.wait_for_selector("h1")
     assert page.inner_text("h1") == "北京星辰科技有限公司"
     assert "电信网络诈骗" in page.content() and "公安部" in page.content()
-    assert "1 条记录在决定作出 7 个工作日后才报送" in page.inner_text("#late-disclosures")
+    assert "认定部门有 1 条记录在决定作出 7 个工作日后才报送" in page.inner_text("#late-disclosures")
     shot(page, "2-entity")
 
     with page.expect_download() as download_info:
@@ -133,8 +133,8 @@ def test_search_open_the_entity_and_download_the_report(server, page, listed, tm
     page.goto(f"{server}/reports/{report_id}")
     page.set_input_files("#file", str(saved))
     page.click("text=核验文件")
-    page.wait_for_selector("#content-matches")
-    assert "文件未被改动" in page.inner_text("#content-matches")
+    page.wait_for_selector("#verdict")
+    assert "文件未被改动" in page.inner_text("#verdict")
     shot(page, "3-report-verified")
 
 

@@ -64,8 +64,10 @@ def test_one_changed_byte_fails_verification(http, company):
     report_id, pdf = answer.headers["x-report-id"], bytearray(answer.content)
     pdf[len(pdf) // 2] ^= 0x01
     checked = http.post(f"/v1/public/reports/{report_id}/verify", content=bytes(pdf)).json()
-    assert checked["genuine"] is True  # the registry did issue this report id ...
-    assert checked["content_matches"] is False and checked["valid"] is False  # ... but not these bytes
+    # One verdict, stated once: the registry did issue this report id, but not these bytes.
+    assert checked["verdict"] == "not_genuine" and checked["reason"] == "content_changed"
+    assert checked["genuine"] is False and checked["valid"] is False and checked["content_matches"] is False
+    assert checked["verdict_zh"].startswith("未通过核验") and "改动" in checked["verdict_zh"]
 
 
 def test_unknown_report_ids_are_not_genuine(http, company):

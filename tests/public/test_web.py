@@ -59,7 +59,10 @@ def test_entity_page_shows_records_late_disclosures_and_report_link(http, listed
         "提出异议",
     ):
         assert text in page.text
-    assert re.search(r'id="late-disclosures">1 条', page.text)  # decided in May, received in November
+    # Decided in May, received in November: the agency was late, and the page says so of the agency.
+    assert re.search(r'id="late-disclosures">认定部门有 1 条记录在决定作出 7 个工作日后才报送', page.text)
+    assert "与该主体的信用无关" in page.text
+    assert f"/v1/public/subjects/{make_uscc(1)}/special-report.pdf" in page.text
     assert f"/v1/public/subjects/{_ref(http)}/report.pdf" in page.text
     assert http.get("/subjects/00000000-0000-0000-0000-000000000000").status_code == 404
 
@@ -101,15 +104,24 @@ def test_repair_before_the_minimum_period_names_the_first_day(http, police, cloc
     clock(TODAY)
     body = record_body(2, severity="general", decision_date="2026-11-18")
     record = http.post("/v1/records", json=body, headers=police).json()
+    # The page says up front when repair opens, and offers no form before then ...
+    before = http.get(f"/records/{record['id']}/repair")
+    assert before.status_code == 200
+    assert 'id="repair-opens-on">2027年02月18日' in before.text
+    assert 'action="/records/' not in before.text.split('id="repair-not-yet"')[1].split("</div>")[0]
+    assert f'action="/records/{record["id"]}/repair"' not in before.text
+    assert 'id="repair-guide"' in before.text  # ... but the materials to prepare meanwhile
+    # A form kept from elsewhere is still refused, naming the day.
     form = {
         "applicant_name": "测试",
         "contact": "1",
         "statement": "整改完毕",
         "evidence_description": "凭证",
         "commitment": "yes",
-    } | _token(http, f"/records/{record['id']}/repair")
+    } | _token(http, f"/records/{record['id']}/objection")
     page = http.post(f"/records/{record['id']}/repair", data=form)
-    assert page.status_code == 422 and "最早可于 2027-02-18 申请信用修复" in page.text
+    assert page.status_code == 422
+    assert '最早可于 <span id="repair-opens-on">2027年02月18日</span>（2027-02-18）' in page.text
 
 
 def test_objection_form_flags_the_record(http, listed):
