@@ -44,6 +44,10 @@ TARGET_PING_OVER_BARE = 0.75
 TARGET_SEARCH_P95_MS = 50.0
 AGENCY = "national.public_security"
 DOMAIN = "telecom_fraud"
+# Persons' records are public only in a domain whose rule publishes them (法释〔2017〕7号 第六条): the
+# court's list of dishonest judgment debtors.
+PERSONS_AGENCY = "national.supreme_court"
+PERSONS_DOMAIN = "court_judgments"
 
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "南京", "成都", "武汉", "西安", "重庆"]
 CITIES += ["天津", "苏州", "枣庄", "济南", "青岛", "郑州", "长沙", "合肥", "福州", "厦门"]
@@ -179,9 +183,9 @@ class Population:
             self.records.append(
                 (
                     uuid.uuid4(),
-                    AGENCY,
+                    AGENCY if kind == "legal_person" else PERSONS_AGENCY,
                     f"bench-{n}",
-                    DOMAIN,
+                    DOMAIN if kind == "legal_person" else PERSONS_DOMAIN,
                     "black" if n % 10 else "red",
                     "serious",
                     subject_id,
