@@ -152,6 +152,9 @@ def create_app() -> FastAPI:
             "objection cases, and the one-stop public query. Contract: design/API.md."
         ),
         openapi_tags=_TAGS,
+        # FastAPI's own OpenTelemetry hooks: unused here (Prometheus at /metrics, JSON log lines),
+        # and asked whether they are configured on every request unless turned off.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     install_openapi(app)

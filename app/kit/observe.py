@@ -19,12 +19,14 @@ import logging.handlers
 import os
 import queue
 import re
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -149,7 +151,28 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exc"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # a key that is not a string, an integer beyond 64 bits
+            return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes lines to a buffered stream and flushes it only when no more lines are waiting: one
+    system call for a burst of lines rather than one per line (stderr is line-buffered)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.waiting: Callable[[], bool] | None = None  # set while a writer thread feeds this handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            waiting = self.waiting
+            if waiting is None or not waiting():
+                self.flush()
+        except Exception:
+            self.handleError(record)
 
 
 def _kept(record: logging.LogRecord) -> bool:
@@ -210,6 +233,8 @@ class OffPathHandler(logging.handlers.QueueHandler):
                     self.target,
                     respect_handler_level=True,
                 )
+                if isinstance(self.target, BatchedStreamHandler):
+                    self.target.waiting = self._waiting
                 self._writer.start()
 
     def stop(self) -> None:
@@ -218,6 +243,12 @@ class OffPathHandler(logging.handlers.QueueHandler):
             writer, self._writer = self._writer, None
         if writer is not None:
             writer.stop()
+            if isinstance(self.target, BatchedStreamHandler):
+                self.target.waiting = None
+            self.target.flush()
+
+    def _waiting(self) -> bool:
+        return self.lines.qsize() > 0  # stop() flushes after the last line
 
     def close(self) -> None:
         self.stop()  # replaced (logging reconfigured) or the process ending: write what is queued
@@ -242,7 +273,13 @@ REGISTRY.register(_DroppedLines())
 
 def stderr_off_path() -> OffPathHandler:
     """The root handler of configure_logging: JSON lines on stderr, written off the request path."""
-    target = logging.StreamHandler()
+    # Not on the JSON lines, and looked up for every line: the thread's and the process's names.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # Buffered (stderr itself is line-buffered): BatchedStreamHandler flushes after each burst.
+    stream = open(  # noqa: SIM115  # lives as long as the process; fd 2 stays open
+        sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False, errors="backslashreplace"
+    )
+    target = BatchedStreamHandler(stream)
     target.setFormatter(JsonFormatter())
     return OffPathHandler(target)
 

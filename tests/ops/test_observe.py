@@ -9,12 +9,14 @@ import subprocess
 import sys
 from datetime import date
 
+import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.kit import observe
 from app.kit.routing import leaf_routes
 from app.main import app
 from tests.conftest import make_resident_id
+from tests.ops.servers import registry_serve
 
 
 def _metrics(http) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -64,6 +66,17 @@ def test_the_access_log_is_written_by_its_own_thread_with_ids_statuses_and_maske
     assert access[1]["path"] == f"/v1/public/subjects/{person[:10]}********"
     assert access[1]["route"] == "/v1/public/subjects/{key}"
     assert access[2]["route"] == "unmatched" and access[2]["status"] == 404
+
+
+def test_a_served_registry_writes_its_access_lines_and_all_of_them_by_the_time_it_stops(database):
+    output: list[str] = []
+    with registry_serve(output=output, log_level="INFO") as base:
+        ids = [httpx.get(f"{base}/healthz").headers["x-request-id"] for _ in range(20)]
+    lines = [json.loads(line) for line in output if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "registry.access"]
+    assert [line["request_id"] for line in access][-20:] == ids  # after the readiness polls
+    assert {(line["route"], line["status"]) for line in access} == {("/healthz", 200)}
+    assert lines[-1]["msg"].startswith("Finished server process")
 
 
 def test_when_the_log_output_falls_behind_errors_and_slow_requests_are_still_written():
