@@ -58,9 +58,8 @@ def new_id_texts(count: int) -> list[str]:
     """`count` new time-ordered UUIDs (version 7: the Unix time in milliseconds, then 74 random
     bits) in their text form, for rows inserted by the thousand (checks). Ids made at about the same
     time sit together in the primary key's index, so an insert touches its newest pages instead of
-    a random page each (a grouped commit of checks on SQLite measured ~40% shorter than with random
-    version 4 ids). One read of the OS's random source for all of them: `str(uuid.uuid4())`
-    costs a system call and two Python-level constructors per id, which a batch of 10,000 noticed.
+    a random page each (shorter commits: docs/benchmarks.md). One read of the OS's random source for
+    all of them: `str(uuid.uuid4())` costs a system call and two constructors per id.
     """
     stamp = f"{time.time_ns() // 1_000_000:012x}"
     prefix = f"{stamp[:8]}-{stamp[8:]}-7"

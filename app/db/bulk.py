@@ -169,8 +169,8 @@ def column_in(session: Session, column: Any, values: list[Any]) -> Any:
 
     The array is unnested into a semi-join rather than compared with `= ANY(array)`: once a
     statement is prepared, PostgreSQL's generic plan may filter rows with ANY over a parameter,
-    which searches the array linearly for every row it reads (seen: 1.5 s to look up 1,000
-    external ids among 20,000 records, a few ms as a join)."""
+    which searches the array linearly for every row it reads (seconds instead of milliseconds for
+    1,000 ids: docs/benchmarks.md)."""
     if session.get_bind().dialect.name == "postgresql":
         return column.in_(select(func.unnest(bindparam(None, values, type_=ARRAY(column.type)))))
     return column.in_(values)

@@ -1,7 +1,7 @@
 """Large JSON request bodies validated straight from their bytes.
 
 FastAPI parses a body with `json.loads` and then validates the Python objects it made; pydantic's own
-parser validates as it reads (a batch of 10,000 checks: 0.045 s instead of 0.06 s at best). A route that
+parser validates as it reads, a quarter faster on a batch of 10,000 checks. A route that
 takes its body this way reads it with `parse(request, Model)` and declares it with
 `openapi_extra=declared(Model)`, so clients see the same request body in the OpenAPI document and
 the same 422 when it is wrong (the errors are FastAPI's, under `body`).

@@ -2,8 +2,8 @@
 
 A batch of 10,000 checks makes hundreds of thousands of short-lived objects (the parsed items, the
 facts, the answers); each few hundred allocations the collector would scan them, and now and then
-the whole heap, again and again: up to 0.1 s of a batch's parse alone was such passes. Nothing a
-batch builds is cyclic, so reference counting frees all of it anyway.
+the whole heap, again and again (docs/benchmarks.md has the figures). Nothing a batch builds is
+cyclic, so reference counting frees all of it anyway.
 """
 
 import gc

@@ -2,29 +2,136 @@
 
 The request id comes from the caller's X-Request-ID when it is sane, else is made here; it is sent
 back in the response and put on every log line written while the request runs.
+
+Kept cheap, as it runs on every request: the log lines are formatted and written by a thread of
+their own (OffPathHandler, started and stopped with the application), the counters are plain
+integers in tables keyed by route template (RequestMetrics, read by Prometheus through a
+collector), and a request id is a process prefix and a counter rather than a fresh uuid4.
 """
 
+import bisect
 import contextvars
+import itertools
 import json
 import logging
 import logging.config
+import logging.handlers
+import os
+import queue
 import re
+import sys
+import threading
 import time
-import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+import orjson
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kit.masking import mask_resident_ids
 
-REQUESTS = Counter("registry_requests_total", "HTTP requests", ["method", "route", "status"])
 CHECKS = Counter("registry_checks_total", "Approver checks answered and recorded", ["decision"])
-LATENCY = Histogram("registry_request_seconds", "HTTP request latency", ["method", "route"])
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 access_log = logging.getLogger("registry.access")
+INFO = logging.INFO
+# A request this slow is worth a look whatever its status: its log line is never dropped.
+SLOW_SECONDS = 1.0
+
+# --- request ids ----------------------------------------------------------------------------------
+
+
+def _new_prefix() -> str:
+    # 48 random bits per process: two workers (or a restarted one) drawing the same prefix is a
+    # one-in-10^14 event; within a process the counter never repeats.
+    return os.urandom(6).hex() + "-"
+
+
+_prefix = _new_prefix()
+_counter = itertools.count(1)
+
+
+def _after_fork() -> None:
+    global _prefix, _counter
+    _prefix, _counter = _new_prefix(), itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def new_request_id() -> str:
+    """Unique across processes and restarts: the process's random prefix and its request counter."""
+    return f"{_prefix}{next(_counter):x}"
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+# Prometheus's default latency buckets (seconds), as the Histogram used here before.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+
+
+class _RouteFigures:
+    """The counts of one (route template, method): answers by status, latencies by bucket."""
+
+    __slots__ = ("buckets", "seconds", "statuses")
+
+    def __init__(self) -> None:
+        self.statuses: dict[int, int] = {}
+        self.buckets = [0] * (len(BUCKETS) + 1)  # the last one: above every bound (+Inf only)
+        self.seconds = 0.0
+
+
+class RequestMetrics(Collector):
+    """registry_requests_total{method,route,status} and registry_request_seconds{method,route}.
+
+    A request finds its table by template and method (made on the route's first request) and adds
+    to integers there: no labels looked up or locks taken per request. Prometheus reads the tables
+    when /metrics is asked for.
+    """
+
+    def __init__(self) -> None:
+        self._routes: dict[str, dict[str, _RouteFigures]] = {}
+
+    def observe(self, method: str, template: str, status: int, seconds: float) -> None:
+        methods = self._routes.get(template)
+        if methods is None:
+            methods = self._routes[template] = {}
+        figures = methods.get(method)
+        if figures is None:
+            figures = methods[method] = _RouteFigures()
+        statuses = figures.statuses
+        statuses[status] = statuses.get(status, 0) + 1
+        figures.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
+        figures.seconds += seconds
+
+    def collect(self) -> Iterator[Any]:
+        labels = ["method", "route", "status"]
+        requests = CounterMetricFamily("registry_requests", "HTTP requests", labels=labels)
+        latency = HistogramMetricFamily(
+            "registry_request_seconds", "HTTP request latency", labels=["method", "route"]
+        )
+        for template, methods in list(self._routes.items()):
+            for method, figures in list(methods.items()):
+                for status, count in list(figures.statuses.items()):
+                    requests.add_metric([method, template, str(status)], count)
+                cumulative, buckets = 0, []
+                for bound, count in zip((*BUCKETS, float("inf")), figures.buckets, strict=True):
+                    cumulative += count
+                    buckets.append((floatToGoString(bound), cumulative))
+                latency.add_metric([method, template], buckets, figures.seconds)
+        yield requests
+        yield latency
+
+
+METRICS = RequestMetrics()
+REGISTRY.register(METRICS)
+
+# --- logging --------------------------------------------------------------------------------------
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,12 +143,157 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id.get(),
+            # Stamped when the line was logged (OffPathHandler): this thread is not the request's.
+            "request_id": getattr(record, "request_id", None) or request_id.get(),
         }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        elif record.exc_text:
+            entry["exc"] = record.exc_text
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # a key that is not a string, an integer beyond 64 bits
+            return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes lines to a buffered stream and flushes it only when no more lines are waiting: one
+    system call for a burst of lines rather than one per line (stderr is line-buffered)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.waiting: Callable[[], bool] | None = None  # set while a writer thread feeds this handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            waiting = self.waiting
+            if waiting is None or not waiting():
+                self.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def _kept(record: logging.LogRecord) -> bool:
+    """Lines never dropped when the queue is full: warnings and errors, failed and slow requests."""
+    if record.levelno >= logging.WARNING:
+        return True
+    fields = getattr(record, "fields", None)
+    if not fields:
+        return False
+    return bool(fields.get("status", 0) >= 500 or fields.get("duration_ms", 0) >= SLOW_SECONDS * 1000)
+
+
+class OffPathHandler(logging.handlers.QueueHandler):
+    """Hands log lines to a thread that formats and writes them with `target`.
+
+    Until the thread runs (start(); the application's lifespan does it) and after it stops, lines
+    are written at once, so that nothing logged at startup or shutdown is lost. A queue grown past
+    `capacity` (the output cannot keep up) drops ordinary access lines, counted in
+    registry_log_lines_dropped_total, and writes the kept ones (see _kept) at once.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, target: logging.Handler, capacity: int = 100_000) -> None:
+        self.lines: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        super().__init__(self.lines)  # type: ignore[arg-type]  # SimpleQueue has what QueueHandler uses
+        self.target = target
+        self.capacity = capacity
+        self.dropped = 0
+        self._writer: logging.handlers.QueueListener | None = None
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # What must be read on the request's own thread: its id, the message's arguments, the
+        # exception (its traceback would not outlive the request's frames usefully).
+        record.request_id = request_id.get()
+        if record.args:
+            record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._writer is None:
+            self.target.handle(record)
+        elif self.lines.qsize() < self.capacity:
+            super().emit(record)
+        elif _kept(record):
+            self.target.handle(self.prepare(record))
+        else:
+            self.dropped += 1
+
+    def start(self) -> None:
+        with self._lock:
+            if self._writer is None:
+                self._writer = logging.handlers.QueueListener(
+                    self.lines,  # type: ignore[arg-type]
+                    self.target,
+                    respect_handler_level=True,
+                )
+                if isinstance(self.target, BatchedStreamHandler):
+                    self.target.waiting = self._waiting
+                self._writer.start()
+
+    def stop(self) -> None:
+        """Write what is queued, then write at once again."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.stop()
+            if isinstance(self.target, BatchedStreamHandler):
+                self.target.waiting = None
+            self.target.flush()
+
+    def _waiting(self) -> bool:
+        return self.lines.qsize() > 0  # stop() flushes after the last line
+
+    def close(self) -> None:
+        self.stop()  # replaced (logging reconfigured) or the process ending: write what is queued
+        super().close()
+
+
+def _off_path_handlers() -> list[OffPathHandler]:
+    return [handler for handler in logging.getLogger().handlers if isinstance(handler, OffPathHandler)]
+
+
+class _DroppedLines(Collector):
+    def collect(self) -> Iterator[Any]:
+        dropped = CounterMetricFamily(
+            "registry_log_lines_dropped", "Access log lines dropped because the log output fell behind"
+        )
+        dropped.add_metric([], sum(handler.dropped for handler in _off_path_handlers()))
+        yield dropped
+
+
+REGISTRY.register(_DroppedLines())
+
+
+def stderr_off_path() -> OffPathHandler:
+    """The root handler of configure_logging: JSON lines on stderr, written off the request path."""
+    # Not on the JSON lines, and looked up for every line: the thread's and the process's names.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    # Buffered (stderr itself is line-buffered): BatchedStreamHandler flushes after each burst.
+    stream = open(  # noqa: SIM115  # lives as long as the process; fd 2 stays open
+        sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False, errors="backslashreplace"
+    )
+    target = BatchedStreamHandler(stream)
+    target.setFormatter(JsonFormatter())
+    return OffPathHandler(target)
+
+
+def start_log_writer() -> None:
+    """Write the root logger's lines from a thread of their own (the application's startup)."""
+    for handler in _off_path_handlers():
+        handler.start()
+
+
+def stop_log_writer() -> None:
+    """Write every queued line, then write at once again (the application's shutdown)."""
+    for handler in _off_path_handlers():
+        handler.stop()
 
 
 def configure_logging(level: str = "INFO") -> dict[str, Any]:
@@ -49,8 +301,7 @@ def configure_logging(level: str = "INFO") -> dict[str, Any]:
     config = {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "handlers": {"stderr": {"()": "app.kit.observe.stderr_off_path"}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "uvicorn.access": {"level": "WARNING"},  # our own access line replaces uvicorn's
@@ -59,6 +310,9 @@ def configure_logging(level: str = "INFO") -> dict[str, Any]:
     }
     logging.config.dictConfig(config)
     return config
+
+
+# --- the middleware -------------------------------------------------------------------------------
 
 
 class RequestObserver:
@@ -70,16 +324,22 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        given = next((v.decode() for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        rid = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")
+                break
+        if not (rid and _SANE_ID.match(rid)):
+            rid = new_request_id()
         token = request_id.set(rid)
+        id_header = (b"x-request-id", rid.encode())
         status = 500
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
@@ -87,23 +347,21 @@ class RequestObserver:
         finally:
             elapsed = time.perf_counter() - started
             template = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], template, str(status)).inc()
-            LATENCY.labels(scope["method"], template).observe(elapsed)
-            if access_log.isEnabledFor(logging.INFO):
+            METRICS.observe(scope["method"], template, status, elapsed)
+            if access_log.isEnabledFor(INFO):
                 client = scope.get("client")
-                access_log.info(
-                    "request",
-                    extra={
-                        "fields": {
-                            "method": scope["method"],
-                            # Logs outlive the records: a person's number in a path is masked as
-                            # the public would see it (the query string is not logged).
-                            "path": mask_resident_ids(scope["path"]),
-                            "route": template,
-                            "status": status,
-                            "duration_ms": round(elapsed * 1000, 2),
-                            "client": client[0] if client else None,
-                        }
-                    },
-                )
+                # Made directly rather than through access_log.info(): the caller's frame, which
+                # logging would look up, is always this one.
+                record = access_log.makeRecord(access_log.name, INFO, __file__, 0, "request", (), None)
+                record.fields = {
+                    "method": scope["method"],
+                    # Logs outlive the records: a person's number in a path is masked as the
+                    # public would see it (the query string is not logged).
+                    "path": mask_resident_ids(scope["path"]),
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "client": client[0] if client else None,
+                }
+                access_log.handle(record)
             request_id.reset(token)

@@ -217,9 +217,8 @@ def _window(where: Any, rank: Any, limit: int = CANDIDATES, source: Any = None, 
     in public force (`scope` PUBLIC; LISTED: any record in force reaching it); parameters :today and
     the tier's own.
 
-    That test probes records by subject and status (ix_records_subject_status), some 15 µs a row on
-    the test machine: applied to every match of a short prefix ("wang" matches 4,000 of a million
-    names) it cost 80 ms, so it runs on the first WINDOW × `limit` rows in rank order only. Subjects
+    That test probes records by subject and status, too slow to apply to every match of a short
+    prefix (docs/benchmarks.md), so it runs on the first WINDOW × `limit` rows in rank order only. Subjects
     with nothing in public force (exited records stay in the index for ever) then take no candidate's
     place unless they outnumber the public ones three to one among the best-ranked. Whether the name
     that matched is one those records carry is checked by the caller on the few candidates left.

@@ -21,9 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def registry_serve(*options: str, **settings: str) -> Iterator[str]:
+def registry_serve(*options: str, output: list[str] | None = None, **settings: str) -> Iterator[str]:
     """`registry serve OPTIONS` with these REGISTRY_* settings on top of the tests' own; yields the
-    base URL."""
+    base URL. `output`, when given, receives the lines the server wrote once it has stopped."""
     port = free_port()
     env = os.environ | {
         "REGISTRY_HOST": "127.0.0.1",
@@ -56,3 +56,6 @@ def registry_serve(*options: str, **settings: str) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if output is not None:
+                log.seek(0)
+                output.extend(log.read().decode(errors="replace").splitlines())

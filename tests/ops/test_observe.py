@@ -1,0 +1,184 @@
+"""Per-request observation: the access log written off the request path, the request metrics, the
+request ids, and the routers' quick refusal of paths they cannot match."""
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import date
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.kit import observe
+from app.kit.routing import leaf_routes
+from app.main import app
+from tests.conftest import make_resident_id
+from tests.ops.servers import registry_serve
+
+
+def _metrics(http) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    samples = {}
+    for family in text_string_to_metric_families(http.get("/metrics").text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def _requests(samples, route: str, status: str) -> float:
+    key = ("registry_requests_total", (("method", "GET"), ("route", route), ("status", status)))
+    return samples.get(key, 0.0)
+
+
+def _latency_count(samples, route: str) -> float:
+    return samples.get(("registry_request_seconds_count", (("method", "GET"), ("route", route))), 0.0)
+
+
+def test_the_access_log_is_written_by_its_own_thread_with_ids_statuses_and_masked_numbers(http):
+    output = io.StringIO()
+    target = logging.StreamHandler(output)
+    target.setFormatter(observe.JsonFormatter())
+    handler = observe.OffPathHandler(target)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = observe.access_log.level
+    observe.access_log.setLevel(logging.INFO)
+    person = make_resident_id(date(1990, 5, 17))
+    try:
+        handler.start()
+        answers = [
+            http.get("/healthz"),
+            http.get(f"/v1/public/subjects/{person}", headers={"X-Request-ID": "caller-chosen-id"}),
+            http.get("/no/such/page"),
+        ]
+    finally:
+        handler.stop()  # writes every queued line before it returns
+        root.removeHandler(handler)
+        observe.access_log.setLevel(level)
+    lines = [json.loads(line) for line in output.getvalue().splitlines()]
+    access = [line for line in lines if line["logger"] == "registry.access"]
+    assert [(line["request_id"], line["status"]) for line in access] == [
+        (answer.headers["x-request-id"], answer.status_code) for answer in answers
+    ]
+    assert access[1]["request_id"] == "caller-chosen-id"
+    assert access[1]["path"] == f"/v1/public/subjects/{person[:10]}********"
+    assert access[1]["route"] == "/v1/public/subjects/{key}"
+    assert access[2]["route"] == "unmatched" and access[2]["status"] == 404
+
+
+def test_a_served_registry_writes_its_access_lines_and_all_of_them_by_the_time_it_stops(database):
+    output: list[str] = []
+    with registry_serve(output=output, log_level="INFO") as base:
+        ids = [httpx.get(f"{base}/healthz").headers["x-request-id"] for _ in range(20)]
+    lines = [json.loads(line) for line in output if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "registry.access"]
+    assert [line["request_id"] for line in access][-20:] == ids  # after the readiness polls
+    assert {(line["route"], line["status"]) for line in access} == {("/healthz", 200)}
+    assert lines[-1]["msg"].startswith("Finished server process")
+
+
+def test_when_the_log_output_falls_behind_errors_and_slow_requests_are_still_written():
+    output = io.StringIO()
+    target = logging.StreamHandler(output)
+    target.setFormatter(observe.JsonFormatter())
+    handler = observe.OffPathHandler(target, capacity=0)  # always "full"
+    logger = logging.getLogger("registry.test_observe")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        handler.start()
+        for status, ms in ((200, 3.0), (503, 3.0), (200, 1500.0)):
+            logger.info("request", extra={"fields": {"status": status, "duration_ms": ms}})
+        logger.warning("the database is slow")
+    finally:
+        handler.stop()
+        logger.removeHandler(handler)
+        logger.propagate = True
+    written = [json.loads(line) for line in output.getvalue().splitlines()]
+    assert [(line.get("status"), line["msg"]) for line in written] == [
+        (503, "request"),
+        (200, "request"),
+        (None, "the database is slow"),
+    ]
+    assert handler.dropped == 1
+
+
+def test_lines_logged_before_the_thread_starts_are_written_at_once():
+    output = io.StringIO()
+    target = logging.StreamHandler(output)
+    target.setFormatter(observe.JsonFormatter())
+    handler = observe.OffPathHandler(target)
+    handler.handle(logging.makeLogRecord({"msg": "starting", "levelno": logging.INFO, "levelname": "INFO"}))
+    assert json.loads(output.getvalue())["msg"] == "starting"
+
+
+def test_metrics_count_each_request_once_by_route_status_and_latency(http):
+    before = _metrics(http)
+    for _ in range(3):
+        assert http.get("/v1/domains").status_code == 200
+    assert http.get("/v1/domains/no_such_domain").status_code == 404
+    after = _metrics(http)
+    assert _requests(after, "/v1/domains", "200") - _requests(before, "/v1/domains", "200") == 3
+    assert _latency_count(after, "/v1/domains") - _latency_count(before, "/v1/domains") == 3
+    one = "/v1/domains/{code}"
+    assert _requests(after, one, "404") - _requests(before, one, "404") == 1
+    buckets = [
+        value
+        for (name, labels), value in after.items()
+        if name == "registry_request_seconds_bucket" and ("route", "/v1/domains") in labels
+    ]
+    assert max(buckets) == _latency_count(after, "/v1/domains")  # the +Inf bucket holds them all
+
+
+def test_request_ids_are_unique_and_a_sane_caller_id_is_kept(http):
+    ids = {http.get("/healthz").headers["x-request-id"] for _ in range(200)}
+    assert len(ids) == 200
+    assert http.get("/healthz", headers={"X-Request-ID": "abc123-XYZ.9"}).headers["x-request-id"] == (
+        "abc123-XYZ.9"
+    )
+    replaced = http.get("/healthz", headers={"X-Request-ID": "bad id!"}).headers["x-request-id"]
+    assert replaced != "bad id!" and len(replaced) >= 8
+
+
+def test_request_ids_differ_between_worker_processes():
+    code = "from app.kit.observe import new_request_id; print(new_request_id())"
+    spawned = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # a forked worker draws its own prefix
+        os.write(writer, observe.new_request_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    forked = os.read(reader, 100).decode()
+    os.close(reader)
+    os.close(writer)
+    mine = observe.new_request_id()
+    assert len(spawned) == 2
+    prefixes = {value.strip().rsplit("-", 1)[0] for value in (*spawned, forked, mine)}
+    assert len(prefixes) == 4
+
+
+def test_routers_refuse_early_only_paths_none_of_their_routes_match():
+    paths = {"/", "/v1", "/v1/", "/nothing", "/v1/records/", "/v1/records", "/healthz/"}
+    for route in leaf_routes(app.router.routes):
+        concrete = route.path.replace("{", "x").replace("}", "")
+        paths |= {concrete, concrete + "/", concrete.rstrip("/")}
+    for path in sorted(paths):
+        for method in ("GET", "POST", "DELETE"):
+            scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
+            for router in app.router.routes:
+                assert router.matches(dict(scope))[0] == type(router).matches(router, dict(scope))[0], (
+                    path,
+                    method,
+                )
+
+
+def test_the_last_router_s_routes_are_still_reached(http):
+    assert http.get("/v1/public/ping").json() == {"status": "ok"}
+    assert http.delete("/v1/domains").status_code == 405
