@@ -9,7 +9,15 @@ from app.db import Base
 from app.exchange.models import Extract
 from app.notices.models import Notice
 from app.public.models import PublicReport
-from app.records.models import IssuedReference, PublicityOverride, Record, RecordParty, Subject, SubjectSearch
+from app.records.models import (
+    IssuedReference,
+    PublicityOverride,
+    Record,
+    RecordParty,
+    Subject,
+    SubjectMerge,
+    SubjectSearch,
+)
 from app.rules.models import Measure, Rule
 from app.screening.models import Screening
 
@@ -39,5 +47,6 @@ __all__ = [
     "Rule",
     "Screening",
     "Subject",
+    "SubjectMerge",
     "SubjectSearch",
 ]

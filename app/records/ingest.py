@@ -517,13 +517,27 @@ def _existing_by_external_id(
 
 def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str, _SubjectState]:
     found: dict[str, _SubjectState] = {}
+    merged: dict[str, uuid.UUID] = {}
     unique = sorted(identifiers)
     for start in range(0, len(unique), 5000):
         chunk = unique[start : start + 5000]
         rows = session.execute(
-            select(Subject.identifier, Subject.id, Subject.identifier_type, Subject.name).where(
-                column_in(session, Subject.identifier, chunk)
-            )
+            select(
+                Subject.identifier, Subject.id, Subject.identifier_type, Subject.name, Subject.merged_into
+            ).where(column_in(session, Subject.identifier, chunk))
         )
-        found.update({row.identifier: _SubjectState(row.id, row.identifier_type, row.name) for row in rows})
+        for row in rows:
+            found[row.identifier] = _SubjectState(row.id, row.identifier_type, row.name)
+            if row.merged_into is not None:
+                merged[row.identifier] = row.merged_into
+    if merged:
+        # A subject merged into another (app.records.merge): a push naming it reaches the other.
+        targets = {
+            row.id: row
+            for row in session.execute(
+                select(Subject.id, Subject.name).where(Subject.id.in_(set(merged.values())))
+            )
+        }
+        for identifier, target in merged.items():
+            found[identifier] = _SubjectState(target, found[identifier].identifier_type, targets[target].name)
     return found

@@ -34,6 +34,9 @@ class Subject(Base):
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Found to be the same as another subject and merged into it (app.records.merge): its records now
+    # name that subject, and its identifier leads there (checks, pushes, the public lookup).
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("subjects.id"), nullable=True)
 
 
 class Record(Base):
@@ -194,3 +197,23 @@ class IssuedReference(Base):
     name: Mapped[str] = mapped_column(String(200))  # as first pushed
     agency_code: Mapped[str] = mapped_column(String(96))  # the agency whose push it was issued on
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubjectMerge(Base):
+    """An administrator's merge of one subject into another, and what it moved, so that it can be
+    undone exactly (app.records.merge)."""
+
+    __tablename__ = "subject_merges"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    from_subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"), index=True)
+    into_subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("subjects.id"))
+    reason: Mapped[str] = mapped_column(String(1000))
+    actor: Mapped[str] = mapped_column(String(200))
+    # JSON: the records moved; the party rows moved ([record id, role]) and those dropped because the
+    # record already named the surviving subject in that role ([record id, role, name]); the index keys
+    # the merge added to the surviving subject's names.
+    moved: Mapped[str] = mapped_column(Text)
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -113,6 +113,12 @@ _Organisation = aliased(Subject, name="organisation")
 _VIA_COLUMNS = (RecordParty.role, _Organisation.identifier, _Organisation.name)
 
 
+def _holder() -> Any:
+    """The subject whose records a subject row stands for: itself, or the subject it was merged into
+    (app.records.merge), so that a merged identifier leads to the surviving subject's records."""
+    return func.coalesce(Subject.merged_into, Subject.id)
+
+
 @lru_cache
 def _in_force_query(single: bool, text_ids: bool = False) -> Any:
     """Subjects with their records in force on :day, built once (constructing the statement costs
@@ -136,7 +142,7 @@ def _in_force_query(single: bool, text_ids: bool = False) -> Any:
     own = (
         select(*subject_columns, *record_columns, *nothing)
         .select_from(Subject)
-        .outerjoin(Record, and_(Record.subject_id == Subject.id, in_force_clause(day)))
+        .outerjoin(Record, and_(Record.subject_id == _holder(), in_force_clause(day)))
         .where(wanted)
     )
     through = (
@@ -148,7 +154,7 @@ def _in_force_query(single: bool, text_ids: bool = False) -> Any:
             _Organisation.name.label("via_name"),
         )
         .select_from(Subject)
-        .join(RecordParty, RecordParty.subject_id == Subject.id)
+        .join(RecordParty, RecordParty.subject_id == _holder())
         .join(Record, and_(Record.id == RecordParty.record_id, in_force_clause(day)))
         .join(_Organisation, _Organisation.id == Record.subject_id)
         .where(wanted)
@@ -187,7 +193,7 @@ def read_in_force_as_of(session: Session, identifiers: list[str], day: date) -> 
     own = (
         select(*SUBJECT_COLUMNS, *RECORD_COLUMNS)
         .select_from(Subject)
-        .outerjoin(Record, and_(Record.subject_id == Subject.id, received))
+        .outerjoin(Record, and_(Record.subject_id == _holder(), received))
         .where(wanted)
     )
     through = (
@@ -195,7 +201,7 @@ def read_in_force_as_of(session: Session, identifiers: list[str], day: date) -> 
             *SUBJECT_COLUMNS, *RECORD_COLUMNS, RecordParty.role, _Organisation.identifier, _Organisation.name
         )
         .select_from(Subject)
-        .join(RecordParty, RecordParty.subject_id == Subject.id)
+        .join(RecordParty, RecordParty.subject_id == _holder())
         .join(Record, and_(Record.id == RecordParty.record_id, received))
         .join(_Organisation, _Organisation.id == Record.subject_id)
         .where(wanted)
@@ -378,7 +384,7 @@ def _public_lookup(where: Any) -> Any:
     domains come from the catalog, by code)."""
     joined = Subject.__table__.outerjoin(
         Record.__table__,
-        and_(Record.subject_id == Subject.id, in_public_force(bindparam("today", type_=Date()))),
+        and_(Record.subject_id == _holder(), in_public_force(bindparam("today", type_=Date()))),
     ).outerjoin(
         RecordParty.__table__.join(_PARTY, _PARTY.c.id == RecordParty.subject_id),
         and_(RecordParty.record_id == Record.id, _party_public()),

@@ -10,13 +10,15 @@ from app.db import DbSession, ReadSession, session_scope
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed, errors_declared
 from app.kit.dates import IsoDate
 from app.kit.text import printable
-from app.records import changes, ingest, lifecycle, publicity, queries
+from app.records import changes, ingest, lifecycle, merge, publicity, queries
 from app.records.schemas import (
     MAX_BATCH,
     BatchIn,
     BatchOut,
     ChangesOut,
     ExitIn,
+    MergeIn,
+    MergeOut,
     PublicityPolicyIn,
     PublicityPolicyOut,
     RecordCorrection,
@@ -224,3 +226,31 @@ def set_publicity_period(
 def reset_publicity_period(domain: str, severity: Severity, principal: Admin, session: DbSession) -> Any:
     """Go back to the defaults of the rules (国办发〔2025〕22号) for this domain and severity."""
     return publicity.set_publicity(session, principal.actor, domain, severity, None)
+
+
+@router.post(
+    "/v1/admin/subjects/merge",
+    response_model=MergeOut,
+    response_model_by_alias=True,
+    tags=["administration"],
+    responses=errors_declared(404, 409),
+)
+def merge_subjects(body: MergeIn, principal: Admin, session: DbSession) -> Any:
+    """Merge a subject (`from`) found to be the same entity as another (`into`): its records and the
+    records naming it as a related party move to `into`, and its identifier leads there. Audited,
+    with every record's history; undone with POST /v1/admin/merges/{id}/undo. Into itself, or across
+    kinds: 422."""
+    row = merge.merge(session, principal.actor, body.source, body.into, body.reason)
+    return merge.merge_out(session, row)
+
+
+@router.post(
+    "/v1/admin/merges/{merge_id:uuid}/undo",
+    response_model=MergeOut,
+    response_model_by_alias=True,
+    tags=["administration"],
+    responses=errors_declared(404, 409),
+)
+def undo_merge(merge_id: uuid.UUID, principal: Admin, session: DbSession) -> Any:
+    """Undo a merge: exactly what it moved moves back (records pushed since stay where they were)."""
+    return merge.merge_out(session, merge.undo(session, principal.actor, merge_id))

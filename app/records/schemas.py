@@ -363,3 +363,30 @@ class RecordPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    source: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        alias="from", description="The identifier of the subject merged away"
+    )
+    into: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="The identifier of the subject that remains"
+    )
+    reason: text(1000) = Field(description="Why the two are the same entity")  # type: ignore[valid-type]
+
+
+class MergeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: uuid.UUID
+    source: SubjectOut = Field(alias="from")
+    into: SubjectOut
+    reason: str
+    records: list[uuid.UUID] = Field(description="The records moved to the subject that remains")
+    parties: int = Field(description="How many related-party entries now name the subject that remains")
+    merged_at: datetime
+    merged_by: str
+    undone_at: datetime | None
+    undone_by: str | None

@@ -39,6 +39,8 @@ _DIVISION = re.compile(
 )
 # Legal forms in pinyin, longest first, taken off a name typed in letters ("xingchenkejiyouxiangongsi").
 _LATIN_FORMS = (
+    "jituanyouxianzerengongsi",
+    "jituanyouxiangongsi",
     "gufenyouxiangongsi",
     "youxianzerengongsi",
     "youxiangongsi",
@@ -76,6 +78,10 @@ def prepare(name: str) -> Name:
     plain = _NOISE.sub("", simplified(unicodedata.normalize("NFKC", raw).lower()))
     folded = fold(raw)
     stem = core(folded) or folded
+    # 集团 before the legal form names a group of companies (企业集团登记管理暂行规定 第十四条), written
+    # or left out like the form itself.
+    if stem.endswith("集团") and len(stem) > 4:
+        stem = stem[:-2]
     latin = bool(_LETTERS.match(stem))
     if latin:
         for form in _LATIN_FORMS:

@@ -51,6 +51,12 @@ SUITES = (
         ("--latency-subjects",),
     ),
     Suite(
+        "screening",
+        "POST /v1/screen: precision/recall at the threshold on labelled name pairs; latency",
+        "scripts.benchmarks.screening",
+        ("--latency-subjects",),
+    ),
+    Suite(
         "soak",
         "mixed load on several workers: errors, lost records, memory per worker",
         "scripts.benchmarks.soak",

@@ -276,6 +276,20 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("get", "/v1/screenings/{screening_id}", 200, {"screening_id": screened["id"]}, headers=token)
     call("get", "/v1/screenings/{screening_id}", 404, {"screening_id": str(uuid.uuid4())}, headers=token)
 
+    # Merging two subjects found to be one, and undoing it
+    invented = record_body(
+        77, subject={"kind": "legal_person", "identifier_type": "other", "identifier": "TMP-77"}
+    )
+    assert contract.http.post("/v1/records", json=invented, headers=token).status_code == 201
+    merging = {"from": "TMP-77", "into": make_uscc(1), "reason": "同一企业"}
+    merged = call("post", "/v1/admin/subjects/merge", 200, json=merging, headers=token).json()
+    call("post", "/v1/admin/subjects/merge", 422, json=merging | {"from": make_uscc(1)}, headers=token)
+    call("post", "/v1/admin/subjects/merge", 409, json=merging, headers=token)
+    call("post", "/v1/admin/subjects/merge", 404, json=merging | {"from": "NOPE"}, headers=token)
+    call("post", "/v1/admin/merges/{merge_id}/undo", 200, {"merge_id": merged["id"]}, headers=token)
+    call("post", "/v1/admin/merges/{merge_id}/undo", 409, {"merge_id": merged["id"]}, headers=token)
+    call("post", "/v1/admin/merges/{merge_id}/undo", 404, {"merge_id": str(uuid.uuid4())}, headers=token)
+
     # Cases: a repair with a file, an objection; their progress; the agency decides
     repair = {
         "record_id": repairable["id"],
