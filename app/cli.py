@@ -65,6 +65,10 @@ def check_settings() -> None:
     except (ValidationError, SettingsError) as exc:
         typer.echo(f"error: {settings_problem(exc)}", err=True)
         raise typer.Exit(2) from None
+    # Changes made from the console (imports, the expiry sweep) make their watchlists' alerts too.
+    from app.monitoring import hooks
+
+    hooks.install()
 
 
 def wait_for_database(seconds: float) -> None:

@@ -25,6 +25,8 @@ from app.health import router as health_router
 from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver
 from app.kit.secureheaders import SecurityHeaders
+from app.monitoring import hooks as monitoring
+from app.monitoring.router import router as monitoring_router
 from app.notices.router import router as notices_router
 from app.openapi import install_openapi
 from app.oversight.router import router as oversight_router
@@ -117,6 +119,7 @@ _TAGS = [
     {"name": "checks", "description": "Approvers' checks with signed receipts, and their feedback"},
     {"name": "cases", "description": "Credit repair, objections, exits"},
     {"name": "exchange", "description": "Daily signed extracts of the records in force"},
+    {"name": "monitoring", "description": "Watchlists, their alerts and webhooks; change-feed subscriptions"},
     {"name": "public", "description": "The one-stop public query"},
     {"name": "audit", "description": "The audit log"},
 ]
@@ -152,6 +155,8 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_openapi(app)
+    # Alerts are written in the transaction of every change (app.monitoring.alerts, the outbox).
+    monitoring.install()
     # Audit verification holds record rows against their last entries: the check lives with the
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records
@@ -168,6 +173,7 @@ def create_app() -> FastAPI:
         catalog_router,
         records_router,
         exchange_router,
+        monitoring_router,
         rules_router,
         cases_router,
         notices_router,

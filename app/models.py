@@ -7,6 +7,7 @@ from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYea
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
 from app.exchange.models import Extract
+from app.monitoring.models import Alert, Delivery, Subscription, WatchItem, Watchlist
 from app.notices.models import Notice
 from app.public.models import PublicReport
 from app.records.models import PublicityOverride, Record, RecordParty, Subject, SubjectSearch
@@ -15,6 +16,7 @@ from app.rules.models import Measure, Rule
 __all__ = [
     "AccessEntry",
     "Agency",
+    "Alert",
     "ApiClient",
     "Assignment",
     "AuditEntry",
@@ -25,6 +27,7 @@ __all__ = [
     "CaseFile",
     "Check",
     "CheckFeedback",
+    "Delivery",
     "Domain",
     "Extract",
     "Measure",
@@ -37,4 +40,7 @@ __all__ = [
     "Rule",
     "Subject",
     "SubjectSearch",
+    "Subscription",
+    "WatchItem",
+    "Watchlist",
 ]

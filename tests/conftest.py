@@ -36,6 +36,7 @@ from app.kit.identifiers import resident_id_check_character, uscc_check_characte
 from app.main import app  # noqa: E402
 from app.models import (  # noqa: E402
     AccessEntry,
+    Alert,
     ApiClient,
     AuditEntry,
     CalendarOverride,
@@ -44,6 +45,7 @@ from app.models import (  # noqa: E402
     CaseFile,
     Check,
     CheckFeedback,
+    Delivery,
     Measure,
     Notice,
     PublicityOverride,
@@ -53,6 +55,9 @@ from app.models import (  # noqa: E402
     Rule,
     Subject,
     SubjectSearch,
+    Subscription,
+    WatchItem,
+    Watchlist,
 )
 from app.rules.seed import load_seed_measures_and_rules  # noqa: E402
 from app.rules.service import invalidate_cache as invalidate_rule_cache  # noqa: E402
@@ -61,6 +66,11 @@ from app.seed import load_seed_catalog  # noqa: E402
 # Tables a test may write to, children first; the catalog stays loaded across tests, and the seed
 # measures and rules are loaded again after each test (tests change rules).
 _MUTABLE_TABLES = (
+    Delivery,
+    Alert,
+    WatchItem,
+    Watchlist,
+    Subscription,
     AccessEntry,
     CheckFeedback,
     Check,
