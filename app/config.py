@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # addresses or networks ("10.0.0.5, 10.1.0.0/16"); by default none: the client address is the
     # connection's own, so that nobody escapes the public rate limit by sending the header.
     trusted_proxies: str = ""
+    # Webhooks (app.monitoring.delivery): how long a receiver has to answer one POST, and how often
+    # each server process looks for deliveries due when it found none (0 turns the worker off; then
+    # `registry deliveries run` delivers).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    delivery_poll_seconds: float = Field(default=0.5, ge=0)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -25,6 +25,7 @@ from app.health import router as health_router
 from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver
 from app.kit.secureheaders import SecurityHeaders
+from app.monitoring import delivery as webhooks
 from app.monitoring import hooks as monitoring
 from app.monitoring.router import router as monitoring_router
 from app.notices.router import router as notices_router
@@ -99,6 +100,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_sweep_forever(interval)))
         # The daily extracts (app.exchange.schedule): looked for at the same pace.
         tasks.append(asyncio.create_task(extracts_schedule.make_forever(interval)))
+    if settings.delivery_poll_seconds > 0:
+        # The webhooks of watchlists' alerts and the change feed's subscribers (app.monitoring.delivery).
+        tasks.append(asyncio.create_task(webhooks.deliver_forever(settings.delivery_poll_seconds)))
     yield
     for task in tasks:
         task.cancel()

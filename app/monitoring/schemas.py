@@ -4,7 +4,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.text import text
+from app.records.schemas import ChangeOut
 from app.rules.schemas import Action
+
+__all__ = ["ChangeOut"]  # re-exported: a subscriber receives the change feed's items
 
 MAX_IDENTIFIERS = 100_000
 
