@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -225,6 +226,7 @@ class FeedDue:
     cursor: int
     items: list[dict[str, Any]]
     last: int  # the cursor past everything read (events the subscriber may not see included)
+    lease: timedelta
 
 
 def claim_feeds(now: datetime, timeout: float) -> list[FeedDue]:
@@ -243,8 +245,9 @@ def claim_feeds(now: datetime, timeout: float) -> list[FeedDue]:
                 if last != sub.cursor:
                     sub.cursor = last  # past events this subscriber may not see
                 continue
-            sub.next_attempt_at = now + _lease(timeout) * 2
-            due.append(FeedDue(sub.id, sub.callback_url, sub.secret, sub.cursor, items, last))
+            lease = _lease(timeout) * 2
+            sub.next_attempt_at = now + lease
+            due.append(FeedDue(sub.id, sub.callback_url, sub.secret, sub.cursor, items, last, lease))
         return due
 
 
@@ -252,7 +255,10 @@ async def _send_feed(client: httpx.AsyncClient, due: FeedDue) -> tuple[int, Outc
     """Send the changes in order, stopping at the first not acknowledged: (the cursor acknowledged,
     the failure if any, the number sent)."""
     acknowledged, sent = due.cursor, 0
+    started, budget = time.monotonic(), due.lease.total_seconds()
     for item in due.items:
+        if time.monotonic() - started + client.timeout.read > budget:  # type: ignore[operator]
+            return acknowledged, None, sent  # the lease runs out: the rest next round
         body = ChangeOut.model_validate(item).model_dump_json().encode()  # as GET /v1/changes
         outcome = await post(
             client, due.url, due.secret, feed_delivery_id(due.id, item["cursor"]), body, "change"
@@ -274,7 +280,7 @@ def settle_feeds(results: list[tuple[FeedDue, tuple[int, Outcome | None, int]]],
             sub.cursor = max(sub.cursor, acknowledged)
             if failure is None:
                 sub.attempts, sub.failing_since, sub.next_attempt_at = 0, None, now
-                sub.last_status, sub.last_error = 200, None
+                sub.last_status, sub.last_error = None, None
                 continue
             if moved:
                 sub.attempts, sub.failing_since = 0, None

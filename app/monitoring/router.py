@@ -3,7 +3,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from app.auth.deps import ChecksWrite
+from app.auth.deps import ChecksWrite, FeedRead
 from app.db import DbSession
 from app.errors import errors_declared
 from app.monitoring import service
@@ -12,6 +12,8 @@ from app.monitoring.schemas import (
     DeliveriesOut,
     IdentifiersIn,
     IdentifiersOut,
+    SubscriptionIn,
+    SubscriptionOut,
     WatchlistIn,
     WatchlistOut,
 )
@@ -90,3 +92,30 @@ def list_deliveries(
     delivered, or failed after 24 hours of retries (`registry deliveries retry` sends them again)."""
     items, last = service.deliveries(session, principal, watchlist_id, status, after, limit)
     return {"items": items, "next": last}
+
+
+@router.post(
+    "/v1/subscriptions", response_model=SubscriptionOut, status_code=201, responses=errors_declared(422)
+)
+def subscribe(body: SubscriptionIn, principal: FeedRead, session: DbSession) -> Any:
+    """Receive the change feed (the items of GET /v1/changes, as your agency may see them) pushed to
+    `callback_url`, one change per POST, signed like the alerts' webhooks (X-Registry-Signature,
+    X-Registry-Delivery), in the feed's order: the next change is sent only once the previous one is
+    acknowledged (any 2xx). From now on, or after the cursor given in `after`."""
+    return service.subscription_out(service.subscribe(session, principal, body))
+
+
+@router.get(
+    "/v1/subscriptions/{subscription_id}", response_model=SubscriptionOut, responses=errors_declared(404)
+)
+def get_subscription(subscription_id: uuid.UUID, principal: FeedRead, session: DbSession) -> Any:
+    """Where the subscription stands: the last change acknowledged, and the failing one if any."""
+    return service.subscription_out(service.find_subscription(session, principal, subscription_id))
+
+
+@router.delete(
+    "/v1/subscriptions/{subscription_id}", response_model=SubscriptionOut, responses=errors_declared(404)
+)
+def delete_subscription(subscription_id: uuid.UUID, principal: FeedRead, session: DbSession) -> Any:
+    """Stop pushing; answers the subscription as it was."""
+    return service.subscription_out(service.unsubscribe(session, principal, subscription_id))

@@ -18,8 +18,8 @@ from app.kit.clock import utcnow
 from app.kit.identifiers import IdentifierError, recognize
 from app.monitoring import alerts as alerting
 from app.monitoring import callbacks
-from app.monitoring.models import Alert, Delivery, WatchItem, Watchlist
-from app.monitoring.schemas import MAX_IDENTIFIERS, IdentifiersIn, WatchlistIn
+from app.monitoring.models import Alert, Delivery, Subscription, WatchItem, Watchlist
+from app.monitoring.schemas import MAX_IDENTIFIERS, IdentifiersIn, SubscriptionIn, WatchlistIn
 
 # At most this many identifiers named wrong in one 422 (the rest are wrong the same way).
 MAX_FIELD_ERRORS = 50
@@ -274,3 +274,76 @@ def deliveries(
         for row in rows
     ]
     return items, str(rows[-1].id) if len(rows) == limit else None
+
+
+# --- change-feed subscriptions ---------------------------------------------------------------------
+
+
+def subscribe(session: Session, principal: Principal, body: SubscriptionIn) -> Subscription:
+    """Another platform's subscription to the change feed, as its agency may read it, from the
+    cursor given (by default: from now on)."""
+    callbacks.validated(body.callback_url)
+    now = utcnow()
+    cursor = int(body.after) if body.after is not None else audit.head(session)[0]
+    subscription = Subscription(
+        id=uuid.uuid4(),
+        agency_code=principal.agency_code,
+        client_id=principal.client_id,
+        scopes=" ".join(sorted(principal.scopes)),
+        callback_url=body.callback_url,
+        secret=body.secret,
+        cursor=cursor,
+        status="active",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(subscription)
+    session.flush()
+    audit.append(
+        session,
+        principal.actor,
+        [
+            audit.Event(
+                "subscription.created",
+                "subscription",
+                str(subscription.id),
+                {"callback_url": subscription.callback_url, "after": cursor},
+            )
+        ],
+    )
+    return subscription
+
+
+def find_subscription(session: Session, principal: Principal, subscription_id: uuid.UUID) -> Subscription:
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None or subscription.agency_code != principal.agency_code:
+        raise NotFound(f"no subscription {subscription_id}")
+    return subscription
+
+
+def unsubscribe(session: Session, principal: Principal, subscription_id: uuid.UUID) -> Subscription:
+    subscription = find_subscription(session, principal, subscription_id)
+    session.delete(subscription)
+    session.flush()
+    audit.append(
+        session,
+        principal.actor,
+        [audit.Event("subscription.deleted", "subscription", str(subscription.id), {})],
+    )
+    return subscription
+
+
+def subscription_out(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "id": str(subscription.id),
+        "callback_url": subscription.callback_url,
+        "status": subscription.status,
+        "cursor": str(subscription.cursor),
+        "attempts": subscription.attempts,
+        "next_attempt_at": subscription.next_attempt_at if subscription.status == "active" else None,
+        "failing_since": subscription.failing_since,
+        "last_status": subscription.last_status,
+        "last_error": subscription.last_error,
+        "created_at": subscription.created_at,
+    }

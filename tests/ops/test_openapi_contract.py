@@ -465,6 +465,21 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("get", "/v1/watchlists/{watchlist_id}/deliveries", 404, nowhere, headers=token)
     call("delete", "/v1/watchlists/{watchlist_id}", 200, listing, headers=token)
     call("delete", "/v1/watchlists/{watchlist_id}", 404, listing, headers=token)
+    subscribing = {"callback_url": "http://127.0.0.1:9/changes", "secret": "s" * 32}
+    subscription = call("post", "/v1/subscriptions", 201, json=subscribing, headers=token).json()
+    call("post", "/v1/subscriptions", 422, json=subscribing | {"callback_url": "gopher://x/"}, headers=token)
+    call("post", "/v1/subscriptions", 401, json=subscribing)
+    subscribed = {"subscription_id": subscription["id"]}
+    call("get", "/v1/subscriptions/{subscription_id}", 200, subscribed, headers=token)
+    call(
+        "get",
+        "/v1/subscriptions/{subscription_id}",
+        404,
+        nowhere | {"subscription_id": nowhere["watchlist_id"]},
+        headers=token,
+    )
+    call("delete", "/v1/subscriptions/{subscription_id}", 200, subscribed, headers=token)
+    call("delete", "/v1/subscriptions/{subscription_id}", 404, subscribed, headers=token)
 
     missing = sorted(f"{method.upper()} {path}" for method, path in contract.operations() - contract.covered)
     assert missing == [], "operations not exercised here: add them"
