@@ -27,7 +27,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -37,7 +37,7 @@ from app.catalog import service as catalog
 from app.checks.engine import Facts, Viewer, evaluate, facts_from_rows
 from app.checks.flows import answer_checks
 from app.checks.schemas import CheckIn, CheckSubjectIn
-from app.db import bulk_insert, column_in, new_id_texts
+from app.db import bulk_insert, column_in, new_id_texts, serialize_writers
 from app.kit.clock import china_today, utcnow
 from app.kit.signing import canonical_json
 from app.monitoring.models import Alert, Delivery, WatchItem, Watchlist
@@ -162,6 +162,23 @@ def rescan(session: Session, event: str, fresh_rules: bool = False) -> int:
             facts = read_facts(session, [item.identifier for item in chunk], today)
             made += _compare(session, watchlist, chunk, facts, rule_set, today, lambda _: (event, ""))
     return made
+
+
+# The day's turn: rules that take effect or end on a day change answers with no write to tell it.
+DAY_CHANGED = "day.changed"
+_RESCAN_LOCK_KEY = 0x57415443  # "WATC"
+
+
+def rescan_for_new_day(session: Session) -> int | None:
+    """Decide every watched identifier again on a new day (China time); None when another process is
+    at it (PostgreSQL advisory lock). Running it twice makes no second alert: only changed answers
+    alert, and the first run stored them."""
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RESCAN_LOCK_KEY}
+    ):
+        return None
+    serialize_writers(session)
+    return rescan(session, DAY_CHANGED)
 
 
 def _compare(

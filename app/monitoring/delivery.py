@@ -35,8 +35,8 @@ from starlette.concurrency import run_in_threadpool
 from app.auth.service import Principal
 from app.config import get_settings
 from app.db import get_read_engine, session_scope
-from app.kit.clock import utcnow
-from app.monitoring import callbacks
+from app.kit.clock import china_today, utcnow
+from app.monitoring import alerts, callbacks
 from app.monitoring.models import Alert, Delivery, Subscription, Watchlist
 from app.monitoring.schemas import AlertOut, ChangeOut
 from app.monitoring.service import alert_out
@@ -308,10 +308,22 @@ async def run_once(now: datetime | None = None, timeout: float | None = None) ->
     return await deliver_alerts(now, timeout) + await deliver_feeds(now, timeout)
 
 
+def _rescan_for_new_day() -> int | None:
+    with session_scope() as session:
+        return alerts.rescan_for_new_day(session)
+
+
 async def deliver_forever(poll_seconds: float) -> None:
-    """The lifespan's task: a round, then another at once while there was work, else after a pause."""
+    """The lifespan's task: a round, then another at once while there was work, else after a pause.
+    When the day turns (China time), watched answers are decided again first (rules take effect and
+    end by the day)."""
+    day = china_today()
     while True:
         try:
+            if china_today() != day:
+                day = china_today()
+                made = await run_in_threadpool(_rescan_for_new_day)
+                log.info("new day %s: watched identifiers decided again, %s alerts", day, made)
             worked = await run_once()
         except Exception:  # the next round tries again; nothing is lost (the rows wait)
             log.exception("webhook delivery round failed")
