@@ -23,8 +23,8 @@ import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import bindparam, select, text, update
@@ -47,6 +47,18 @@ from app.rules import service as rules
 from app.rules.service import RuleSet
 
 READ_CHUNK = 5000
+
+
+class Watched(NamedTuple):
+    """A watched identifier as read for comparing (plain rows: no ORM objects to keep fresh)."""
+
+    watchlist_id: uuid.UUID
+    identifier: str
+    decision: str
+    fingerprint: str
+
+
+WATCHED_COLUMNS = (WatchItem.watchlist_id, WatchItem.identifier, WatchItem.decision, WatchItem.fingerprint)
 
 
 @dataclass(frozen=True)
@@ -130,21 +142,23 @@ def _after_record_events(session: Session, events: Sequence[audit.Event]) -> Non
             cause[identifier] = (event.action, event.entity_id)
     if not cause:
         return
-    rows = session.execute(
-        select(WatchItem, Watchlist)
-        .join(Watchlist, Watchlist.id == WatchItem.watchlist_id)
-        .where(column_in(session, WatchItem.identifier, list(cause)))
-    ).all()
+    rows = [
+        Watched(*row)
+        for row in session.execute(
+            select(*WATCHED_COLUMNS).where(column_in(session, WatchItem.identifier, list(cause)))
+        )
+    ]
     if not rows:
         return
-    by_list: dict[uuid.UUID, tuple[Watchlist, list[WatchItem]]] = {}
-    for item, watchlist in rows:
-        by_list.setdefault(watchlist.id, (watchlist, []))[1].append(item)
+    by_list: dict[uuid.UUID, list[Watched]] = {}
+    for item in rows:
+        by_list.setdefault(item.watchlist_id, []).append(item)
+    watchlists = session.scalars(select(Watchlist).where(Watchlist.id.in_(list(by_list)))).all()
     today = china_today()
     rule_set = rules.rule_set(session, today)
-    facts = read_facts(session, sorted({item.identifier for item, _ in rows}), today)
-    for watchlist, items in by_list.values():
-        _compare(session, watchlist, items, facts, rule_set, today, lambda i: cause[i])
+    facts = read_facts(session, sorted({item.identifier for item in rows}), today)
+    for watchlist in watchlists:
+        _compare(session, watchlist, by_list[watchlist.id], facts, rule_set, today, lambda i: cause[i])
 
 
 def rescan(session: Session, event: str, fresh_rules: bool = False) -> int:
@@ -154,9 +168,14 @@ def rescan(session: Session, event: str, fresh_rules: bool = False) -> int:
     rule_set = rules.fresh_rule_set(session, today) if fresh_rules else rules.rule_set(session, today)
     made = 0
     for watchlist in session.scalars(select(Watchlist).order_by(Watchlist.created_at)).all():
-        items = session.scalars(
-            select(WatchItem).where(WatchItem.watchlist_id == watchlist.id).order_by(WatchItem.identifier)
-        ).all()
+        items = [
+            Watched(*row)
+            for row in session.execute(
+                select(*WATCHED_COLUMNS)
+                .where(WatchItem.watchlist_id == watchlist.id)
+                .order_by(WatchItem.identifier)
+            )
+        ]
         for start in range(0, len(items), READ_CHUNK):
             chunk = list(items[start : start + READ_CHUNK])
             facts = read_facts(session, [item.identifier for item in chunk], today)
@@ -184,7 +203,7 @@ def rescan_for_new_day(session: Session) -> int | None:
 def _compare(
     session: Session,
     watchlist: Watchlist,
-    items: Iterable[WatchItem],
+    items: Iterable[Watched],
     facts: dict[str, Facts],
     rule_set: RuleSet,
     today: date,
@@ -192,7 +211,7 @@ def _compare(
 ) -> int:
     names = catalog.agency_names(session)
     viewer = Viewer(watchlist.agency_code)
-    changed: list[tuple[WatchItem, Known]] = []
+    changed: list[tuple[Watched, Known]] = []
     for item in items:
         now = decide(facts.get(item.identifier), watchlist.action, rule_set, viewer, names)
         if now.fingerprint != item.fingerprint:
@@ -250,34 +269,38 @@ def _compare(
                     "created_at": at,
                 }
             )
-        updates.append(
-            {
-                "w": watchlist.id,
-                "i": item.identifier,
-                "decision": now.decision,
-                "fingerprint": now.fingerprint,
-                "updated_at": at,
-            }
-        )
+        updates.append((item.identifier, now.decision, now.fingerprint))
     bulk_insert(session, Alert, alerts)
     bulk_insert(session, Delivery, deliveries)
-    _store_known(session, updates)
-    for item, _ in changed:  # the loaded rows too, in case this transaction compares again
-        session.expire(item)
+    _store_known(session, watchlist.id, updates, at)
     return len(alerts)
 
 
-def _store_known(session: Session, updates: list[dict[str, Any]]) -> None:
-    session.connection().execute(
-        update(WatchItem.__table__)  # type: ignore[arg-type]
-        .where(
-            WatchItem.__table__.c.watchlist_id == bindparam("w"),
-            WatchItem.__table__.c.identifier == bindparam("i"),
+def _store_known(
+    session: Session, watchlist_id: uuid.UUID, updates: list[tuple[str, str, str]], at: datetime
+) -> None:
+    """The new answers as the ones last known: one statement (PostgreSQL: the values as arrays)."""
+    table = WatchItem.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE watch_items AS w SET decision = v.decision, fingerprint = v.fingerprint, "
+                "updated_at = :at FROM unnest(CAST(:identifiers AS text[]), CAST(:decisions AS text[]), "
+                "CAST(:fingerprints AS text[])) AS v(identifier, decision, fingerprint) "
+                "WHERE w.watchlist_id = :watchlist AND w.identifier = v.identifier"
+            ),
+            {
+                "at": at,
+                "watchlist": watchlist_id,
+                "identifiers": [u[0] for u in updates],
+                "decisions": [u[1] for u in updates],
+                "fingerprints": [u[2] for u in updates],
+            },
         )
-        .values(
-            decision=bindparam("decision"),
-            fingerprint=bindparam("fingerprint"),
-            updated_at=bindparam("updated_at"),
-        ),
-        updates,
+        return
+    session.connection().execute(
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.watchlist_id == watchlist_id, table.c.identifier == bindparam("i"))
+        .values(decision=bindparam("d"), fingerprint=bindparam("f"), updated_at=at),
+        [{"i": identifier, "d": decision, "f": fingerprint} for identifier, decision, fingerprint in updates],
     )
