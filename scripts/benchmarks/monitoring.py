@@ -7,7 +7,11 @@ For each database, on one real server (`registry serve`, its delivery worker pol
    callback URL: a receiver in this process (http.server threads) that acknowledges at once;
 3. N more records pushed the same way, each making one alert: the push's added cost per record
    against phase 1, and each alert's time from the end of the push that caused it to its arrival
-   at the receiver (p50, p99). Every alert must arrive; a delivery id arriving twice is counted.
+   at the receiver (p50, p99). Every alert must arrive; a delivery id arriving twice is counted;
+4. N more records of subjects nobody watches, the watchlist still in place: what watching costs
+   the pushes it does not concern.
+With --separate-worker the deliveries are sent by `registry deliveries run` in a process of its own
+(the server's worker off), as a deployment that keeps them off the push path would run it.
 
 Target (issue 16): the push path slows by at most 20 %, p99 push-to-delivery under 2 s.
 """
@@ -15,6 +19,7 @@ Target (issue 16): the push path slows by at most 20 %, p99 push-to-delivery und
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -37,12 +42,22 @@ TARGET_SLOWDOWN = 0.20
 TARGET_P99_S = 2.0
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # webhooks come a dozen at once
+    daemon_threads = True
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--watched", type=int, default=100_000, help="watched identifiers (default 100000)")
     parser.add_argument("--records", type=int, default=10_000, help="records per phase (default 10000)")
     parser.add_argument("--batch", type=int, default=500, help="records per push (default 500)")
     parser.add_argument("--poll", type=float, default=0.2, help="the delivery worker's idle poll, s")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="deliver from `registry deliveries run` in its own process, not the server's task",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
     parser.add_argument(
         "--postgres-url",
@@ -76,7 +91,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", harness.free_port()), Handler)
+        self.server = _Server(("127.0.0.1", harness.free_port()), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -123,7 +138,9 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     watched_bodies = generate(records, tag="watched", start=records)
     watched = [body["subject"]["identifier"] for body in watched_bodies]
     watched += _filler(max(args.watched - records, 0), 2 * records)
-    env = {"REGISTRY_DELIVERY_POLL_SECONDS": str(args.poll), "REGISTRY_SWEEP_INTERVAL_SECONDS": "0"}
+    poll = "0" if args.separate_worker else str(args.poll)
+    env = {"REGISTRY_DELIVERY_POLL_SECONDS": poll, "REGISTRY_SWEEP_INTERVAL_SECONDS": "0"}
+    unwatched_bodies = generate(records, tag="unwatched", start=10_000_000 + records)
     with (
         harness.temp_dir(f"registry-bench-monitoring-{kind}-") as workdir,
         fresh_database(kind, workdir, args.postgres_url, "monitoring") as url,
@@ -153,13 +170,31 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         watchlist_s = time.monotonic() - began
         if made.status_code != 201:
             raise BenchFailure(f"POST /v1/watchlists answered {made.status_code}: {made.text[:300]}")
-        log(f"{kind}: {records} watched records pushed")
-        watched_s, pushed_at = _push(client, pusher, watched_bodies, args.batch)
-        deadline = time.monotonic() + max(60.0, records / 50)
-        while len(receiver.arrived) < records and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if len(receiver.arrived) < records:
-            raise BenchFailure(f"{len(receiver.arrived)} of {records} alerts arrived before the deadline")
+        worker = None
+        if args.separate_worker:
+            worker = subprocess.Popen(
+                [str(harness.REGISTRY), "deliveries", "run", "--poll", str(args.poll)],
+                cwd=server.data_dir,
+                env=server.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            log(f"{kind}: {records} watched records pushed")
+            watched_s, pushed_at = _push(client, pusher, watched_bodies, args.batch)
+            deadline = time.monotonic() + max(60.0, records / 50)
+            while len(receiver.arrived) < records and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if len(receiver.arrived) < records:
+                got = len(receiver.arrived)
+                raise BenchFailure(f"{got} of {records} alerts arrived before the deadline")
+            log(f"{kind}: {records} records nobody watches pushed")
+            unwatched_s, _ = _push(client, pusher, unwatched_bodies, args.batch)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=30)
     latencies = sorted(receiver.arrived[i] - pushed_at[i] for i in pushed_at)
     per_record_ms = (watched_s - baseline_s) / records * 1000
     return {
@@ -170,6 +205,9 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "baseline_push_s": round(baseline_s, 3),
         "watched_push_s": round(watched_s, 3),
         "slowdown": round(watched_s / baseline_s - 1, 3),
+        "unwatched_push_s": round(unwatched_s, 3),
+        "unwatched_slowdown": round(unwatched_s / baseline_s - 1, 3),
+        "separate_worker": bool(args.separate_worker),
         "added_ms_per_record": round(per_record_ms, 3),
         "watchlist_create_s": round(watchlist_s, 3),
         "push_to_delivery_s": {
@@ -205,6 +243,7 @@ def run(args: argparse.Namespace) -> int:
             f"{r['baseline_push_s']:.2f}",
             f"{r['watched_push_s']:.2f}",
             f"{r['slowdown'] * 100:+.0f} %",
+            f"{r['unwatched_slowdown'] * 100:+.0f} %",
             f"{r['added_ms_per_record']:.3f}",
             f"{r['push_to_delivery_s']['p50']:.2f}",
             f"{r['push_to_delivery_s']['p99']:.2f}",
@@ -219,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
         "push s (none)",
         "push s (watched)",
         "slowdown",
+        "unwatched push",
         "added ms/record",
         "delivery p50 s",
         "delivery p99 s",

@@ -14,6 +14,11 @@ import orjson
 from tests.ops.servers import free_port
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # webhooks come a dozen at once
+    daemon_threads = True
+
+
 @dataclass
 class Received:
     delivery_id: str
@@ -29,7 +34,7 @@ class Receiver:
     mode: str = "ok"  # ok | error | slow
     slow_seconds: float = 1.0
     received: list[Received] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
+    server: "_Server | None" = None
 
     @property
     def url(self) -> str:
@@ -65,7 +70,7 @@ class Receiver:
                 except OSError:  # the registry gave up waiting
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server = _Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
