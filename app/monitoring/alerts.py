@@ -47,6 +47,8 @@ from app.rules import service as rules
 from app.rules.service import RuleSet
 
 READ_CHUNK = 5000
+# The rules are read afresh in the transaction, never from the process's cache: a cache a moment
+# behind another process's rule change would flip answers back and forth, each flip an alert.
 
 
 class Watched(NamedTuple):
@@ -107,7 +109,7 @@ def decide(
 def initial(session: Session, watchlist: Watchlist, identifiers: Sequence[str]) -> dict[str, Known]:
     """What a check would answer now about each identifier, for the owner (no alert: the baseline)."""
     today = china_today()
-    rule_set = rules.rule_set(session, today)
+    rule_set = rules.fresh_rule_set(session, today)
     names = catalog.agency_names(session)
     viewer = Viewer(watchlist.agency_code)
     facts = read_facts(session, identifiers, today)
@@ -129,7 +131,7 @@ def after_append(session: Session, events: Sequence[audit.Event]) -> None:
     if session.execute(select(WatchItem.identifier).limit(1)).first() is None:
         return  # nobody watches anything: the push path pays one indexed probe
     if rule_events:
-        rescan(session, rule_events[-1].action, fresh_rules=True)
+        rescan(session, rule_events[-1].action)
     if record_events:
         _after_record_events(session, record_events)
 
@@ -155,17 +157,17 @@ def _after_record_events(session: Session, events: Sequence[audit.Event]) -> Non
         by_list.setdefault(item.watchlist_id, []).append(item)
     watchlists = session.scalars(select(Watchlist).where(Watchlist.id.in_(list(by_list)))).all()
     today = china_today()
-    rule_set = rules.rule_set(session, today)
+    rule_set = rules.fresh_rule_set(session, today)
     facts = read_facts(session, sorted({item.identifier for item in rows}), today)
     for watchlist in watchlists:
         _compare(session, watchlist, by_list[watchlist.id], facts, rule_set, today, lambda i: cause[i])
 
 
-def rescan(session: Session, event: str, fresh_rules: bool = False) -> int:
+def rescan(session: Session, event: str) -> int:
     """Decide every watched identifier again (a rule changed, or the day turned and the rules or
     publicity periods in force with it); the number of alerts made."""
     today = china_today()
-    rule_set = rules.fresh_rule_set(session, today) if fresh_rules else rules.rule_set(session, today)
+    rule_set = rules.fresh_rule_set(session, today)
     made = 0
     for watchlist in session.scalars(select(Watchlist).order_by(Watchlist.created_at)).all():
         items = [
