@@ -33,6 +33,10 @@ cli.add_typer(receipts_cli, name="receipts")
 cli.add_typer(calendar_cli, name="calendar")
 extracts_cli = typer.Typer(help="The daily signed extracts of the records in force.", no_args_is_help=True)
 cli.add_typer(extracts_cli, name="extracts")
+deliveries_cli = typer.Typer(
+    help="Webhooks of watchlists' alerts and change-feed subscriptions.", no_args_is_help=True
+)
+cli.add_typer(deliveries_cli, name="deliveries")
 
 OPERATOR = f"cli:{os.environ.get('USER', 'operator')}"
 
@@ -65,6 +69,10 @@ def check_settings() -> None:
     except (ValidationError, SettingsError) as exc:
         typer.echo(f"error: {settings_problem(exc)}", err=True)
         raise typer.Exit(2) from None
+    # Changes made from the console (imports, the expiry sweep) make their watchlists' alerts too.
+    from app.monitoring import hooks
+
+    hooks.install()
 
 
 def wait_for_database(seconds: float) -> None:
@@ -693,6 +701,43 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output"
     for row in rows:
         tokens = row["tokens_until"] or "no tokens"
         typer.echo(f"{row['kid']}  {row['state']:<8} from {row['active_from'] or '-'}  tokens: {tokens}")
+
+
+@deliveries_cli.command("run")
+def deliveries_run(
+    once: Annotated[
+        bool, typer.Option("--once", help="One round, then exit (default: keep delivering)")
+    ] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between rounds that found nothing to send")] = 0.5,
+) -> None:
+    """Send the deliveries due (what every server process does in the background unless
+    REGISTRY_DELIVERY_POLL_SECONDS=0): alerts' webhooks and subscribers' changes."""
+    import asyncio
+
+    from app.monitoring import delivery
+
+    if once:
+        typer.echo(json.dumps({"sent": asyncio.run(delivery.run_once())}))
+        return
+    asyncio.run(delivery.deliver_forever(poll))
+
+
+@deliveries_cli.command("retry")
+def deliveries_retry(
+    watchlist: Annotated[str | None, typer.Option(help="Only this watchlist's failed deliveries")] = None,
+) -> None:
+    """Queue failed deliveries (and failed subscriptions) again, with 24 more hours of retries;
+    prints {"deliveries", "subscriptions"} requeued."""
+    import uuid
+
+    from app.monitoring import delivery
+
+    try:
+        only = uuid.UUID(watchlist) if watchlist else None
+    except ValueError:
+        typer.echo(f"error: {watchlist!r} is not a watchlist id", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(delivery.retry_failed(only)))
 
 
 def main() -> None:

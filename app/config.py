@@ -79,6 +79,12 @@ class Settings(BaseSettings):
             raise ValueError(f"REGISTRY_PUBLIC_BASE_URL: {value!r} must start with https:// or http://")
         return value
 
+    # Webhooks (app.monitoring.delivery): how long a receiver has to answer one POST, and how often
+    # each server process looks for deliveries due when it found none (0 turns the worker off; then
+    # `registry deliveries run` delivers).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    delivery_poll_seconds: float = Field(default=0.5, ge=0)
+
     @field_validator("trusted_proxies")
     @classmethod
     def _addresses_or_networks(cls, value: str) -> str:

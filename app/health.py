@@ -13,6 +13,7 @@ from app.db import get_engine, get_read_engine
 from app.errors import ServiceUnavailable
 from app.keys import get_keyring
 from app.migrate import current_revision, head_revision
+from app.monitoring import delivery as webhooks
 from app.records import repository as records
 
 router = APIRouter(tags=["operations"])
@@ -93,6 +94,7 @@ def _recount_records() -> None:
 @router.get("/metrics", include_in_schema=False)
 def metrics() -> Response:
     _recount_records()
+    webhooks.refresh_gauges()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

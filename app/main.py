@@ -26,6 +26,9 @@ from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver, start_log_writer, stop_log_writer
 from app.kit.routing import skip_routers_by_prefix
 from app.kit.secureheaders import SecurityHeaders
+from app.monitoring import delivery as webhooks
+from app.monitoring import hooks as monitoring
+from app.monitoring.router import router as monitoring_router
 from app.notices.router import router as notices_router
 from app.openapi import install_offline_docs, install_openapi
 from app.oversight.router import router as oversight_router
@@ -100,6 +103,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tasks.append(asyncio.create_task(_sweep_forever(interval)))
         # The daily extracts (app.exchange.schedule): looked for at the same pace.
         tasks.append(asyncio.create_task(extracts_schedule.make_forever(interval)))
+    if settings.delivery_poll_seconds > 0:
+        # The webhooks of watchlists' alerts and the change feed's subscribers (app.monitoring.delivery).
+        tasks.append(asyncio.create_task(webhooks.deliver_forever(settings.delivery_poll_seconds)))
     yield
     for task in tasks:
         task.cancel()
@@ -121,6 +127,7 @@ _TAGS = [
     {"name": "checks", "description": "Approvers' checks with signed receipts, and their feedback"},
     {"name": "cases", "description": "Credit repair, objections, exits"},
     {"name": "exchange", "description": "Daily signed extracts of the records in force"},
+    {"name": "monitoring", "description": "Watchlists, their alerts and webhooks; change-feed subscriptions"},
     {"name": "public", "description": "The one-stop public query"},
     {"name": "audit", "description": "The audit log"},
 ]
@@ -162,6 +169,8 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     install_offline_docs(app)
+    # Alerts are written in the transaction of every change (app.monitoring.alerts, the outbox).
+    monitoring.install()
     # Audit verification holds record rows against their last entries: the check lives with the
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records
@@ -179,6 +188,7 @@ def create_app() -> FastAPI:
         catalog_router,
         records_router,
         exchange_router,
+        monitoring_router,
         rules_router,
         cases_router,
         notices_router,

@@ -7,6 +7,7 @@ from app.catalog.models import Agency, Assignment, CalendarOverride, CalendarYea
 from app.checks.models import Check, CheckFeedback
 from app.db import Base
 from app.exchange.models import Extract
+from app.monitoring.models import Alert, Delivery, Subscription, WatchItem, Watchlist
 from app.notices.models import Notice
 from app.public.models import PublicReport
 from app.records.models import (
@@ -24,6 +25,7 @@ from app.screening.models import Screening
 __all__ = [
     "AccessEntry",
     "Agency",
+    "Alert",
     "ApiClient",
     "Assignment",
     "AuditEntry",
@@ -34,6 +36,7 @@ __all__ = [
     "CaseFile",
     "Check",
     "CheckFeedback",
+    "Delivery",
     "Domain",
     "Extract",
     "IssuedReference",
@@ -49,4 +52,7 @@ __all__ = [
     "Subject",
     "SubjectMerge",
     "SubjectSearch",
+    "Subscription",
+    "WatchItem",
+    "Watchlist",
 ]

@@ -20,6 +20,8 @@ os.environ["REGISTRY_ENVIRONMENT"] = "test"
 # of the way of tests that ask many questions from one address.
 os.environ["REGISTRY_PUBLIC_RATE_LIMIT"] = "1000000"
 os.environ.pop("REGISTRY_REDIS_URL", None)
+# The webhook worker is driven by hand in the monitoring tests (tests/monitoring): no background task.
+os.environ["REGISTRY_DELIVERY_POLL_SECONDS"] = "0"
 os.environ["REGISTRY_DATABASE_URL"] = (
     os.environ.get("REGISTRY_TEST_DATABASE_URL") or f"sqlite:///{_tmp}/test.db"
 )

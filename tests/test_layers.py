@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"records"},
     {"rules"},
     {"checks", "cases", "notices"},
-    {"public", "stats", "oversight", "exchange", "screening"},
+    {"public", "stats", "oversight", "exchange", "screening", "monitoring"},
     {"main", "cli", "seed", "health", "openapi", "models", "backup", "migrate"},
 ]
 LAYER_OF = {unit: level for level, units in enumerate(LAYERS) for unit in units}

@@ -85,6 +85,23 @@ def records_naming(session: Session, subject_id: uuid.UUID) -> list[tuple[Record
     return [(party, record) for party, record in rows.all()]
 
 
+def identifiers_reached(session: Session, record_ids: list[str]) -> dict[str, set[str]]:
+    """Whom each record bears on, by record id (text): its subject's identifier and those of the
+    related parties it names (a record reaches the people behind an organisation through them)."""
+    if not record_ids:
+        return {}
+    ids = [uuid.UUID(record_id) for record_id in record_ids]
+    own = select(Record.id, Subject.identifier).join(Subject, Subject.id == Record.subject_id)
+    parties = select(RecordParty.record_id, Subject.identifier).join(
+        Subject, Subject.id == RecordParty.subject_id
+    )
+    reached: dict[str, set[str]] = {}
+    for query, column in ((own, Record.id), (parties, RecordParty.record_id)):
+        for record_id, identifier in session.execute(query.where(column_in(session, column, ids))):
+            reached.setdefault(str(record_id), set()).add(identifier)
+    return reached
+
+
 # --- subjects with their records in force, by identifier (approvers' checks) -------------------------
 
 # The row every reader below answers, by position: the subject, then one record in force (or Nones).

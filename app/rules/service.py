@@ -357,6 +357,12 @@ def rule_set(session: Session, day: date) -> RuleSet:
     return loaded
 
 
+def fresh_rule_set(session: Session, day: date) -> RuleSet:
+    """The rule set in force on `day` as this transaction sees it, bypassing (and not filling) the
+    process's cache: what a change to the rules, not yet committed, makes of the decisions."""
+    return _load_rule_set(session, day)
+
+
 def _load_rule_set(session: Session, day: date) -> RuleSet:
     rows = session.execute(
         select(Rule, Measure).join(Measure, Measure.code == Rule.measure_code).where(_in_force_on(day))

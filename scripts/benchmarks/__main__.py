@@ -57,6 +57,12 @@ SUITES = (
         ("--latency-subjects",),
     ),
     Suite(
+        "monitoring",
+        "watchlists: added cost per pushed record, push-to-webhook latency (p50/p99)",
+        "scripts.benchmarks.monitoring",
+        ("--records",),
+    ),
+    Suite(
         "soak",
         "mixed load on several workers: errors, lost records, memory per worker",
         "scripts.benchmarks.soak",

@@ -155,11 +155,26 @@ def _search_quality(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _monitoring(data: dict[str, Any]) -> list[Row]:
+    return [
+        [
+            "monitoring",
+            r["database"],
+            f"push path with {r['watched']:,} watched identifiers ({r['records']:,} records)",
+            f"{r['slowdown'] * 100:+.0f} % ({r['added_ms_per_record']:.2f} ms/record)",
+            f"target <= +20 %; push-to-delivery p50 {r['push_to_delivery_s']['p50']:.2f} s, "
+            f"p99 {r['push_to_delivery_s']['p99']:.2f} s (target < 2 s)",
+        ]
+        for r in data["results"]
+    ]
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "ingest": _ingest,
     "checks": _checks,
     "public": _public,
     "soak": _soak,
+    "monitoring": _monitoring,
     "search-quality": _search_quality,
 }
 HEADERS = ["suite", "database", "figure", "value", "against"]

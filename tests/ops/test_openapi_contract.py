@@ -461,6 +461,56 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("get", "/v1/extracts/{day}/manifest", 200, day, headers=token)
     call("get", "/v1/extracts/{day}/manifest", 404, {"day": "2026-01-01"}, headers=token)
 
+    # Monitoring: a watchlist, its alerts and webhook deliveries (a receiver that is not there)
+    watched = {
+        "name": "许可审批关注",
+        "action": "administrative_license",
+        "identifiers": [make_uscc(50)],
+        "callback_url": "http://127.0.0.1:9/hook",
+        "secret": "s" * 32,
+    }
+    watchlist = call("post", "/v1/watchlists", 201, json=watched, headers=token).json()
+    call("post", "/v1/watchlists", 422, json=watched | {"identifiers": ["91110000000000000X"]}, headers=token)
+    call(
+        "post",
+        "/v1/watchlists",
+        422,
+        json=watched | {"callback_url": "http://169.254.169.254/"},
+        headers=token,
+    )
+    call("post", "/v1/watchlists", 403, json=watched, headers=reader)
+    listing = {"watchlist_id": watchlist["id"]}
+    nowhere = {"watchlist_id": "00000000-0000-4000-8000-000000000000"}
+    changes = {"add": [make_uscc(51)], "remove": []}
+    call("post", "/v1/watchlists/{watchlist_id}/identifiers", 200, listing, json=changes, headers=token)
+    call("post", "/v1/watchlists/{watchlist_id}/identifiers", 404, nowhere, json=changes, headers=token)
+    call("post", "/v1/records", 201, json=record_body(50), headers=token)
+    call("get", "/v1/watchlists/{watchlist_id}", 200, listing, headers=token)
+    call("get", "/v1/watchlists/{watchlist_id}", 404, nowhere, headers=token)
+    alerted = call("get", "/v1/watchlists/{watchlist_id}/alerts", 200, listing, headers=token).json()
+    assert [alert["identifier"] for alert in alerted["items"]] == [make_uscc(50)]
+    call("get", "/v1/watchlists/{watchlist_id}/alerts", 404, nowhere, headers=token)
+    sent = call("get", "/v1/watchlists/{watchlist_id}/deliveries", 200, listing, headers=token).json()
+    assert [delivery["status"] for delivery in sent["items"]] == ["pending"]
+    call("get", "/v1/watchlists/{watchlist_id}/deliveries", 404, nowhere, headers=token)
+    call("delete", "/v1/watchlists/{watchlist_id}", 200, listing, headers=token)
+    call("delete", "/v1/watchlists/{watchlist_id}", 404, listing, headers=token)
+    subscribing = {"callback_url": "http://127.0.0.1:9/changes", "secret": "s" * 32}
+    subscription = call("post", "/v1/subscriptions", 201, json=subscribing, headers=token).json()
+    call("post", "/v1/subscriptions", 422, json=subscribing | {"callback_url": "gopher://x/"}, headers=token)
+    call("post", "/v1/subscriptions", 401, json=subscribing)
+    subscribed = {"subscription_id": subscription["id"]}
+    call("get", "/v1/subscriptions/{subscription_id}", 200, subscribed, headers=token)
+    call(
+        "get",
+        "/v1/subscriptions/{subscription_id}",
+        404,
+        nowhere | {"subscription_id": nowhere["watchlist_id"]},
+        headers=token,
+    )
+    call("delete", "/v1/subscriptions/{subscription_id}", 200, subscribed, headers=token)
+    call("delete", "/v1/subscriptions/{subscription_id}", 404, subscribed, headers=token)
+
     missing = sorted(f"{method.upper()} {path}" for method, path in contract.operations() - contract.covered)
     assert missing == [], "operations not exercised here: add them"
 

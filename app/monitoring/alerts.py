@@ -1,0 +1,308 @@
+"""Alerts: whenever what a check would answer about a watched identifier changes, an alert carrying
+the decision before and after and the new answer, signed exactly as a check's receipt.
+
+How it is kept (the outbox): every change is appended to the audit log in its own transaction, and
+app.audit calls `after_append` there (installed by the app and the console script). The alerts, and
+the webhook deliveries they need, are rows written in that same transaction: a change that rolls
+back leaves none; one that commits cannot lose them.
+
+Each watched identifier keeps the decision last known for it (`WatchItem.fingerprint`: the decision,
+its measures and the records in force as the owner sees them). After a change only the identifiers it
+reaches are decided again — a record's subject and the related parties it names; for a rule added,
+replaced or retired every watched identifier, in chunks, with one read of the records in force per
+chunk — and an alert is made only where the fingerprint changed.
+
+Alert volume stays bounded: at most one alert per watched identifier and watchlist per change (a
+batch of records or a rule change is one change), and none where the answer is the same. A rule
+that changes the answer for 100,000 watched identifiers makes 100,000 alerts, signed with one
+signature (a batch receipt: Merkle proof and signed root, app.checks.receipts), written with one
+COPY; a rule change that alters no answer makes none.
+"""
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.scopes import Scope
+from app.auth.service import Principal
+from app.catalog import service as catalog
+from app.checks.engine import Facts, Viewer, evaluate, facts_from_rows
+from app.checks.flows import answer_checks
+from app.checks.schemas import CheckIn, CheckSubjectIn
+from app.db import bulk_insert, column_in, new_id_texts, serialize_writers
+from app.kit.clock import china_today, utcnow
+from app.kit.signing import canonical_json
+from app.monitoring.models import Alert, Delivery, WatchItem, Watchlist
+from app.records import repository
+from app.records.repository import SUBJECT_WIDTH
+from app.rules import service as rules
+from app.rules.service import RuleSet
+
+READ_CHUNK = 5000
+# The rules are read afresh in the transaction, never from the process's cache: a cache a moment
+# behind another process's rule change would flip answers back and forth, each flip an alert.
+
+
+class Watched(NamedTuple):
+    """A watched identifier as read for comparing (plain rows: no ORM objects to keep fresh)."""
+
+    watchlist_id: uuid.UUID
+    identifier: str
+    decision: str
+    fingerprint: str
+
+
+WATCHED_COLUMNS = (WatchItem.watchlist_id, WatchItem.identifier, WatchItem.decision, WatchItem.fingerprint)
+
+
+@dataclass(frozen=True)
+class Known:
+    decision: str
+    fingerprint: str
+
+
+def owner(watchlist: Watchlist) -> Principal:
+    """Whom the decisions are made for: the watchlist's agency, as its approvers' checks see it."""
+    return Principal(watchlist.client_id, watchlist.agency_code, frozenset({Scope.checks_write.value}))
+
+
+def read_facts(session: Session, identifiers: Sequence[str], day: date) -> dict[str, Facts]:
+    """Subjects and their records in force, as this transaction sees them (a change not yet
+    committed included)."""
+    found: dict[str, Facts] = {}
+    connection = session.connection()
+    for start in range(0, len(identifiers), READ_CHUNK):
+        chunk = list(identifiers[start : start + READ_CHUNK])
+        if chunk:
+            found.update(facts_from_rows(repository.read_in_force(connection, chunk, day), SUBJECT_WIDTH))
+    return found
+
+
+def decide(
+    facts: Facts | None, action: str, rule_set: RuleSet, viewer: Viewer, names: dict[str, str]
+) -> Known:
+    result = evaluate(facts, action, rule_set, viewer, names)
+
+    def measures(entries: list[dict[str, Any]]) -> list[Any]:
+        return [[m["code"], m["effect"], m["record_ids"]] for m in entries]
+
+    substance = {
+        "found": facts is not None,
+        "decision": result.decision,
+        "measures": measures(result.measures),
+        "incentives": measures(result.incentives),
+        "withheld": result.withheld,
+        "records": result.records,
+        "under_objection": result.under_objection,
+    }
+    return Known(result.decision, hashlib.sha256(canonical_json(substance)).hexdigest())
+
+
+def initial(session: Session, watchlist: Watchlist, identifiers: Sequence[str]) -> dict[str, Known]:
+    """What a check would answer now about each identifier, for the owner (no alert: the baseline)."""
+    today = china_today()
+    rule_set = rules.fresh_rule_set(session, today)
+    names = catalog.agency_names(session)
+    viewer = Viewer(watchlist.agency_code)
+    facts = read_facts(session, identifiers, today)
+    return {
+        identifier: decide(facts.get(identifier), watchlist.action, rule_set, viewer, names)
+        for identifier in identifiers
+    }
+
+
+# --- after a change: the hook -----------------------------------------------------------------------
+
+
+def after_append(session: Session, events: Sequence[audit.Event]) -> None:
+    """app.audit's listener: alerts for what the appended events changed, in their transaction."""
+    record_events = [event for event in events if event.entity_type == "record"]
+    rule_events = [event for event in events if event.entity_type == "rule"]
+    if not record_events and not rule_events:
+        return
+    if session.execute(select(WatchItem.identifier).limit(1)).first() is None:
+        return  # nobody watches anything: the push path pays one indexed probe
+    if rule_events:
+        rescan(session, rule_events[-1].action)
+    if record_events:
+        _after_record_events(session, record_events)
+
+
+def _after_record_events(session: Session, events: Sequence[audit.Event]) -> None:
+    reached = repository.identifiers_reached(session, [event.entity_id for event in events])
+    cause: dict[str, tuple[str, str]] = {}  # identifier -> (event, record id): the last one wins
+    for event in events:
+        for identifier in reached.get(event.entity_id, ()):
+            cause[identifier] = (event.action, event.entity_id)
+    if not cause:
+        return
+    rows = [
+        Watched(*row)
+        for row in session.execute(
+            select(*WATCHED_COLUMNS).where(column_in(session, WatchItem.identifier, list(cause)))
+        )
+    ]
+    if not rows:
+        return
+    by_list: dict[uuid.UUID, list[Watched]] = {}
+    for item in rows:
+        by_list.setdefault(item.watchlist_id, []).append(item)
+    watchlists = session.scalars(select(Watchlist).where(Watchlist.id.in_(list(by_list)))).all()
+    today = china_today()
+    rule_set = rules.fresh_rule_set(session, today)
+    facts = read_facts(session, sorted({item.identifier for item in rows}), today)
+    for watchlist in watchlists:
+        _compare(session, watchlist, by_list[watchlist.id], facts, rule_set, today, lambda i: cause[i])
+
+
+def rescan(session: Session, event: str) -> int:
+    """Decide every watched identifier again (a rule changed, or the day turned and the rules or
+    publicity periods in force with it); the number of alerts made."""
+    today = china_today()
+    rule_set = rules.fresh_rule_set(session, today)
+    made = 0
+    for watchlist in session.scalars(select(Watchlist).order_by(Watchlist.created_at)).all():
+        items = [
+            Watched(*row)
+            for row in session.execute(
+                select(*WATCHED_COLUMNS)
+                .where(WatchItem.watchlist_id == watchlist.id)
+                .order_by(WatchItem.identifier)
+            )
+        ]
+        for start in range(0, len(items), READ_CHUNK):
+            chunk = list(items[start : start + READ_CHUNK])
+            facts = read_facts(session, [item.identifier for item in chunk], today)
+            made += _compare(session, watchlist, chunk, facts, rule_set, today, lambda _: (event, ""))
+    return made
+
+
+# The day's turn: rules that take effect or end on a day change answers with no write to tell it.
+DAY_CHANGED = "day.changed"
+_RESCAN_LOCK_KEY = 0x57415443  # "WATC"
+
+
+def rescan_for_new_day(session: Session) -> int | None:
+    """Decide every watched identifier again on a new day (China time); None when another process is
+    at it (PostgreSQL advisory lock). Running it twice makes no second alert: only changed answers
+    alert, and the first run stored them."""
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RESCAN_LOCK_KEY}
+    ):
+        return None
+    serialize_writers(session)
+    return rescan(session, DAY_CHANGED)
+
+
+def _compare(
+    session: Session,
+    watchlist: Watchlist,
+    items: Iterable[Watched],
+    facts: dict[str, Facts],
+    rule_set: RuleSet,
+    today: date,
+    cause_of: Any,
+) -> int:
+    names = catalog.agency_names(session)
+    viewer = Viewer(watchlist.agency_code)
+    changed: list[tuple[Watched, Known]] = []
+    for item in items:
+        now = decide(facts.get(item.identifier), watchlist.action, rule_set, viewer, names)
+        if now.fingerprint != item.fingerprint:
+            changed.append((item, now))
+    if not changed:
+        return 0
+    principal = owner(watchlist)
+    reference = f"watchlist:{watchlist.id}"
+    asked = [
+        (
+            CheckIn.model_construct(
+                subject=CheckSubjectIn.model_construct(identifier=item.identifier, identifier_type=None),
+                action=watchlist.action,  # type: ignore[arg-type]
+                reference=reference,
+                as_of=None,
+            ),
+            item.identifier,
+        )
+        for item, _ in changed
+    ]
+    answered = answer_checks(
+        principal, asked, {today: facts}, {today: rule_set}, names, today, lambda _: None, len(asked) > 1
+    )
+    at = utcnow()
+    delivery_ids = iter(new_id_texts(len(changed)))  # time-ordered: the deliveries' listing order
+    alerts, deliveries, updates = [], [], []
+    for (item, now), answer in zip(changed, answered, strict=True):
+        body = orjson.loads(answer.json)
+        receipt = body.pop("receipt")
+        event, record_id = cause_of(item.identifier)
+        alert_id = uuid.UUID(body["id"])
+        alerts.append(
+            {
+                "id": alert_id,
+                "watchlist_id": watchlist.id,
+                "identifier": item.identifier,
+                "event": event,
+                "decision_before": item.decision,
+                "decision_after": now.decision,
+                "record_id": uuid.UUID(record_id) if record_id else None,
+                "at": at,
+                "answer": orjson.dumps(body).decode(),
+                "receipt": receipt,
+            }
+        )
+        if watchlist.callback_url:
+            deliveries.append(
+                {
+                    "id": uuid.UUID(next(delivery_ids)),
+                    "watchlist_id": watchlist.id,
+                    "alert_id": alert_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                }
+            )
+        updates.append((item.identifier, now.decision, now.fingerprint))
+    bulk_insert(session, Alert, alerts)
+    bulk_insert(session, Delivery, deliveries)
+    _store_known(session, watchlist.id, updates, at)
+    return len(alerts)
+
+
+def _store_known(
+    session: Session, watchlist_id: uuid.UUID, updates: list[tuple[str, str, str]], at: datetime
+) -> None:
+    """The new answers as the ones last known: one statement (PostgreSQL: the values as arrays)."""
+    table = WatchItem.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "UPDATE watch_items AS w SET decision = v.decision, fingerprint = v.fingerprint, "
+                "updated_at = :at FROM unnest(CAST(:identifiers AS text[]), CAST(:decisions AS text[]), "
+                "CAST(:fingerprints AS text[])) AS v(identifier, decision, fingerprint) "
+                "WHERE w.watchlist_id = :watchlist AND w.identifier = v.identifier"
+            ),
+            {
+                "at": at,
+                "watchlist": watchlist_id,
+                "identifiers": [u[0] for u in updates],
+                "decisions": [u[1] for u in updates],
+                "fingerprints": [u[2] for u in updates],
+            },
+        )
+        return
+    session.connection().execute(
+        update(table)  # type: ignore[arg-type]
+        .where(table.c.watchlist_id == watchlist_id, table.c.identifier == bindparam("i"))
+        .values(decision=bindparam("d"), fingerprint=bindparam("f"), updated_at=at),
+        [{"i": identifier, "d": decision, "f": fingerprint} for identifier, decision, fingerprint in updates],
+    )

@@ -1,0 +1,277 @@
+"""Monitoring: what watchlists add to the push path, and the time from a push to its webhook.
+
+For each database, on one real server (`registry serve`, its delivery worker polling every
+--poll seconds) and one fresh database, in one run:
+1. baseline: N records pushed in batches with no watchlist at all (their subjects new);
+2. a watchlist of W identifiers (N of them the subjects of phase 3, the rest never listed) with a
+   callback URL: a receiver in this process (http.server threads) that acknowledges at once;
+3. N more records pushed the same way, each making one alert: the push's added cost per record
+   against phase 1, and each alert's time from the end of the push that caused it to its arrival
+   at the receiver (p50, p99). Every alert must arrive; a delivery id arriving twice is counted;
+4. N more records of subjects nobody watches, the watchlist still in place: what watching costs
+   the pushes it does not concern.
+With --separate-worker the deliveries are sent by `registry deliveries run` in a process of its own
+(the server's worker off), as a deployment that keeps them off the push path would run it.
+
+Target (issue 16): the push path slows by at most 20 %, p99 push-to-delivery under 2 s.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from scripts.benchmarks import harness
+from scripts.benchmarks.harness import BenchFailure, log
+from scripts.benchmarks.ingest import fresh_database
+from scripts.benchmarks.records import AGENCY, generate
+
+describe = __doc__.splitlines()[0] if __doc__ else "monitoring"
+SECRET = "bench-webhook-secret-0123456789"
+TARGET_SLOWDOWN = 0.20
+TARGET_P99_S = 2.0
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # webhooks come a dozen at once
+    daemon_threads = True
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--watched", type=int, default=100_000, help="watched identifiers (default 100000)")
+    parser.add_argument("--records", type=int, default=10_000, help="records per phase (default 10000)")
+    parser.add_argument("--batch", type=int, default=500, help="records per push (default 500)")
+    parser.add_argument("--poll", type=float, default=0.2, help="the delivery worker's idle poll, s")
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="deliver from `registry deliveries run` in its own process, not the server's task",
+    )
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("REGISTRY_BENCH_POSTGRES_URL", harness.DEFAULT_POSTGRES_URL),
+        help="PostgreSQL server (SQLAlchemy URL); a fresh database is created on it and dropped",
+    )
+
+
+class Receiver:
+    """Acknowledges every POST at once and notes when each alert arrived."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}  # identifier -> first arrival (monotonic)
+        self.deliveries: dict[str, int] = {}  # delivery id -> POSTs received
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                now = time.monotonic()
+                identifier = orjson.loads(body)["identifier"]
+                with receiver.lock:
+                    receiver.arrived.setdefault(identifier, now)
+                    delivery = self.headers.get("X-Registry-Delivery", "")
+                    receiver.deliveries[delivery] = receiver.deliveries.get(delivery, 0) + 1
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = _Server(("127.0.0.1", harness.free_port()), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def __enter__(self) -> "Receiver":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _push(
+    client: httpx.Client, token: str, bodies: Sequence[dict[str, Any]], batch: int
+) -> tuple[float, dict[str, float]]:
+    """Seconds spent pushing, and when each subject's push returned (monotonic)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    spent, done = 0.0, {}
+    for start in range(0, len(bodies), batch):
+        chunk = bodies[start : start + batch]
+        payload = orjson.dumps({"records": chunk})
+        began = time.monotonic()
+        answer = client.post("/v1/records/batch", content=payload, headers=headers)
+        ended = time.monotonic()
+        if answer.status_code != 200 or answer.json()["created"] != len(chunk):
+            raise BenchFailure(f"batch push answered {answer.status_code}: {answer.text[:300]}")
+        spent += ended - began
+        for body in chunk:
+            done[body["subject"]["identifier"]] = ended
+    return spent, done
+
+
+def _filler(count: int, start: int) -> list[str]:
+    return [body["subject"]["identifier"] for body in generate(count, tag="filler", start=start)]
+
+
+def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    records = args.records
+    baseline_bodies = generate(records, tag="base", start=0)
+    watched_bodies = generate(records, tag="watched", start=records)
+    watched = [body["subject"]["identifier"] for body in watched_bodies]
+    watched += _filler(max(args.watched - records, 0), 2 * records)
+    poll = "0" if args.separate_worker else str(args.poll)
+    env = {"REGISTRY_DELIVERY_POLL_SECONDS": poll, "REGISTRY_SWEEP_INTERVAL_SECONDS": "0"}
+    unwatched_bodies = generate(records, tag="unwatched", start=10_000_000 + records)
+    with (
+        harness.temp_dir(f"registry-bench-monitoring-{kind}-") as workdir,
+        fresh_database(kind, workdir, args.postgres_url, "monitoring") as url,
+        harness.RegistryServer(url, Path(workdir) / "server", extra_env=env) as server,
+        Receiver() as receiver,
+        httpx.Client(base_url=server.base_url, timeout=args.timeout) as client,
+    ):
+        pusher = server.client_token(AGENCY, ["records:write"])
+        approver = server.client_token("national.market_regulation", ["checks:write"])
+        # Warm up the push path (first requests load caches) on records not measured.
+        _push(client, pusher, generate(min(200, records), tag="warm", start=10_000_000), args.batch)
+        log(f"{kind}: baseline, {records} records, no watchlist")
+        baseline_s, _ = _push(client, pusher, baseline_bodies, args.batch)
+        log(f"{kind}: a watchlist of {len(watched)} identifiers")
+        began = time.monotonic()
+        made = client.post(
+            "/v1/watchlists",
+            json={
+                "name": "bench",
+                "action": "administrative_license",
+                "identifiers": watched,
+                "callback_url": receiver.url,
+                "secret": SECRET,
+            },
+            headers={"Authorization": f"Bearer {approver}"},
+        )
+        watchlist_s = time.monotonic() - began
+        if made.status_code != 201:
+            raise BenchFailure(f"POST /v1/watchlists answered {made.status_code}: {made.text[:300]}")
+        worker = None
+        if args.separate_worker:
+            worker = subprocess.Popen(
+                [str(harness.REGISTRY), "deliveries", "run", "--poll", str(args.poll)],
+                cwd=server.data_dir,
+                env=server.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        try:
+            log(f"{kind}: {records} watched records pushed")
+            watched_s, pushed_at = _push(client, pusher, watched_bodies, args.batch)
+            deadline = time.monotonic() + max(60.0, records / 50)
+            while len(receiver.arrived) < records and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if len(receiver.arrived) < records:
+                got = len(receiver.arrived)
+                raise BenchFailure(f"{got} of {records} alerts arrived before the deadline")
+            log(f"{kind}: {records} records nobody watches pushed")
+            unwatched_s, _ = _push(client, pusher, unwatched_bodies, args.batch)
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=30)
+    latencies = sorted(receiver.arrived[i] - pushed_at[i] for i in pushed_at)
+    per_record_ms = (watched_s - baseline_s) / records * 1000
+    return {
+        "database": kind,
+        "records": records,
+        "watched": len(watched),
+        "batch": args.batch,
+        "baseline_push_s": round(baseline_s, 3),
+        "watched_push_s": round(watched_s, 3),
+        "slowdown": round(watched_s / baseline_s - 1, 3),
+        "unwatched_push_s": round(unwatched_s, 3),
+        "unwatched_slowdown": round(unwatched_s / baseline_s - 1, 3),
+        "separate_worker": bool(args.separate_worker),
+        "added_ms_per_record": round(per_record_ms, 3),
+        "watchlist_create_s": round(watchlist_s, 3),
+        "push_to_delivery_s": {
+            "p50": round(statistics.median(latencies), 3),
+            "p99": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3),
+            "max": round(latencies[-1], 3),
+        },
+        "delivered": len(receiver.arrived),
+        "delivery_ids_received_twice": sum(1 for n in receiver.deliveries.values() if n > 1),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.records < 1 or args.batch < 1 or args.watched < args.records:
+        print("scripts/bench monitoring: --records, --batch >= 1 and --watched >= --records", file=sys.stderr)
+        return 2
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    results = []
+    with harness.sigterm_unwinds():
+        try:
+            if "postgres" in kinds:
+                harness.ensure_postgres(args.postgres_url)
+            for kind in kinds:
+                results.append(bench_database(kind, args))
+        except BenchFailure as exc:
+            print(f"scripts/bench monitoring: FAILED: {exc}", file=sys.stderr)
+            return 1
+    rows = [
+        [
+            r["database"],
+            f"{r['records']:,}",
+            f"{r['watched']:,}",
+            f"{r['baseline_push_s']:.2f}",
+            f"{r['watched_push_s']:.2f}",
+            f"{r['slowdown'] * 100:+.0f} %",
+            f"{r['unwatched_slowdown'] * 100:+.0f} %",
+            f"{r['added_ms_per_record']:.3f}",
+            f"{r['push_to_delivery_s']['p50']:.2f}",
+            f"{r['push_to_delivery_s']['p99']:.2f}",
+            f"{r['watchlist_create_s']:.1f}",
+        ]
+        for r in results
+    ]
+    headers = [
+        "database",
+        "records",
+        "watched",
+        "push s (none)",
+        "push s (watched)",
+        "slowdown",
+        "unwatched push",
+        "added ms/record",
+        "delivery p50 s",
+        "delivery p99 s",
+        "watchlist s",
+    ]
+    print()
+    print(harness.table(headers, rows))
+    print(
+        f"\ntarget: push path slower by at most {TARGET_SLOWDOWN:.0%}, "
+        f"p99 push-to-delivery < {TARGET_P99_S} s"
+    )
+    path = harness.write_results(
+        "monitoring", {"machine": harness.machine(), "params": vars(args), "results": results}
+    )
+    print(f"results written to {path}")
+    return 0

@@ -1,0 +1,39 @@
+"""Shared steps of the monitoring tests: an approver's watchlist, pushes, the alert feed."""
+
+from typing import Any
+
+from tests.conftest import make_uscc, record_body
+
+APPROVER = "national.market_regulation"
+ACTION = "administrative_license"
+
+
+def approver(token_for: Any, agency: str = APPROVER) -> dict[str, str]:
+    return dict(token_for(agency, "checks:write"))
+
+
+def watch(http: Any, headers: dict[str, str], *numbers: int, **extra: Any) -> dict[str, Any]:
+    body = {"name": "许可审批关注", "action": ACTION, "identifiers": [make_uscc(n) for n in numbers]}
+    answer = http.post("/v1/watchlists", json=body | extra, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def push(http: Any, headers: dict[str, str], n: int, **overrides: Any) -> dict[str, Any]:
+    answer = http.post("/v1/records", json=record_body(n, **overrides), headers=headers)
+    assert answer.status_code in (200, 201), answer.text
+    return dict(answer.json())
+
+
+def alerts(http: Any, headers: dict[str, str], watchlist_id: str, after: str = "0") -> list[dict[str, Any]]:
+    answer = http.get(f"/v1/watchlists/{watchlist_id}/alerts", params={"after": after}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["items"])
+
+
+def decision(http: Any, headers: dict[str, str], n: int) -> str:
+    answer = http.post(
+        "/v1/checks", json={"subject": {"identifier": make_uscc(n)}, "action": ACTION}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["decision"])

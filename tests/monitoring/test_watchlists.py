@@ -1,0 +1,193 @@
+"""Watchlists and their alerts: an approver learns when what a check would answer changes."""
+
+from app.checks import receipts
+from tests.conftest import make_uscc, record_body
+from tests.monitoring.helpers import ACTION, alerts, approver, decision, push, watch
+
+
+def test_a_listing_of_a_watched_company_makes_one_signed_alert(http, police, token_for):
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1, 2)
+    assert watchlist["identifier_count"] == 2 and watchlist["action"] == ACTION
+    assert alerts(http, headers, watchlist["id"]) == []  # today's decisions are the baseline
+    record = push(http, police, 1)
+    push(http, police, 3)  # not watched: no alert
+    (alert,) = alerts(http, headers, watchlist["id"])
+    after = decision(http, headers, 1)
+    assert after != "clear"
+    assert alert["identifier"] == make_uscc(1) and alert["event"] == "record.created"
+    assert (alert["decision_before"], alert["decision_after"]) == ("clear", after)
+    assert alert["record_id"] == record["id"] and alert["watchlist_id"] == watchlist["id"]
+    assert alert["check"]["decision"] == after and alert["check"]["records"][0]["id"] == record["id"]
+    claims = receipts.verify(alert["receipt"])  # a check's receipt, verifiable with the JWKS
+    assert claims["check_id"] == alert["id"] and claims["decision"] == after
+    assert claims["subject"] == make_uscc(1) and claims["action"] == ACTION
+    assert claims["reference"] == f"watchlist:{watchlist['id']}"
+    # The same push again changes nothing: no second alert.
+    push(http, police, 1)
+    assert len(alerts(http, headers, watchlist["id"])) == 1
+
+
+def test_revocation_objection_and_its_decision_each_alert(http, police, token_for):
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1)
+    record = push(http, police, 1)
+    listed = decision(http, headers, 1)
+    objection = http.post(
+        "/v1/public/objections",
+        json={
+            "record_id": record["id"],
+            "reason": "inaccurate",
+            "statement": "记载错误",
+            "contact": "13800000000",
+        },
+    )
+    assert objection.status_code == 201, objection.text
+    reviewer = token_for("national.public_security", "cases:review")
+    decided = http.post(
+        f"/v1/cases/{objection.json()['id']}/decision",
+        json={"outcome": "dismissed", "reason": "记载无误"},
+        headers=reviewer,
+    )
+    assert decided.status_code == 200, decided.text
+    revoked = http.post(
+        f"/v1/records/{record['id']}/revoke",
+        json={"reason": "决定被撤销", "decision_no": "公撤字〔2026〕1号"},
+        headers=police,
+    )
+    assert revoked.status_code == 200, revoked.text
+    items = alerts(http, headers, watchlist["id"])
+    assert [a["event"] for a in items] == [
+        "record.created",
+        "record.objection_raised",
+        "record.objection_decided",
+        "record.revoked",
+    ]
+    assert items[1]["check"]["under_objection"] is True and items[2]["check"]["under_objection"] is False
+    assert [(a["decision_before"], a["decision_after"]) for a in (items[0], items[-1])] == [
+        ("clear", listed),
+        (listed, "clear"),
+    ]
+    # The feed pages on: after the second alert's cursor come the third and fourth.
+    assert [a["id"] for a in alerts(http, headers, watchlist["id"], after=items[1]["cursor"])] == [
+        a["id"] for a in items[2:]
+    ]
+
+
+def test_a_rule_change_alerts_only_where_the_decision_changes(http, police, token_for):
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1, 2, 3)
+    push(http, police, 1)
+    push(http, police, 2, severity="general", external_id="g-2")
+    before = {n: decision(http, headers, n) for n in (1, 2, 3)}
+    admin = token_for("national.credit_office", "rules:admin")
+    rule = http.post(
+        "/v1/admin/rules",
+        json={
+            "domain": "telecom_fraud",
+            "list_type": "black",
+            "min_severity": "serious",
+            "measure": "credit_reminder",
+            "effect": "prohibit",
+            "effective_from": "2026-11-22",
+            "legal_basis": "《中华人民共和国反电信网络诈骗法》第三十一条",
+        },
+        headers=admin,
+    )
+    assert rule.status_code == 201, rule.text
+    after = {n: decision(http, headers, n) for n in (1, 2, 3)}
+    assert after[1] == "prohibit" != before[1] and after[2] == before[2]
+    items = alerts(http, headers, watchlist["id"])
+    rule_alerts = [a for a in items if a["event"].startswith("rule.")]
+    told = [(a["identifier"], a["event"], a["decision_before"], a["decision_after"]) for a in rule_alerts]
+    assert told == [(make_uscc(1), "rule.created", before[1], "prohibit")]
+    retired = http.delete(f"/v1/admin/rules/{rule.json()['id']}", headers=admin)
+    assert retired.status_code == 200, retired.text
+    last = alerts(http, headers, watchlist["id"])[-1]
+    assert (last["event"], last["decision_before"], last["decision_after"]) == (
+        "rule.retired",
+        "prohibit",
+        before[1],
+    )
+
+
+def test_a_change_that_rolls_back_makes_no_alert(http, police, token_for):
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1)
+    bad = record_body(1)
+    bad["subject"]["identifier"] = make_uscc(1)
+    batch = http.post("/v1/records/batch", json={"records": [bad, {"external_id": "broken"}]}, headers=police)
+    assert batch.status_code == 200
+    # A request that fails after the change is written stores nothing, alerts included.
+    from app.db import session_scope
+    from app.records import ingest
+
+    assert batch.json()["created"] == 1
+    assert len(alerts(http, headers, watchlist["id"])) == 1
+
+    other = watch(http, headers, 5)
+    from app.auth.service import Principal
+
+    try:
+        with session_scope() as session:
+            principal = Principal("c", "national.public_security", frozenset({"records:write"}))
+            outcomes = ingest.ingest(session, principal, [record_body(5)])
+            assert outcomes[0].status == "created"
+            raise RuntimeError("the request fails after the change")
+    except RuntimeError:
+        pass
+    assert alerts(http, headers, other["id"]) == []
+    push(http, police, 5)
+    assert len(alerts(http, headers, other["id"])) == 1
+
+
+def test_owners_bad_identifiers_and_limits(http, token_for):
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1)
+    stranger = approver(token_for, "zaozhuang.taxation")
+    for method, path in (
+        ("get", ""),
+        ("get", "/alerts"),
+        ("get", "/deliveries"),
+        ("delete", ""),
+    ):
+        answer = http.request(method.upper(), f"/v1/watchlists/{watchlist['id']}{path}", headers=stranger)
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found"
+    assert (
+        http.post(
+            f"/v1/watchlists/{watchlist['id']}/identifiers", json={"add": [make_uscc(2)]}, headers=stranger
+        ).status_code
+        == 404
+    )
+    # Another client of the same agency owns it too.
+    colleague = approver(token_for)
+    assert http.get(f"/v1/watchlists/{watchlist['id']}", headers=colleague).status_code == 200
+
+    wrong = make_uscc(3)[:-1] + ("0" if make_uscc(3)[-1] != "0" else "1")
+    answer = http.post(
+        "/v1/watchlists",
+        json={"name": "x", "action": ACTION, "identifiers": [make_uscc(2), wrong]},
+        headers=headers,
+    )
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "identifiers[1]"
+    answer = http.post(
+        f"/v1/watchlists/{watchlist['id']}/identifiers", json={"add": [wrong]}, headers=headers
+    )
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "add[0]"
+    too_many = http.post(
+        "/v1/watchlists",
+        json={"name": "x", "action": ACTION, "identifiers": ["x"] * 100_001},
+        headers=headers,
+    )
+    assert too_many.status_code == 422
+
+    changed = http.post(
+        f"/v1/watchlists/{watchlist['id']}/identifiers",
+        json={"add": [make_uscc(2), make_uscc(1)], "remove": [make_uscc(1)]},
+        headers=headers,
+    )
+    assert changed.json() == {"added": 2, "removed": 1, "identifier_count": 2}
+    got = http.get(f"/v1/watchlists/{watchlist['id']}", headers=headers).json()
+    assert got["identifiers"] == sorted([make_uscc(1), make_uscc(2)])
+    assert http.delete(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 200
+    assert http.get(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 404
