@@ -372,6 +372,48 @@ def _attach(session: DbSession, case: Any, files: list[StarletteUploadFile]) -> 
     return None
 
 
+def _validated(
+    model: type[RepairIn] | type[ObjectionIn], data: dict[str, Any], fields: dict[tuple[str | int, ...], str]
+) -> tuple[Any, dict[str, str]]:
+    """The form's data as the API's body, or the errors to show beside its fields (in Chinese)."""
+    try:
+        return model.model_validate(data), {}
+    except ValidationError as exc:
+        return None, _chinese_errors(exc, fields)
+
+
+def _open_case(
+    request: Request,
+    session: DbSession,
+    record: dict[str, Any],
+    body: RepairIn | ObjectionIn,
+    chosen: list[StarletteUploadFile],
+) -> tuple[HTMLResponse | None, dict[str, str]]:
+    """Open the repair or objection through the same service as the API, with the files chosen on
+    the form, all or nothing: the confirmation page, or the errors to show on the form again."""
+    kind = "repair" if isinstance(body, RepairIn) else "objection"
+    try:
+        if isinstance(body, RepairIn):
+            opened = cases.apply_for_repair(session, body)
+        else:
+            opened = cases.raise_objection(session, body)
+        refused = _attach(session, opened.case, chosen)
+    except RegistryError as exc:
+        session.rollback()  # nothing of a refused application is stored
+        return None, _case_errors(exc, kind)
+    if refused is not None:
+        session.rollback()  # the application is stored whole, with its files, or not at all
+        return None, {"files": refused + "请更换文件后重新提交，申请未提交。"}
+    context = {
+        "kind": kind,
+        "query_code": opened.query_code,
+        "due_by": opened.case.due_by,
+        "record": record,
+        "files": len(chosen),
+    }
+    return _page(request, "created.html", context, 201), {}
+
+
 @router.post("/records/{record_id}/repair", response_class=HTMLResponse, dependencies=[Depends(csrf_checked)])
 def repair_submit(
     record_id: uuid.UUID,
@@ -394,55 +436,31 @@ def repair_submit(
         "evidence_description": evidence_description,
         "commitment": bool(commitment),
     }
-    errors: dict[str, str] = {}
-    try:
-        body = RepairIn.model_validate(
-            {
-                "record_id": record_id,
-                "applicant": {"name": applicant_name, "contact": contact},
-                "statement": statement,
-                "commitment": bool(commitment),
-                "evidence": [{"kind": evidence_kind or "other", "description": evidence_description}],
-            }
-        )
-    except ValidationError as exc:
-        errors = _chinese_errors(
-            exc,
-            {
-                ("applicant", "name"): "applicant_name",
-                ("applicant", "contact"): "contact",
-                ("statement",): "statement",
-                ("evidence", 0, "kind"): "evidence_kind",
-                ("evidence", 0, "description"): "evidence_description",
-            },
-        )
+    body, errors = _validated(
+        RepairIn,
+        {
+            "record_id": record_id,
+            "applicant": {"name": applicant_name, "contact": contact},
+            "statement": statement,
+            "commitment": bool(commitment),
+            "evidence": [{"kind": evidence_kind or "other", "description": evidence_description}],
+        },
+        {
+            ("applicant", "name"): "applicant_name",
+            ("applicant", "contact"): "contact",
+            ("statement",): "statement",
+            ("evidence", 0, "kind"): "evidence_kind",
+            ("evidence", 0, "description"): "evidence_description",
+        },
+    )
     if not commitment:
         errors["commitment"] = "请阅读并勾选信用承诺。"
     if len(chosen) > FORM_FILES:
         errors["files"] = f"本页一次最多上传 {FORM_FILES} 个文件，其余可在办理进度页补充。"
     if not errors:
-        try:
-            opened = cases.apply_for_repair(session, body)
-            refused = _attach(session, opened.case, chosen)
-        except RegistryError as exc:
-            session.rollback()  # nothing of a refused application is stored
-            errors = _case_errors(exc, "repair")
-        else:
-            if refused is None:
-                return _page(
-                    request,
-                    "created.html",
-                    {
-                        "kind": "repair",
-                        "query_code": opened.query_code,
-                        "due_by": opened.case.due_by,
-                        "record": record,
-                        "files": len(chosen),
-                    },
-                    201,
-                )
-            session.rollback()  # the application is stored whole, with its files, or not at all
-            errors = {"files": refused + "请更换文件后重新提交，申请未提交。"}
+        page, errors = _open_case(request, session, record, body, chosen)
+        if page is not None:
+            return page
     return _page(request, "repair.html", _repair_context(session, record, form, errors), 422)
 
 
@@ -466,42 +484,17 @@ def objection_submit(
 ) -> HTMLResponse:
     record = _record_or_404(session, record_id)
     form = {"name": name, "contact": contact, "reason": reason, "statement": statement}
-    errors: dict[str, str] = {}
-    try:
-        body = ObjectionIn.model_validate(
-            {
-                "record_id": record_id,
-                "name": name,
-                "contact": contact,
-                "reason": reason,
-                "statement": statement,
-            }
-        )
-    except ValidationError as exc:
-        errors = _chinese_errors(
-            exc,
-            {("contact",): "contact", ("reason",): "reason", ("statement",): "statement", ("name",): "name"},
-        )
-        if "reason" in errors:
-            errors["reason"] = "请选择异议理由。"
+    body, errors = _validated(
+        ObjectionIn,
+        {"record_id": record_id, "name": name, "contact": contact, "reason": reason, "statement": statement},
+        {("contact",): "contact", ("reason",): "reason", ("statement",): "statement", ("name",): "name"},
+    )
+    if "reason" in errors:
+        errors["reason"] = "请选择异议理由。"
     if not errors:
-        try:
-            opened = cases.raise_objection(session, body)
-        except RegistryError as exc:
-            session.rollback()
-            errors = _case_errors(exc, "objection")
-        else:
-            return _page(
-                request,
-                "created.html",
-                {
-                    "kind": "objection",
-                    "query_code": opened.query_code,
-                    "due_by": opened.case.due_by,
-                    "record": record,
-                },
-                201,
-            )
+        page, errors = _open_case(request, session, record, body, [])
+        if page is not None:
+            return page
     return _page(request, "objection.html", {"record": record, "form": form, "errors": errors}, 422)
 
 
