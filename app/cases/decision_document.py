@@ -15,14 +15,14 @@ and the PDF prints the JSON document's digest. Neither carries the query code.
 import hashlib
 import io
 from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from app.config import get_settings
 from app.keys import get_keyring
 from app.kit.clock import CHINA, china_date
+from app.kit.pdffonts import cjk_font
 
 if TYPE_CHECKING:
     from app.cases.models import Case
@@ -53,10 +53,6 @@ REMEDIES_ZH = "对本决定不服的，可以依法申请行政复议或者提�
 
 # Fonts with Chinese glyphs are looked for here (scripts/setup installs fonts-wqy-zenhei); names that
 # suggest CJK are tried first, and a font is used only if it has the glyphs.
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
-_CJK_HINTS = ("wqy", "cjk", "noto", "hei", "song", "ming", "kai", "droid", "han")
-EMBEDDED_FONT = "RegistryCJK"
-CID_FONT = "STSong-Light"  # reportlab's built-in CJK font: glyphs supplied by the PDF viewer
 
 
 def _day(value: date | None) -> str | None:
@@ -190,35 +186,6 @@ def signed_json(document: dict[str, Any]) -> dict[str, Any]:
     return document | {"sha256": sha256, "signature": sign(document, "json", sha256)}
 
 
-@lru_cache
-def cjk_font() -> str:
-    """An installed TrueType font with Chinese glyphs, embedded in the PDF (text extractable,
-    readable without the viewer's fonts); reportlab's CID font when there is none."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    found = [
-        path
-        for directory in FONT_DIRS
-        if directory.is_dir()
-        for path in directory.rglob("*")
-        if path.suffix.lower() in (".ttf", ".ttc")
-    ]
-    found.sort(key=lambda path: (not any(hint in path.name.lower() for hint in _CJK_HINTS), str(path)))
-    for path in found:
-        try:
-            font = TTFont(EMBEDDED_FONT, str(path), subfontIndex=0)
-        except Exception:  # not a font reportlab can embed (CFF outlines, damaged): try the next
-            continue
-        if all(ord(char) in font.face.charToGlyph for char in "信用修复决定书申诉〔〕"):
-            pdfmetrics.registerFont(font)
-            return EMBEDDED_FONT
-    if CID_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
-    return CID_FONT
-
-
 def render_pdf(document: dict[str, Any]) -> bytes:
     from xml.sax.saxutils import escape
 
@@ -228,7 +195,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    font = cjk_font()
+    font = cjk_font(get_settings().report_font)
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     small = ParagraphStyle(
         "small", parent=body, fontSize=8.5, leading=12, textColor=colors.HexColor("#444444")

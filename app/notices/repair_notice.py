@@ -6,16 +6,16 @@ apply, and where to look the listing up. JSON for the agency's systems, a PDF in
 import io
 import uuid
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from app.auth.scopes import Scope
 from app.auth.service import Principal
+from app.config import get_settings
 from app.errors import NotFound
 from app.kit.clock import add_months, china_today
+from app.kit.pdffonts import cjk_font
 from app.notices.errors import RepairNotApplicable
 from app.records import ingest, publicity, repository
 
@@ -94,29 +94,6 @@ def repair_notice(
     }
 
 
-# The OS's Chinese font (fonts-wqy-zenhei, which scripts/setup installs), embedded so that every
-# viewer draws the same glyphs; without it, reportlab's CJK font whose glyphs the viewer supplies.
-EMBEDDABLE_FONTS = (("WenQuanYiZenHei", Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")),)
-BUILTIN_CJK_FONT = "STSong-Light"
-
-
-@lru_cache(maxsize=1)
-def pdf_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFError, TTFont
-
-    for name, path in EMBEDDABLE_FONTS:
-        if path.is_file():
-            try:
-                pdfmetrics.registerFont(TTFont(name, str(path), subfontIndex=0))
-            except TTFError:
-                continue
-            return name
-    pdfmetrics.registerFont(UnicodeCIDFont(BUILTIN_CJK_FONT))
-    return BUILTIN_CJK_FONT
-
-
 def render_pdf(notice: dict[str, Any]) -> bytes:
     from xml.sax.saxutils import escape
 
@@ -125,7 +102,7 @@ def render_pdf(notice: dict[str, Any]) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-    font = pdf_font()
+    font = cjk_font(get_settings().report_font)
     body = ParagraphStyle("body", fontName=font, fontSize=11, leading=18, wordWrap="CJK")
     title = ParagraphStyle("title", parent=body, fontSize=18, leading=28, alignment=1)
     heading = ParagraphStyle("heading", parent=body, fontSize=12.5, leading=22, spaceBefore=6)

@@ -14,8 +14,6 @@ import logging
 import secrets
 from collections import defaultdict
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,53 +24,18 @@ from app.config import get_settings
 from app.errors import NotFound
 from app.keys import get_keyring
 from app.kit.clock import CHINA, china_date, utcnow
+from app.kit.pdffonts import cjk_font
 from app.kit.signing import SignatureError, canonical_json
 from app.public.models import PublicReport
 from app.public.view import KIND_ZH, LIST_ZH, SEVERITY_ZH, PublicSubject
 
 log = logging.getLogger(__name__)
 
-# Reports embed a TrueType font with Chinese glyphs (the Debian package fonts-wqy-zenhei, installed
-# by scripts/setup and the Dockerfile; REGISTRY_REPORT_FONT names another). Without one they fall back
-# to reportlab's CID font STSong-Light, whose glyphs the PDF viewer supplies (Latin text then comes
-# out in the viewer's CJK face, squeezed): a warning is logged once.
-KNOWN_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-)
-EMBEDDED_FONT = "RegistryCJK"
-FALLBACK_FONT = "STSong-Light"
 CREDIT_SCOPE = (
     "本报告列示截至出具时间，本系统归集的该主体处于公示期内的红名单、黑名单（失信主体名单）记录，"
     "覆盖全部领域。不含已届满公示期、已信用修复、已移出或已撤销的记录，不含依法仅共享或限制公开的记录，"
     "不含轻微失信行为及未成年人信息。本报告仅反映本系统的公示信息，不构成对主体信用状况的全面评价。"
 )
-
-
-@lru_cache
-def report_font(configured: str = "") -> str:
-    """The registered name of the font reports are set in: the embedded TrueType font if one is found."""
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    for path in (configured,) if configured else KNOWN_FONTS:
-        if path and Path(path).is_file():
-            try:
-                pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
-            except Exception as exc:  # not TrueType outlines (CFF-based OpenType), or damaged
-                log.warning("report font %s cannot be embedded (%s)", path, exc)
-                continue
-            return EMBEDDED_FONT
-    log.warning(
-        "no TrueType CJK font found (%s): reports fall back to the viewer's %s, not embedded; "
-        "install fonts-wqy-zenhei or set REGISTRY_REPORT_FONT",
-        configured or ", ".join(KNOWN_FONTS),
-        FALLBACK_FONT,
-    )
-    pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-    return FALLBACK_FONT
 
 
 def issuer() -> dict[str, str]:
@@ -441,7 +404,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    font = report_font(get_settings().report_font)
+    font = cjk_font(get_settings().report_font)
     body = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
     small = ParagraphStyle(
         "small", parent=body, fontSize=8.5, leading=12, textColor=colors.HexColor("#444444")

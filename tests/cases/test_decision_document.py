@@ -11,7 +11,9 @@ import pytest
 from pypdf import PdfReader
 
 from app.cases import decision_document
+from app.config import get_settings
 from app.keys import get_keyring
+from app.kit.pdffonts import FALLBACK_FONT, cjk_font
 from tests.cases.helpers import TENTH_WORKDAY, apply, decide, listed
 from tests.conftest import POLICE, make_resident_id, record_body
 
@@ -161,15 +163,11 @@ def test_the_pdf_renders_with_the_fallback_font_too(http, police, token_for, clo
     created = apply(http, clock, record["id"])
     decide(http, reviewer, created["id"], "approved", "已履行")
     document = http.get(f"/v1/public/repairs/{created['query_code']}/decision.json").json()
-    monkeypatch.setattr(decision_document, "FONT_DIRS", (tmp_path,))
-    decision_document.cjk_font.cache_clear()
-    try:
-        assert decision_document.cjk_font() == decision_document.CID_FONT
-        pdf = decision_document.render_pdf(
-            {k: v for k, v in document.items() if k not in ("sha256", "signature")}
-        )
-    finally:
-        decision_document.cjk_font.cache_clear()
+    monkeypatch.setattr(get_settings(), "report_font", str(tmp_path / "missing.ttf"))
+    assert cjk_font(get_settings().report_font) == FALLBACK_FONT
+    pdf = decision_document.render_pdf(
+        {k: v for k, v in document.items() if k not in ("sha256", "signature")}
+    )
     assert len(PdfReader(io.BytesIO(pdf)).pages) >= 1 and created["id"] in _pdf_text(pdf)
 
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from app.notices import repair_notice
+from app.kit.pdffonts import FALLBACK_FONT, cjk_font
 from tests.conftest import COURT, TAX, record_body
 
 
@@ -93,7 +93,7 @@ def test_the_pdf_reads_back_in_chinese_with_the_earliest_date(http, police, list
         "/progress",
     ):
         assert expected in text, expected
-    if repair_notice.pdf_font() != repair_notice.BUILTIN_CJK_FONT:  # the OS font, embedded
+    if cjk_font() != FALLBACK_FONT:  # the OS font, embedded
         fonts = {
             str(font.get_object()["/BaseFont"])
             for page in reader.pages

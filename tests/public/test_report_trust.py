@@ -269,13 +269,14 @@ def test_the_pdf_digest_changes_with_one_byte(http, company):
 def test_without_a_truetype_font_reports_fall_back_and_still_read(tmp_path, monkeypatch):
     from datetime import date
 
+    from app.kit.pdffonts import FALLBACK_FONT, cjk_font
     from app.public import report
 
     not_a_font = tmp_path / "broken.ttf"
     not_a_font.write_bytes(b"not a font")
-    assert report.report_font(str(tmp_path / "missing.ttf")) == report.FALLBACK_FONT
-    assert report.report_font(str(not_a_font)) == report.FALLBACK_FONT
-    assert report.report_font() == report.EMBEDDED_FONT  # fonts-wqy-zenhei, installed by scripts/setup
+    assert cjk_font(str(tmp_path / "missing.ttf")) == FALLBACK_FONT
+    assert cjk_font(str(not_a_font)) == FALLBACK_FONT
+    assert cjk_font() == "CJK-wqy-zenhei"  # fonts-wqy-zenhei, installed by scripts/setup
     content = report.special_content(
         identifier=make_uscc(3),
         name=None,
