@@ -137,9 +137,20 @@ REGISTRY.register(METRICS)
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with the request id of the request being served."""
 
+    _second: int = -1
+    _second_text: str = ""
+
+    def timestamp(self, created: float) -> str:
+        """ISO 8601 in UTC to the millisecond; the second's text made once a second."""
+        second = int(created)
+        if second != self._second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second, self._second_text = second, text
+        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self.timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -151,6 +162,29 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
             entry["exc"] = record.exc_text
+        return self.dumps(entry)
+
+    def access_line(self, entry: "AccessEntry") -> str:
+        """The line format() makes of an access record, made from the request's figures directly."""
+        created, rid, method, path, route, status, seconds, client = entry
+        return self.dumps(
+            {
+                "ts": self.timestamp(created),
+                "level": "info",
+                "logger": access_log.name,
+                "msg": "request",
+                "request_id": rid,
+                "method": method,
+                "path": mask_resident_ids(path),  # see RequestObserver
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "client": client,
+            }
+        )
+
+    @staticmethod
+    def dumps(entry: dict[str, Any]) -> str:
         try:
             return orjson.dumps(entry, default=str).decode()
         except TypeError:  # a key that is not a string, an integer beyond 64 bits
@@ -173,6 +207,30 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self.flush()
         except Exception:
             self.handleError(record)
+
+    def write_access(self, entry: "AccessEntry") -> None:
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)
+        with self.lock:  # type: ignore[union-attr]
+            self.stream.write(formatter.access_line(entry) + self.terminator)
+            waiting = self.waiting
+            if waiting is None or not waiting():
+                self.stream.flush()
+
+
+# (created, request id, method, path, route template, status, seconds, client address)
+AccessEntry = tuple[float, str, str, str, str, int, float, str | None]
+
+
+class _Writer(logging.handlers.QueueListener):
+    """The writing thread: records go to the handler, access entries straight to its stream."""
+
+    def handle(self, record: Any) -> None:
+        if type(record) is tuple:
+            for handler in self.handlers:
+                handler.write_access(record)  # type: ignore[attr-defined]
+        else:
+            super().handle(record)
 
 
 def _kept(record: logging.LogRecord) -> bool:
@@ -197,7 +255,7 @@ class OffPathHandler(logging.handlers.QueueHandler):
     _lock = threading.Lock()
 
     def __init__(self, target: logging.Handler, capacity: int = 100_000) -> None:
-        self.lines: queue.SimpleQueue[logging.LogRecord | None] = queue.SimpleQueue()
+        self.lines: queue.SimpleQueue[logging.LogRecord | AccessEntry | None] = queue.SimpleQueue()
         super().__init__(self.lines)  # type: ignore[arg-type]  # SimpleQueue has what QueueHandler uses
         self.target = target
         self.capacity = capacity
@@ -225,10 +283,19 @@ class OffPathHandler(logging.handlers.QueueHandler):
         else:
             self.dropped += 1
 
+    def offer_access(self, entry: AccessEntry) -> None:
+        """Queue a request's access line as its figures, to be formatted by the writing thread."""
+        if self.lines.qsize() < self.capacity:
+            self.lines.put_nowait(entry)  # type: ignore[arg-type]
+        elif entry[5] >= 500 or entry[6] >= SLOW_SECONDS:
+            self.target.write_access(entry)  # type: ignore[attr-defined]
+        else:
+            self.dropped += 1
+
     def start(self) -> None:
         with self._lock:
             if self._writer is None:
-                self._writer = logging.handlers.QueueListener(
+                self._writer = _Writer(
                     self.lines,  # type: ignore[arg-type]
                     self.target,
                     respect_handler_level=True,
@@ -284,14 +351,33 @@ def stderr_off_path() -> OffPathHandler:
     return OffPathHandler(target)
 
 
+_direct: list[OffPathHandler] = []  # the handler access lines are queued to as figures, if any
+# The root's list itself: a handler added later (a test's log capture) shows in it.
+_root_handlers = logging.getLogger().handlers
+
+
 def start_log_writer() -> None:
-    """Write the root logger's lines from a thread of their own (the application's startup)."""
-    for handler in _off_path_handlers():
+    """Write the root logger's lines from a thread of their own (the application's startup).
+
+    When that handler is the only one an access line would reach (the server's configuration:
+    configure_logging), the line is queued as the request's figures and formatted by the writing
+    thread, without a log record made for it.
+    """
+    handlers = _off_path_handlers()
+    for handler in handlers:
         handler.start()
+    chain = [access_log, *(logging.getLogger(name) for name in ("registry",))]
+    alone = not any(logger.handlers or logger.filters or not logger.propagate for logger in chain)
+    root = logging.getLogger()
+    _direct[:] = []
+    only = handlers[0] if len(handlers) == 1 and root.handlers == handlers and not root.filters else None
+    if alone and only is not None and isinstance(only.target, BatchedStreamHandler) and not only.filters:
+        _direct.append(only)
 
 
 def stop_log_writer() -> None:
     """Write every queued line, then write at once again (the application's shutdown)."""
+    _direct[:] = []
     for handler in _off_path_handlers():
         handler.stop()
 
@@ -310,6 +396,27 @@ def configure_logging(level: str = "INFO") -> dict[str, Any]:
     }
     logging.config.dictConfig(config)
     return config
+
+
+_ACCESS_RECORD: dict[str, Any] = {}
+
+
+def access_record() -> logging.LogRecord:
+    """A record of the access logger at INFO, as access_log.info("request") would make it, made by
+    copying a template: logging's own constructor looks up the caller's file, thread and process
+    for every line, and they are always the same here."""
+    if not _ACCESS_RECORD:
+        template = access_log.makeRecord(access_log.name, INFO, __file__, 0, "request", (), None)
+        _ACCESS_RECORD.update(vars(template))
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    record.__dict__.update(_ACCESS_RECORD)
+    now = time.time_ns()
+    record.created = now / 1e9
+    record.msecs = (now % 1_000_000_000) // 1_000_000 + 0.0
+    record.relativeCreated = (
+        _ACCESS_RECORD["relativeCreated"] + (record.created - _ACCESS_RECORD["created"]) * 1e3
+    )
+    return record
 
 
 # --- the middleware -------------------------------------------------------------------------------
@@ -350,18 +457,24 @@ class RequestObserver:
             METRICS.observe(scope["method"], template, status, elapsed)
             if access_log.isEnabledFor(INFO):
                 client = scope.get("client")
-                # Made directly rather than through access_log.info(): the caller's frame, which
-                # logging would look up, is always this one.
-                record = access_log.makeRecord(access_log.name, INFO, __file__, 0, "request", (), None)
-                record.fields = {
-                    "method": scope["method"],
-                    # Logs outlive the records: a person's number in a path is masked as the
-                    # public would see it (the query string is not logged).
-                    "path": mask_resident_ids(scope["path"]),
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "client": client[0] if client else None,
-                }
-                access_log.handle(record)
+                address = client[0] if client else None
+                if _direct and len(_root_handlers) == 1:
+                    # Masked by the writing thread before it is written (AccessEntry's path).
+                    method, path = scope["method"], scope["path"]
+                    _direct[0].offer_access(
+                        (time.time(), rid, method, path, template, status, elapsed, address)
+                    )
+                else:
+                    record = access_record()
+                    record.fields = {
+                        "method": scope["method"],
+                        # Logs outlive the records: a person's number in a path is masked as the
+                        # public would see it (the query string is not logged).
+                        "path": mask_resident_ids(scope["path"]),
+                        "route": template,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "client": address,
+                    }
+                    access_log.handle(record)
             request_id.reset(token)

@@ -70,12 +70,16 @@ def test_the_access_log_is_written_by_its_own_thread_with_ids_statuses_and_maske
 
 def test_a_served_registry_writes_its_access_lines_and_all_of_them_by_the_time_it_stops(database):
     output: list[str] = []
+    person = make_resident_id(date(1990, 5, 17))
     with registry_serve(output=output, log_level="INFO") as base:
         ids = [httpx.get(f"{base}/healthz").headers["x-request-id"] for _ in range(20)]
+        ids.append(httpx.get(f"{base}/v1/public/subjects/{person}").headers["x-request-id"])
     lines = [json.loads(line) for line in output if line.startswith("{")]
     access = [line for line in lines if line["logger"] == "registry.access"]
-    assert [line["request_id"] for line in access][-20:] == ids  # after the readiness polls
-    assert {(line["route"], line["status"]) for line in access} == {("/healthz", 200)}
+    assert [line["request_id"] for line in access][-21:] == ids  # after the readiness polls
+    assert {(line["route"], line["status"]) for line in access[:-1]} == {("/healthz", 200)}
+    assert access[-1]["path"] == f"/v1/public/subjects/{person[:10]}********"
+    assert (access[-1]["status"], access[-1]["level"], access[-1]["msg"]) == (404, "info", "request")
     assert lines[-1]["msg"].startswith("Finished server process")
 
 
@@ -104,6 +108,22 @@ def test_when_the_log_output_falls_behind_errors_and_slow_requests_are_still_wri
         (None, "the database is slow"),
     ]
     assert handler.dropped == 1
+
+
+def test_access_entries_of_failed_and_slow_requests_are_kept_when_the_queue_is_full():
+    output = io.StringIO()
+    target = observe.BatchedStreamHandler(output)
+    target.setFormatter(observe.JsonFormatter())
+    handler = observe.OffPathHandler(target, capacity=0)
+    handler.start()
+    try:
+        for status, seconds in ((200, 0.003), (502, 0.003), (200, 2.5)):
+            handler.offer_access((1.5, "rid-000001", "GET", "/healthz", "/healthz", status, seconds, None))
+    finally:
+        handler.stop()
+    written = [json.loads(line) for line in output.getvalue().splitlines()]
+    assert [(line["status"], line["duration_ms"]) for line in written] == [(502, 3.0), (200, 2500.0)]
+    assert written[0]["ts"] == "1970-01-01T00:00:01.500+00:00" and handler.dropped == 1
 
 
 def test_lines_logged_before_the_thread_starts_are_written_at_once():
