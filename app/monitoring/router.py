@@ -34,6 +34,12 @@ def create_watchlist(body: WatchlistIn, principal: ChecksWrite, session: DbSessi
     return service.out(session, watchlist)
 
 
+@router.get("/v1/watchlists", response_model=list[WatchlistOut])
+def list_watchlists(principal: ChecksWrite, session: DbSession) -> Any:
+    """Your agency's watchlists, oldest first (an agency keeps a handful: no paging)."""
+    return [service.out(session, watchlist) for watchlist in service.owned(session, principal)]
+
+
 @router.get("/v1/watchlists/{watchlist_id}", response_model=WatchlistOut, responses=errors_declared(404))
 def get_watchlist(watchlist_id: uuid.UUID, principal: ChecksWrite, session: DbSession) -> Any:
     """The watchlist (the first 1,000 identifiers, in order) and its deliveries by status."""

@@ -159,9 +159,11 @@ def test_owners_bad_identifiers_and_limits(http, token_for):
         ).status_code
         == 404
     )
-    # Another client of the same agency owns it too.
+    # Another client of the same agency owns it too; another agency lists none of it.
     colleague = approver(token_for)
     assert http.get(f"/v1/watchlists/{watchlist['id']}", headers=colleague).status_code == 200
+    assert [w["id"] for w in http.get("/v1/watchlists", headers=colleague).json()] == [watchlist["id"]]
+    assert http.get("/v1/watchlists", headers=stranger).json() == []
 
     wrong = make_uscc(3)[:-1] + ("0" if make_uscc(3)[-1] != "0" else "1")
     answer = http.post(
