@@ -3,6 +3,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from app.audit import access
 from app.auth.deps import ChecksWrite, FeedRead
 from app.db import DbSession
 from app.errors import errors_declared
@@ -78,6 +79,8 @@ def list_alerts(
 ) -> Any:
     """The alerts in the order they were made; poll with `after=<next>`."""
     items, last = service.alerts_after(session, principal, watchlist_id, int(after), limit)
+    # They carry government-view answers, as checks do: who read them is logged (oversight).
+    access.log(session, principal, "watchlist_alerts", reference=str(watchlist_id))
     return {"items": items, "next": last}
 
 

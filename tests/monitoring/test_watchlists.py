@@ -26,6 +26,10 @@ def test_a_listing_of_a_watched_company_makes_one_signed_alert(http, police, tok
     # The same push again changes nothing: no second alert.
     push(http, police, 1)
     assert len(alerts(http, headers, watchlist["id"])) == 1
+    # Reading alerts is reading the government view: the oversight log names it.
+    auditor = token_for("national.credit_office", "audit:read")
+    logged = http.get("/v1/admin/access-log", headers=auditor).json()["items"]
+    assert any(entry["what"] == "watchlist_alerts" for entry in logged)
 
 
 def test_revocation_objection_and_its_decision_each_alert(http, police, token_for):
