@@ -197,3 +197,18 @@ def test_owners_bad_identifiers_and_limits(http, token_for):
     assert got["identifiers"] == sorted([make_uscc(1), make_uscc(2)])
     assert http.delete(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 200
     assert http.get(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 404
+
+
+def test_a_watched_person_is_told_when_an_organisation_behind_which_they_stand_is_listed(http, token_for):
+    from tests.records.test_related_parties import BOSS, _debtor
+
+    court = token_for("national.supreme_court", "records:write")
+    headers = approver(token_for)
+    body = {"name": "高消费审查", "action": "high_consumption", "identifiers": [BOSS]}
+    watchlist = http.post("/v1/watchlists", json=body, headers=headers).json()
+    record = http.post("/v1/records", json=_debtor(), headers=court)
+    assert record.status_code == 201, record.text
+    (alert,) = alerts(http, headers, watchlist["id"])
+    assert alert["identifier"] == BOSS and alert["record_id"] == record.json()["id"]
+    assert (alert["decision_before"], alert["decision_after"]) == ("clear", "prohibit")
+    assert alert["check"]["measures"][0]["via_record_ids"] == [record.json()["id"]]
