@@ -37,7 +37,7 @@ from app.auth.service import Principal
 from app.config import get_settings
 from app.db import get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
-from app.monitoring import alerts, callbacks
+from app.monitoring import alerts, callbacks, wake
 from app.monitoring.models import Alert, Delivery, Subscription, Watchlist
 from app.monitoring.schemas import AlertOut, ChangeOut
 from app.monitoring.service import alert_out
@@ -348,7 +348,7 @@ async def deliver_forever(poll_seconds: float) -> None:
             log.exception("webhook delivery round failed")
             worked = 0
         if not worked:
-            await asyncio.sleep(poll_seconds)
+            await wake.wait(poll_seconds)
 
 
 def retry_failed(watchlist_id: uuid.UUID | None = None) -> dict[str, int]:
