@@ -40,6 +40,7 @@ from app.checks.schemas import CheckIn, CheckSubjectIn
 from app.db import bulk_insert, column_in, new_id_texts, serialize_writers
 from app.kit.clock import china_today, utcnow
 from app.kit.signing import canonical_json
+from app.monitoring import wake
 from app.monitoring.models import Alert, Delivery, WatchItem, Watchlist
 from app.records import repository
 from app.records.repository import SUBJECT_WIDTH
@@ -274,6 +275,8 @@ def _compare(
         updates.append((item.identifier, now.decision, now.fingerprint))
     bulk_insert(session, Alert, alerts)
     bulk_insert(session, Delivery, deliveries)
+    if deliveries:
+        wake.after_commit(session)
     _store_known(session, watchlist.id, updates, at)
     return len(alerts)
 

@@ -3,6 +3,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from app.audit import access
 from app.auth.deps import ChecksWrite, FeedRead
 from app.db import DbSession
 from app.errors import errors_declared
@@ -32,6 +33,12 @@ def create_watchlist(body: WatchlistIn, principal: ChecksWrite, session: DbSessi
     baseline: they make no alert."""
     watchlist = service.create(session, principal, body)
     return service.out(session, watchlist)
+
+
+@router.get("/v1/watchlists", response_model=list[WatchlistOut])
+def list_watchlists(principal: ChecksWrite, session: DbSession) -> Any:
+    """Your agency's watchlists, oldest first (an agency keeps a handful: no paging)."""
+    return [service.out(session, watchlist) for watchlist in service.owned(session, principal)]
 
 
 @router.get("/v1/watchlists/{watchlist_id}", response_model=WatchlistOut, responses=errors_declared(404))
@@ -72,6 +79,8 @@ def list_alerts(
 ) -> Any:
     """The alerts in the order they were made; poll with `after=<next>`."""
     items, last = service.alerts_after(session, principal, watchlist_id, int(after), limit)
+    # They carry government-view answers, as checks do: who read them is logged (oversight).
+    access.log(session, principal, "watchlist_alerts", reference=str(watchlist_id))
     return {"items": items, "next": last}
 
 

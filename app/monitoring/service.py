@@ -122,6 +122,17 @@ def find(session: Session, principal: Principal, watchlist_id: uuid.UUID) -> Wat
     return watchlist
 
 
+def owned(session: Session, principal: Principal) -> list[Watchlist]:
+    """The caller's agency's watchlists, oldest first."""
+    return list(
+        session.scalars(
+            select(Watchlist)
+            .where(Watchlist.agency_code == principal.agency_code)
+            .order_by(Watchlist.created_at, Watchlist.id)
+        )
+    )
+
+
 def count(session: Session, watchlist: Watchlist) -> int:
     return (
         session.scalar(

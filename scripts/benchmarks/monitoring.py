@@ -8,8 +8,9 @@ For each database, on one real server (`registry serve`, its delivery worker pol
 3. N more records pushed the same way, each making one alert: the push's added cost per record
    against phase 1, and each alert's time from the end of the push that caused it to its arrival
    at the receiver (p50, p99). Every alert must arrive; a delivery id arriving twice is counted;
-4. N more records of subjects nobody watches, the watchlist still in place: what watching costs
-   the pushes it does not concern.
+4. N more records of subjects nobody watches, the watchlist still in place, then (the watchlist
+   deleted) N more again: what watching costs the pushes it does not concern, against pushes into
+   tables of about the same size.
 With --separate-worker the deliveries are sent by `registry deliveries run` in a process of its own
 (the server's worker off), as a deployment that keeps them off the push path would run it.
 
@@ -141,6 +142,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     poll = "0" if args.separate_worker else str(args.poll)
     env = {"REGISTRY_DELIVERY_POLL_SECONDS": poll, "REGISTRY_SWEEP_INTERVAL_SECONDS": "0"}
     unwatched_bodies = generate(records, tag="unwatched", start=10_000_000 + records)
+    after_bodies = generate(records, tag="after", start=10_000_000 + 2 * records)
     with (
         harness.temp_dir(f"registry-bench-monitoring-{kind}-") as workdir,
         fresh_database(kind, workdir, args.postgres_url, "monitoring") as url,
@@ -191,6 +193,13 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 raise BenchFailure(f"{got} of {records} alerts arrived before the deadline")
             log(f"{kind}: {records} records nobody watches pushed")
             unwatched_s, _ = _push(client, pusher, unwatched_bodies, args.batch)
+            gone = client.delete(
+                f"/v1/watchlists/{made.json()['id']}", headers={"Authorization": f"Bearer {approver}"}
+            )
+            if gone.status_code != 200:
+                raise BenchFailure(f"DELETE /v1/watchlists answered {gone.status_code}")
+            log(f"{kind}: {records} more, no watchlist any more")
+            after_s, _ = _push(client, pusher, after_bodies, args.batch)
         finally:
             if worker is not None:
                 worker.terminate()
@@ -206,7 +215,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "watched_push_s": round(watched_s, 3),
         "slowdown": round(watched_s / baseline_s - 1, 3),
         "unwatched_push_s": round(unwatched_s, 3),
-        "unwatched_slowdown": round(unwatched_s / baseline_s - 1, 3),
+        "no_watchlist_again_push_s": round(after_s, 3),
+        "unwatched_slowdown": round(unwatched_s / after_s - 1, 3),
         "separate_worker": bool(args.separate_worker),
         "added_ms_per_record": round(per_record_ms, 3),
         "watchlist_create_s": round(watchlist_s, 3),

@@ -26,6 +26,10 @@ def test_a_listing_of_a_watched_company_makes_one_signed_alert(http, police, tok
     # The same push again changes nothing: no second alert.
     push(http, police, 1)
     assert len(alerts(http, headers, watchlist["id"])) == 1
+    # Reading alerts is reading the government view: the oversight log names it.
+    auditor = token_for("national.credit_office", "audit:read")
+    logged = http.get("/v1/admin/access-log", headers=auditor).json()["items"]
+    assert any(entry["what"] == "watchlist_alerts" for entry in logged)
 
 
 def test_revocation_objection_and_its_decision_each_alert(http, police, token_for):
@@ -159,9 +163,11 @@ def test_owners_bad_identifiers_and_limits(http, token_for):
         ).status_code
         == 404
     )
-    # Another client of the same agency owns it too.
+    # Another client of the same agency owns it too; another agency lists none of it.
     colleague = approver(token_for)
     assert http.get(f"/v1/watchlists/{watchlist['id']}", headers=colleague).status_code == 200
+    assert [w["id"] for w in http.get("/v1/watchlists", headers=colleague).json()] == [watchlist["id"]]
+    assert http.get("/v1/watchlists", headers=stranger).json() == []
 
     wrong = make_uscc(3)[:-1] + ("0" if make_uscc(3)[-1] != "0" else "1")
     answer = http.post(
@@ -191,3 +197,18 @@ def test_owners_bad_identifiers_and_limits(http, token_for):
     assert got["identifiers"] == sorted([make_uscc(1), make_uscc(2)])
     assert http.delete(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 200
     assert http.get(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 404
+
+
+def test_a_watched_person_is_told_when_an_organisation_behind_which_they_stand_is_listed(http, token_for):
+    from tests.records.test_related_parties import BOSS, _debtor
+
+    court = token_for("national.supreme_court", "records:write")
+    headers = approver(token_for)
+    body = {"name": "高消费审查", "action": "high_consumption", "identifiers": [BOSS]}
+    watchlist = http.post("/v1/watchlists", json=body, headers=headers).json()
+    record = http.post("/v1/records", json=_debtor(), headers=court)
+    assert record.status_code == 201, record.text
+    (alert,) = alerts(http, headers, watchlist["id"])
+    assert alert["identifier"] == BOSS and alert["record_id"] == record.json()["id"]
+    assert (alert["decision_before"], alert["decision_after"]) == ("clear", "prohibit")
+    assert alert["check"]["measures"][0]["via_record_ids"] == [record.json()["id"]]

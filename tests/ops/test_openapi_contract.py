@@ -486,6 +486,7 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("post", "/v1/watchlists/{watchlist_id}/identifiers", 404, nowhere, json=changes, headers=token)
     call("post", "/v1/records", 201, json=record_body(50), headers=token)
     call("get", "/v1/watchlists/{watchlist_id}", 200, listing, headers=token)
+    assert [w["id"] for w in call("get", "/v1/watchlists", 200, headers=token).json()] == [watchlist["id"]]
     call("get", "/v1/watchlists/{watchlist_id}", 404, nowhere, headers=token)
     alerted = call("get", "/v1/watchlists/{watchlist_id}/alerts", 200, listing, headers=token).json()
     assert [alert["identifier"] for alert in alerted["items"]] == [make_uscc(50)]
