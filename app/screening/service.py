@@ -113,7 +113,8 @@ def screen(session: Session, principal: Principal, body: ScreenIn) -> bytes:
         repository.SUBJECT_WIDTH,
     )
     rule_set = rules.rule_set(session, today)
-    names = catalog.agency_names(session)
+    cached = catalog.cached_agency_names()
+    names = cached if cached is not None else catalog.agency_names(session)
     viewer = Viewer(principal.agency_code, sees_all=principal.has(Scope.admin))
     candidates: list[dict[str, Any]] = []
     for score, matched, former, (subject_id, kind, name, identifier_type, identifier, _) in ranked:
