@@ -46,6 +46,8 @@ def subject_with_records(
     subject = session.scalars(select(Subject).where(Subject.identifier == identifier.strip().upper())).first()
     if subject is None:
         raise NotFound(f"no subject with identifier {identifier}")
+    if subject.merged_into is not None:  # merged (app.records.merge): the identifier leads to the survivor
+        subject = session.get(Subject, subject.merged_into) or subject
     query = (
         select(Record).options(joinedload(Record.agency), WITH_PARTIES).where(Record.subject_id == subject.id)
     )

@@ -30,7 +30,8 @@ from app.db import new_id
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.keys import get_keyring
 from app.kit.clock import china_today, utcnow
-from app.kit.masking import mask_resident_id
+from app.kit.identifiers import IdentifierError, validate_uscc
+from app.kit.masking import is_resident_id, mask_resident_id
 from app.records import repository, search_index
 from app.rules import service as rules
 from app.rules.schemas import ACTIONS
@@ -43,6 +44,14 @@ RECEIPT_TYPE = "registry-screening-receipt"
 RECEIPT_FORMAT = 1
 MIN_NAME = 2
 PERSON = "natural_person"
+
+
+def _is_uscc(text: str) -> bool:
+    try:
+        validate_uscc(text)
+    except IdentifierError:
+        return False
+    return True
 
 
 def _group(kind: str) -> str:
@@ -99,6 +108,10 @@ def _scored(
 
 def screen(session: Session, principal: Principal, body: ScreenIn) -> bytes:
     """Screen a name; the answer (JSON, receipt included) is logged before it is returned."""
+    compact = "".join(body.name.split()).upper()
+    if is_resident_id(compact) or _is_uscc(compact):
+        # A code is checked, not screened: a name search over codes would confirm guessed numbers.
+        raise ValidationFailed.one("name", "that is an identifier: check it with POST /v1/checks")
     query = match.prepare(body.name)
     if len(query.core) < MIN_NAME:
         raise ValidationFailed.one(
@@ -113,7 +126,8 @@ def screen(session: Session, principal: Principal, body: ScreenIn) -> bytes:
         repository.SUBJECT_WIDTH,
     )
     rule_set = rules.rule_set(session, today)
-    names = catalog.agency_names(session)
+    cached = catalog.cached_agency_names()
+    names = cached if cached is not None else catalog.agency_names(session)
     viewer = Viewer(principal.agency_code, sees_all=principal.has(Scope.admin))
     candidates: list[dict[str, Any]] = []
     for score, matched, former, (subject_id, kind, name, identifier_type, identifier, _) in ranked:

@@ -68,7 +68,8 @@ def test_the_migration_fills_the_new_keys_and_downgrades_in_place(http, police, 
     with session_scope() as session:
         copied = {
             model: [
-                {c.name: getattr(row, c.key) for c in model.__table__.columns}
+                # Columns added after that revision (subjects.merged_into) are not there yet.
+                {c.name: getattr(row, c.key) for c in model.__table__.columns if c.name != "merged_into"}
                 for row in session.scalars(select(model).where(condition))
             ]
             for model, condition in (

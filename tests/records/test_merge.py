@@ -48,6 +48,9 @@ def test_a_merge_moves_the_records_and_undoing_it_moves_them_back(http, police, 
     by_code = check(http, headers, 7, "financing")
     assert {r["id"] for r in by_code["records"] if r["id"]} >= {kept["id"]} and len(by_code["records"]) == 2
     assert len(_check_other(http, headers, "TMP-8")["records"]) == 2
+    # The government view under the old identifier shows the subject that remains.
+    view = http.get("/v1/subjects/TMP-8", headers=tax).json()
+    assert view["subject"]["identifier"] == make_uscc(7) and len(view["records"]) == 2
     # A later push under the old identifier reaches the subject that remains.
     later = push(http, tax, 9, domain="tax_fraud", **_invented(8))
     assert later["subject"]["identifier"] == make_uscc(7)

@@ -141,6 +141,8 @@ def test_bad_screenings_are_refused(http, token_for):
         {"name": "鑫达通讯", "birth_date": "1975-02-30"},
         {"name": "鑫达通讯", "extra": 1},
         {"name": "鑫达\u0000通讯"},
+        {"name": make_resident_id(date(1975, 4, 9), 61)},  # a code is checked, not screened
+        {"name": make_uscc(1)},
         {},
     ]:
         answer = http.post("/v1/screen", json=body, headers=headers)
