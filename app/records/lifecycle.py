@@ -79,7 +79,7 @@ def correct_record(
     changes = patch.model_dump(exclude_unset=True, exclude_none=True)
     if not changes:
         raise ValidationFailed.one("body", "name at least one field to change")
-    current = _as_record_in(record)
+    current = as_pushed(record)
     if "publicity_end" not in changes and ({"severity", "decision_date"} & changes.keys()):
         current["publicity_end"] = None  # the default follows the new severity or date
     try:
@@ -209,7 +209,8 @@ def update_versioned(session: Session, record: Record, values: dict[str, Any], e
         setattr(record, name, value)
 
 
-def _as_record_in(record: Record) -> dict[str, Any]:
+def as_pushed(record: Record) -> dict[str, Any]:
+    """The record as an agency would push it today (RecordIn's fields, dates as dates)."""
     return {
         "external_id": record.external_id,
         "domain": record.domain_code,

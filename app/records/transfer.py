@@ -12,12 +12,14 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from app.records.lifecycle import as_pushed
 from app.records.models import Record
 
 CSV_COLUMNS = [
@@ -35,11 +37,22 @@ CSV_COLUMNS = [
     "legal_basis",
     "publicity_end",
     "visibility",
+    # A court listing's ground (法释〔2017〕7号 第一条), which decides whether it has a fixed end.
+    "listing_basis",
     # The notice served before a serious black listing (国办发〔2020〕49号; RecordIn.notice).
     "notice_document_no",
     "notice_served_on",
 ]
-OPTIONAL_CSV_COLUMNS = ("publicity_end", "visibility", "notice_document_no", "notice_served_on")
+OPTIONAL_CSV_COLUMNS = (
+    "publicity_end",
+    "visibility",
+    "listing_basis",
+    "notice_document_no",
+    "notice_served_on",
+)
+
+# What an export adds to each record, which the registry sets and an import leaves out.
+EXPORT_ONLY = ("id", "agency", "status")
 
 # Columns an importable CSV must name in its first line (the optional ones may be left out).
 REQUIRED_CSV_COLUMNS = [column for column in CSV_COLUMNS if column not in OPTIONAL_CSV_COLUMNS]
@@ -104,7 +117,8 @@ def _json_line(number: int, line: str) -> Any:
             type(item), "a number"
         )
         return Unreadable(f"line {number} holds {kind}, not a JSON object; each line must be one record")
-    return item
+    # An export's own lines import back: what the registry added (id, agency, status) is not pushed.
+    return {key: value for key, value in item.items() if key not in EXPORT_ONLY}
 
 
 def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
@@ -119,7 +133,7 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
         "identifier_type": row.get("subject_identifier_type", ""),
         "identifier": row.get("subject_identifier", ""),
     }
-    for optional in ("publicity_end", "visibility"):
+    for optional in ("publicity_end", "visibility", "listing_basis"):
         if not item.get(optional):
             item.pop(optional, None)
     if row.get("notice_document_no") or row.get("notice_served_on"):
@@ -196,37 +210,17 @@ def export_rows(session: Session, agency: str | None) -> Iterator[dict[str, Any]
     if agency is not None:
         query = query.where(Record.agency_code == agency)
     for record in session.scalars(query.execution_options(yield_per=1000)):
-        yield {
-            "external_id": record.external_id,
-            "domain": record.domain_code,
-            "list_type": record.list_type,
-            "severity": record.severity,
-            "subject": {
-                "kind": record.subject.kind,
-                "name": record.subject_name,
-                "identifier_type": record.subject.identifier_type,
-                "identifier": record.subject.identifier,
-            },
-            "conduct": record.conduct,
-            "decision_no": record.decision_no,
-            "decision_date": record.decision_date.isoformat(),
-            "legal_basis": record.legal_basis,
-            "publicity_end": record.publicity_end.isoformat() if record.publicity_end else None,
-            "visibility": record.visibility,
-            **(
-                {
-                    "notice": {
-                        "document_no": record.notice_document_no,
-                        "served_on": record.notice_served_on.isoformat(),
-                    }
-                }
-                if record.notice_document_no is not None and record.notice_served_on is not None
-                else {}
-            ),
-            "id": str(record.id),
-            "agency": record.agency_code,
-            "status": record.status,
-        }
+        served = record.notice_document_no is not None and record.notice_served_on is not None
+        notice = {"document_no": record.notice_document_no, "served_on": record.notice_served_on}
+        yield (
+            as_pushed(record)
+            | ({"notice": notice} if served else {})
+            | {
+                "id": str(record.id),
+                "agency": record.agency_code,
+                "status": record.status,
+            }
+        )
 
 
 def export_encoding(fmt: str) -> str:
@@ -234,10 +228,16 @@ def export_encoding(fmt: str) -> str:
     return "utf-8-sig" if fmt == "csv" else "utf-8"
 
 
+def _iso_day(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def write_rows(rows: Iterable[dict[str, Any]], handle: Any, fmt: str) -> int:
     count = 0
     if fmt == "csv":
-        writer = csv.DictWriter(handle, fieldnames=[*CSV_COLUMNS, "id", "agency", "status"])
+        writer = csv.DictWriter(handle, fieldnames=[*CSV_COLUMNS, *EXPORT_ONLY])
         writer.writeheader()
         for row in rows:
             subject = row.pop("subject")
@@ -250,6 +250,6 @@ def write_rows(rows: Iterable[dict[str, Any]], handle: Any, fmt: str) -> int:
             count += 1
         return count
     for row in rows:
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.write(json.dumps(row, ensure_ascii=False, default=_iso_day) + "\n")
         count += 1
     return count

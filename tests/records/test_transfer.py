@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.records.transfer import CSV_COLUMNS
-from tests.conftest import POLICE, record_body
+from tests.conftest import COURT, POLICE, record_body
 
 
 def _csv_text(bodies):
@@ -68,6 +68,28 @@ def test_csv_export_imports_back_unchanged(tmp_path, http, police):
     back = CliRunner().invoke(cli, ["records", "import", str(exported), "--agency", POLICE])
     assert back.exit_code == 0, back.output
     assert json.loads(back.output.strip().splitlines()[-1])["unchanged"] == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_a_court_listing_keeps_its_ground_through_export_and_import(tmp_path, http, token_for, fmt):
+    """A listing for refusing despite ability has no end date (法释〔2017〕7号 第一条): an export that
+    dropped its ground would import back as a two-year listing."""
+    court = token_for(COURT, "records:write")
+    body = record_body(
+        1, domain="court_judgments", severity="general", listing_basis="refuses_despite_ability"
+    )
+    assert http.post("/v1/records", json=body, headers=court).status_code == 201
+    exported = tmp_path / f"out.{fmt}"
+    assert CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", COURT]).exit_code == 0
+    if fmt == "csv":
+        row = next(csv.DictReader(exported.open(encoding="utf-8-sig")))
+        assert (row["listing_basis"], row["publicity_end"]) == ("refuses_despite_ability", "")
+    else:
+        row = json.loads(exported.read_text("utf-8"))
+        assert (row["listing_basis"], row["publicity_end"]) == ("refuses_despite_ability", None)
+    back = CliRunner().invoke(cli, ["records", "import", str(exported), "--agency", COURT])
+    assert back.exit_code == 0, back.output
+    assert json.loads(back.output.strip().splitlines()[-1])["unchanged"] == 1
 
 
 # --- Encodings, error sentences, stdout for pipes (issue 14) ---------------------------------------------
