@@ -21,6 +21,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import access
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.catalog import service as catalog
@@ -207,6 +208,16 @@ def screen(session: Session, principal: Principal, body: ScreenIn) -> bytes:
             screened_at=now,
         )
     )
+    # Who looked (the access log oversight reads): every entity whose records the screening showed.
+    for candidate in candidates:
+        access.log(
+            session,
+            principal,
+            "screening",
+            action="screening",
+            reference=body.reference,
+            subject_id=uuid.UUID(candidate["subject"]["id"]),
+        )
     session.flush()
     return b"".join((stored[:-1], b',"receipt":"', receipt.encode(), b'"}'))
 

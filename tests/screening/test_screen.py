@@ -56,6 +56,7 @@ def test_the_same_company_written_differently_is_found_first(http, police, token
 def test_every_screening_is_logged_and_receipted(http, police, token_for, clock):
     headers = approver(token_for)
     other = token_for(TAX, "checks:write")
+    auditor = token_for("national.market_regulation", "audit:read")
     clock("2026-11-20T10:00")
     push(http, police, 4, **_company(4, "北京星辰科技有限公司"))
     body = _screen(http, headers, "星辰科技", reference="审批-2026-001")
@@ -68,6 +69,11 @@ def test_every_screening_is_logged_and_receipted(http, police, token_for, clock)
     assert stored.json()["receipt"] == body["receipt"]
     assert stored.json()["candidates"] == body["candidates"] and stored.json()["agency"] == APPROVER
     assert http.get(f"/v1/screenings/{body['id']}", headers=other).status_code == 403
+    # Who looked: the credit office sees the screening against the entity it showed.
+    logged = http.get("/v1/admin/access-log", params={"subject": make_uscc(4)}, headers=auditor).json()
+    assert [(i["what"], i["action"], i["reference"], i["agency"]) for i in logged["items"]] == [
+        ("screening", "screening", "审批-2026-001", APPROVER)
+    ]
     # Nobody alike: an empty list, logged and receipted all the same.
     empty = _screen(http, headers, "完全无关的名称")
     assert empty["candidates"] == [] and receipts.verify(empty["receipt"])["candidates"] == []
