@@ -8,6 +8,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, JSONType, UTCDateTime
+from app.kit.clock import china_today
 
 
 class Case(Base):
@@ -49,6 +50,16 @@ class Case(Base):
     # The written decision as it was issued (app.cases.decision_document): what the subject
     # downloads, unchanged by anything that happens to the record afterwards.
     decision_document: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+
+    @property
+    def applicant(self) -> dict[str, str | None]:
+        # Who asked, for both kinds: the agency answers the applicant of an objection too (an objector
+        # may leave the name out; the contact is always given).
+        return {"name": self.applicant_name or None, "contact": self.contact}
+
+    @property
+    def overdue(self) -> bool:
+        return self.status == "submitted" and self.due_by is not None and self.due_by < china_today()
 
 
 class CaseFile(Base):

@@ -30,7 +30,6 @@ from app.cases.schemas import (
 )
 from app.db import DbSession
 from app.errors import NotFound, errors_declared
-from app.kit.clock import china_today
 from app.ratelimit import rate_limited
 
 router = APIRouter(tags=["cases"])
@@ -288,33 +287,9 @@ def add_evidence_file(query_code: str, session: DbSession, file: Annotated[Uploa
     return service.add_file(session, case, file.filename or "", file.content_type or "", content)
 
 
-def case_out(case: Case, files: list[CaseFile]) -> dict[str, Any]:
-    return {
-        "id": case.id,
-        "kind": case.kind,
-        "record_id": case.record_id,
-        "agency": case.agency_code,
-        "status": case.status,
-        # Who asked, for both kinds: the agency answers the applicant of an objection too (an objector
-        # may leave the name out; the contact is always given).
-        "applicant": {"name": case.applicant_name or None, "contact": case.contact},
-        "contact": case.contact,
-        "reason": case.reason,
-        "statement": case.statement,
-        "commitment": case.commitment,
-        "evidence": case.evidence,
-        "files": files,
-        "submitted_at": case.submitted_at,
-        "due_by": case.due_by,
-        "overdue": case.status == "submitted" and case.due_by is not None and case.due_by < china_today(),
-        "decided_at": case.decided_at,
-        "outcome": case.outcome,
-        "decision_reason": case.decision_reason,
-        "decided_by": case.decided_by,
-        "decided_by_agency": case.decided_by_agency,
-        "appeal_of": case.appeal_of_id,
-        "appeal_by": case.appeal_by,
-    }
+def case_out(case: Case, files: list[CaseFile]) -> CaseOut:
+    files_out = [CaseFileOut.model_validate(stored) for stored in files]
+    return CaseOut.model_validate(case).model_copy(update={"files": files_out})
 
 
 def _page(session: DbSession, cases: list[Case], total: int) -> dict[str, Any]:

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.text import text
 from app.records.schemas import RecordPatch
@@ -127,6 +127,8 @@ class DecisionIn(BaseModel):
 
 
 class CaseFileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     filename: str
     content_type: str
@@ -140,10 +142,15 @@ class ApplicantOut(BaseModel):
 
 
 class CaseOut(BaseModel):
+    """A case as read from its row (`Case`); its files are read apart and given with `files`
+    (always in the answer: the default is only for reading the row)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
+
     id: uuid.UUID
     kind: CaseKind
     record_id: uuid.UUID
-    agency: str
+    agency: str = Field(validation_alias=AliasChoices("agency_code", "agency"))
     status: CaseStatus
     applicant: ApplicantOut
     contact: str
@@ -151,7 +158,7 @@ class CaseOut(BaseModel):
     statement: str
     commitment: bool
     evidence: list[EvidenceItem]
-    files: list[CaseFileOut]
+    files: list[CaseFileOut] = []
     submitted_at: datetime
     due_by: date | None
     overdue: bool
@@ -160,7 +167,10 @@ class CaseOut(BaseModel):
     decision_reason: str | None
     decided_by: str | None
     decided_by_agency: str | None
-    appeal_of: uuid.UUID | None = Field(description="An appeal: the rejected repair it appeals")
+    appeal_of: uuid.UUID | None = Field(
+        validation_alias=AliasChoices("appeal_of_id", "appeal_of"),
+        description="An appeal: the rejected repair it appeals",
+    )
     appeal_by: date | None = Field(description="A rejected repair: the last day it may be appealed")
 
 
