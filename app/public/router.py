@@ -75,6 +75,18 @@ def public_origin(request: Request) -> str:
     return get_settings().public_base_url or str(request.base_url).rstrip("/")
 
 
+def _pdf_download(report_id: str, pdf: bytes) -> Response:
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "X-Report-Id": report_id,
+            "Content-Disposition": f'attachment; filename="{report_id}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.get(
     "/v1/public/subjects/{key}/report.pdf",
     response_class=Response,
@@ -85,15 +97,7 @@ def report_pdf(key: str, request: Request, session: DbSession) -> Response:
     the entity (a person by `ref` only)."""
     subject = _subject_for_report(session, key)
     report_id, pdf = report.issue_pdf(session, subject, public_origin(request))
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "X-Report-Id": report_id,
-            "Content-Disposition": f'attachment; filename="{report_id}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _pdf_download(report_id, pdf)
 
 
 @router.get(
@@ -195,12 +199,4 @@ def special_report_pdf(
         codes = sorted(known)
     chosen = [(code, known[code]) for code in sorted(codes)]  # one order: the same request, one report
     report_id, pdf = report.issue_special(session, identifier, chosen, years, public_origin(request))
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "X-Report-Id": report_id,
-            "Content-Disposition": f'attachment; filename="{report_id}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return _pdf_download(report_id, pdf)
