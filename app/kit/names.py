@@ -51,6 +51,7 @@ LEGAL_FORMS = (
 _NOISE = re.compile(r"[\s\-_.,，。·•・、'\"“”‘’:：;；!！?？/\\|()（）\[\]【】<>《》{}&＆+%*]+")
 _ASCII_LETTERS = re.compile(r"^[a-z]+$")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_HAN_ONLY = re.compile(r"[\u3400-\u9fff]+")
 _HAN_PAIR = re.compile(r"(?=([\u3400-\u9fff]{2}))")
 _SYLLABLE = re.compile(r"^[a-z]+$")
 
@@ -225,9 +226,18 @@ def name_keys(name: str) -> NameKeys:
     stem = core(folded)
     if not _HAN.search(stem):
         return NameKeys(folded, stem, "", "", stem, "", "")
-    full, initials = pinyin(stem)
+    read = syllables(stem)
+    full, initials = "".join(read), "".join(s[0] for s in read)
     without_place = trade(stem)
-    trade_initials = pinyin(without_place)[1] if without_place != stem else initials
+    place = stem[: len(stem) - len(without_place)]
+    if without_place == stem:
+        trade_initials = initials
+    elif stem.endswith(without_place) and _HAN_ONLY.fullmatch(place):
+        # The places read one syllable a character: the trade name's reading is the rest of the
+        # name's (reading the name once is half the cost of indexing a pushed record).
+        trade_initials = initials[len(place) :]
+    else:
+        trade_initials = pinyin(without_place)[1]
     return NameKeys(folded, stem, full, initials, without_place, trade_initials, grams(stem))
 
 
