@@ -1,5 +1,5 @@
-"""Waking this process's delivery worker when a transaction that wrote deliveries commits, instead of
-waiting for its next look (other processes' workers find them at theirs)."""
+"""Waking this process's delivery worker when a transaction that wrote outbox rows or deliveries
+commits, instead of waiting for its next look (other processes' workers find them at theirs)."""
 
 import asyncio
 from contextlib import suppress
