@@ -155,7 +155,7 @@ def after_append(session: Session, events: Sequence[audit.Event], seqs: Sequence
             audit_seq=seqs[-1], events=orjson.dumps(wanted).decode(), created_at=utcnow(), done_at=None
         )
     )
-    wake.after_commit(session)  # this process's worker makes the alerts at once
+    wake.after_commit(session, wake.MAKER)  # this process's worker makes the alerts at once
 
 
 # --- after commit: the alert maker ------------------------------------------------------------------

@@ -341,15 +341,11 @@ async def make_alerts() -> int:
     return await run_in_threadpool(_make_alerts)
 
 
-async def _round(now: datetime | None = None, timeout: float | None = None) -> tuple[int, int]:
-    made = await make_alerts()
-    return made, await deliver_alerts(now, timeout) + await deliver_feeds(now, timeout)
-
-
 async def run_once(now: datetime | None = None, timeout: float | None = None) -> int:
     """One round: alerts for the next changes, then every due alert delivery and every subscriber's
     next changes; the POSTs made."""
-    return (await _round(now, timeout))[1]
+    await make_alerts()
+    return await deliver_alerts(now, timeout) + await deliver_feeds(now, timeout)
 
 
 def _rescan_for_new_day() -> int | None:
@@ -358,10 +354,15 @@ def _rescan_for_new_day() -> int | None:
 
 
 async def deliver_forever(poll_seconds: float) -> None:
-    """The lifespan's task: a round, then another at once while there was work, else after a pause
-    (or until a commit in this process wrote an outbox row).
-        When the day turns (China time), watched answers are decided again first (rules take effect and
-        end by the day)."""
+    """The lifespan's task: two loops side by side, so that sending never waits for making and the
+    other way round. Each runs again at once while it found work, else after a pause or when a
+    commit of this process wakes it (an outbox row: the maker; deliveries: the sender)."""
+    await asyncio.gather(_make_forever(poll_seconds), _send_forever(poll_seconds))
+
+
+async def _make_forever(poll_seconds: float) -> None:
+    """Alerts for the outbox's changes. When the day turns (China time), watched answers are decided
+    again first (rules take effect and end by the day)."""
     day = china_today()
     while True:
         try:
@@ -369,12 +370,23 @@ async def deliver_forever(poll_seconds: float) -> None:
                 day = china_today()
                 made = await run_in_threadpool(_rescan_for_new_day)
                 log.info("new day %s: watched identifiers decided again, %s alerts", day, made)
-            worked = sum(await _round())
+            worked = await make_alerts()
+        except Exception:  # the next round tries again; nothing is lost (the rows wait)
+            log.exception("making alerts failed")
+            worked = 0
+        if not worked:
+            await wake.wait(poll_seconds, wake.MAKER)
+
+
+async def _send_forever(poll_seconds: float) -> None:
+    while True:
+        try:
+            worked = await deliver_alerts() + await deliver_feeds()
         except Exception:  # the next round tries again; nothing is lost (the rows wait)
             log.exception("webhook delivery round failed")
             worked = 0
         if not worked:
-            await wake.wait(poll_seconds)
+            await wake.wait(poll_seconds, wake.SENDER)
 
 
 def retry_failed(watchlist_id: uuid.UUID | None = None) -> dict[str, int]:
