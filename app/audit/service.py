@@ -107,21 +107,23 @@ def append(session: Session, actor: str, events: Sequence[Event]) -> list[int]:
         )
         prev_hash = row_hash
     bulk_insert(session, AuditEntry, rows)
+    seqs = list(range(first_seq, seq + 1))
     for listener in _listeners:
-        listener(session, events)
-    return list(range(first_seq, seq + 1))
+        listener(session, events, seqs)
+    return seqs
 
 
 # What must happen in the same transaction as a change, told by a higher layer that this one may not
 # import: every change is appended here, so a listener sees every write path (records pushed,
 # corrected, exited, revoked, expired; objections raised and decided; rules added, replaced,
 # retired). app.monitoring's alert outbox is one; a listener's error fails the change with it.
-AppendListener = Callable[[Session, Sequence[Event]], None]
+# It is told the events and their sequence numbers.
+AppendListener = Callable[[Session, Sequence[Event], Sequence[int]], None]
 _listeners: list[AppendListener] = []
 
 
 def on_append(listener: AppendListener) -> None:
-    """Call `listener(session, events)` after each append, in the appending transaction."""
+    """Call `listener(session, events, seqs)` after each append, in the appending transaction."""
     if listener not in _listeners:
         _listeners.append(listener)
 

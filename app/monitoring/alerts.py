@@ -2,32 +2,45 @@
 the decision before and after and the new answer, signed exactly as a check's receipt.
 
 How it is kept (the outbox): every change is appended to the audit log in its own transaction, and
-app.audit calls `after_append` there (installed by the app and the console script). The alerts, and
-the webhook deliveries they need, are rows written in that same transaction: a change that rolls
-back leaves none; one that commits cannot lose them.
+app.audit calls `after_append` there (installed by the app and the console script). While anything
+is watched, it writes one small row there (`WatchChange`: the change's record and rule events and
+its audit position) and nothing else: a change that rolls back leaves none; one that commits cannot
+lose it. After commit the delivery worker (`make`, before each round's deliveries) takes the rows in
+order, decides again the watched identifiers they reach, writes the alerts with their receipts and
+webhook deliveries where the answer changed, and marks the rows done, in one transaction: a crash
+before its commit leaves the rows to the next round, and a row made twice makes no second alert (the
+fingerprints were stored with the first).
 
 Each watched identifier keeps the decision last known for it (`WatchItem.fingerprint`: the decision,
-its measures and the records in force as the owner sees them). After a change only the identifiers it
-reaches are decided again — a record's subject and the related parties it names; for a rule added,
-replaced or retired every watched identifier, in chunks, with one read of the records in force per
-chunk — and an alert is made only where the fingerprint changed.
+its measures and the records in force as the owner sees them). A change's row names records and
+rules: for records only the identifiers they reach are decided again — a record's subject and the
+related parties it names; for a rule added, replaced or retired every watched identifier, in chunks,
+with one read of the records in force per chunk — and an alert is made only where the fingerprint
+changed: decision before as last stored, after as the registry answers when the alert is made. When
+the worker is behind, changes already committed count in that answer: several changes to one
+identifier then make one alert (the latest event's), never an alert for a state that was not.
 
-Alert volume stays bounded: at most one alert per watched identifier and watchlist per change (a
-batch of records or a rule change is one change), and none where the answer is the same. A rule
-that changes the answer for 100,000 watched identifiers makes 100,000 alerts, signed with one
-signature (a batch receipt: Merkle proof and signed root, app.checks.receipts), written with one
-COPY; a rule change that alters no answer makes none.
+One alert maker at a time (PostgreSQL: a transaction advisory lock; the rows also claimed with FOR
+UPDATE SKIP LOCKED; SQLite: the one writer): alerts are numbered in commit order (the feed's cursor
+never skips one) and in the order of the changes per watched identifier.
+
+Alert volume stays bounded: at most one alert per watched identifier and watchlist per round of the
+maker (a batch of records or a rule change is one change; a round takes up to MAKE_BATCH of them),
+and none where the answer is the same. A rule that changes the answer for 100,000 watched
+identifiers makes 100,000 alerts, signed with one signature (a batch receipt: Merkle proof and
+signed root, app.checks.receipts), written with one COPY; a rule change that alters no answer makes
+none.
 """
 
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -37,11 +50,11 @@ from app.catalog import service as catalog
 from app.checks.engine import Facts, Viewer, evaluate, facts_from_rows
 from app.checks.flows import answer_checks
 from app.checks.schemas import CheckIn, CheckSubjectIn
-from app.db import bulk_insert, column_in, new_id_texts, serialize_writers
+from app.db import bulk_insert, column_in, new_id_texts
 from app.kit.clock import china_today, utcnow
 from app.kit.signing import canonical_json
 from app.monitoring import wake
-from app.monitoring.models import Alert, Delivery, WatchItem, Watchlist
+from app.monitoring.models import Alert, Delivery, WatchChange, WatchItem, Watchlist
 from app.records import repository
 from app.records.repository import SUBJECT_WIDTH
 from app.rules import service as rules
@@ -120,29 +133,93 @@ def initial(session: Session, watchlist: Watchlist, identifiers: Sequence[str]) 
     }
 
 
-# --- after a change: the hook -----------------------------------------------------------------------
+# --- in a change's transaction: the outbox row -------------------------------------------------------
+
+WATCHED_ENTITIES = ("record", "rule")
 
 
-def after_append(session: Session, events: Sequence[audit.Event]) -> None:
-    """app.audit's listener: alerts for what the appended events changed, in their transaction."""
-    record_events = [event for event in events if event.entity_type == "record"]
-    rule_events = [event for event in events if event.entity_type == "rule"]
-    if not record_events and not rule_events:
+def after_append(session: Session, events: Sequence[audit.Event], seqs: Sequence[int]) -> None:
+    """app.audit's listener: the outbox row of a change of records or rules, in its transaction
+    (the alerts are made after commit, by `make`)."""
+    wanted = [
+        [event.action, event.entity_type, event.entity_id]
+        for event in events
+        if event.entity_type in WATCHED_ENTITIES
+    ]
+    if not wanted:
         return
     if session.execute(select(WatchItem.identifier).limit(1)).first() is None:
         return  # nobody watches anything: the push path pays one indexed probe
-    if rule_events:
-        rescan(session, rule_events[-1].action)
-    if record_events:
-        _after_record_events(session, record_events)
+    session.execute(
+        insert(WatchChange).values(
+            audit_seq=seqs[-1], events=orjson.dumps(wanted).decode(), created_at=utcnow(), done_at=None
+        )
+    )
+    wake.after_commit(session, wake.MAKER)  # this process's worker makes the alerts at once
 
 
-def _after_record_events(session: Session, events: Sequence[audit.Event]) -> None:
-    reached = repository.identifiers_reached(session, [event.entity_id for event in events])
+# --- after commit: the alert maker ------------------------------------------------------------------
+
+MAKE_BATCH = 50  # changes taken per round (a round's alerts are signed together)
+DONE_KEPT = timedelta(days=1)  # done outbox rows are kept this long (to trace an alert to its change)
+_MAKERS_LOCK_KEY = 0x414C5254  # "ALRT": one alert maker at a time
+
+
+def hold_makers_lock(session: Session, wait: bool) -> bool:
+    """Make alerts (or delete a watchlist's) alone until this transaction ends; False when `wait` is
+    off and another process holds it (PostgreSQL; on SQLite the writing transaction is alone)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MAKERS_LOCK_KEY})
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _MAKERS_LOCK_KEY}))
+
+
+def make(session: Session, limit: int = MAKE_BATCH) -> int | None:
+    """Alerts for up to `limit` outbox rows, oldest first, and the rows marked done, in `session`'s
+    transaction; the number of rows taken (None: another process is making alerts)."""
+    if not hold_makers_lock(session, wait=False):
+        return None
+    query = (
+        select(WatchChange.seq, WatchChange.events)
+        .where(WatchChange.done_at.is_(None))
+        .order_by(WatchChange.seq)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    if not rows:
+        return 0
+    records: dict[str, str] = {}  # record id -> its latest event, in the changes' order
+    for _, events in rows:
+        for action, entity_type, entity_id in orjson.loads(events):
+            if entity_type == "rule":
+                _after_record_events(session, records)  # what came before the rule first
+                records = {}
+                rescan(session, action)
+            else:
+                records.pop(entity_id, None)
+                records[entity_id] = action
+    _after_record_events(session, records)
+    now = utcnow()
+    session.execute(
+        update(WatchChange).where(WatchChange.seq.in_([seq for seq, _ in rows])).values(done_at=now)
+    )
+    session.execute(delete(WatchChange).where(WatchChange.done_at < now - DONE_KEPT))
+    return len(rows)
+
+
+def _after_record_events(session: Session, events: dict[str, str]) -> None:
+    """Decide again the watched identifiers the records reach; `events`: record id -> event."""
+    if not events:
+        return
+    reached = repository.identifiers_reached(session, list(events))
     cause: dict[str, tuple[str, str]] = {}  # identifier -> (event, record id): the last one wins
-    for event in events:
-        for identifier in reached.get(event.entity_id, ()):
-            cause[identifier] = (event.action, event.entity_id)
+    for record_id, action in events.items():
+        for identifier in reached.get(record_id, ()):
+            cause[identifier] = (action, record_id)
     if not cause:
         return
     rows = [
@@ -156,7 +233,9 @@ def _after_record_events(session: Session, events: Sequence[audit.Event]) -> Non
     by_list: dict[uuid.UUID, list[Watched]] = {}
     for item in rows:
         by_list.setdefault(item.watchlist_id, []).append(item)
-    watchlists = session.scalars(select(Watchlist).where(Watchlist.id.in_(list(by_list)))).all()
+    watchlists = session.scalars(
+        select(Watchlist).where(Watchlist.id.in_(list(by_list))).order_by(Watchlist.created_at)
+    ).all()
     today = china_today()
     rule_set = rules.fresh_rule_set(session, today)
     facts = read_facts(session, sorted({item.identifier for item in rows}), today)
@@ -188,18 +267,14 @@ def rescan(session: Session, event: str) -> int:
 
 # The day's turn: rules that take effect or end on a day change answers with no write to tell it.
 DAY_CHANGED = "day.changed"
-_RESCAN_LOCK_KEY = 0x57415443  # "WATC"
 
 
 def rescan_for_new_day(session: Session) -> int | None:
     """Decide every watched identifier again on a new day (China time); None when another process is
-    at it (PostgreSQL advisory lock). Running it twice makes no second alert: only changed answers
+    making alerts (the makers' lock). Running it twice makes no second alert: only changed answers
     alert, and the first run stored them."""
-    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _RESCAN_LOCK_KEY}
-    ):
+    if not hold_makers_lock(session, wait=False):
         return None
-    serialize_writers(session)
     return rescan(session, DAY_CHANGED)
 
 

@@ -1,5 +1,6 @@
-"""The delivery worker: pushes the alerts' webhooks (and the change feed to subscribers) from the
-outbox, at least once, surviving restarts.
+"""The delivery worker: makes the alerts from the outbox of changes (app.monitoring.alerts.make),
+then pushes the alerts' webhooks (and the change feed to subscribers), at least once, surviving
+restarts.
 
 - A delivery is claimed before it is sent: in one short transaction its attempt is counted and its
   next attempt moved a lease ahead (the request timeout and a margin), so that another process — or
@@ -38,7 +39,7 @@ from app.config import get_settings
 from app.db import get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
 from app.monitoring import alerts, callbacks, wake
-from app.monitoring.models import Alert, Delivery, Subscription, Watchlist
+from app.monitoring.models import Alert, Delivery, Subscription, WatchChange, Watchlist
 from app.monitoring.schemas import AlertOut, ChangeOut
 from app.monitoring.service import alert_out
 from app.records import changes as change_feed
@@ -68,6 +69,13 @@ LAG = Gauge(
     "Age of the oldest alert delivery not yet acknowledged (0: none waiting)",
 )
 SUBSCRIPTIONS_FAILED = Gauge("registry_subscriptions_failed", "Change-feed subscriptions given up")
+CHANGES_PENDING = Gauge(
+    "registry_alert_changes_pending", "Changes in the outbox whose alerts are not made yet"
+)
+CHANGES_LAG = Gauge(
+    "registry_alert_changes_lag_seconds",
+    "Age of the oldest change whose alerts are not made yet (0: none waiting)",
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -322,8 +330,21 @@ async def deliver_feeds(now: datetime | None = None, timeout: float | None = Non
     return sum(count for _, _, count in sent)
 
 
+def _make_alerts() -> int:
+    """Alerts for the next changes of the outbox (a batch); the changes taken (0 also when another
+    process is at it: it makes them)."""
+    with session_scope() as session:
+        return alerts.make(session) or 0
+
+
+async def make_alerts() -> int:
+    return await run_in_threadpool(_make_alerts)
+
+
 async def run_once(now: datetime | None = None, timeout: float | None = None) -> int:
-    """One round: every due alert delivery and every subscriber's next changes; the POSTs made."""
+    """One round: alerts for the next changes, then every due alert delivery and every subscriber's
+    next changes; the POSTs made."""
+    await make_alerts()
     return await deliver_alerts(now, timeout) + await deliver_feeds(now, timeout)
 
 
@@ -333,9 +354,15 @@ def _rescan_for_new_day() -> int | None:
 
 
 async def deliver_forever(poll_seconds: float) -> None:
-    """The lifespan's task: a round, then another at once while there was work, else after a pause.
-    When the day turns (China time), watched answers are decided again first (rules take effect and
-    end by the day)."""
+    """The lifespan's task: two loops side by side, so that sending never waits for making and the
+    other way round. Each runs again at once while it found work, else after a pause or when a
+    commit of this process wakes it (an outbox row: the maker; deliveries: the sender)."""
+    await asyncio.gather(_make_forever(poll_seconds), _send_forever(poll_seconds))
+
+
+async def _make_forever(poll_seconds: float) -> None:
+    """Alerts for the outbox's changes. When the day turns (China time), watched answers are decided
+    again first (rules take effect and end by the day)."""
     day = china_today()
     while True:
         try:
@@ -343,12 +370,23 @@ async def deliver_forever(poll_seconds: float) -> None:
                 day = china_today()
                 made = await run_in_threadpool(_rescan_for_new_day)
                 log.info("new day %s: watched identifiers decided again, %s alerts", day, made)
-            worked = await run_once()
+            worked = await make_alerts()
+        except Exception:  # the next round tries again; nothing is lost (the rows wait)
+            log.exception("making alerts failed")
+            worked = 0
+        if not worked:
+            await wake.wait(poll_seconds, wake.MAKER)
+
+
+async def _send_forever(poll_seconds: float) -> None:
+    while True:
+        try:
+            worked = await deliver_alerts() + await deliver_feeds()
         except Exception:  # the next round tries again; nothing is lost (the rows wait)
             log.exception("webhook delivery round failed")
             worked = 0
         if not worked:
-            await wake.wait(poll_seconds)
+            await wake.wait(poll_seconds, wake.SENDER)
 
 
 def retry_failed(watchlist_id: uuid.UUID | None = None) -> dict[str, int]:
@@ -372,7 +410,8 @@ def retry_failed(watchlist_id: uuid.UUID | None = None) -> dict[str, int]:
 
 
 def refresh_gauges() -> None:
-    """Pending, failed and the lag, for /metrics (indexed counts on the read engine)."""
+    """Pending, failed and the lag, and the outbox's changes waiting for their alerts, for /metrics
+    (indexed counts on the read engine)."""
     now = utcnow()
     with get_read_engine().connect() as connection:
         counts = dict(
@@ -388,11 +427,20 @@ def refresh_gauges() -> None:
         failed_subscriptions = connection.execute(
             select(func.count()).select_from(Subscription).where(Subscription.status == "failed")
         ).scalar()
+        changes, oldest_change = connection.execute(
+            select(func.count(), func.min(WatchChange.created_at)).where(WatchChange.done_at.is_(None))
+        ).one()
     PENDING.set(counts.get("pending", 0))
     FAILED.set(counts.get("failed", 0))
+    LAG.set(_age(now, oldest))
+    SUBSCRIPTIONS_FAILED.set(failed_subscriptions or 0)
+    CHANGES_PENDING.set(changes or 0)
+    CHANGES_LAG.set(_age(now, oldest_change))
+
+
+def _age(now: datetime, oldest: Any) -> float:
     if isinstance(oldest, str):  # SQLite through a bare connection: the column's text
         oldest = datetime.fromisoformat(oldest)
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=UTC)
-    LAG.set(max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0)
-    SUBSCRIPTIONS_FAILED.set(failed_subscriptions or 0)
+    return max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0

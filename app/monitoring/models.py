@@ -1,6 +1,7 @@
 """Watchlists and what they are told: the watched identifiers with the decision last known for each,
-the alerts (an outbox, written in the transaction of the change that causes them), the webhook
-deliveries of those alerts, and the change-feed subscriptions of other platforms."""
+the outbox of changes that may alter their answers (written in the transaction of the change), the
+alerts made from it after commit, the webhook deliveries of those alerts, and the change-feed
+subscriptions of other platforms."""
 
 import uuid
 from datetime import datetime
@@ -45,11 +46,29 @@ class WatchItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class WatchChange(Base):
+    """The outbox: a change (one append to the audit log) of records or rules while something is
+    watched, written in the change's transaction. The delivery worker decides the watched answers
+    it reaches again after commit, makes the alerts and marks it done (app.monitoring.alerts.make)."""
+
+    __tablename__ = "watch_changes"
+    __table_args__ = (Index("ix_watch_changes_done_at_seq", "done_at", "seq"),)
+
+    # Numbered under the writers' lock (the audit log's): in commit order, the order alerts follow.
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    # The change's position: the seq of its last audit entry.
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+    # JSON: [[action, entity_type, entity_id], ...], the change's record and rule events in order.
+    events: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class Alert(Base):
     __tablename__ = "alerts"
     __table_args__ = (Index("ix_alerts_watchlist_id_seq", "watchlist_id", "seq"),)
 
-    # The feed's order: numbered under the writers' lock (the audit log's), so in commit order.
+    # The feed's order: numbered under the alert makers' lock (one at a time), so in commit order.
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
     id: Mapped[uuid.UUID] = mapped_column(unique=True)
     watchlist_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("watchlists.id"))

@@ -183,6 +183,7 @@ def remove(session: Session, principal: Principal, watchlist_id: uuid.UUID) -> N
     """The watchlist, its identifiers, alerts and deliveries (pending ones are no longer sent)."""
     watchlist = find(session, principal, watchlist_id)
     serialize_writers(session)
+    alerting.hold_makers_lock(session, wait=True)  # no alert made for it meanwhile
     for model in (Delivery, Alert, WatchItem):
         session.execute(delete(model).where(model.watchlist_id == watchlist.id))
     session.delete(watchlist)

@@ -12,7 +12,10 @@ For each database, on one real server (`registry serve`, its delivery worker pol
    deleted) N more again: what watching costs the pushes it does not concern, against pushes into
    tables of about the same size.
 With --separate-worker the deliveries are sent by `registry deliveries run` in a process of its own
-(the server's worker off), as a deployment that keeps them off the push path would run it.
+(the server's worker off), as a deployment that keeps them off the push path would run it. With
+--hold-worker no worker runs while phase 3 pushes (its alerts wait in the outbox), then
+`registry deliveries run` makes and sends them all: the push path's own cost, without a worker
+competing for the same cores, and the worker's throughput (push-to-delivery then counts the wait).
 
 Target (issue 16): the push path slows by at most 20 %, p99 push-to-delivery under 2 s.
 """
@@ -58,6 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--separate-worker",
         action="store_true",
         help="deliver from `registry deliveries run` in its own process, not the server's task",
+    )
+    parser.add_argument(
+        "--hold-worker",
+        action="store_true",
+        help="no worker while the watched records are pushed; `registry deliveries run` after them",
     )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per request (default 600)")
     parser.add_argument(
@@ -139,7 +147,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     watched_bodies = generate(records, tag="watched", start=records)
     watched = [body["subject"]["identifier"] for body in watched_bodies]
     watched += _filler(max(args.watched - records, 0), 2 * records)
-    poll = "0" if args.separate_worker else str(args.poll)
+    poll = "0" if args.separate_worker or args.hold_worker else str(args.poll)
     env = {"REGISTRY_DELIVERY_POLL_SECONDS": poll, "REGISTRY_SWEEP_INTERVAL_SECONDS": "0"}
     unwatched_bodies = generate(records, tag="unwatched", start=10_000_000 + records)
     after_bodies = generate(records, tag="after", start=10_000_000 + 2 * records)
@@ -173,8 +181,9 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if made.status_code != 201:
             raise BenchFailure(f"POST /v1/watchlists answered {made.status_code}: {made.text[:300]}")
         worker = None
-        if args.separate_worker:
-            worker = subprocess.Popen(
+
+        def start_worker() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
                 [str(harness.REGISTRY), "deliveries", "run", "--poll", str(args.poll)],
                 cwd=server.data_dir,
                 env=server.env(),
@@ -182,15 +191,22 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+
+        if args.separate_worker:
+            worker = start_worker()
         try:
             log(f"{kind}: {records} watched records pushed")
             watched_s, pushed_at = _push(client, pusher, watched_bodies, args.batch)
+            drain_began = time.monotonic()
+            if args.hold_worker:
+                worker = start_worker()
             deadline = time.monotonic() + max(60.0, records / 50)
             while len(receiver.arrived) < records and time.monotonic() < deadline:
                 time.sleep(0.1)
             if len(receiver.arrived) < records:
                 got = len(receiver.arrived)
                 raise BenchFailure(f"{got} of {records} alerts arrived before the deadline")
+            drain_s = max(receiver.arrived.values()) - drain_began
             log(f"{kind}: {records} records nobody watches pushed")
             unwatched_s, _ = _push(client, pusher, unwatched_bodies, args.batch)
             gone = client.delete(
@@ -218,6 +234,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "no_watchlist_again_push_s": round(after_s, 3),
         "unwatched_slowdown": round(unwatched_s / after_s - 1, 3),
         "separate_worker": bool(args.separate_worker),
+        "hold_worker": bool(args.hold_worker),
+        "last_delivery_after_pushes_s": round(drain_s, 3),
         "added_ms_per_record": round(per_record_ms, 3),
         "watchlist_create_s": round(watchlist_s, 3),
         "push_to_delivery_s": {

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from app.db import session_scope
+from app.monitoring import alerts as alerting
 from tests.conftest import make_uscc, record_body
 
 APPROVER = "national.market_regulation"
@@ -25,7 +27,21 @@ def push(http: Any, headers: dict[str, str], n: int, **overrides: Any) -> dict[s
     return dict(answer.json())
 
 
+def make_alerts() -> int:
+    """The delivery worker's first step, as the server's worker takes it after every commit: the
+    alerts of every change waiting in the outbox; the changes taken."""
+    taken = 0
+    while True:
+        with session_scope() as session:
+            step = alerting.make(session)
+        if not step:
+            return taken
+        taken += step
+
+
 def alerts(http: Any, headers: dict[str, str], watchlist_id: str, after: str = "0") -> list[dict[str, Any]]:
+    """The feed once the worker has made the alerts of every change so far."""
+    make_alerts()
     answer = http.get(f"/v1/watchlists/{watchlist_id}/alerts", params={"after": after}, headers=headers)
     assert answer.status_code == 200, answer.text
     return list(answer.json()["items"])

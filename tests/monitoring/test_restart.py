@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from app.db import session_scope
 from app.monitoring.models import Delivery
-from tests.monitoring.helpers import approver, push, watch
+from tests.monitoring.helpers import approver, make_alerts, push, watch
 from tests.monitoring.receiver import Receiver
 from tests.ops.servers import registry_serve
 
@@ -35,6 +35,7 @@ def test_alerts_survive_a_server_restart(http, police, token_for):
     watch(http, headers, 1, 2, callback_url=receiver.url, secret=SECRET)
     push(http, police, 1)
     push(http, police, 2)
+    assert make_alerts() == 2  # the alerts and their deliveries, as a worker makes them
     # The suite's clock runs from its own day; the servers started here run on the real one: the
     # deliveries are dated by it, else they would be past their 24 hours at once.
     with session_scope() as session:

@@ -5,7 +5,7 @@ from app.checks import receipts
 from app.db import session_scope
 from app.monitoring import alerts as alerting
 from tests.conftest import make_uscc, record_body
-from tests.monitoring.helpers import alerts, approver, watch
+from tests.monitoring.helpers import alerts, approver, make_alerts, watch
 
 PROHIBIT = {
     "domain": "telecom_fraud",
@@ -18,6 +18,7 @@ PROHIBIT = {
 
 
 def _all_alerts(http, headers, watchlist_id):
+    make_alerts()
     found, after = [], "0"
     while True:
         page = http.get(

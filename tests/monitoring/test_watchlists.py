@@ -2,7 +2,7 @@
 
 from app.checks import receipts
 from tests.conftest import make_uscc, record_body
-from tests.monitoring.helpers import ACTION, alerts, approver, decision, push, watch
+from tests.monitoring.helpers import ACTION, alerts, approver, decision, make_alerts, push, watch
 
 
 def test_a_listing_of_a_watched_company_makes_one_signed_alert(http, police, token_for):
@@ -35,7 +35,9 @@ def test_a_listing_of_a_watched_company_makes_one_signed_alert(http, police, tok
 def test_revocation_objection_and_its_decision_each_alert(http, police, token_for):
     headers = approver(token_for)
     watchlist = watch(http, headers, 1)
+    # The worker makes each change's alerts after its commit (here: at once, each in turn).
     record = push(http, police, 1)
+    assert make_alerts() == 1
     listed = decision(http, headers, 1)
     objection = http.post(
         "/v1/public/objections",
@@ -47,6 +49,7 @@ def test_revocation_objection_and_its_decision_each_alert(http, police, token_fo
         },
     )
     assert objection.status_code == 201, objection.text
+    assert make_alerts() == 1
     reviewer = token_for("national.public_security", "cases:review")
     decided = http.post(
         f"/v1/cases/{objection.json()['id']}/decision",
@@ -54,6 +57,7 @@ def test_revocation_objection_and_its_decision_each_alert(http, police, token_fo
         headers=reviewer,
     )
     assert decided.status_code == 200, decided.text
+    assert make_alerts() == 1
     revoked = http.post(
         f"/v1/records/{record['id']}/revoke",
         json={"reason": "决定被撤销", "decision_no": "公撤字〔2026〕1号"},
@@ -83,6 +87,7 @@ def test_a_rule_change_alerts_only_where_the_decision_changes(http, police, toke
     watchlist = watch(http, headers, 1, 2, 3)
     push(http, police, 1)
     push(http, police, 2, severity="general", external_id="g-2")
+    assert make_alerts() == 2
     before = {n: decision(http, headers, n) for n in (1, 2, 3)}
     admin = token_for("national.credit_office", "rules:admin")
     rule = http.post(

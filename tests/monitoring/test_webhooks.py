@@ -13,7 +13,7 @@ from app.kit.clock import utcnow
 from app.monitoring import callbacks, delivery
 from app.records import ingest
 from tests.conftest import make_uscc, record_body
-from tests.monitoring.helpers import alerts, approver, push, watch
+from tests.monitoring.helpers import alerts, approver, make_alerts, push, watch
 from tests.monitoring.receiver import Receiver
 
 SECRET = "webhook-secret-of-the-approver"
@@ -90,6 +90,7 @@ def test_a_crash_mid_delivery_delivers_after_restart(http, police, token_for, re
     receiver.start()
     watchlist = watch(http, headers, 1, callback_url=receiver.url, secret=SECRET)
     push(http, police, 1)
+    assert make_alerts() == 1  # the worker's first step: the alert and its delivery
     t0 = utcnow()
     claimed = delivery.claim(t0, TIMEOUT)  # a worker takes it, then dies before sending
     assert len(claimed) == 1
@@ -117,6 +118,7 @@ def test_after_24_hours_failed_then_retried_on_demand(http, police, token_for, r
     receiver.start()
     watchlist = watch(http, headers, 1, callback_url=receiver.url, secret=SECRET)
     push(http, police, 1)
+    make_alerts()
     t0 = utcnow()
     assert run(t0) == 1
     assert run(t0 + timedelta(hours=23, minutes=59, seconds=50)) == 1

@@ -21,6 +21,7 @@ from app.auth.scopes import Scope
 from app.auth.service import create_client
 from app.db import session_scope
 from tests.conftest import COURT, POLICE, make_uscc, record_body
+from tests.monitoring.helpers import make_alerts
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -485,6 +486,7 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("post", "/v1/watchlists/{watchlist_id}/identifiers", 200, listing, json=changes, headers=token)
     call("post", "/v1/watchlists/{watchlist_id}/identifiers", 404, nowhere, json=changes, headers=token)
     call("post", "/v1/records", 201, json=record_body(50), headers=token)
+    make_alerts()  # the delivery worker's first step after the push's commit
     call("get", "/v1/watchlists/{watchlist_id}", 200, listing, headers=token)
     assert [w["id"] for w in call("get", "/v1/watchlists", 200, headers=token).json()] == [watchlist["id"]]
     call("get", "/v1/watchlists/{watchlist_id}", 404, nowhere, headers=token)
