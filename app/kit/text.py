@@ -24,3 +24,29 @@ def text(max_length: int) -> Any:
         StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
         AfterValidator(printable),
     ]
+
+
+# Invisible formatting characters (Unicode category Cf: zero-width spaces and joiners, the byte-order
+# mark, soft hyphen, bidirectional embeddings, overrides and isolates): a name carrying one looks the
+# same as the name without it yet compares different, and an override shows the name reversed.
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]")
+_LINE_BREAK = re.compile("[\t\n\r\u2028\u2029\x85]")
+
+
+def one_line(value: str) -> str:
+    """A name: printable, on one line, with no invisible formatting characters."""
+    printable(value)
+    if found := _LINE_BREAK.search(value) or _INVISIBLE.search(value):
+        raise ValueError(
+            f"must be one line without invisible formatting characters (found U+{ord(found.group()):04X})"
+        )
+    return value
+
+
+def name(max_length: int) -> Any:
+    """A required name: surrounding whitespace dropped, then 1..max_length characters on one line."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
+        AfterValidator(one_line),
+    ]

@@ -6,18 +6,25 @@
 - loopback, private, shared (100.64.0.0/10), unspecified, multicast or reserved addresses: refused in
   production; allowed in development and test (local receivers).
 
-A name is resolved when the URL is given and again before each delivery (what it resolved to may have
-changed); redirects are never followed.
+A name is resolved when the URL is given and again before each delivery, in every environment (what
+it resolved to may have changed); the delivery then connects to the very address it checked (the
+name kept in Host and for TLS), so a second lookup cannot be rebound elsewhere (DNS rebinding); a
+name that does not resolve at delivery is not called. IPv6 spellings of an IPv4 address (mapped,
+compatible, NAT64, 6to4) are judged as that address. Redirects are never followed.
 """
 
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpx
+
 from app.config import get_settings
 from app.errors import ValidationFailed
 
 _LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.azure.internal", "instance-data"}
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -27,15 +34,26 @@ class Refused(ValueError):
     """A callback URL the registry will not call; str() says why."""
 
 
+def _embedded(address: Address) -> Address:
+    """The IPv4 address an IPv6 one carries (mapped, NAT64, 6to4, compatible), else itself."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64 or (address in _COMPATIBLE and int(address) > 1):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address
+
+
 def _is_link_local(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _embedded(address)
     return any(address in network for network in _LINK_LOCAL)
 
 
 def _is_internal(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _embedded(address)
     return (
         address.is_loopback
         or address.is_private
@@ -48,7 +66,7 @@ def _is_internal(address: Address) -> bool:
 
 def _addresses(host: str) -> list[Address]:
     try:
-        return [ipaddress.ip_address(host)]
+        return [ipaddress.ip_address(host.rstrip(".") if host[:1].isdigit() else host)]
     except ValueError:
         pass
     try:
@@ -58,8 +76,9 @@ def _addresses(host: str) -> list[Address]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def check(url: str, production: bool | None = None) -> None:
-    """Raise Refused when the registry must not call `url`."""
+def check(url: str, production: bool | None = None) -> list[Address]:
+    """Raise Refused when the registry must not call `url`; else the addresses its host has now
+    (none when the name does not resolve now)."""
     if production is None:
         production = get_settings().environment == "production"
     try:
@@ -68,19 +87,46 @@ def check(url: str, production: bool | None = None) -> None:
         parts.port  # noqa: B018 (a malformed port raises here)
     except ValueError as exc:
         raise Refused(f"not a valid URL: {exc}") from None
+    try:
+        httpx.URL(url).host  # noqa: B018 (what delivers it must read it the same way)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise Refused(f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise Refused("the callback URL must be http or https")
     if not host:
         raise Refused("the callback URL must name a host")
+    if any(character.isspace() or ord(character) < 0x21 for character in host):
+        raise Refused("the callback URL's host may not contain spaces or control characters")
     if parts.username is not None or parts.password is not None:
         raise Refused("the callback URL may not carry credentials; the secret signs each call")
     if host.rstrip(".").lower() in _METADATA_NAMES:
         raise Refused(f"{host} is a cloud metadata address")
-    for address in _addresses(host):
+    addresses = _addresses(host)
+    for address in addresses:
         if _is_link_local(address):
             raise Refused(f"{host} is a link-local or metadata address ({address})")
         if production and _is_internal(address):
             raise Refused(f"{host} is a loopback or private address ({address}), refused in production")
+    return addresses
+
+
+def pinned(url: str, production: bool) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(URL to request, extra headers, request extensions) for a delivery to `url`: checked now,
+    and aimed at the address that was checked, the name kept in Host and as the TLS server name
+    (the certificate is verified against it). Refused when the name does not resolve now."""
+    addresses = check(url, production)
+    if not addresses:
+        raise Refused("the callback URL's host does not resolve now")
+    parsed = httpx.URL(url)
+    try:
+        ipaddress.ip_address(parsed.host)
+    except ValueError:
+        pass
+    else:
+        return url, {}, {}
+    host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    target = parsed.copy_with(host=str(addresses[0]))
+    return str(target), {"Host": host_header}, {"sni_hostname": parsed.host}
 
 
 def validated(url: str | None, field: str = "callback_url") -> str | None:

@@ -177,10 +177,11 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
 def post(client: httpx.Client, url: str, secret: str, delivery_id: str, body: bytes, kind: str) -> Outcome:
     production = get_settings().environment == "production"
     try:
-        if production:  # what the name resolves to now (it may have changed since it was given)
-            callbacks.check(url, True)
+        # What the name resolves to now (it may have changed since it was given), checked in every
+        # environment, and the POST aimed at that very address (no second lookup to rebind).
+        target, host, extensions = callbacks.pinned(url, production)
         answer = client.post(
-            url,
+            target,
             content=body,
             headers={
                 "Content-Type": "application/json",
@@ -188,7 +189,9 @@ def post(client: httpx.Client, url: str, secret: str, delivery_id: str, body: by
                 DELIVERY_HEADER: delivery_id,
                 "X-Registry-Event": kind,
                 "User-Agent": "credit-registry-webhooks/1",
+                **host,
             },
+            extensions=extensions,
         )
     except callbacks.Refused as exc:
         ATTEMPTS.labels(kind, "refused").inc()

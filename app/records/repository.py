@@ -505,9 +505,10 @@ def public_record_row(connection: Connection, record_id: uuid.UUID, today: date)
 
 
 def organisation_by_identifier(connection: Connection, identifier: str) -> uuid.UUID | None:
-    """An organisation's subject id by its identifier (never a person's: see not_personal)."""
+    """An organisation's subject id by its identifier (never a person's: see not_personal); a code
+    merged into another subject leads to that subject (app.records.merge)."""
     return connection.execute(
-        select(Subject.id).where(Subject.identifier == identifier, not_personal())
+        select(_holder()).where(Subject.identifier == identifier, not_personal())
     ).scalar()
 
 
@@ -667,7 +668,9 @@ def special_report_rows(connection: Connection, identifier: str, since: date, to
                 Subject.id,
                 Subject.kind,
             )
-            .join(Subject, Subject.id == Record.subject_id)
+            # A code merged into another subject leads to its records (app.records.merge): never a
+            # clean certificate for a code whose entity is listed under the code it was merged into.
+            .join(Subject, _holder() == Record.subject_id)
             .where(
                 Subject.identifier == identifier,
                 not_personal(),

@@ -16,6 +16,7 @@ from pydantic import (
 
 from app.kit.dates import DecisionDate, IsoDate
 from app.kit.identifiers import IdentifierError, validate_identifier
+from app.kit.text import name as name_text
 from app.kit.text import text
 
 ListType = Literal["black", "red", "focus"]
@@ -53,7 +54,7 @@ class SubjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: SubjectKind
-    name: text(200)  # type: ignore[valid-type]
+    name: name_text(200)  # type: ignore[valid-type]
     identifier_type: IdentifierType
     identifier: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
         default=None,

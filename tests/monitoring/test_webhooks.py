@@ -3,8 +3,10 @@ signed, under one delivery id each, none acknowledged twice; a crash mid-deliver
 change that rolls back sends nothing; after 24 hours a delivery is failed, and retried on demand."""
 
 import asyncio
+import socket
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from app.auth.service import Principal
@@ -166,3 +168,73 @@ def test_callback_urls_that_would_forge_requests_are_refused(http, token_for, mo
     )
     assert missing_secret.status_code == 422
     assert make_uscc(1)
+
+
+def _resolving(monkeypatch, *answers: str) -> list[str]:
+    """Every lookup of a name answers the next of `answers` (the last one from then on): a DNS
+    server an attacker controls, rebinding its name between the registry's check and its call."""
+    asked: list[str] = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        asked.append(host)
+        address = answers[min(len(asked), len(answers)) - 1]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def _recording_client() -> tuple[httpx.Client, list[httpx.Request]]:
+    sent: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(204)
+
+    return httpx.Client(transport=httpx.MockTransport(handle), follow_redirects=False), sent
+
+
+def test_a_callback_name_rebound_to_the_metadata_address_is_never_called(monkeypatch):
+    # Given as a public name, resolving later to 169.254.169.254: refused at the delivery, in
+    # development too (link-local is refused in every environment), and nothing is sent.
+    _resolving(monkeypatch, "93.184.216.34", "169.254.169.254")
+    callbacks.check("http://hooks.example.org/x", production=False)
+    client, sent = _recording_client()
+    outcome = delivery.post(client, "http://hooks.example.org/x", SECRET, "d1", b"{}", "alert")
+    assert not outcome.ok and "refused" in (outcome.error or "") and sent == []
+
+
+def test_a_delivery_goes_to_the_address_that_was_checked(monkeypatch):
+    # The name is resolved once per delivery and the POST goes to that address (the name kept in
+    # Host and for TLS), so a second lookup by the HTTP client cannot be rebound elsewhere.
+    asked = _resolving(monkeypatch, "93.184.216.34", "169.254.169.254")
+    client, sent = _recording_client()
+    outcome = delivery.post(client, "https://hooks.example.org:8443/x?a=1", SECRET, "d1", b"{}", "alert")
+    assert outcome.ok and asked == ["hooks.example.org"]
+    (request,) = sent
+    assert request.url.host == "93.184.216.34" and request.url.port == 8443 and request.url.path == "/x"
+    assert request.headers["host"] == "hooks.example.org:8443"
+    assert request.extensions["sni_hostname"] == "hooks.example.org"
+
+
+def test_a_callback_name_that_does_not_resolve_at_delivery_is_not_called(monkeypatch):
+    def getaddrinfo(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    client, sent = _recording_client()
+    outcome = delivery.post(client, "http://hooks.example.org/x", SECRET, "d1", b"{}", "alert")
+    assert not outcome.ok and sent == []
+
+
+def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment():
+    for url in (
+        "http://169.254.169.254./",  # a trailing dot
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
+        "http://[::169.254.169.254]/",  # IPv4-compatible
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4
+        "http://169.254.169.254 /",  # a space in the host
+    ):
+        with pytest.raises(callbacks.Refused):
+            callbacks.check(url, production=False)

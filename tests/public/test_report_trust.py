@@ -323,3 +323,21 @@ def test_json_no_report_holds_is_judged_not_a_server_error(http, company, body):
     report_id = http.get(f"/v1/public/subjects/{company}/report.json").json()["report_id"]
     checked = http.post(f"/v1/public/reports/{report_id}/verify", content=body)
     assert checked.status_code == 200 and checked.json()["reason"] == "content_changed"
+
+
+@pytest.fixture
+def admin(token_for):
+    return token_for("national.market_regulation", "admin")
+
+
+def test_a_code_merged_into_a_listed_subject_gets_no_clean_special_report(http, police, admin, company):
+    # 测试科技有限公司2 turns out to be 北京星辰科技有限公司 (listed): its code now leads there, and a
+    # special report asked under it must not certify "no record in force".
+    body = record_body(2, list_type="red", severity="general", decision_date="2026-11-18")
+    del body["notice"]
+    assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    merge = {"from": make_uscc(2), "into": company, "reason": "同一企业"}
+    assert http.post("/v1/admin/subjects/merge", json=merge, headers=admin).status_code == 200
+    text = _text(_special(http, make_uscc(2), domains="telecom_fraud").content)
+    assert "查询期间内无公示中的记录" not in text, text
+    assert "北京星辰科技有限公司" in text and "公刑罚字〔2026〕1号" in text

@@ -225,3 +225,17 @@ def test_the_new_ways_find_only_names_in_public_force(http, police, clock):
     # The homophone finds the public one (宝蜜 bao mi), never the shared one.
     names = [item["name"] for item in http.get("/v1/public/search", params={"q": "保密"}).json()["items"]]
     assert names == ["枣庄市宝蜜食品有限公司"]
+
+
+def test_a_code_merged_into_another_subject_finds_the_subject_it_leads_to(http, police, token_for):
+    # The entity page under the old code shows the surviving subject's records; the search by that
+    # code must not answer "nothing found" for the same entity.
+    admin = token_for("national.market_regulation", "admin")
+    for n in (31, 32):
+        assert http.post("/v1/records", json=record_body(n), headers=police).status_code == 201
+    merge = {"from": make_uscc(31), "into": make_uscc(32), "reason": "同一企业"}
+    assert http.post("/v1/admin/subjects/merge", json=merge, headers=admin).status_code == 200
+    assert http.get(f"/v1/public/subjects/{make_uscc(31)}").status_code == 200
+    found = http.get("/v1/public/search", params={"q": make_uscc(31)}).json()
+    assert [item["identifier"] for item in found["items"]] == [make_uscc(32)]
+    assert found["items"][0]["black_count"] == 2

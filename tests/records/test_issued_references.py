@@ -60,3 +60,32 @@ def test_without_an_identifier_only_an_organisation_with_its_jurisdiction(http, 
     for bad in ("37040", "3704000", "A70400", "070400"):
         assert http.post("/v1/records", json=_group(8, jurisdiction=bad), headers=police).status_code == 422
     assert COURT
+
+
+def test_invisible_characters_in_a_name_are_refused(http, police):
+    # A zero-width space, a byte-order mark or a soft hyphen copied from a document would make the
+    # same group a second subject under a second reference; a bidirectional override shows the name
+    # reversed on public pages and reports; a line break breaks every one-line display.
+    for n, name in enumerate(
+        (
+            "某某\u200b非法社会组织联合会",
+            "某某非法社会组织联合会\ufeff",
+            "某某非法\u00ad社会组织联合会",
+            "某某\u202e会合联织组会社法非",
+            "某某非法社会组织\n联合会",
+        ),
+        start=40,
+    ):
+        answer = http.post("/v1/records", json=_group(n, name), headers=police)
+        assert answer.status_code == 422, (name, answer.text)
+        assert answer.json()["fields"][0]["field"] == "subject.name"
+    # Names of people of China's minorities keep their separating dot.
+    person = record_body(
+        46,
+        list_type="red",
+        severity="general",
+        subject={"kind": "other_org", "name": "阿卜杜·热合曼合作社", "identifier_type": "other"},
+    )
+    person["subject"]["jurisdiction"] = ZAOZHUANG
+    del person["subject"]["identifier"]
+    assert http.post("/v1/records", json=person, headers=police).status_code == 201
