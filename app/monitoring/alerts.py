@@ -193,16 +193,21 @@ def make(session: Session, limit: int = MAKE_BATCH) -> int | None:
     if not rows:
         return 0
     records: dict[str, str] = {}  # record id -> its latest event, in the changes' order
+    rule: str | None = None  # rule events one after another: one pass over everything, the last's
     for _, events in rows:
         for action, entity_type, entity_id in orjson.loads(events):
             if entity_type == "rule":
                 _after_record_events(session, records)  # what came before the rule first
-                records = {}
-                rescan(session, action)
-            else:
-                records.pop(entity_id, None)
-                records[entity_id] = action
+                records, rule = {}, action
+                continue
+            if rule is not None:
+                rescan(session, rule)
+                rule = None
+            records.pop(entity_id, None)
+            records[entity_id] = action
     _after_record_events(session, records)
+    if rule is not None:
+        rescan(session, rule)
     now = utcnow()
     session.execute(
         update(WatchChange).where(WatchChange.seq.in_([seq for seq, _ in rows])).values(done_at=now)

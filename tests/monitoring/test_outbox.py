@@ -88,3 +88,23 @@ def test_one_alert_maker_at_a_time(http, police, token_for):
         with session_scope() as second:
             assert alerting.make(second) is None  # another process is at it: it skips the round
     assert make_alerts() == 0 and _count(Alert) == 1
+
+
+def test_rule_changes_taken_at_once_are_one_pass_telling_only_what_holds(http, police, token_for):
+    from tests.monitoring.test_volume import PROHIBIT
+
+    headers = approver(token_for)
+    admin = token_for("national.credit_office", "rules:admin")
+    watchlist = watch(http, headers, 1)
+    push(http, police, 1)
+    assert len(alerts(http, headers, watchlist["id"])) == 1
+    rule = http.post("/v1/admin/rules", json=PROHIBIT | {"effective_from": "2026-11-22"}, headers=admin)
+    assert rule.status_code == 201, rule.text
+    retired = http.delete(f"/v1/admin/rules/{rule.json()['id']}", headers=admin)
+    assert retired.status_code == 200, retired.text
+    # Both changes wait in the outbox: taken together, the answer is what it was, so no alert.
+    assert len(_changes()) == 3 and make_alerts() == 2
+    assert len(alerts(http, headers, watchlist["id"])) == 1
+    rule = http.post("/v1/admin/rules", json=PROHIBIT | {"effective_from": "2026-11-22"}, headers=admin)
+    last = alerts(http, headers, watchlist["id"])[-1]
+    assert (last["event"], last["decision_after"]) == ("rule.created", "prohibit")
