@@ -3,13 +3,16 @@ signed, under one delivery id each, none acknowledged twice; a crash mid-deliver
 change that rolls back sends nothing; after 24 hours a delivery is failed, and retried on demand."""
 
 import asyncio
+import json
 import socket
 from datetime import timedelta
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from app.auth.service import Principal
+from app.cli import cli
 from app.db import session_scope
 from app.kit.clock import utcnow
 from app.monitoring import callbacks, delivery
@@ -128,7 +131,9 @@ def test_after_24_hours_failed_then_retried_on_demand(http, police, token_for, r
     assert failed["attempts"] == 2 and failed["last_status"] == 500 and failed["next_attempt_at"] is None
     assert "registry_webhook_deliveries_failed 1.0" in http.get("/metrics").text
     assert run(t0 + timedelta(hours=30)) == 0  # given up
-    assert delivery.retry_failed() == {"deliveries": 1, "subscriptions": 0}
+    retried = CliRunner().invoke(cli, ["deliveries", "retry", "--watchlist", watchlist["id"]])
+    assert retried.exit_code == 0, retried.output
+    assert json.loads(retried.output) == {"deliveries": 1, "subscriptions": 0}
     receiver.mode = "ok"
     assert run(utcnow() + timedelta(seconds=1)) == 1
     assert deliveries(http, headers, watchlist["id"])[0]["status"] == "delivered"
