@@ -1,14 +1,15 @@
 """Screening by name: approvers asking about a counterparty they know only by name."""
 
 import uuid
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import ChecksRead, ChecksWrite
 from app.db import DbSession
 from app.screening import service
-from app.screening.schemas import ScreenIn, ScreenOut, StoredScreeningOut
+from app.screening.schemas import ScreenIn, ScreeningPage, ScreenOut, StoredScreeningOut
 
 router = APIRouter(tags=["checks"])
 
@@ -37,3 +38,16 @@ def read_screening(screening_id: uuid.UUID, principal: ChecksRead, session: DbSe
     """A screening as it was answered, with its receipt (the approver's own agency, or administrators)."""
     stored = service.stored_screening(session, principal, screening_id)
     return Response(orjson.dumps(stored), media_type="application/json")
+
+
+@router.get("/v1/screenings", response_model=ScreeningPage)
+def list_screenings(
+    principal: ChecksRead,
+    session: DbSession,
+    agency: Annotated[str | None, Query(max_length=96, description="Administrators: one agency's")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+) -> Any:
+    """The agency's own screenings, newest first (administrators: any agency's)."""
+    items, total = service.list_screenings(session, principal, agency, limit, offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -85,3 +85,24 @@ class ScreenOut(BaseModel):
 class StoredScreeningOut(ScreenOut):
     agency: str
     client_id: str
+
+
+class ScreeningSummary(BaseModel):
+    id: uuid.UUID
+    agency: str
+    client_id: str
+    name: str
+    kind: str | None
+    birth_date: date | None
+    reference: str | None
+    threshold: float
+    matches: int = Field(description="Candidates at or above the threshold")
+    top_score: float | None
+    screened_at: datetime
+
+
+class ScreeningPage(BaseModel):
+    items: list[ScreeningSummary]
+    total: int
+    limit: int
+    offset: int

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import access
@@ -234,3 +234,37 @@ def stored_screening(session: Session, principal: Principal, screening_id: uuid.
         "agency": row.agency_code,
         "client_id": row.client_id,
     }
+
+
+def list_screenings(
+    session: Session, principal: Principal, agency: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The agency's own screenings, newest first (administrators: any agency's, or all)."""
+    query = select(Screening)
+    if not principal.has(Scope.admin):
+        if agency is not None and agency != principal.agency_code:
+            raise Forbidden("an agency sees its own screenings")
+        agency = principal.agency_code
+    if agency is not None:
+        query = query.where(Screening.agency_code == agency)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Screening.screened_at.desc(), Screening.id).limit(limit).offset(offset)
+    )
+    items = [
+        {
+            "id": row.id,
+            "agency": row.agency_code,
+            "client_id": row.client_id,
+            "name": row.name,
+            "kind": row.kind,
+            "birth_date": row.birth_date,
+            "reference": row.reference,
+            "threshold": row.threshold,
+            "matches": row.matches,
+            "top_score": row.top_score,
+            "screened_at": row.screened_at,
+        }
+        for row in rows
+    ]
+    return items, total

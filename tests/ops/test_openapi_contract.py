@@ -275,6 +275,7 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("post", "/v1/screen", 422, json={"name": "测"}, headers=token)
     call("post", "/v1/screen", 401, json={"name": "测试科技"})
     call("get", "/v1/screenings/{screening_id}", 200, {"screening_id": screened["id"]}, headers=token)
+    call("get", "/v1/screenings", 200, params={"limit": 5}, headers=token)
     call("get", "/v1/screenings/{screening_id}", 404, {"screening_id": str(uuid.uuid4())}, headers=token)
 
     # Merging two subjects found to be one, and undoing it

@@ -74,6 +74,10 @@ def test_every_screening_is_logged_and_receipted(http, police, token_for, clock)
     assert [(i["what"], i["action"], i["reference"], i["agency"]) for i in logged["items"]] == [
         ("screening", "screening", "审批-2026-001", APPROVER)
     ]
+    (listed,) = http.get("/v1/screenings", headers=headers).json()["items"]
+    assert listed["id"] == body["id"] and listed["reference"] == "审批-2026-001" and listed["matches"] >= 1
+    assert http.get("/v1/screenings", headers=other).json()["items"] == []
+    assert http.get("/v1/screenings", params={"agency": APPROVER}, headers=other).status_code == 403
     # Nobody alike: an empty list, logged and receipted all the same.
     empty = _screen(http, headers, "完全无关的名称")
     assert empty["candidates"] == [] and receipts.verify(empty["receipt"])["candidates"] == []
