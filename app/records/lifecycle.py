@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -33,6 +33,17 @@ def _own_record(session: Session, principal: Principal, record_id: uuid.UUID) ->
         raise Forbidden(
             f"record {record_id} was designated by {record.agency_code}; only that agency may change it"
         )
+    return record
+
+
+def _own_record_locked(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
+    """The agency's record, its row locked until the transaction ends (PostgreSQL; SQLite's writers
+    are serialized already): a change sent without If-Match that races another waits for it and then
+    sees the record as it became (409 when it has left force, never a 412 for a version it did not
+    send)."""
+    record = _own_record(session, principal, record_id)
+    session.execute(select(Record.id).where(Record.id == record.id).with_for_update())
+    session.refresh(record)  # as committed by whoever held the lock before
     return record
 
 
@@ -113,7 +124,7 @@ def correct_record(
 
 
 def revoke_record(session: Session, principal: Principal, record_id: uuid.UUID, body: RevokeIn) -> Record:
-    record = _own_record(session, principal, record_id)
+    record = _own_record_locked(session, principal, record_id)
     return exit_record(
         session, record, "revoked", body.reason, body.decision_no, principal.actor, "record.revoked"
     )
@@ -152,7 +163,7 @@ def exit_listing(session: Session, principal: Principal, record_id: uuid.UUID, b
     """A court takes a debtor off its list once the debt is performed or settled (法释〔2017〕7号
     第十条): an exit with its own reason, not a revocation, which would say the listing was wrong.
     Other listings end by credit repair, by expiry or by revocation."""
-    record = _own_record(session, principal, record_id)
+    record = _own_record_locked(session, principal, record_id)
     if record.domain_code != COURT_DOMAIN:
         raise ValidationFailed.one(
             "record_id",

@@ -93,3 +93,29 @@ def test_red_records_live_by_the_validity_their_agency_sets(http, police):
     too_long = record_body(11, list_type="red", severity="general", publicity_end="2031-11-19")
     assert http.post("/v1/records", json=too_long, headers=police).status_code == 422
     assert make_uscc(9) == answer.json()["subject"]["identifier"]
+
+
+def test_the_same_exit_sent_several_times_at_once_exits_once_and_tells_the_others_why(http, token_for):
+    # Without If-Match, the losers are told the record has exited (409), not that they sent a stale
+    # version (412): they sent none.
+    import asyncio
+
+    import httpx
+
+    from app.main import app
+
+    court = token_for(COURT, "records:write", "records:read")
+    record = http.post("/v1/records", json=_court_listing(21), headers=court).json()
+    body = {"reason": "obligations_performed", "decision_no": "（2026）执21号"}
+
+    async def at_once() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+            path = f"/v1/records/{record['id']}/exit"
+            sends = (client.post(path, json=body, headers=court) for _ in range(6))
+            return list(await asyncio.gather(*sends))
+
+    answers = asyncio.run(at_once())
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [200] + [409] * 5, [answer.text for answer in answers]
+    assert http.get(f"/v1/records/{record['id']}", headers=court).json()["version"] == 2
