@@ -33,6 +33,7 @@ from app.keys import get_keyring
 from app.kit.clock import china_today, utcnow
 from app.kit.identifiers import IdentifierError, validate_uscc
 from app.kit.masking import is_resident_id, mask_resident_id
+from app.kit.names import LEGAL_FORMS, fold
 from app.records import repository, search_index
 from app.rules import service as rules
 from app.rules.schemas import ACTIONS
@@ -114,7 +115,7 @@ def screen(session: Session, principal: Principal, body: ScreenIn) -> bytes:
         # A code is checked, not screened: a name search over codes would confirm guessed numbers.
         raise ValidationFailed.one("name", "that is an identifier: check it with POST /v1/checks")
     query = match.prepare(body.name)
-    if len(query.core) < MIN_NAME:
+    if len(query.core) < MIN_NAME or fold(body.name) in LEGAL_FORMS:  # a bare legal form names nobody
         raise ValidationFailed.one(
             "name", f"give at least {MIN_NAME} characters of the name, not counting its legal form"
         )

@@ -144,6 +144,8 @@ def test_bad_screenings_are_refused(http, token_for):
         {"name": "   "},
         {"name": "鑫"},
         {"name": "鑫有限公司"},  # one character once the legal form is off
+        {"name": "有限公司"},  # a legal form alone names nobody
+        {"name": "有限责任公司"},
         {"name": "x"},
         {"name": "鑫达通讯", "limit": 0},
         {"name": "鑫达通讯", "limit": 51},
