@@ -164,13 +164,18 @@ def subject_records(
 ) -> Any:
     """The government view of one subject: every record about it, current or exited. The read is
     logged with who asked, and the action and reference given (国办发〔2020〕49号)."""
+    if reference:
+        try:
+            printable(reference)
+        except ValueError as exc:
+            raise ValidationFailed.one("reference", str(exc)) from None
     subject, names, records, related_to = queries.subject_with_records(session, principal, identifier, as_of)
     access.log(
         session,
         principal,
         "subject",
         action=action,
-        reference=printable(reference) if reference else None,
+        reference=reference or None,
         subject_id=subject["id"],
         identifier=subject["identifier"],
     )

@@ -64,3 +64,16 @@ def test_the_log_is_for_auditors_only(http, token_for):
     assert http.get("/v1/admin/access-log", headers=approver(token_for)).status_code == 403
     bad = http.get("/v1/admin/access-log", params={"after": "x"}, headers=token_for(POLICE, "audit:read"))
     assert bad.status_code == 422
+
+
+def test_a_reference_with_control_characters_is_refused_not_a_500(http, police, token_for):
+    """Found by the fuzzer: a control character in the reference of a government-view read reached
+    the access log's check unguarded and answered 500."""
+    reader = token_for(APPROVER, "records:read")
+    http.post("/v1/records", json=record_body(1), headers=police)
+    answer = http.get(f"/v1/subjects/{make_uscc(1)}", params={"reference": "\x17þ\x87 p"}, headers=reader)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "reference"
+    assert (
+        http.get(f"/v1/subjects/{make_uscc(1)}", params={"reference": "许可-78"}, headers=reader).status_code
+        == 200
+    )
