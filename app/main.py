@@ -169,7 +169,8 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     install_offline_docs(app)
-    # Alerts are written in the transaction of every change (app.monitoring.alerts, the outbox).
+    # Every change writes its outbox row for watchlists in its own transaction; alerts are made from
+    # it after commit (app.monitoring.alerts).
     monitoring.install()
     # Audit verification holds record rows against their last entries: the check lives with the
     # records (app.audit, the lower layer, imports none of them).
