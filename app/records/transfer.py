@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.records.lifecycle import as_pushed
-from app.records.models import Record
+from app.records.models import Record, RecordParty
 
 CSV_COLUMNS = [
     "external_id",
@@ -206,15 +206,33 @@ def batched(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[
 
 
 def export_rows(session: Session, agency: str | None) -> Iterator[dict[str, Any]]:
-    query = select(Record).options(joinedload(Record.subject)).order_by(Record.received_at, Record.id)
+    query = (
+        select(Record)
+        .options(joinedload(Record.subject), selectinload(Record.parties).joinedload(RecordParty.subject))
+        .order_by(Record.received_at, Record.id)
+    )
     if agency is not None:
         query = query.where(Record.agency_code == agency)
     for record in session.scalars(query.execution_options(yield_per=1000)):
         served = record.notice_document_no is not None and record.notice_served_on is not None
         notice = {"document_no": record.notice_document_no, "served_on": record.notice_served_on}
+        # The people named behind the record (NDJSON only: a CSV line has no room for a list).
+        related = [
+            {
+                "role": party.role,
+                "subject": {
+                    "kind": party.subject.kind,
+                    "name": party.name,
+                    "identifier_type": party.subject.identifier_type,
+                    "identifier": party.subject.identifier,
+                },
+            }
+            for party in record.parties
+        ]
         yield (
             as_pushed(record)
             | ({"notice": notice} if served else {})
+            | ({"related": related} if related else {})
             | {
                 "id": str(record.id),
                 "agency": record.agency_code,
@@ -241,6 +259,7 @@ def write_rows(rows: Iterable[dict[str, Any]], handle: Any, fmt: str) -> int:
         writer.writeheader()
         for row in rows:
             subject = row.pop("subject")
+            row.pop("related", None)
             notice = row.pop("notice", None) or {}
             writer.writerow(
                 row

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.records.transfer import CSV_COLUMNS
-from tests.conftest import COURT, POLICE, record_body
+from tests.conftest import COURT, POLICE, make_resident_id, record_body
 
 
 def _csv_text(bodies):
@@ -187,3 +188,23 @@ def test_import_progress_goes_to_stderr_so_stdout_pipes_into_jq(tmp_path, databa
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["created"] == 1  # the whole of stdout is the JSON summary
     assert "importing records.csv" in ran.stderr
+
+
+def test_an_ndjson_export_keeps_the_people_named_behind_a_record(tmp_path, http, token_for):
+    """A debtor's legal representative is reached by the high-consumption ban through the record
+    (国9 相关责任主体): an export that dropped them would import back a record that reaches nobody."""
+    court = token_for(COURT, "records:write")
+    boss = {"kind": "natural_person", "name": "钱老板", "identifier_type": "resident_id"}
+    boss["identifier"] = make_resident_id(date(1970, 1, 1), 5)
+    related = [{"role": "legal_representative", "subject": boss}]
+    body = record_body(1, domain="court_judgments", severity="general", related=related)
+    assert http.post("/v1/records", json=body, headers=court).status_code == 201
+    exported = tmp_path / "out.ndjson"
+    assert CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", COURT]).exit_code == 0
+    row = json.loads(exported.read_text("utf-8"))
+    assert row["related"] == related
+    back = CliRunner().invoke(cli, ["records", "import", str(exported), "--agency", COURT])
+    assert back.exit_code == 0, back.output
+    assert json.loads(back.output.strip().splitlines()[-1])["unchanged"] == 1
+    csv_file = tmp_path / "out.csv"
+    assert CliRunner().invoke(cli, ["records", "export", str(csv_file), "--agency", COURT]).exit_code == 0
