@@ -13,15 +13,12 @@ from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.checks import receipts
+from app.checks.errors import FeedbackExists
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import FeedbackIn, FeedbackOut
 from app.db import column_in
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Forbidden, NotFound
 from app.kit.clock import utcnow
-
-
-class FeedbackExists(Conflict):
-    code = "feedback_exists"
 
 
 def _visible_check(session: Session, principal: Principal, check_id: uuid.UUID) -> Check:

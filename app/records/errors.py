@@ -17,3 +17,11 @@ class MinorSubject(Unprocessable):
 
 class NoticeRequired(Unprocessable):
     code = "notice_required"
+
+
+class AlreadyMerged(Conflict):
+    code = "already_merged"
+
+
+class MergeUndone(Conflict):
+    code = "merge_undone"

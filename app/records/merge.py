@@ -21,19 +21,12 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.db import new_id, serialize_writers
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.kit.clock import utcnow
 from app.records import search_index
+from app.records.errors import AlreadyMerged, MergeUndone
 from app.records.history import snapshot
 from app.records.models import Record, RecordParty, Subject, SubjectMerge, SubjectSearch
-
-
-class AlreadyMerged(Conflict):
-    code = "already_merged"
-
-
-class MergeUndone(Conflict):
-    code = "merge_undone"
 
 
 def _subject(session: Session, identifier: str, field: str) -> Subject:

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalog import service as catalog
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
+from app.rules.errors import MeasureExists, RuleOverlap, RuleRetired
 from app.rules.models import Measure, Rule
 from app.rules.schemas import (
     ACTIONS,
@@ -34,18 +35,6 @@ from app.rules.schemas import (
 )
 
 RULESET_TTL_SECONDS = 2.0
-
-
-class MeasureExists(Conflict):
-    code = "measure_exists"
-
-
-class RuleOverlap(Conflict):
-    code = "rule_overlap"
-
-
-class RuleRetired(Conflict):
-    code = "rule_retired"
 
 
 # --- measures --------------------------------------------------------------------------------------
