@@ -18,6 +18,7 @@ restarts.
 """
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -97,7 +98,10 @@ def _timeout() -> float:
 _senders = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="webhooks")
 
 
+@functools.cache
 def _client(timeout: float) -> httpx.Client:
+    """One client per timeout for the process's life, shared by the sender threads: its connections
+    stay open between rounds, and its TLS context (loading the CA bundle: ~45 ms) is made once."""
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     return httpx.Client(timeout=timeout, limits=limits, follow_redirects=False)
 
@@ -229,14 +233,13 @@ async def deliver_alerts(now: datetime | None = None, timeout: float | None = No
     due = await run_in_threadpool(claim, now or utcnow(), timeout)
     if not due:
         return 0
-    loop = asyncio.get_running_loop()
-    with _client(timeout) as client:
-        outcomes = await asyncio.gather(
-            *(
-                loop.run_in_executor(_senders, post, client, d.url, d.secret, str(d.id), d.body, "alert")
-                for d in due
-            )
+    loop, client = asyncio.get_running_loop(), _client(timeout)
+    outcomes = await asyncio.gather(
+        *(
+            loop.run_in_executor(_senders, post, client, d.url, d.secret, str(d.id), d.body, "alert")
+            for d in due
         )
+    )
     await run_in_threadpool(settle, list(zip(due, outcomes, strict=True)), now or utcnow())
     return len(due)
 
@@ -326,9 +329,8 @@ async def deliver_feeds(now: datetime | None = None, timeout: float | None = Non
     due = await run_in_threadpool(claim_feeds, now or utcnow(), timeout)
     if not due:
         return 0
-    loop = asyncio.get_running_loop()
-    with _client(timeout) as client:
-        sent = await asyncio.gather(*(loop.run_in_executor(_senders, _send_feed, client, d) for d in due))
+    loop, client = asyncio.get_running_loop(), _client(timeout)
+    sent = await asyncio.gather(*(loop.run_in_executor(_senders, _send_feed, client, d) for d in due))
     await run_in_threadpool(settle_feeds, list(zip(due, sent, strict=True)), now or utcnow())
     return sum(count for _, _, count in sent)
 
