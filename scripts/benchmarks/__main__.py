@@ -22,6 +22,7 @@ class Suite:
     module: str | None  # None: planned, not implemented yet
     scale_options: tuple[str, ...] = ()  # the options `all --scale N` sets to N (data set size)
     databases: tuple[str, ...] = ("sqlite", "postgres")  # what it measures (those take --db)
+    in_all: bool = True  # run by `scripts/bench all`
 
 
 SUITES = (
@@ -67,6 +68,12 @@ SUITES = (
         "mixed load on several workers: errors, lost records, memory per worker",
         "scripts.benchmarks.soak",
     ),
+    Suite(
+        "compare",
+        "another suite of earlier commits and of this checkout, in turns: before and after in one run",
+        "scripts.benchmarks.compare",
+        in_all=False,
+    ),
 )
 BY_NAME = {suite.name: suite for suite in SUITES}
 
@@ -102,7 +109,7 @@ def _run_all(argv: list[str]) -> int:
         "--scale", type=int, help="records or subjects each suite loads (default: each suite's own)"
     )
     args = parser.parse_args(argv)
-    implemented = [suite for suite in SUITES if suite.module]
+    implemented = [suite for suite in SUITES if suite.module and suite.in_all]
     planned = [suite.name for suite in SUITES if not suite.module]
     if planned:
         print(f"scripts/bench all: skipping planned suites: {', '.join(planned)}", file=sys.stderr)
