@@ -198,7 +198,7 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
     """Load a backup into a fresh database (migrated here first; the catalog is not seeded)."""
     from app import backup as backups
     from app import migrate as migrations
-    from app.db import get_engine
+    from app.db import get_engine, refresh_statistics
 
     settings = get_settings()
     if settings.is_sqlite:
@@ -210,6 +210,7 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    refresh_statistics(get_engine())
     from app.keys import install_public_keys
     from app.kit import signing
 
@@ -305,12 +306,13 @@ def receipts_verify(
 @search_cli.command("reindex")
 def search_reindex() -> None:
     """Rebuild the public search index from every subject's current and former names."""
-    from app.db import session_scope
+    from app.db import get_engine, refresh_statistics, session_scope
     from app.records.search_index import reindex
 
     prepare_database()
     with session_scope() as session:
         written = reindex(session)
+    refresh_statistics(get_engine())
     typer.echo(json.dumps({"indexed_names": written}))
 
 
@@ -358,7 +360,7 @@ def records_import(
 
     from app.auth.scopes import Scope
     from app.auth.service import Principal
-    from app.db import session_scope
+    from app.db import get_engine, refresh_statistics, session_scope
     from app.records import ingest, transfer
 
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
@@ -397,6 +399,9 @@ def records_import(
     except transfer.TransferError as exc:  # a malformed CSV line; the batches before it are stored
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    finally:
+        if totals["created"]:
+            refresh_statistics(get_engine())
     summary = {"created": totals["created"], "unchanged": totals["unchanged"], "refused": totals["error"]}
     typer.echo(
         json.dumps(

@@ -14,6 +14,7 @@ from app.db.session import (
     get_sessionmaker,
     make_engine,
     read_snapshot,
+    refresh_statistics,
     serialize_writers,
     session_scope,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "new_id",
     "new_id_texts",
     "read_snapshot",
+    "refresh_statistics",
     "serialize_writers",
     "session_scope",
 ]

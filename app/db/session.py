@@ -45,6 +45,17 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """PostgreSQL: ANALYZE, after a bulk load (import, restore, reindex). Autovacuum gathers the
+    planner's statistics too, but only a while later, and not at all where it is turned off: until
+    then the planner plans for the tables as they were (empty, after a restore), and reading the
+    records of thousands of identifiers at once can take minutes instead of milliseconds
+    (docs/operations.md, "Planner statistics")."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
 @lru_cache
 def get_engine() -> Engine:
     settings = get_settings()

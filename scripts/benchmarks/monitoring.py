@@ -85,6 +85,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a receiver behind any web server answers
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -164,6 +166,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         _push(client, pusher, generate(min(200, records), tag="warm", start=10_000_000), args.batch)
         log(f"{kind}: baseline, {records} records, no watchlist")
         baseline_s, _ = _push(client, pusher, baseline_bodies, args.batch)
+        harness.analyze(url)
         log(f"{kind}: a watchlist of {len(watched)} identifiers")
         began = time.monotonic()
         made = client.post(
@@ -180,6 +183,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         watchlist_s = time.monotonic() - began
         if made.status_code != 201:
             raise BenchFailure(f"POST /v1/watchlists answered {made.status_code}: {made.text[:300]}")
+        harness.analyze(url)
         worker = None
 
         def start_worker() -> subprocess.Popen[bytes]:
