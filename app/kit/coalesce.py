@@ -67,3 +67,28 @@ class Coalescer(Generic[Item, Result]):
                         future.set_result(result)
         finally:
             queue.draining = None
+
+
+class SingleFlight(Generic[Item, Result]):
+    """Callers asking for the same key while its load runs share that one load instead of starting
+    their own: when a cached value expires under load, one reload serves every request waiting for
+    it, not one reload each. Per event loop, like the Coalescer; the key says what may be shared."""
+
+    def __init__(self, load: Callable[[Item], Awaitable[Result]]) -> None:
+        self.load = load
+        self._flights: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Item, asyncio.Task[Result]]
+        ] = weakref.WeakKeyDictionary()
+
+    async def get(self, key: Item) -> Result:
+        loop = asyncio.get_running_loop()
+        flights = self._flights.setdefault(loop, {})
+        task = flights.get(key)
+        if task is None:
+            task = flights[key] = loop.create_task(self._load(key))
+            task.add_done_callback(lambda _: flights.pop(key, None))
+        # One caller cancelled (its client went away) must not cancel the load the others await.
+        return await asyncio.shield(task)
+
+    async def _load(self, key: Item) -> Result:
+        return await self.load(key)

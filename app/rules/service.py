@@ -331,6 +331,12 @@ def cached_rule_set(day: date) -> RuleSet | None:
     return None
 
 
+def cache_generation() -> int:
+    """Bumped by every rule change this process commits: a rule set loaded in an older generation
+    is not to be handed to a caller of a newer one."""
+    return _generation
+
+
 def rule_set(session: Session, day: date) -> RuleSet:
     cached = cached_rule_set(day)
     if cached is not None:

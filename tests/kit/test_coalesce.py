@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from app.kit.coalesce import Coalescer
+from app.kit.coalesce import Coalescer, SingleFlight
 
 
 class Recorder:
@@ -149,3 +149,54 @@ def test_each_event_loop_has_its_own_queue():
         other_loop.join(5)
     assert first == [2]
     assert groups == [[1], [2]]
+
+
+def test_single_flight_shares_one_load_among_concurrent_callers_of_a_key():
+    loads: list[str] = []
+
+    async def load(key: str) -> str:
+        loads.append(key)
+        await asyncio.sleep(0.01)
+        return key.upper()
+
+    async def main() -> None:
+        flight = SingleFlight(load)
+        answers = await asyncio.gather(*(flight.get("a") for _ in range(16)), flight.get("b"))
+        assert answers == ["A"] * 16 + ["B"]
+        assert sorted(loads) == ["a", "b"]
+        # Once a load is over, the next caller loads again (the cache above decides freshness).
+        assert await flight.get("a") == "A"
+        assert loads.count("a") == 2
+
+    asyncio.run(main())
+
+
+def test_single_flight_survives_a_cancelled_caller_and_passes_errors_to_all():
+    async def main() -> None:
+        gate = asyncio.Event()
+        calls = 0
+
+        async def load(key: int) -> int:
+            nonlocal calls
+            calls += 1
+            await gate.wait()
+            if key < 0:
+                raise ValueError("no such day")
+            return key * 2
+
+        flight = SingleFlight(load)
+        leaving = asyncio.ensure_future(flight.get(1))
+        staying = asyncio.ensure_future(flight.get(1))
+        await asyncio.sleep(0)
+        leaving.cancel()
+        await asyncio.sleep(0)
+        gate.set()
+        assert await staying == 2
+        assert calls == 1
+        failing = [asyncio.ensure_future(flight.get(-1)) for _ in range(3)]
+        for future in failing:
+            with pytest.raises(ValueError, match="no such day"):
+                await future
+        assert calls == 2
+
+    asyncio.run(main())
