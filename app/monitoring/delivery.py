@@ -98,12 +98,23 @@ def _timeout() -> float:
 _senders = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="webhooks")
 
 
-@functools.cache
-def _client(timeout: float) -> httpx.Client:
-    """One client per timeout for the process's life, shared by the sender threads: its connections
-    stay open between rounds, and its TLS context (loading the CA bundle: ~45 ms) is made once."""
+@functools.lru_cache(maxsize=256)
+def _client(timeout: float, host: str) -> httpx.Client:
+    """One client per callback host (and timeout), kept between rounds and shared by the sender
+    threads: its connections stay open, and its TLS context (loading the CA bundle: ~45 ms) is made
+    once. Per host, because a POST is aimed at the address checked (callbacks.pinned), and
+    connections are pooled by address: two hosts behind one address must not share a TLS connection
+    verified for only one of them."""
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     return httpx.Client(timeout=timeout, limits=limits, follow_redirects=False)
+
+
+def _client_for(url: str, timeout: float) -> httpx.Client:
+    try:
+        host = httpx.URL(url).host
+    except httpx.InvalidURL:
+        host = ""  # post() refuses the URL itself
+    return _client(timeout, host)
 
 
 def _lease(timeout: float) -> timedelta:
@@ -233,10 +244,12 @@ async def deliver_alerts(now: datetime | None = None, timeout: float | None = No
     due = await run_in_threadpool(claim, now or utcnow(), timeout)
     if not due:
         return 0
-    loop, client = asyncio.get_running_loop(), _client(timeout)
+    loop = asyncio.get_running_loop()
     outcomes = await asyncio.gather(
         *(
-            loop.run_in_executor(_senders, post, client, d.url, d.secret, str(d.id), d.body, "alert")
+            loop.run_in_executor(
+                _senders, post, _client_for(d.url, timeout), d.url, d.secret, str(d.id), d.body, "alert"
+            )
             for d in due
         )
     )
@@ -329,8 +342,10 @@ async def deliver_feeds(now: datetime | None = None, timeout: float | None = Non
     due = await run_in_threadpool(claim_feeds, now or utcnow(), timeout)
     if not due:
         return 0
-    loop, client = asyncio.get_running_loop(), _client(timeout)
-    sent = await asyncio.gather(*(loop.run_in_executor(_senders, _send_feed, client, d) for d in due))
+    loop = asyncio.get_running_loop()
+    sent = await asyncio.gather(
+        *(loop.run_in_executor(_senders, _send_feed, _client_for(d.url, timeout), d) for d in due)
+    )
     await run_in_threadpool(settle_feeds, list(zip(due, sent, strict=True)), now or utcnow())
     return sum(count for _, _, count in sent)
 

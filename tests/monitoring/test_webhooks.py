@@ -243,3 +243,12 @@ def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment(
     ):
         with pytest.raises(callbacks.Refused):
             callbacks.check(url, production=False)
+
+
+def test_connections_are_kept_per_callback_host_never_shared_across_hosts():
+    # POSTs go to the checked address with the name as Host and TLS server name; a connection pooled
+    # by address and verified for one name must never carry another name's alert.
+    first = delivery._client_for("https://hooks.bank.example/a", 5.0)
+    assert delivery._client_for("https://hooks.bank.example:443/b", 5.0) is first  # kept between rounds
+    assert delivery._client_for("https://other.example/a", 5.0) is not first
+    assert delivery._client_for("https://hooks.bank.example/a", 1.0) is not first
