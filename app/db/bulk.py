@@ -170,7 +170,9 @@ def column_in(session: Session, column: Any, values: list[Any]) -> Any:
     The array is unnested into a semi-join rather than compared with `= ANY(array)`: once a
     statement is prepared, PostgreSQL's generic plan may filter rows with ANY over a parameter,
     which searches the array linearly for every row it reads (seconds instead of milliseconds for
-    1,000 ids: docs/benchmarks.md)."""
+    1,000 ids: docs/benchmarks.md). Neither form survives statistics gathered on near-empty tables:
+    then the semi-join's generic plan compares every row with every value too (docs/operations.md,
+    "Planner statistics")."""
     if session.get_bind().dialect.name == "postgresql":
         return column.in_(select(func.unnest(bindparam(None, values, type_=ARRAY(column.type)))))
     return column.in_(values)
