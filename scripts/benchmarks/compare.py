@@ -12,6 +12,7 @@ bench-results/compare-SUITE.json. The worktrees are removed on the way out.
 
 import argparse
 import json
+import re
 import shlex
 import shutil
 import statistics
@@ -29,6 +30,8 @@ describe = __doc__.splitlines()[0] if __doc__ else "before and after"
 SUITE_TIMEOUT_S = 3 * 3600
 # Result fields that describe the run rather than measure it.
 _NOT_FIGURES = {"params", "machine", "targets", "postgres_version"}
+# A suite's own rounds (the summary figures above them are shown; the JSON keeps every round).
+_PER_ROUND = re.compile(r"rounds\[\d+\]|_by_round\[|seconds\[\d+\]")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +162,11 @@ def run(args: argparse.Namespace) -> int:
 def render(taken: dict[str, list[dict[str, float]]], names: list[str]) -> str:
     """The figures every side measured, side by side: each side's range over its rounds, and the
     ratio of the last side's median to the first's."""
-    common = [key for key in taken[names[-1]][0] if all(key in taken[name][0] for name in names)]
+    common = [
+        key
+        for key in taken[names[-1]][0]
+        if all(key in taken[name][0] for name in names) and not _PER_ROUND.search(key)
+    ]
     rows = []
     for key in common:
         series = {name: [run[key] for run in taken[name] if key in run] for name in names}
@@ -167,7 +174,7 @@ def render(taken: dict[str, list[dict[str, float]]], names: list[str]) -> str:
         ratio = f"{last / first:.2f}" if first else "–"
         rows.append([key, *(_span(series[name]) for name in names), ratio])
     lines = [harness.table(["figure", *names, "last ÷ first (medians)"], rows)]
-    only = sorted(set(taken[names[-1]][0]) - set(common))
+    only = sorted(key for key in set(taken[names[-1]][0]) - set(common) if not _PER_ROUND.search(key))
     if only:
         lines.append(f"\nmeasured by this checkout only: {', '.join(only)}")
     return "\n".join(lines)
