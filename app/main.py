@@ -22,6 +22,7 @@ from app.errors import install_error_handlers
 from app.exchange import schedule as extracts_schedule
 from app.exchange.router import router as exchange_router
 from app.health import router as health_router
+from app.kit.gcpause import freeze_startup_objects, thaw
 from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver, start_log_writer, stop_log_writer
 from app.kit.routing import skip_routers_by_prefix
@@ -106,7 +107,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.delivery_poll_seconds > 0:
         # The webhooks of watchlists' alerts and the change feed's subscribers (app.monitoring.delivery).
         tasks.append(asyncio.create_task(webhooks.deliver_forever(settings.delivery_poll_seconds)))
+    freeze_startup_objects()
     yield
+    thaw()
     for task in tasks:
         task.cancel()
         with suppress(asyncio.CancelledError):
