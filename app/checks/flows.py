@@ -131,6 +131,7 @@ async def check_batch(
             known[day] = await store.facts_as_of(day, unique)
     names = await _agency_names()
     rows: list[CheckRow] = []
+    shared: list[receipts.BatchRoot] = []
     # Deciding and signing thousands of answers is CPU work: off the event loop.
     answered = await run_in_threadpool(
         answer_checks,
@@ -141,9 +142,9 @@ async def check_batch(
         names,
         today,
         rows.append,
-        True,
+        shared.append,
     )
-    await store.record_many(rows)
+    await store.record_many(rows, shared[0] if shared else None)
     for decision, count in Counter(answer.decision for answer in answered).items():
         CHECKS.labels(decision).inc(count)
     results: list[Answered | Refused | None] = [None] * len(items)
@@ -192,10 +193,12 @@ def answer_checks(
     names: dict[str, str],
     today: date,
     record: Callable[[CheckRow], None],
-    batch: bool = False,
+    keep_batch: Callable[[receipts.BatchRoot], None] | None = None,
 ) -> list[Answered]:
     """The answers, receipts included, from the facts read; `record` gets the row of each. A
-    single check gets its own JWS; a batch one signature over all of them (app.checks.receipts)."""
+    single check gets its own JWS; a batch (`keep_batch` given) one signature over all of them,
+    and `keep_batch` what their stored receipts share (app.checks.receipts)."""
+    batch = keep_batch is not None
     now = utcnow()
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
@@ -252,8 +255,10 @@ def answer_checks(
                 answer, agency, result.state_digest, rule_set.digest, issuer, receipt_format
             )
         )
-    if batch:
-        signed = receipts.sign_batch(payloads, issuer)
+    if keep_batch is not None:
+        signed, shared = receipts.sign_batch(payloads, issuer)
+        if shared is not None:
+            keep_batch(shared)
     else:
         signed = [receipts.sign_one(payload) for payload in payloads]
     answers = []

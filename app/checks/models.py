@@ -12,7 +12,7 @@ hot path of batch checks (migration e5b8f0c2d4a6).
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -43,7 +43,8 @@ class Check(Base):
     # SHA-256 over the records and rule versions the decision rests on (also in the receipt).
     state_digest: Mapped[str] = mapped_column(String(64))
     # The answer exactly as given (JSON text, without the receipt), and the receipt: a compact JWS
-    # with its payload detached (`header..signature`), or whole in rows stored before that.
+    # with its payload detached (`header..signature`); of a batch, `batch:<root>:<index>` (the rest
+    # is its CheckBatch's); whole in rows stored before the payload was detached.
     answer: Mapped[str] = mapped_column(Text)
     receipt: Mapped[str] = mapped_column(Text)
     # The receipt's claims found nowhere else in the row (null in rows whose receipt is whole).
@@ -52,6 +53,22 @@ class Check(Base):
     # Which receipt payload the signature covers (app.checks.receipts.RECEIPT_FORMAT); null: 1.
     receipt_format: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckBatch(Base):
+    """What a batch's receipts share: the signed root and the tree's leaves (app.checks.receipts).
+    Kept once per batch so that each check row stays small: a row carrying its root JWS and proof
+    (~1 KB) passed PostgreSQL's TOAST threshold and made writing a batch's rows 2-3 times slower."""
+
+    __tablename__ = "check_batches"
+
+    # The tree's root hash, unpadded base64url (as in the signed root's `root` claim).
+    root: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signed_root: Mapped[str] = mapped_column(Text)
+    # The leaf hashes in order, 32 bytes each: any receipt's proof is computed from them on read.
+    leaves: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CheckFeedback(Base):

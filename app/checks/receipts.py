@@ -14,13 +14,16 @@ and of the rule versions in force that day).
   concatenated, base64url). Verifying one receipt needs nothing but it and the JWKS: check the root
   JWS, hash the payload as a leaf, climb with the proof, and compare with the signed root.
 
-Stored check rows keep their receipt with the payload detached (`header..signature`, or
-`<root JWS>~~<index>~<proof>`): every claim of the payload is in the row, and it is rebuilt on read,
-byte for byte. Format 1 (rows stored before the reference was signed) is rebuilt without it.
+Stored check rows keep their receipt with the payload detached: every claim of the payload is in
+the row, and it is rebuilt on read, byte for byte. A single check's row keeps `header..signature`.
+A batch's rows keep `batch:<root>:<index>`, and the batch's signed root and leaf hashes are kept
+once (app.checks.models.CheckBatch): the proof is computed from the leaves on read. (Rows written
+before that keep `<root JWS>~~<index>~<proof>`.) Format 1 (rows stored before the reference was
+signed) is rebuilt without it.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -34,6 +37,7 @@ SINGLE_FORMAT = 2  # one JWS per check; format 1 (before) did not sign the refer
 BATCH_FORMAT = 3  # a Merkle proof and the batch's signed root
 RECEIPT_FORMAT = SINGLE_FORMAT
 SEPARATOR = "~"
+STORED_BATCH = "batch:"  # a batch row's stored receipt: batch:<root>:<index>
 
 
 class ReceiptInvalid(ValueError):
@@ -87,27 +91,52 @@ def sign_one(payload: dict[str, Any]) -> Signed:
     return Signed(header + b"." + body + b"." + signature, (header + b".." + signature).decode())
 
 
-def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> list[Signed]:
-    """One signature over a Merkle tree of the payloads; each receipt its proof and the signed root."""
+class BatchRoot(NamedTuple):
+    """What a batch's receipts share, kept once (app.checks.models.CheckBatch)."""
+
+    root: str  # the root hash, unpadded base64url
+    signed_root: str  # the compact JWS over it
+    leaves: bytes  # the leaf hashes in order, 32 bytes each
+    size: int
+
+
+def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> tuple[list[Signed], BatchRoot | None]:
+    """One signature over a Merkle tree of the payloads; each receipt its proof and the signed root.
+    Each one's stored form names the batch and its place; the batch's shared parts are returned to
+    be kept once."""
     if not payloads:
-        return []
+        return [], None
     encoded = [canonical_json(payload) for payload in payloads]
-    root, proofs = merkle.root_and_proofs([merkle.leaf_hash(item) for item in encoded])
+    leaves = [merkle.leaf_hash(item) for item in encoded]
+    root, proofs = merkle.root_and_proofs(leaves)
+    root_b64 = _b64(root)
     root_jws = get_keyring().sign_jws(
-        {"typ": BATCH_TYPE, "iss": issuer, "alg": "sha256", "root": _b64(root), "size": len(encoded)}
+        {"typ": BATCH_TYPE, "iss": issuer, "alg": "sha256", "root": root_b64, "size": len(encoded)}
     )
     signed = []
     for index, (item, proof) in enumerate(zip(encoded, proofs, strict=True)):
-        path = _b64(b"".join(proof))
-        receipt = SEPARATOR.join((root_jws, _b64(item), str(index), path))
-        signed.append(Signed(receipt.encode(), SEPARATOR.join((root_jws, "", str(index), path))))
-    return signed
+        receipt = SEPARATOR.join((root_jws, _b64(item), str(index), _b64(b"".join(proof))))
+        signed.append(Signed(receipt.encode(), f"{STORED_BATCH}{root_b64}:{index}"))
+    return signed, BatchRoot(root_b64, root_jws, b"".join(leaves), len(encoded))
 
 
-def attach(stored: str, payload: dict[str, Any]) -> str:
-    """The receipt from its stored form and the payload rebuilt from the check's row; a receipt
-    stored whole is returned as it is."""
+BatchLookup = Callable[[str], BatchRoot | None]
+
+
+def attach(stored: str, payload: dict[str, Any], batch_of: BatchLookup | None = None) -> str:
+    """The receipt from its stored form and the payload rebuilt from the check's row (a batch row's
+    proof from its batch's leaves, found with `batch_of`); a receipt stored whole is returned as it
+    is."""
     body = _b64(canonical_json(payload))
+    if stored.startswith(STORED_BATCH):
+        root, _, index_text = stored.removeprefix(STORED_BATCH).rpartition(":")
+        batch = batch_of(root) if batch_of is not None else None
+        if batch is None:
+            raise ReceiptInvalid(f"the batch {root} this receipt belongs to is not stored")
+        size = merkle.HASH_SIZE
+        leaves = [batch.leaves[i : i + size] for i in range(0, len(batch.leaves), size)]
+        path = _b64(b"".join(merkle.proof_of(leaves, int(index_text))))
+        return SEPARATOR.join((batch.signed_root, body, index_text, path))
     if SEPARATOR in stored:
         root_jws, detached, index, path = stored.split(SEPARATOR)
         return stored if detached else SEPARATOR.join((root_jws, body, index, path))

@@ -16,6 +16,7 @@ from app.checks import receipts
 from app.checks.errors import FeedbackExists
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import FeedbackIn, FeedbackOut
+from app.checks.store import batch_lookup
 from app.db import column_in
 from app.errors import Forbidden, NotFound
 from app.kit.clock import utcnow
@@ -36,15 +37,16 @@ def stored_check(session: Session, principal: Principal, check_id: uuid.UUID) ->
     feedback = session.scalars(select(CheckFeedback).where(CheckFeedback.check_id == check_id)).first()
     answer = dict(orjson.loads(check.answer))
     return answer | {
-        "receipt": stored_receipt(check, answer),
+        "receipt": stored_receipt(check, answer, batch_lookup(session)),
         "agency": check.agency_code,
         "client_id": check.client_id,
         "feedback": FeedbackOut.model_validate(feedback) if feedback else None,
     }
 
 
-def stored_receipt(check: Check, answer: dict[str, Any]) -> str:
-    """The receipt the check was answered with, its payload rebuilt from the row."""
+def stored_receipt(check: Check, answer: dict[str, Any], batch_of: receipts.BatchLookup) -> str:
+    """The receipt the check was answered with, its payload rebuilt from the row (and a batch's
+    proof from the batch's leaves)."""
     if check.rules_digest is None or check.receipt_issuer is None:  # stored whole
         return check.receipt
     payload = receipts.receipt_payload(
@@ -55,7 +57,7 @@ def stored_receipt(check: Check, answer: dict[str, Any]) -> str:
         check.receipt_issuer,
         check.receipt_format or 1,
     )
-    return receipts.attach(check.receipt, payload)
+    return receipts.attach(check.receipt, payload, batch_of)
 
 
 def give_feedback(

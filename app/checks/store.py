@@ -15,12 +15,15 @@ waits for nothing. The flow above (app.checks.flows) is the same whatever the tr
 from datetime import date
 from typing import Any, NamedTuple, Protocol
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.checks.engine import Facts, facts_from_rows
-from app.checks.models import Check
+from app.checks.models import Check, CheckBatch
+from app.checks.receipts import BatchLookup, BatchRoot
 from app.db import bulk_insert, copy_line, copy_statement, get_engine, session_scope
 from app.db.asyncpool import AsyncPool
+from app.kit.clock import utcnow
 from app.kit.coalesce import Coalescer
 from app.records import repository
 from app.records.repository import SUBJECT_WIDTH
@@ -57,7 +60,9 @@ class CheckRow(NamedTuple):
 class Transport(Protocol):
     async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]: ...
 
-    async def write(self, rows: list[CheckRow]) -> None: ...
+    async def write(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
+        """The rows (and the batch their receipts share, if any) in one transaction."""
+        ...
 
 
 class ThreadTransport:
@@ -66,8 +71,8 @@ class ThreadTransport:
     async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
         return await run_in_threadpool(_read_today, day, identifiers)
 
-    async def write(self, rows: list[CheckRow]) -> None:
-        await run_in_threadpool(_write, rows)
+    async def write(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
+        await run_in_threadpool(_write, rows, batch)
 
 
 def _read_today(day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
@@ -75,12 +80,38 @@ def _read_today(day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
         return repository.read_in_force(connection, identifiers, day)
 
 
-def _write(rows: list[CheckRow]) -> None:
+def _write(rows: list[CheckRow], batch: BatchRoot | None) -> None:
     with session_scope() as session:
+        if batch is not None:
+            session.add(_batch_row(batch))
+            session.flush()
         bulk_insert(session, Check, [row._asdict() for row in rows])
 
 
+def _batch_row(batch: BatchRoot) -> CheckBatch:
+    return CheckBatch(
+        root=batch.root,
+        signed_root=batch.signed_root,
+        leaves=batch.leaves,
+        size=batch.size,
+        created_at=utcnow(),
+    )
+
+
+def batch_lookup(session: Session) -> BatchLookup:
+    """Finds a batch's shared receipt parts by its root, for rebuilding a stored receipt."""
+
+    def find(root: str) -> BatchRoot | None:
+        row = session.get(CheckBatch, root)
+        return BatchRoot(row.root, row.signed_root, bytes(row.leaves), row.size) if row else None
+
+    return find
+
+
 _COPY = copy_statement(Check, CheckRow._fields)
+_INSERT_BATCH = (
+    "INSERT INTO check_batches (root, signed_root, leaves, size, created_at) VALUES (%s, %s, %s, %s, %s)"
+)
 
 
 class PostgresTransport:
@@ -99,7 +130,7 @@ class PostgresTransport:
 
         return await self.pool.run(read)
 
-    async def write(self, rows: list[CheckRow]) -> None:
+    async def write(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
         lines = [copy_line(row) for row in rows]
         assert None not in lines, "a check row's values are all of types COPY lines are made of"
         text = "".join(lines)  # type: ignore[arg-type]
@@ -108,7 +139,15 @@ class PostgresTransport:
             async with connection.cursor() as cursor, cursor.copy(_COPY) as writer:
                 await writer.write(text)
 
-        await self.pool.run(copy)
+        async def copy_with_batch(connection: Any) -> None:
+            assert batch is not None
+            async with connection.transaction():
+                await connection.execute(
+                    _INSERT_BATCH, (batch.root, batch.signed_root, batch.leaves, batch.size, utcnow())
+                )
+                await copy(connection)
+
+        await self.pool.run(copy if batch is None else copy_with_batch)
 
 
 class CheckStore:
@@ -137,9 +176,9 @@ class CheckStore:
     async def record(self, row: CheckRow) -> None:
         await self._writes.submit(row)
 
-    async def record_many(self, rows: list[CheckRow]) -> None:
+    async def record_many(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
         if rows:
-            await self.transport.write(rows)
+            await self.transport.write(rows, batch)
 
     async def _read_group(self, asked: list[tuple[date, str]]) -> list[Facts | None]:
         found: dict[date, dict[str, Facts]] = {}

@@ -69,3 +69,21 @@ def _next(steps: Iterator[bytes]) -> bytes:
     if sibling is None or len(sibling) != HASH_SIZE:
         raise ValueError("the proof is shorter than the path to the root")
     return bytes(sibling)
+
+
+def proof_of(leaves: list[bytes], index: int) -> list[bytes]:
+    """The sibling hashes from the leaf at `index` up to the root: what root_and_proofs gives that
+    leaf, computed for it alone (every level is hashed once)."""
+    if not 0 <= index < len(leaves):
+        raise ValueError("the index lies outside the tree")
+    proof: list[bytes] = []
+    level = leaves
+    while len(level) > 1:
+        sibling = index ^ 1
+        if sibling < len(level):  # else the last node of an odd level: it rises without a sibling
+            proof.append(level[sibling])
+        above = [_node(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            above.append(level[-1])
+        level, index = above, index // 2
+    return proof

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from jose import jws
 from jose.exceptions import JWSError
-from sqlalchemy import create_engine, insert, text, update
+from sqlalchemy import create_engine, delete, insert, select, text, update
 
 from app import migrate
 from app.catalog.models import Agency
 from app.checks import receipts
-from app.checks.models import Check
+from app.checks.models import Check, CheckBatch
 from app.db import session_scope
 from tests.checks.helpers import approver, check, push
 from tests.conftest import make_uscc
@@ -115,10 +115,13 @@ def test_a_stored_check_gives_back_the_receipt_it_was_answered_with(http, police
             header, body, signature = row.receipt.split(".")
             assert body == "" and row.receipt == f"{header}..{signature}"
         else:
-            root, body, index, proof = row.receipt.split("~")
-            assert body == "" and answer["receipt"] == "~".join(
-                (root, answer["receipt"].split("~")[1], index, proof)
-            )
+            # A batch row names its batch and place; the signed root and the leaves are kept once.
+            signed_root, _, index, _ = answer["receipt"].split("~")
+            root = jws.get_unverified_claims(signed_root)
+            assert row.receipt == f"batch:{json.loads(root)['root']}:{index}"
+            with session_scope(writing=False) as session:
+                batch = session.get(CheckBatch, json.loads(root)["root"])
+                assert batch.signed_root == signed_root and batch.size == 3 == len(batch.leaves) // 32
         stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
         assert stored["receipt"] == answer["receipt"]
         payload = receipts.verify(stored["receipt"])
@@ -227,6 +230,11 @@ def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_databas
             )
             values = {c.name: getattr(row, c.key) for c in Check.__table__.columns}
             connection.execute(insert(Check.__table__).values(values))
+            if asked == "batch":  # what the batch's receipts share, kept once
+                with session_scope(writing=False) as session:
+                    batch = session.scalars(select(CheckBatch)).one()
+                    shared = {c.name: getattr(batch, c.key) for c in CheckBatch.__table__.columns}
+                connection.execute(insert(CheckBatch.__table__).values(shared))
         migrate.downgrade(url, DETACHED_RECEIPTS_DOWN)
         with engine.connect() as connection:
             receipt = connection.execute(text("SELECT receipt FROM checks")).scalar_one()
@@ -234,3 +242,21 @@ def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_databas
         migrate.upgrade(url)
     finally:
         engine.dispose()
+
+
+def test_batch_rows_stored_with_their_proof_still_read_back(http, police, token_for, clock):
+    """Rows written before batches were kept once carry `<root JWS>~~<index>~<proof>`."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2, 3)]
+    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    with session_scope() as session:
+        for answer in results:
+            signed_root, _, index, proof = answer["receipt"].split("~")
+            session.get(Check, uuid.UUID(answer["id"])).receipt = f"{signed_root}~~{index}~{proof}"
+        session.execute(delete(CheckBatch))
+    for answer in results:
+        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+        assert stored["receipt"] == answer["receipt"]
+        assert receipts.verify(stored["receipt"])["check_id"] == answer["id"]

@@ -5,7 +5,7 @@ import hashlib
 
 import pytest
 
-from app.kit.merkle import leaf_hash, root_and_proofs, root_from_proof
+from app.kit.merkle import leaf_hash, proof_of, root_and_proofs, root_from_proof
 
 
 def _reference_root(items: list[bytes]) -> bytes:
@@ -25,6 +25,8 @@ def test_every_leaf_proves_the_root_rfc_9162_computes(size):
     assert root == _reference_root(items)
     for index, item in enumerate(items):
         assert root_from_proof(leaf_hash(item), index, size, proofs[index]) == root
+        # One leaf's proof computed alone from the leaves (a stored batch check read back) is the same.
+        assert proof_of([leaf_hash(item) for item in items], index) == proofs[index]
 
 
 def test_a_proof_fails_for_another_leaf_place_or_tree_size():
@@ -40,3 +42,8 @@ def test_a_proof_fails_for_another_leaf_place_or_tree_size():
         root_from_proof(leaf_hash(items[2]), 6, 6, proofs[2])
     # A node cannot pass for a leaf: leaves and nodes hash with different prefixes.
     assert leaf_hash(b"x") != hashlib.sha256(b"\x01x").digest()
+
+
+def test_a_proof_of_a_place_outside_the_tree_is_refused():
+    with pytest.raises(ValueError):
+        proof_of([leaf_hash(b"only")], 1)
