@@ -366,7 +366,7 @@ def start_log_writer() -> None:
     handlers = _off_path_handlers()
     for handler in handlers:
         handler.start()
-    chain = [access_log, *(logging.getLogger(name) for name in ("registry",))]
+    chain = [access_log, logging.getLogger("registry")]
     alone = not any(logger.handlers or logger.filters or not logger.propagate for logger in chain)
     root = logging.getLogger()
     _direct[:] = []

@@ -17,13 +17,18 @@ def printable(value: str) -> str:
     return value
 
 
-def text(max_length: int) -> Any:
-    """A required text field: surrounding whitespace dropped, then 1..max_length printable characters."""
+def _required(max_length: int, check: Any) -> Any:
+    """Surrounding whitespace dropped, then 1..max_length characters that `check` accepts."""
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(printable),
+        AfterValidator(check),
     ]
+
+
+def text(max_length: int) -> Any:
+    """A required text field: 1..max_length printable characters."""
+    return _required(max_length, printable)
 
 
 # Invisible formatting characters (Unicode category Cf: zero-width spaces and joiners, the byte-order
@@ -44,9 +49,5 @@ def one_line(value: str) -> str:
 
 
 def name(max_length: int) -> Any:
-    """A required name: surrounding whitespace dropped, then 1..max_length characters on one line."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length),
-        AfterValidator(one_line),
-    ]
+    """A required name: 1..max_length characters on one line."""
+    return _required(max_length, one_line)

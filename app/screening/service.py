@@ -31,7 +31,7 @@ from app.db import new_id
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.keys import get_keyring
 from app.kit.clock import china_today, utcnow
-from app.kit.identifiers import IdentifierError, validate_uscc
+from app.kit.identifiers import IdentifierError, recognize
 from app.kit.masking import is_resident_id, mask_resident_id
 from app.kit.names import LEGAL_FORMS, fold
 from app.records import repository, search_index
@@ -48,9 +48,12 @@ MIN_NAME = 2
 PERSON = "natural_person"
 
 
-def _is_uscc(text: str) -> bool:
+def _is_identifier(text: str) -> bool:
+    """Shaped like a resident identity number (valid or not), or a valid code of either standard."""
+    if is_resident_id(text):
+        return True
     try:
-        validate_uscc(text)
+        recognize(text)
     except IdentifierError:
         return False
     return True
@@ -111,7 +114,7 @@ def _scored(
 def screen(session: Session, principal: Principal, body: ScreenIn) -> bytes:
     """Screen a name; the answer (JSON, receipt included) is logged before it is returned."""
     compact = "".join(body.name.split()).upper()
-    if is_resident_id(compact) or _is_uscc(compact):
+    if _is_identifier(compact):
         # A code is checked, not screened: a name search over codes would confirm guessed numbers.
         raise ValidationFailed.one("name", "that is an identifier: check it with POST /v1/checks")
     query = match.prepare(body.name)

@@ -33,17 +33,26 @@ def upgrade() -> None:
     )
 
 
-def _proof(leaves: list[bytes], index: int) -> bytes:
-    """A leaf's sibling hashes up to the root (app.kit.merkle.proof_of, frozen here)."""
-    proof, level = [], leaves
+def _proofs(leaves: list[bytes]) -> list[bytes]:
+    """Every leaf's sibling hashes up to the root, concatenated (app.kit.merkle.root_and_proofs,
+    frozen here): one pass over the tree for the whole batch."""
+    proofs: list[list[bytes]] = [[] for _ in leaves]
+    under = [range(i, i + 1) for i in range(len(leaves))]
+    level = leaves
     while len(level) > 1:
-        if index ^ 1 < len(level):
-            proof.append(level[index ^ 1])
-        above = [
-            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
-        ]
-        level, index = above + ([level[-1]] if len(level) % 2 else []), index // 2
-    return b"".join(proof)
+        above, above_under = [], []
+        for i in range(0, len(level) - 1, 2):
+            for leaf in under[i]:
+                proofs[leaf].append(level[i + 1])
+            for leaf in under[i + 1]:
+                proofs[leaf].append(level[i])
+            above.append(hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest())
+            above_under.append(range(under[i].start, under[i + 1].stop))
+        if len(level) % 2:
+            above.append(level[-1])
+            above_under.append(under[-1])
+        level, under = above, above_under
+    return [b"".join(proof) for proof in proofs]
 
 
 def downgrade() -> None:
@@ -59,16 +68,24 @@ def downgrade() -> None:
     update = (
         checks.update().where(checks.c.id == sa.bindparam("check_id")).values(receipt=sa.bindparam("stored"))
     )
-    for root, signed_root, raw in connection.execute(sa.select(batches)).all():
-        leaves = [bytes(raw)[i : i + 32] for i in range(0, len(raw), 32)]
-        rows = connection.execute(
-            sa.select(checks.c.id, checks.c.receipt).where(checks.c.receipt.like(f"batch:{root}:%"))
-        ).all()
-        stored = []
-        for check_id, receipt in rows:
-            index = int(receipt.rpartition(":")[2])
-            proof = base64.urlsafe_b64encode(_proof(leaves, index)).rstrip(b"=").decode()
-            stored.append({"check_id": check_id, "stored": f"{signed_root}~~{index}~{proof}"})
-        if stored:
+    shared = {
+        root: (signed_root, bytes(raw)) for root, signed_root, raw in connection.execute(sa.select(batches))
+    }
+    rows = connection.execute(
+        sa.select(checks.c.id, checks.c.receipt).where(checks.c.receipt.startswith("batch:", autoescape=True))
+    ).all()
+    proofs: dict[str, list[bytes]] = {}  # by root, made once per batch
+    stored = []
+    for check_id, receipt in rows:
+        root, _, index_text = receipt.removeprefix("batch:").rpartition(":")
+        signed_root, raw = shared[root]
+        if root not in proofs:
+            proofs[root] = _proofs([raw[i : i + 32] for i in range(0, len(raw), 32)])
+        proof = base64.urlsafe_b64encode(proofs[root][int(index_text)]).rstrip(b"=").decode()
+        stored.append({"check_id": check_id, "stored": f"{signed_root}~~{index_text}~{proof}"})
+        if len(stored) >= 5000:
             connection.execute(update, stored)
+            stored.clear()
+    if stored:
+        connection.execute(update, stored)
     op.drop_table("check_batches")
