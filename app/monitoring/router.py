@@ -15,6 +15,7 @@ from app.monitoring.schemas import (
     IdentifiersOut,
     SubscriptionIn,
     SubscriptionOut,
+    WatchedPage,
     WatchlistIn,
     WatchlistOut,
 )
@@ -43,7 +44,8 @@ def list_watchlists(principal: ChecksWrite, session: DbSession) -> Any:
 
 @router.get("/v1/watchlists/{watchlist_id}", response_model=WatchlistOut, responses=errors_declared(404))
 def get_watchlist(watchlist_id: uuid.UUID, principal: ChecksWrite, session: DbSession) -> Any:
-    """The watchlist (the first 1,000 identifiers, in order) and its deliveries by status."""
+    """The watchlist (the first 1,000 identifiers, in order; all of them at `/identifiers`) and its
+    deliveries by status."""
     return service.out(session, service.find(session, principal, watchlist_id), identifiers=True)
 
 
@@ -54,6 +56,26 @@ def delete_watchlist(watchlist_id: uuid.UUID, principal: ChecksWrite, session: D
     body = service.out(session, service.find(session, principal, watchlist_id))
     service.remove(session, principal, watchlist_id)
     return body
+
+
+@router.get(
+    "/v1/watchlists/{watchlist_id}/identifiers",
+    response_model=WatchedPage,
+    responses=errors_declared(404, 422),
+)
+def list_identifiers(
+    watchlist_id: uuid.UUID,
+    principal: ChecksWrite,
+    session: DbSession,
+    after: Annotated[
+        str | None, Query(max_length=64, description="The last identifier you have (the `next` of a page)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> Any:
+    """Every watched identifier in order, a page at a time, with the decision last known for each
+    (what the next alert's `decision_before` will be)."""
+    items, last = service.watched(session, principal, watchlist_id, after, limit)
+    return {"items": items, "next": last}
 
 
 @router.post(

@@ -59,8 +59,19 @@ class WatchlistOut(BaseModel):
     callback_url: str | None
     created_at: datetime
     deliveries: DeliveryCounts
-    # GET only; the first page of identifiers (the full list is the owner's own).
+    # GET only; the first 1,000 identifiers (all of them, paged: GET /v1/watchlists/{id}/identifiers).
     identifiers: list[str] | None = None
+
+
+class WatchedOut(BaseModel):
+    identifier: str
+    decision: str = Field(description="What a check for the watchlist's action answers now, as last decided")
+    since: datetime = Field(description="When that decision was last stored (the baseline or the last alert)")
+
+
+class WatchedPage(BaseModel):
+    items: list[WatchedOut]
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last one")
 
 
 class IdentifiersOut(BaseModel):

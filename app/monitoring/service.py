@@ -225,6 +225,22 @@ def out(session: Session, watchlist: Watchlist, identifiers: bool = False) -> di
     return body
 
 
+def watched(
+    session: Session, principal: Principal, watchlist_id: uuid.UUID, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The watched identifiers in order, `after` the last one seen, each with its decision last
+    known; the cursor of the next page (None on the last)."""
+    watchlist = find(session, principal, watchlist_id)
+    query = select(WatchItem.identifier, WatchItem.decision, WatchItem.updated_at).where(
+        WatchItem.watchlist_id == watchlist.id
+    )
+    if after is not None:
+        query = query.where(WatchItem.identifier > after)
+    rows = session.execute(query.order_by(WatchItem.identifier).limit(limit + 1)).all()
+    items: list[dict[str, Any]] = [{"identifier": i, "decision": d, "since": at} for i, d, at in rows[:limit]]
+    return items, rows[limit - 1].identifier if len(rows) > limit else None
+
+
 def alert_out(alert: Alert) -> dict[str, Any]:
     return {
         "id": str(alert.id),

@@ -217,3 +217,30 @@ def test_a_watched_person_is_told_when_an_organisation_behind_which_they_stand_i
     assert alert["identifier"] == BOSS and alert["record_id"] == record.json()["id"]
     assert (alert["decision_before"], alert["decision_after"]) == ("clear", "prohibit")
     assert alert["check"]["measures"][0]["via_record_ids"] == [record.json()["id"]]
+
+
+def test_every_watched_identifier_can_be_read_back_page_by_page(http, police, token_for):
+    headers = approver(token_for)
+    watchlist = watch(http, headers, *range(1, 2502))  # past the 1,000 the watchlist itself shows
+    url = f"/v1/watchlists/{watchlist['id']}/identifiers"
+    seen: list[dict] = []
+    params: dict = {"limit": 1000}
+    while True:
+        page = http.get(url, params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        seen += page.json()["items"]
+        if page.json()["next"] is None:
+            break
+        params["after"] = page.json()["next"]
+    assert [item["identifier"] for item in seen] == sorted(make_uscc(n) for n in range(1, 2502))
+    assert {item["decision"] for item in seen} == {"clear"}
+    # A listing shows as the decision last known once its alert is made.
+    push(http, police, 7)
+    alerts(http, headers, watchlist["id"])
+    (item,) = http.get(url, params={"after": make_uscc(7)[:-1], "limit": 1}, headers=headers).json()["items"]
+    assert item["identifier"] == make_uscc(7) and item["decision"] == decision(http, headers, 7) != "clear"
+    # Another agency's approver learns nothing of it; a page of 0 or a huge one is refused.
+    other = approver(token_for, "national.public_security")
+    assert http.get(url, headers=other).status_code == 404
+    assert http.get(url, params={"limit": 0}, headers=headers).status_code == 422
+    assert http.get(url, params={"limit": 10_001}, headers=headers).status_code == 422

@@ -491,6 +491,9 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     call("get", "/v1/watchlists/{watchlist_id}", 200, listing, headers=token)
     assert [w["id"] for w in call("get", "/v1/watchlists", 200, headers=token).json()] == [watchlist["id"]]
     call("get", "/v1/watchlists/{watchlist_id}", 404, nowhere, headers=token)
+    page = call("get", "/v1/watchlists/{watchlist_id}/identifiers", 200, listing, headers=token).json()
+    assert len(page["items"]) == watchlist["identifier_count"] + 1 and page["next"] is None
+    call("get", "/v1/watchlists/{watchlist_id}/identifiers", 404, nowhere, headers=token)
     alerted = call("get", "/v1/watchlists/{watchlist_id}/alerts", 200, listing, headers=token).json()
     assert [alert["identifier"] for alert in alerted["items"]] == [make_uscc(50)]
     call("get", "/v1/watchlists/{watchlist_id}/alerts", 404, nowhere, headers=token)
