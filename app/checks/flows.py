@@ -7,10 +7,11 @@ The router parses and authorizes, then calls `check_one` or `check_batch`. What 
 PostgreSQL and SQLite is only the store's transport (app.checks.store).
 """
 
+import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -103,6 +104,11 @@ async def check_one(store: CheckStore, principal: Principal, item: CheckIn) -> A
     return answer
 
 
+# A batch is decided and written this many items at a time: the database reads the next part's facts
+# and takes in the last part's rows while this process decides the current one.
+BATCH_PART = 1000
+
+
 async def check_batch(
     store: CheckStore, principal: Principal, items: list[CheckIn]
 ) -> list[Answered | Refused]:
@@ -117,39 +123,60 @@ async def check_batch(
             asked.append((index, item, identify(item.subject)))
         except IdentifierError as exc:
             refused.append(Refused(index, f"subject.identifier: {exc}"))
-    by_day: dict[date, list[str]] = defaultdict(list)
-    for _, item, identifier in asked:
-        by_day[_day(item, today)].append(identifier)
-    known: dict[date, dict[str, Facts]] = {}
-    rule_sets: dict[date, RuleSet] = {}
-    for day, identifiers in by_day.items():
-        unique = list(dict.fromkeys(identifiers))
-        rule_sets[day] = await _rule_set(day)
-        if day == today:
-            known[day] = await store.facts_of_many(day, unique)
-        else:
-            known[day] = await store.facts_as_of(day, unique)
+    rule_sets = {day: await _rule_set(day) for day in sorted({_day(item, today) for _, item, _ in asked})}
     names = await _agency_names()
-    rows: list[CheckRow] = []
-    shared: list[receipts.BatchRoot] = []
-    # Deciding and signing thousands of answers is CPU work: off the event loop.
-    answered = await run_in_threadpool(
-        answer_checks,
-        principal,
-        [(item, identifier) for _, item, identifier in asked],
-        known,
-        rule_sets,
-        names,
-        today,
-        rows.append,
-        shared.append,
-    )
-    await store.record_many(rows, shared[0] if shared else None)
-    for decision, count in Counter(answer.decision for answer in answered).items():
+    now, issuer, key = utcnow(), get_settings().token_issuer, new_id_texts(1)[0]
+    parts = [asked[start : start + BATCH_PART] for start in range(0, len(asked), BATCH_PART)]
+    decided: list[Decided] = []
+
+    async def facts_of(part: list[tuple[int, CheckIn, str]]) -> dict[date, dict[str, Facts]]:
+        by_day: dict[date, list[str]] = defaultdict(list)
+        for _, item, identifier in part:
+            by_day[_day(item, today)].append(identifier)
+        known = {}
+        for day, identifiers in by_day.items():
+            unique = list(dict.fromkeys(identifiers))
+            read = store.facts_of_many if day == today else store.facts_as_of
+            known[day] = await read(day, unique)
+        return known
+
+    async def rows() -> AsyncGenerator[list[CheckRow], None]:
+        reading = asyncio.ensure_future(facts_of(parts[0]))
+        try:
+            for number, part in enumerate(parts):
+                known = await reading
+                if number + 1 < len(parts):  # the next part's facts read while this one is decided
+                    reading = asyncio.ensure_future(facts_of(parts[number + 1]))
+                # Deciding is CPU work: off the event loop.
+                made = await run_in_threadpool(
+                    decide_checks, principal, [(item, identifier) for _, item, identifier in part],
+                    known, rule_sets, names, today, now, receipts.BATCH_FORMAT,
+                )  # fmt: skip
+                first = len(decided)
+                decided.extend(made)
+                yield [
+                    CheckRow._make((*one.row, receipts.stored_in_batch(key, first + offset)))
+                    for offset, one in enumerate(made)
+                ]
+        finally:
+            reading.cancel()  # done already, unless deciding failed
+
+    signed: list[bytes] = []
+
+    async def sign() -> receipts.BatchRoot | None:
+        made, shared = await run_in_threadpool(
+            receipts.sign_batch, [one.payload for one in decided], issuer, key
+        )
+        signed.extend(made)
+        return shared
+
+    if parts:
+        await store.record_batch(rows(), sign)
+    for decision, count in Counter(one.decision for one in decided).items():
         CHECKS.labels(decision).inc(count)
     results: list[Answered | Refused | None] = [None] * len(items)
-    for (index, _, _), answer in zip(asked, answered, strict=True):
-        results[index] = answer
+    for (index, _, _), one, receipt in zip(asked, decided, signed, strict=True):
+        results[index] = one.with_receipt(receipt)
     for refusal in refused:
         results[refusal.index] = refusal
     return [result for result in results if result is not None]
@@ -185,28 +212,35 @@ def _load_agency_names() -> dict[str, str]:
         return catalog.agency_names(session)
 
 
-def answer_checks(
+class Decided(NamedTuple):
+    """A check decided, not yet signed."""
+
+    decision: str
+    answer: bytes  # the answer's JSON as stored, without its receipt
+    row: tuple[Any, ...]  # the check's row (CheckRow) but its stored receipt
+    payload: dict[str, Any]  # what its receipt signs
+
+    def with_receipt(self, receipt: bytes) -> Answered:
+        # The answer as stored, the receipt its last member: no second serialization of the answer.
+        return Answered(self.decision, b"".join((self.answer[:-1], b',"receipt":"', receipt, b'"}')))
+
+
+def decide_checks(
     principal: Principal,
     asked: list[tuple[CheckIn, str]],
     known: Mapping[date, Mapping[str, Facts]],
     rule_sets: dict[date, RuleSet],
     names: dict[str, str],
     today: date,
-    record: Callable[[CheckRow], None],
-    keep_batch: Callable[[receipts.BatchRoot], None] | None = None,
-) -> list[Answered]:
-    """The answers, receipts included, from the facts read; `record` gets the row of each. A
-    single check gets its own JWS; a batch (`keep_batch` given) one signature over all of them,
-    and `keep_batch` what their stored receipts share (app.checks.receipts)."""
-    batch = keep_batch is not None
-    now = utcnow()
+    now: datetime,
+    receipt_format: int,
+) -> list[Decided]:
+    """The answers from the facts read, with their rows and receipt payloads (pure: no I/O)."""
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
     viewer = Viewer(agency, sees_all=principal.has(Scope.admin))
     issuer = get_settings().token_issuer
-    receipt_format = receipts.BATCH_FORMAT if batch else receipts.SINGLE_FORMAT
-    answered: list[tuple[str, bytes, tuple[Any, ...]]] = []
-    payloads: list[dict[str, Any]] = []
+    decided = []
     for (item, identifier), check_id in zip(asked, new_id_texts(len(asked)), strict=True):
         day = _day(item, today)
         facts = known[day].get(identifier)
@@ -249,21 +283,35 @@ def answer_checks(
             receipt_format,
             now,
         )
-        answered.append((result.decision, stored, row))
-        payloads.append(
-            receipts.receipt_payload(
-                answer, agency, result.state_digest, rule_set.digest, issuer, receipt_format
-            )
+        payload = receipts.receipt_payload(
+            answer, agency, result.state_digest, rule_set.digest, issuer, receipt_format
         )
-    if keep_batch is not None:
-        signed, shared = receipts.sign_batch(payloads, issuer)
-        if shared is not None:
-            keep_batch(shared)
+        decided.append(Decided(result.decision, stored, row, payload))
+    return decided
+
+
+def answer_checks(
+    principal: Principal,
+    asked: list[tuple[CheckIn, str]],
+    known: Mapping[date, Mapping[str, Facts]],
+    rule_sets: dict[date, RuleSet],
+    names: dict[str, str],
+    today: date,
+    record: Callable[[CheckRow], None],
+    signed_together: bool = False,
+) -> list[Answered]:
+    """The answers, receipts included, from the facts read; `record` gets the row of each. Each
+    gets its own JWS, or (`signed_together`) one signature covers all of them, each receipt then
+    stored whole (a batch of checks goes through `check_batch`, which keeps the shared parts once)."""
+    format_ = receipts.BATCH_FORMAT if signed_together else receipts.SINGLE_FORMAT
+    decided = decide_checks(principal, asked, known, rule_sets, names, today, utcnow(), format_)
+    if signed_together:
+        payloads = [one.payload for one in decided]
+        signed, _ = receipts.sign_batch(payloads, get_settings().token_issuer, new_id_texts(1)[0])
+        stored = [receipt.decode() for receipt in signed]  # whole: no batch row to find them by
     else:
-        signed = [receipts.sign_one(payload) for payload in payloads]
-    answers = []
-    for (decision, stored, row), receipt in zip(answered, signed, strict=True):
-        # The answer as stored, the receipt its last member: no second serialization of the answer.
-        answers.append(Answered(decision, b"".join((stored[:-1], b',"receipt":"', receipt.receipt, b'"}'))))
-        record(CheckRow._make((*row, receipt.stored)))
-    return answers
+        singles = [receipts.sign_one(one.payload) for one in decided]
+        signed, stored = [one.receipt for one in singles], [one.stored for one in singles]
+    for one, kept in zip(decided, stored, strict=True):
+        record(CheckRow._make((*one.row, kept)))
+    return [one.with_receipt(receipt) for one, receipt in zip(decided, signed, strict=True)]

@@ -64,6 +64,9 @@ class CheckBatch(Base):
 
     # The tree's root hash, unpadded base64url (as in the signed root's `root` claim).
     root: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The batch's id, chosen before it is signed: its rows' stored receipts name it (batches stored
+    # before it was kept are named by their root: no id).
+    key: Mapped[str | None] = mapped_column(String(36), unique=True, nullable=True)
     signed_root: Mapped[str] = mapped_column(Text)
     # The leaf hashes in order, 32 bytes each: any receipt's proof is computed from them on read.
     leaves: Mapped[bytes] = mapped_column(LargeBinary)

@@ -16,9 +16,11 @@ and of the rule versions in force that day).
 
 Stored check rows keep their receipt with the payload detached: every claim of the payload is in
 the row, and it is rebuilt on read, byte for byte. A single check's row keeps `header..signature`.
-A batch's rows keep `batch:<root>:<index>`, and the batch's signed root and leaf hashes are kept
-once (app.checks.models.CheckBatch): the proof is computed from the leaves on read. (Rows written
-before that keep `<root JWS>~~<index>~<proof>`.) Format 1 (rows stored before the reference was
+A batch's rows keep `batch:<batch id>:<index>`, and the batch's signed root and leaf hashes are
+kept once (app.checks.models.CheckBatch): the proof is computed from the leaves on read. The id is
+chosen before anything is signed, so that a batch's rows can be written while later items are still
+being decided. (Rows written before name the batch by its root, `batch:<root>:<index>`; before that
+they kept `<root JWS>~~<index>~<proof>`.) Format 1 (rows stored before the reference was
 signed) is rebuilt without it.
 """
 
@@ -37,7 +39,7 @@ SINGLE_FORMAT = 2  # one JWS per check; format 1 (before) did not sign the refer
 BATCH_FORMAT = 3  # a Merkle proof and the batch's signed root
 RECEIPT_FORMAT = SINGLE_FORMAT
 SEPARATOR = "~"
-STORED_BATCH = "batch:"  # a batch row's stored receipt: batch:<root>:<index>
+STORED_BATCH = "batch:"  # a batch row's stored receipt: batch:<batch id>:<index>
 
 
 class ReceiptInvalid(ValueError):
@@ -98,12 +100,18 @@ class BatchRoot(NamedTuple):
     signed_root: str  # the compact JWS over it
     leaves: bytes  # the leaf hashes in order, 32 bytes each
     size: int
+    key: str  # the batch's id, as its rows' stored receipts name it
 
 
-def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> tuple[list[Signed], BatchRoot | None]:
+def stored_in_batch(key: str, index: int) -> str:
+    """The stored receipt of a batch's item: its batch and place (known before the batch is signed)."""
+    return f"{STORED_BATCH}{key}:{index}"
+
+
+def sign_batch(payloads: list[dict[str, Any]], issuer: str, key: str) -> tuple[list[bytes], BatchRoot | None]:
     """One signature over a Merkle tree of the payloads; each receipt its proof and the signed root.
-    Each one's stored form names the batch and its place; the batch's shared parts are returned to
-    be kept once."""
+    The items' stored forms are `stored_in_batch(key, index)`; the batch's shared parts are
+    returned to be kept once under `key`."""
     if not payloads:
         return [], None
     encoded = [canonical_json(payload) for payload in payloads]
@@ -113,11 +121,11 @@ def sign_batch(payloads: list[dict[str, Any]], issuer: str) -> tuple[list[Signed
     root_jws = get_keyring().sign_jws(
         {"typ": BATCH_TYPE, "iss": issuer, "alg": "sha256", "root": root_b64, "size": len(encoded)}
     )
-    signed = []
-    for index, (item, proof) in enumerate(zip(encoded, proofs, strict=True)):
-        receipt = SEPARATOR.join((root_jws, _b64(item), str(index), _b64(b"".join(proof))))
-        signed.append(Signed(receipt.encode(), f"{STORED_BATCH}{root_b64}:{index}"))
-    return signed, BatchRoot(root_b64, root_jws, b"".join(leaves), len(encoded))
+    signed = [
+        SEPARATOR.join((root_jws, _b64(item), str(index), _b64(b"".join(proof)))).encode()
+        for index, (item, proof) in enumerate(zip(encoded, proofs, strict=True))
+    ]
+    return signed, BatchRoot(root_b64, root_jws, b"".join(leaves), len(encoded), key)
 
 
 BatchLookup = Callable[[str], BatchRoot | None]
@@ -129,10 +137,10 @@ def attach(stored: str, payload: dict[str, Any], batch_of: BatchLookup | None = 
     is."""
     body = _b64(canonical_json(payload))
     if stored.startswith(STORED_BATCH):
-        root, _, index_text = stored.removeprefix(STORED_BATCH).rpartition(":")
-        batch = batch_of(root) if batch_of is not None else None
+        key, _, index_text = stored.removeprefix(STORED_BATCH).rpartition(":")
+        batch = batch_of(key) if batch_of is not None else None
         if batch is None:
-            raise ReceiptInvalid(f"the batch {root} this receipt belongs to is not stored")
+            raise ReceiptInvalid(f"the batch {key} this receipt belongs to is not stored")
         size = merkle.HASH_SIZE
         leaves = [batch.leaves[i : i + size] for i in range(0, len(batch.leaves), size)]
         path = _b64(b"".join(merkle.proof_of(leaves, int(index_text))))

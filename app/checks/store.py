@@ -3,7 +3,9 @@ transports.
 
 - On PostgreSQL the reads and writes run on the event loop, over the app's async connection pool
   (app.db.asyncpool): today's facts with one prepared statement, answered rows with one COPY in
-  autocommit, whose own commit makes them durable before any answer leaves.
+  autocommit, whose own commit makes them durable before any answer leaves. A batch's rows go in
+  one COPY fed part by part as they are decided, and its shared receipt parts after them, in one
+  transaction.
 - On SQLite (and for as-of days on either database, which read the audit log's snapshots) they run
   in a worker thread on the engine.
 
@@ -12,9 +14,14 @@ Single checks that arrive while a read or a write is in flight go together in th
 waits for nothing. The flow above (app.checks.flows) is the same whatever the transport.
 """
 
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from datetime import date
 from typing import Any, NamedTuple, Protocol
 
+import psycopg
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -57,11 +64,21 @@ class CheckRow(NamedTuple):
     receipt: str
 
 
+# A batch's rows as they are decided, a part at a time, and then what their receipts share (called
+# once every part is written: the batch is signed then).
+RowParts = AsyncGenerator[list[CheckRow], None]
+BatchSigned = Callable[[], Awaitable[BatchRoot | None]]
+
+
 class Transport(Protocol):
     async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]: ...
 
-    async def write(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
-        """The rows (and the batch their receipts share, if any) in one transaction."""
+    async def write(self, rows: list[CheckRow]) -> None:
+        """The rows, durable when it returns."""
+        ...
+
+    async def write_batch(self, parts: RowParts, signed: BatchSigned) -> None:
+        """Every part's rows and the batch their receipts share, in one transaction."""
         ...
 
 
@@ -71,8 +88,12 @@ class ThreadTransport:
     async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
         return await run_in_threadpool(_read_today, day, identifiers)
 
-    async def write(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
-        await run_in_threadpool(_write, rows, batch)
+    async def write(self, rows: list[CheckRow]) -> None:
+        await run_in_threadpool(_write, rows, None)
+
+    async def write_batch(self, parts: RowParts, signed: BatchSigned) -> None:
+        rows = [row async for part in parts for row in part]
+        await run_in_threadpool(_write, rows, await signed())
 
 
 def _read_today(day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
@@ -91,6 +112,7 @@ def _write(rows: list[CheckRow], batch: BatchRoot | None) -> None:
 def _batch_row(batch: BatchRoot) -> CheckBatch:
     return CheckBatch(
         root=batch.root,
+        key=batch.key,
         signed_root=batch.signed_root,
         leaves=batch.leaves,
         size=batch.size,
@@ -99,18 +121,24 @@ def _batch_row(batch: BatchRoot) -> CheckBatch:
 
 
 def batch_lookup(session: Session) -> BatchLookup:
-    """Finds a batch's shared receipt parts by its root, for rebuilding a stored receipt."""
+    """Finds a batch's shared receipt parts by the name its rows give it (its id, or its root for
+    batches stored before ids), for rebuilding a stored receipt."""
 
-    def find(root: str) -> BatchRoot | None:
-        row = session.get(CheckBatch, root)
-        return BatchRoot(row.root, row.signed_root, bytes(row.leaves), row.size) if row else None
+    def find(key: str) -> BatchRoot | None:
+        row = session.scalars(
+            select(CheckBatch).where(or_(CheckBatch.key == key, CheckBatch.root == key))
+        ).first()
+        if row is None:
+            return None
+        return BatchRoot(row.root, row.signed_root, bytes(row.leaves), row.size, row.key or row.root)
 
     return find
 
 
 _COPY = copy_statement(Check, CheckRow._fields)
 _INSERT_BATCH = (
-    "INSERT INTO check_batches (root, signed_root, leaves, size, created_at) VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO check_batches (root, key, signed_root, leaves, size, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -120,6 +148,10 @@ class PostgresTransport:
     def __init__(self, pool: AsyncPool) -> None:
         self.pool = pool
         self.read_sql, self.read_defaults = repository.in_force_sql_for_psycopg()
+        # A batch being written holds a connection while its next parts are read on others: at
+        # most half the pool is held so, else enough concurrent batches would hold every
+        # connection, each waiting for one to read with.
+        self.batch_writers = asyncio.Semaphore(max(pool.size // 2, 1))
 
     async def read_today(self, day: date, identifiers: list[str]) -> list[tuple[Any, ...]]:
         params = self.read_defaults | {"day": day, "identifiers": identifiers}
@@ -130,24 +162,44 @@ class PostgresTransport:
 
         return await self.pool.run(read)
 
-    async def write(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
-        lines = [copy_line(row) for row in rows]
-        assert None not in lines, "a check row's values are all of types COPY lines are made of"
-        text = "".join(lines)  # type: ignore[arg-type]
+    async def write(self, rows: list[CheckRow]) -> None:
+        text = _copy_text(rows)
 
         async def copy(connection: Any) -> None:
             async with connection.cursor() as cursor, cursor.copy(_COPY) as writer:
                 await writer.write(text)
 
-        async def copy_with_batch(connection: Any) -> None:
-            assert batch is not None
-            async with connection.transaction():
-                await connection.execute(
-                    _INSERT_BATCH, (batch.root, batch.signed_root, batch.leaves, batch.size, utcnow())
-                )
-                await copy(connection)
+        await self.pool.run(copy)
 
-        await self.pool.run(copy if batch is None else copy_with_batch)
+    async def write_batch(self, parts: RowParts, signed: BatchSigned) -> None:
+        """One COPY, fed each part as soon as it is decided: the database takes in one part while
+        the next is being decided. The batch's shared receipt parts last, in the same transaction."""
+        reading = False
+
+        async def copy(connection: Any) -> None:
+            nonlocal reading
+            if reading:  # the pool tries again on a new connection: the parts are gone by now
+                raise psycopg.OperationalError("the connection was lost while a batch was written")
+            async with connection.transaction():
+                reading = True
+                async with connection.cursor() as cursor, cursor.copy(_COPY) as writer, aclosing(parts):
+                    async for part in parts:
+                        await writer.write(_copy_text(part))
+                batch = await signed()
+                if batch is not None:
+                    await connection.execute(
+                        _INSERT_BATCH,
+                        (batch.root, batch.key, batch.signed_root, batch.leaves, batch.size, utcnow()),
+                    )
+
+        async with self.batch_writers:
+            await self.pool.run(copy)
+
+
+def _copy_text(rows: list[CheckRow]) -> str:
+    lines = [copy_line(row) for row in rows]
+    assert None not in lines, "a check row's values are all of types COPY lines are made of"
+    return "".join(lines)  # type: ignore[arg-type]
 
 
 class CheckStore:
@@ -176,9 +228,10 @@ class CheckStore:
     async def record(self, row: CheckRow) -> None:
         await self._writes.submit(row)
 
-    async def record_many(self, rows: list[CheckRow], batch: BatchRoot | None = None) -> None:
-        if rows:
-            await self.transport.write(rows, batch)
+    async def record_batch(self, parts: RowParts, signed: BatchSigned) -> None:
+        """A batch's rows, written as they come (`parts`), and what their receipts share
+        (`signed`, once every part is in); nothing of it is stored unless all of it is."""
+        await self.transport.write_batch(parts, signed)
 
     async def _read_group(self, asked: list[tuple[date, str]]) -> list[Facts | None]:
         found: dict[date, dict[str, Facts]] = {}

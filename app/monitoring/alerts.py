@@ -318,7 +318,7 @@ def _compare(
     # Several at once: one batch signature (each alert keeps its whole receipt, nothing shared to keep).
     answered = answer_checks(
         principal, asked, {today: facts}, {today: rule_set}, names, today, lambda _: None,
-        (lambda _: None) if len(asked) > 1 else None,
+        signed_together=len(asked) > 1,
     )  # fmt: skip
     at = utcnow()
     delivery_ids = iter(new_id_texts(len(changed)))  # time-ordered: the deliveries' listing order

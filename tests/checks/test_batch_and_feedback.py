@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from app.checks import store
-from app.checks.models import Check
+from app.checks import flows, store
+from app.checks.models import Check, CheckBatch
 from app.db import session_scope
 from tests.checks.helpers import approver, check, push
 from tests.conftest import make_uscc
@@ -61,6 +61,7 @@ def _decided(answer: dict) -> tuple:
 
 def test_a_batch_read_in_chunks_answers_as_single_checks_do(http, police, token_for, clock, monkeypatch):
     monkeypatch.setattr(store, "READ_CHUNK", 2)  # many subjects: read two at a time
+    monkeypatch.setattr(flows, "BATCH_PART", 3)  # and decided and written three at a time
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     for n in (1, 2, 3):
@@ -76,6 +77,42 @@ def test_a_batch_read_in_chunks_answers_as_single_checks_do(http, police, token_
     assert [_decided(r) for r in results] == [_decided(r) for r in singles]
     assert [r["found"] for r in results] == [n <= 4 for n in asked]
     assert _stored_checks() == 2 * len(asked)
+    for result in results:  # every part's rows name the one batch their receipts share
+        assert (
+            http.get(f"/v1/checks/{result['id']}", headers=approver_headers).json()["receipt"]
+            == result["receipt"]
+        )
+
+
+def test_a_batch_that_fails_after_its_first_parts_are_written_stores_nothing(
+    http, police, token_for, clock, monkeypatch
+):
+    """The rows of a batch go to the database part by part while later parts are decided; a
+    failure in a later part leaves none of them, nor the batch's shared receipt parts."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    monkeypatch.setattr(flows, "BATCH_PART", 2)
+    decide = flows.decide_checks
+    parts: list[int] = []
+
+    def failing_third_part(principal, asked, *rest):
+        parts.append(len(asked))
+        if len(parts) == 3:
+            raise OperationalError("SELECT", {}, Exception("the database went away"))
+        return decide(principal, asked, *rest)
+
+    monkeypatch.setattr(flows, "decide_checks", failing_third_part)
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in range(1, 8)]
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 503, answer.text
+    assert parts == [2, 2, 2]  # two parts decided (and sent to be written) before the third failed
+    assert _stored_checks() == 0
+    with session_scope(writing=False) as session:
+        assert session.scalar(select(func.count()).select_from(CheckBatch)) == 0
+    monkeypatch.setattr(flows, "decide_checks", decide)
+    answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    assert answer.status_code == 200 and _stored_checks() == len(items)
 
 
 def test_a_read_that_fails_mid_batch_fails_the_batch_and_stores_nothing(

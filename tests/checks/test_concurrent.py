@@ -6,8 +6,16 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from jose import jws
 
+from app.auth.service import Principal
+from app.checks import flows
+from app.checks.schemas import CheckIn
+from app.checks.store import CheckStore, PostgresTransport
+from app.config import get_settings
+from app.db import get_engine
+from app.db.asyncpool import AsyncPool
 from app.main import app
 from tests.checks.helpers import approver, push
 from tests.conftest import make_uscc
@@ -90,3 +98,31 @@ def test_one_bad_check_among_many_at_once_fails_alone(http, police, token_for, c
     assert answers[0].json()["decision"] == "restrict" and answers[0].json()["as_of"] == "2026-11-19"
     listed = http.get("/v1/checks", params={"limit": 500}, headers=headers).json()
     assert listed["total"] == 9
+
+
+@pytest.mark.skipif(get_engine().dialect.name != "postgresql", reason="the async pool is PostgreSQL's")
+def test_batches_at_once_never_hold_every_connection_waiting_for_one(http, police, token_for, monkeypatch):
+    """A batch holds a connection to write while it reads its next part on another: more batches
+    at once than the pool has connections still all finish."""
+    for n in KNOWN:
+        push(http, police, n)
+    monkeypatch.setattr(flows, "BATCH_PART", 1)
+    principal = Principal("approver", "national.market_regulation", frozenset({"checks:write"}))
+    items = [
+        CheckIn.model_validate({"subject": {"identifier": make_uscc(n)}, "action": "financing"})
+        for n in KNOWN
+    ]
+
+    async def at_once() -> list[list[Any]]:
+        pool = AsyncPool(get_settings().resolved_database_url, size=2)
+        checks = CheckStore(PostgresTransport(pool))
+        try:
+            batches = (flows.check_batch(checks, principal, items) for _ in range(6))
+            return list(await asyncio.wait_for(asyncio.gather(*batches), timeout=30))
+        finally:
+            await pool.close()
+
+    answered = asyncio.run(at_once())
+    assert [[json.loads(one.json)["identifier"] for one in batch] for batch in answered] == [
+        [make_uscc(n) for n in KNOWN]
+    ] * 6

@@ -118,10 +118,10 @@ def test_a_stored_check_gives_back_the_receipt_it_was_answered_with(http, police
             # A batch row names its batch and place; the signed root and the leaves are kept once.
             signed_root, _, index, _ = answer["receipt"].split("~")
             root = jws.get_unverified_claims(signed_root)
-            assert row.receipt == f"batch:{json.loads(root)['root']}:{index}"
             with session_scope(writing=False) as session:
                 batch = session.get(CheckBatch, json.loads(root)["root"])
                 assert batch.signed_root == signed_root and batch.size == 3 == len(batch.leaves) // 32
+            assert row.receipt == f"batch:{batch.key}:{index}" and len(batch.key) == 36
         stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
         assert stored["receipt"] == answer["receipt"]
         payload = receipts.verify(stored["receipt"])
@@ -242,6 +242,24 @@ def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_databas
         migrate.upgrade(url)
     finally:
         engine.dispose()
+
+
+def test_batch_rows_that_name_their_batch_by_its_root_still_read_back(http, police, token_for, clock):
+    """Rows written before batches had ids name them by their root: `batch:<root>:<index>`."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2, 3)]
+    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    with session_scope() as session:
+        batch = session.scalars(select(CheckBatch)).one()
+        for answer in results:
+            row = session.get(Check, uuid.UUID(answer["id"]))
+            row.receipt = row.receipt.replace(batch.key, batch.root)
+        batch.key = None
+    for answer in results:
+        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+        assert stored["receipt"] == answer["receipt"]
 
 
 def test_batch_rows_stored_with_their_proof_still_read_back(http, police, token_for, clock):
