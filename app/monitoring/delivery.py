@@ -147,25 +147,25 @@ def _for_update(session: Session, query: Any) -> Any:
 def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
     """Up to `limit` due deliveries, each leased to this worker until `now + lease`."""
     with session_scope() as session:
-        rows = (
-            session.execute(
-                _for_update(
-                    session,
-                    select(Delivery)
-                    .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-                    .order_by(Delivery.next_attempt_at)
-                    .limit(limit),
-                )
+        rows = session.execute(
+            _for_update(
+                session,
+                select(Delivery.id, Delivery.alert_id, Delivery.watchlist_id, Delivery.created_at)
+                .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                .order_by(Delivery.next_attempt_at)
+                .limit(limit),
             )
-            .scalars()
-            .all()
-        )
+        ).all()
         if not rows:
             return []
-        lease_until = now + _lease(timeout)
-        for row in rows:
-            row.attempts += 1
-            row.next_attempt_at = lease_until
+        counted = session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_([row.id for row in rows]))
+            .values(attempts=Delivery.attempts + 1, next_attempt_at=now + _lease(timeout))
+            .returning(Delivery.id, Delivery.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        attempts = {delivery_id: count for delivery_id, count in counted}
         alerts = {
             alert.id: alert
             for alert in session.scalars(select(Alert).where(Alert.id.in_([row.alert_id for row in rows])))
@@ -176,15 +176,22 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
                 select(Watchlist).where(Watchlist.id.in_({row.watchlist_id for row in rows}))
             )
         }
-        due = []
+        due, orphaned = [], []
         for row in rows:
             alert, watchlist = alerts.get(row.alert_id), lists.get(row.watchlist_id)
             if alert is None or watchlist is None or not watchlist.callback_url or not watchlist.secret:
-                row.status, row.last_error = "failed", "the watchlist no longer has a callback URL"
+                orphaned.append(row.id)
                 continue
             body = AlertOut.model_validate(alert_out(alert)).model_dump_json().encode()  # as the feed
             due.append(
-                Due(row.id, watchlist.callback_url, watchlist.secret, body, row.created_at, row.attempts)
+                Due(row.id, watchlist.callback_url, watchlist.secret, body, row.created_at, attempts[row.id])
+            )
+        if orphaned:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(orphaned))
+                .values(status="failed", last_error="the watchlist no longer has a callback URL")
+                .execution_options(synchronize_session=False)
             )
         return due
 
@@ -222,17 +229,31 @@ def post(client: httpx.Client, url: str, secret: str, delivery_id: str, body: by
 
 
 def settle(results: list[tuple[Due, Outcome]], now: datetime) -> None:
+    """Acknowledged deliveries marked delivered, one statement per status code (nearly always one);
+    the others scheduled again or given up, row by row (few, and each its own backoff)."""
+    acknowledged: dict[int | None, list[uuid.UUID]] = {}
+    for due, outcome in results:
+        if outcome.ok:
+            acknowledged.setdefault(outcome.status, []).append(due.id)
     with session_scope() as session:
-        ids = [due.id for due, _ in results]
+        for status, ids in acknowledged.items():
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids), Delivery.status == "pending")  # not one deleted or settled
+                .values(status="delivered", delivered_at=now, last_status=status, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+        failed = [(due, outcome) for due, outcome in results if not outcome.ok]
+        if not failed:
+            return
+        ids = [due.id for due, _ in failed]
         rows = {row.id: row for row in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
-        for due, outcome in results:
+        for due, outcome in failed:
             row = rows.get(due.id)
             if row is None or row.status != "pending":
                 continue  # deleted with its watchlist, or settled by another worker
             row.last_status, row.last_error = outcome.status, outcome.error
-            if outcome.ok:
-                row.status, row.delivered_at = "delivered", now
-            elif now + backoff(row.attempts) - row.created_at > GIVE_UP_AFTER:
+            if now + backoff(row.attempts) - row.created_at > GIVE_UP_AFTER:
                 row.status = "failed"
             else:
                 row.next_attempt_at = now + backoff(row.attempts)
