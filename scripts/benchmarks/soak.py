@@ -35,7 +35,9 @@ EXPECTED = {
     "push": {200, 201},
     "batch": {200},
     "check": {200},
-    "lookup": {200},
+    # The public face shows only records in public force (not yet published, or restricted, is a
+    # 404 like an unknown code): the soak's pushed records may not be; the lookup's query runs alike.
+    "lookup": {200, 404},
     "read": {200},
 }
 WEIGHTS = {"push": 30, "batch": 5, "check": 30, "lookup": 30, "read": 5}
@@ -43,7 +45,7 @@ PATHS = {
     "push": "/v1/records",
     "batch": "/v1/records/batch",
     "check": "/v1/checks",
-    "lookup": "/v1/public/subjects/{identifier}",
+    "lookup": "/v1/public/subjects/{key}",
     "read": "/v1/records",
 }
 BATCH_SIZE = 20
