@@ -157,7 +157,12 @@ class PostgresTransport:
         params = self.read_defaults | {"day": day, "identifiers": identifiers}
 
         async def read(connection: Any) -> list[tuple[Any, ...]]:
-            cursor = await connection.execute(self.read_sql, params)
+            # Planned for each read's own identifiers, never prepared: a prepared read may get one
+            # generic plan made with the statistics of the moment, and a plan made while the tables
+            # were nearly empty stayed in use as they grew (reads of one subject went from 5 ms to
+            # 3 s within two minutes of `scripts/bench soak`: checks' p99 5-25 s). The number of
+            # identifiers also ranges from 1 to 5,000, which no one plan serves well.
+            cursor = await connection.execute(self.read_sql, params, prepare=False)
             return list(await cursor.fetchall())
 
         return await self.pool.run(read)

@@ -21,8 +21,6 @@ from typing import Any, TypeVar
 import psycopg
 from sqlalchemy.engine import make_url
 
-from app.db.session import POSTGRES_OPTIONS
-
 POOL_SIZE = 8
 Result = TypeVar("Result")
 
@@ -96,7 +94,7 @@ class AsyncPool:
             if not connection.closed:
                 return connection, True
         connection = await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, prepare_threshold=0, options=POSTGRES_OPTIONS
+            self.conninfo, autocommit=True, prepare_threshold=0
         )
         return connection, False
 

@@ -15,28 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
 
-# Every PostgreSQL connection plans each execution of a prepared statement for its own parameters.
-# psycopg prepares statements a connection runs often, and PostgreSQL may then keep one generic plan
-# for all parameters, made with the statistics of that moment: a plan made while `records` was
-# nearly empty stayed in use as it grew, and a one-subject read went from 5 ms to 3 s on those
-# connections within two minutes of load (`scripts/bench soak`; checks' p99 5-25 s). Planning each
-# execution costs a fraction of a millisecond.
-POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan"
-
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    return create_engine(
-        url,
-        pool_size=10,
-        max_overflow=20,
-        pool_pre_ping=True,
-        connect_args={"options": POSTGRES_OPTIONS},
-        **kwargs,
-    )
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
 
 
 def _tune_sqlite(engine: Engine) -> None:
