@@ -198,7 +198,9 @@ def read_in_force(connection: Connection, identifiers: list[str], day: date) -> 
         driver = connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor:  # plain tuples: SQLAlchemy's rows cost a batch more than its fetch
-            cursor.execute(sql, defaults | given | {"day": day})
+            # Never prepared: planned for these identifiers (1 to 5,000 of them), not with a generic
+            # plan kept from other statistics (app.checks.store says what one did).
+            cursor.execute(sql, defaults | given | {"day": day}, prepare=False)
             return list(cursor.fetchall())
     return [tuple(row) for row in connection.execute(_in_force_query(single), given | {"day": day})]
 

@@ -11,6 +11,7 @@ from app.checks.store import PostgresTransport
 from app.config import get_settings
 from app.db import get_engine
 from app.db.asyncpool import AsyncPool
+from app.records import repository
 from tests.conftest import make_uscc
 
 pytestmark = pytest.mark.skipif(get_engine().dialect.name != "postgresql", reason="PostgreSQL's planner")
@@ -33,3 +34,12 @@ def test_the_in_force_read_is_never_kept_as_a_prepared_statement(http, police):
             await pool.close()
 
     assert not [statement for statement in asyncio.run(read_often()) if "subjects.identifier" in statement]
+
+
+def test_the_engines_in_force_read_of_many_is_never_kept_as_a_prepared_statement(http, police):
+    """The same read through the engine (watchlists, the alert maker): many identifiers at a time."""
+    with get_engine().connect() as connection:
+        for n in range(1, 12):
+            repository.read_in_force(connection, [make_uscc(n), make_uscc(n + 100)], date.today())
+        prepared = connection.exec_driver_sql("SELECT statement FROM pg_prepared_statements").all()
+    assert not [row[0] for row in prepared if "subjects.identifier" in row[0]]
