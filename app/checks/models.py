@@ -43,8 +43,9 @@ class Check(Base):
     # SHA-256 over the records and rule versions the decision rests on (also in the receipt).
     state_digest: Mapped[str] = mapped_column(String(64))
     # The answer exactly as given (JSON text, without the receipt), and the receipt: a compact JWS
-    # with its payload detached (`header..signature`); of a batch, `batch:<root>:<index>` (the rest
-    # is its CheckBatch's); whole in rows stored before the payload was detached.
+    # with its payload detached (`header..signature`); of a batch, `batch:<batch id>:<index>` (the
+    # rest is its CheckBatch's; `batch:<root>:<index>` in rows stored before batches had ids); whole
+    # in rows stored before the payload was detached.
     answer: Mapped[str] = mapped_column(Text)
     receipt: Mapped[str] = mapped_column(Text)
     # The receipt's claims found nowhere else in the row (null in rows whose receipt is whole).

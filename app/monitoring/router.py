@@ -75,6 +75,8 @@ def list_identifiers(
     """Every watched identifier in order, a page at a time, with the decision last known for each
     (what the next alert's `decision_before` will be)."""
     items, last = service.watched(session, principal, watchlist_id, after, limit)
+    # Each one's decision is a government-view answer, as the alerts' are: who read them is logged.
+    access.log(session, principal, "watchlist_identifiers", reference=str(watchlist_id))
     return {"items": items, "next": last}
 
 

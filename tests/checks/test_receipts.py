@@ -244,37 +244,41 @@ def test_the_downgrade_puts_whole_receipts_back(http, token_for, scratch_databas
         engine.dispose()
 
 
-def test_batch_rows_that_name_their_batch_by_its_root_still_read_back(http, police, token_for, clock):
-    """Rows written before batches had ids name them by their root: `batch:<root>:<index>`."""
+def _batch_of_three(http, police, token_for, clock) -> tuple[dict, list[dict]]:
+    """An approver's headers and the results of a batch of three checks, one of a listed company."""
     approver_headers = approver(token_for)
     clock("2026-11-18T10:00")
     push(http, police, 1)
     items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2, 3)]
     results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    return approver_headers, results
+
+
+def _read_back_as_answered(http, approver_headers: dict, results: list[dict]) -> None:
+    for answer in results:
+        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
+        assert stored["receipt"] == answer["receipt"]
+        assert receipts.verify(stored["receipt"])["check_id"] == answer["id"]
+
+
+def test_batch_rows_that_name_their_batch_by_its_root_still_read_back(http, police, token_for, clock):
+    """Rows written before batches had ids name them by their root: `batch:<root>:<index>`."""
+    approver_headers, results = _batch_of_three(http, police, token_for, clock)
     with session_scope() as session:
         batch = session.scalars(select(CheckBatch)).one()
         for answer in results:
             row = session.get(Check, uuid.UUID(answer["id"]))
             row.receipt = row.receipt.replace(batch.key, batch.root)
         batch.key = None
-    for answer in results:
-        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
-        assert stored["receipt"] == answer["receipt"]
+    _read_back_as_answered(http, approver_headers, results)
 
 
 def test_batch_rows_stored_with_their_proof_still_read_back(http, police, token_for, clock):
     """Rows written before batches were kept once carry `<root JWS>~~<index>~<proof>`."""
-    approver_headers = approver(token_for)
-    clock("2026-11-18T10:00")
-    push(http, police, 1)
-    items = [{"subject": {"identifier": make_uscc(n)}, "action": "financing"} for n in (1, 2, 3)]
-    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers).json()["results"]
+    approver_headers, results = _batch_of_three(http, police, token_for, clock)
     with session_scope() as session:
         for answer in results:
             signed_root, _, index, proof = answer["receipt"].split("~")
             session.get(Check, uuid.UUID(answer["id"])).receipt = f"{signed_root}~~{index}~{proof}"
         session.execute(delete(CheckBatch))
-    for answer in results:
-        stored = http.get(f"/v1/checks/{answer['id']}", headers=approver_headers).json()
-        assert stored["receipt"] == answer["receipt"]
-        assert receipts.verify(stored["receipt"])["check_id"] == answer["id"]
+    _read_back_as_answered(http, approver_headers, results)

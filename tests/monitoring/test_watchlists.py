@@ -244,3 +244,7 @@ def test_every_watched_identifier_can_be_read_back_page_by_page(http, police, to
     assert http.get(url, headers=other).status_code == 404
     assert http.get(url, params={"limit": 0}, headers=headers).status_code == 422
     assert http.get(url, params={"limit": 10_001}, headers=headers).status_code == 422
+    # Decisions are the government view: the oversight log names who read them.
+    auditor = token_for("national.credit_office", "audit:read")
+    logged = http.get("/v1/admin/access-log", headers=auditor).json()["items"]
+    assert any(entry["what"] == "watchlist_identifiers" for entry in logged)
