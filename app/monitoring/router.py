@@ -76,7 +76,7 @@ def list_identifiers(
     (what the next alert's `decision_before` will be)."""
     items, last = service.watched(session, principal, watchlist_id, after, limit)
     # Each one's decision is a government-view answer, as the alerts' are: who read them is logged.
-    access.log(session, principal, "watchlist_identifiers", reference=str(watchlist_id))
+    access.log(session, principal, "watchlist_items", reference=str(watchlist_id))
     return {"items": items, "next": last}
 
 

@@ -247,4 +247,4 @@ def test_every_watched_identifier_can_be_read_back_page_by_page(http, police, to
     # Decisions are the government view: the oversight log names who read them.
     auditor = token_for("national.credit_office", "audit:read")
     logged = http.get("/v1/admin/access-log", headers=auditor).json()["items"]
-    assert any(entry["what"] == "watchlist_identifiers" for entry in logged)
+    assert any(entry["what"] == "watchlist_items" for entry in logged)
