@@ -15,6 +15,7 @@ compatible, NAT64, 6to4) are judged as that address. Redirects are never followe
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -110,23 +111,34 @@ def check(url: str, production: bool | None = None) -> list[Address]:
     return addresses
 
 
-def pinned(url: str, production: bool) -> tuple[str, dict[str, str], dict[str, str]]:
-    """(URL to request, extra headers, request extensions) for a delivery to `url`: checked now,
-    and aimed at the address that was checked, the name kept in Host and as the TLS server name
-    (the certificate is verified against it). Refused when the name does not resolve now."""
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery connects and what it sends as the URL's host: the address checked, and the
+    name (ASCII, as on the wire) kept in Host and as the TLS server name."""
+
+    scheme: str
+    address: str
+    port: int
+    host: str  # the Host header: the name, and the port when the URL gives one
+    server_name: str  # TLS: the certificate is verified against this name
+    path: str  # the request target: path and query, percent-encoded as given
+
+
+def pinned(url: str, production: bool) -> Target:
+    """Where to deliver to `url`: checked now, and aimed at the address that was checked (the name
+    kept in Host and as the TLS server name). Refused when the name does not resolve now."""
     addresses = check(url, production)
     if not addresses:
         raise Refused("the callback URL's host does not resolve now")
     parsed = httpx.URL(url)
-    try:
-        ipaddress.ip_address(parsed.host)
-    except ValueError:
-        pass
-    else:
-        return url, {}, {}
-    host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
-    target = parsed.copy_with(host=str(addresses[0]))
-    return str(target), {"Host": host_header}, {"sni_hostname": parsed.host}
+    return Target(
+        scheme=parsed.scheme,
+        address=str(addresses[0]),
+        port=parsed.port or (443 if parsed.scheme == "https" else 80),
+        host=parsed.netloc.decode("ascii"),
+        server_name=parsed.raw_host.decode("ascii"),
+        path=parsed.raw_path.decode("ascii") or "/",
+    )
 
 
 def validated(url: str | None, field: str = "callback_url") -> str | None:

@@ -7,9 +7,10 @@ restarts.
   this one after a crash — sends it again only once the lease has run out. On PostgreSQL rows are
   claimed with FOR UPDATE SKIP LOCKED: several server processes deliver each alert once; on SQLite
   the writing transaction excludes the others (one process).
-- POST to the callback URL with the alert as JSON, `X-Registry-Signature: sha256=<hex HMAC-SHA256
-  of the body with the watchlist's secret>` and `X-Registry-Delivery: <id>`, the same id on every
-  attempt (a receiver drops a second copy by it). Any 2xx acknowledges; redirects are not followed.
+- POST to the callback URL (app.monitoring.sender) with the alert as JSON, `X-Registry-Signature:
+  sha256=<hex HMAC-SHA256 of the body with the watchlist's secret>` and `X-Registry-Delivery: <id>`,
+  the same id on every attempt (a receiver drops a second copy by it). Any 2xx acknowledges;
+  redirects are not followed.
 - Otherwise (an error status, a timeout, no answer) it is retried after 5 s, then 10 s, 20 s, ...,
   at most an hour apart, for 24 hours from the alert; then it is marked failed, shown in
   GET /v1/watchlists/{id}/deliveries, and `registry deliveries retry` queues it again.
@@ -18,9 +19,9 @@ restarts.
 """
 
 import asyncio
-import functools
 import hashlib
 import hmac
+import http.client
 import logging
 import time
 import uuid
@@ -29,7 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from prometheus_client import Counter, Gauge
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ from app.auth.service import Principal
 from app.config import get_settings
 from app.db import get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
-from app.monitoring import alerts, callbacks, wake
+from app.monitoring import alerts, callbacks, sender, wake
 from app.monitoring.models import Alert, Delivery, Subscription, WatchChange, Watchlist
 from app.monitoring.schemas import AlertOut, ChangeOut
 from app.monitoring.service import alert_out
@@ -92,29 +92,8 @@ def _timeout() -> float:
     return get_settings().webhook_timeout_seconds
 
 
-# POSTs go out from threads of their own with the synchronous client: the async one asks on every
-# request which event loop library runs it (a failing `import sniffio` where it is not installed),
-# which cost more CPU than the request itself (measured).
+# POSTs go out from threads of their own, over connections each thread keeps (app.monitoring.sender).
 _senders = ThreadPoolExecutor(CONCURRENCY, thread_name_prefix="webhooks")
-
-
-@functools.lru_cache(maxsize=256)
-def _client(timeout: float, host: str) -> httpx.Client:
-    """One client per callback host (and timeout), kept between rounds and shared by the sender
-    threads: its connections stay open, and its TLS context (loading the CA bundle: ~45 ms) is made
-    once. Per host, because a POST is aimed at the address checked (callbacks.pinned), and
-    connections are pooled by address: two hosts behind one address must not share a TLS connection
-    verified for only one of them."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    return httpx.Client(timeout=timeout, limits=limits, follow_redirects=False)
-
-
-def _client_for(url: str, timeout: float) -> httpx.Client:
-    try:
-        host = httpx.URL(url).host
-    except httpx.InvalidURL:
-        host = ""  # post() refuses the URL itself
-    return _client(timeout, host)
 
 
 def _lease(timeout: float) -> timedelta:
@@ -196,36 +175,35 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
         return due
 
 
-def post(client: httpx.Client, url: str, secret: str, delivery_id: str, body: bytes, kind: str) -> Outcome:
+def post(url: str, secret: str, delivery_id: str, body: bytes, kind: str, timeout: float) -> Outcome:
     production = get_settings().environment == "production"
     try:
         # What the name resolves to now (it may have changed since it was given), checked in every
         # environment, and the POST aimed at that very address (no second lookup to rebind).
-        target, host, extensions = callbacks.pinned(url, production)
-        answer = client.post(
+        target = callbacks.pinned(url, production)
+        status = sender.post(
             target,
-            content=body,
-            headers={
+            {
                 "Content-Type": "application/json",
                 SIGNATURE_HEADER: signature(secret, body),
                 DELIVERY_HEADER: delivery_id,
                 "X-Registry-Event": kind,
                 "User-Agent": "credit-registry-webhooks/1",
-                **host,
             },
-            extensions=extensions,
+            body,
+            timeout,
         )
     except callbacks.Refused as exc:
         ATTEMPTS.labels(kind, "refused").inc()
         return Outcome(False, None, f"refused: {exc}"[:500])
-    except httpx.HTTPError as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         ATTEMPTS.labels(kind, "error").inc()
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
-    if 200 <= answer.status_code < 300:
+    if 200 <= status < 300:
         ATTEMPTS.labels(kind, "acknowledged").inc()
-        return Outcome(True, answer.status_code)
+        return Outcome(True, status)
     ATTEMPTS.labels(kind, "refused_by_receiver").inc()
-    return Outcome(False, answer.status_code, f"HTTP {answer.status_code}")
+    return Outcome(False, status, f"HTTP {status}")
 
 
 def settle(results: list[tuple[Due, Outcome]], now: datetime) -> None:
@@ -268,9 +246,7 @@ async def deliver_alerts(now: datetime | None = None, timeout: float | None = No
     loop = asyncio.get_running_loop()
     outcomes = await asyncio.gather(
         *(
-            loop.run_in_executor(
-                _senders, post, _client_for(d.url, timeout), d.url, d.secret, str(d.id), d.body, "alert"
-            )
+            loop.run_in_executor(_senders, post, d.url, d.secret, str(d.id), d.body, "alert", timeout)
             for d in due
         )
     )
@@ -319,16 +295,16 @@ def claim_feeds(now: datetime, timeout: float) -> list[FeedDue]:
         return due
 
 
-def _send_feed(client: httpx.Client, due: FeedDue) -> tuple[int, Outcome | None, int]:
+def _send_feed(due: FeedDue, timeout: float) -> tuple[int, Outcome | None, int]:
     """Send the changes in order, stopping at the first not acknowledged: (the cursor acknowledged,
     the failure if any, the number sent)."""
     acknowledged, sent = due.cursor, 0
     started, budget = time.monotonic(), due.lease.total_seconds()
     for item in due.items:
-        if time.monotonic() - started + client.timeout.read > budget:  # type: ignore[operator]
+        if time.monotonic() - started + timeout > budget:
             return acknowledged, None, sent  # the lease runs out: the rest next round
         body = ChangeOut.model_validate(item).model_dump_json().encode()  # as GET /v1/changes
-        outcome = post(client, due.url, due.secret, feed_delivery_id(due.id, item["cursor"]), body, "change")
+        outcome = post(due.url, due.secret, feed_delivery_id(due.id, item["cursor"]), body, "change", timeout)
         sent += 1
         if not outcome.ok:
             return acknowledged, outcome, sent
@@ -364,9 +340,7 @@ async def deliver_feeds(now: datetime | None = None, timeout: float | None = Non
     if not due:
         return 0
     loop = asyncio.get_running_loop()
-    sent = await asyncio.gather(
-        *(loop.run_in_executor(_senders, _send_feed, _client_for(d.url, timeout), d) for d in due)
-    )
+    sent = await asyncio.gather(*(loop.run_in_executor(_senders, _send_feed, d, timeout) for d in due))
     await run_in_threadpool(settle_feeds, list(zip(due, sent, strict=True)), now or utcnow())
     return sum(count for _, _, count in sent)
 

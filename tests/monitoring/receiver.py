@@ -1,8 +1,10 @@
 """A real HTTP receiver for the webhook tests, in a thread of the test: it answers as told (200, 500,
-or too slowly) and keeps every POST it got, with the answer it meant to give."""
+too slowly, with a long body, or closing the connection without saying so) and keeps every POST it
+got, with the answer it meant to give and where it came from."""
 
 import hashlib
 import hmac
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,16 +27,20 @@ class Received:
     signature_ok: bool
     body: dict[str, Any]
     mode: str
+    host: str = ""  # the Host header
+    path: str = ""
+    peer: int = 0  # the sender's port: one per connection
 
 
 @dataclass
 class Receiver:
     secret: str
     port: int = field(default_factory=free_port)
-    mode: str = "ok"  # ok | error | slow
+    mode: str = "ok"  # ok | error | slow | long (a 1 MiB answer) | drop (then closes, unannounced)
     slow_seconds: float = 1.0
     received: list[Received] = field(default_factory=list)
     server: "_Server | None" = None
+    tls: ssl.SSLContext | None = None  # a server context: HTTPS
 
     @property
     def url(self) -> str:
@@ -44,6 +50,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept between POSTs, as most receivers do
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -58,19 +66,27 @@ class Receiver:
                         hmac.compare_digest(expected, given),
                         orjson.loads(body),
                         mode,
+                        self.headers.get("Host", ""),
+                        self.path,
+                        self.client_address[1],
                     )
                 )
                 if mode == "slow":
                     time.sleep(receiver.slow_seconds)
-                status = 500 if mode == "error" else 204 if mode == "ok" else 200
+                status = 500 if mode == "error" else 200 if mode in ("slow", "long") else 204
+                answer = b"x" * (1 << 20) if mode == "long" else b""
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Length", "0")
+                    self.send_header("Content-Length", str(len(answer)))
                     self.end_headers()
+                    self.wfile.write(answer)
                 except OSError:  # the registry gave up waiting
                     pass
+                self.close_connection = mode == "drop"  # no "Connection: close" said
 
         self.server = _Server(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -82,4 +98,4 @@ class Receiver:
 
     def acknowledged(self) -> list[str]:
         """Delivery ids of the POSTs answered 2xx in time."""
-        return [r.delivery_id for r in self.received if r.mode == "ok"]
+        return [r.delivery_id for r in self.received if r.mode in ("ok", "long", "drop")]

@@ -5,9 +5,9 @@ change that rolls back sends nothing; after 24 hours a delivery is failed, and r
 import asyncio
 import json
 import socket
-from datetime import timedelta
+import ssl
+from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +15,7 @@ from app.auth.service import Principal
 from app.cli import cli
 from app.db import session_scope
 from app.kit.clock import utcnow
-from app.monitoring import callbacks, delivery
+from app.monitoring import callbacks, delivery, sender
 from app.records import ingest
 from tests.conftest import make_uscc, record_body
 from tests.monitoring.helpers import alerts, approver, make_alerts, push, watch
@@ -58,8 +58,6 @@ def test_down_error_slow_then_back_delivers_every_alert_once(http, police, token
     assert all(d["attempts"] == 1 and d["last_error"] for d in pending)
     first_retry = max(d["next_attempt_at"] for d in pending)
     assert http.get("/metrics").text.count("registry_webhook_deliveries_pending 2.0") == 1
-    from datetime import datetime
-
     assert datetime.fromisoformat(first_retry) - t0 <= timedelta(seconds=10)
     assert run(t0 + timedelta(seconds=1)) == 0  # not due yet
 
@@ -175,12 +173,16 @@ def test_callback_urls_that_would_forge_requests_are_refused(http, token_for, mo
     assert make_uscc(1)
 
 
-def _resolving(monkeypatch, *answers: str) -> list[str]:
-    """Every lookup of a name answers the next of `answers` (the last one from then on): a DNS
-    server an attacker controls, rebinding its name between the registry's check and its call."""
+def _resolving(monkeypatch, name: str, *answers: str) -> list[str]:
+    """Every lookup of `name` answers the next of `answers` (the last one from then on): a DNS server
+    an attacker controls, rebinding its name between the registry's check and its call. Other names
+    and numeric addresses resolve as usual."""
     asked: list[str] = []
+    real = socket.getaddrinfo
 
     def getaddrinfo(host, *args, **kwargs):
+        if host != name:
+            return real(host, *args, **kwargs)
         asked.append(host)
         address = answers[min(len(asked), len(answers)) - 1]
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -190,37 +192,31 @@ def _resolving(monkeypatch, *answers: str) -> list[str]:
     return asked
 
 
-def _recording_client() -> tuple[httpx.Client, list[httpx.Request]]:
-    sent: list[httpx.Request] = []
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        return httpx.Response(204)
-
-    return httpx.Client(transport=httpx.MockTransport(handle), follow_redirects=False), sent
+def _post(url: str, delivery_id: str = "d1", timeout: float = 5.0) -> delivery.Outcome:
+    return delivery.post(url, SECRET, delivery_id, b'{"id": "%s"}' % delivery_id.encode(), "alert", timeout)
 
 
 def test_a_callback_name_rebound_to_the_metadata_address_is_never_called(monkeypatch):
     # Given as a public name, resolving later to 169.254.169.254: refused at the delivery, in
     # development too (link-local is refused in every environment), and nothing is sent.
-    _resolving(monkeypatch, "93.184.216.34", "169.254.169.254")
+    _resolving(monkeypatch, "hooks.example.org", "93.184.216.34", "169.254.169.254")
     callbacks.check("http://hooks.example.org/x", production=False)
-    client, sent = _recording_client()
-    outcome = delivery.post(client, "http://hooks.example.org/x", SECRET, "d1", b"{}", "alert")
+    sent = []
+    monkeypatch.setattr(sender, "post", lambda *args: sent.append(args) or 204)
+    outcome = _post("http://hooks.example.org/x")
     assert not outcome.ok and "refused" in (outcome.error or "") and sent == []
 
 
-def test_a_delivery_goes_to_the_address_that_was_checked(monkeypatch):
-    # The name is resolved once per delivery and the POST goes to that address (the name kept in
-    # Host and for TLS), so a second lookup by the HTTP client cannot be rebound elsewhere.
-    asked = _resolving(monkeypatch, "93.184.216.34", "169.254.169.254")
-    client, sent = _recording_client()
-    outcome = delivery.post(client, "https://hooks.example.org:8443/x?a=1", SECRET, "d1", b"{}", "alert")
+def test_a_delivery_goes_to_the_address_that_was_checked(monkeypatch, receiver):
+    # The name is resolved once per delivery and the POST connects to that address (the name kept
+    # in Host), so no second lookup can be rebound elsewhere: the name's next answer would be the
+    # metadata address.
+    receiver.start()
+    asked = _resolving(monkeypatch, "hooks.example.org", "127.0.0.1", "169.254.169.254")
+    outcome = _post(f"http://hooks.example.org:{receiver.port}/x?a=1")
     assert outcome.ok and asked == ["hooks.example.org"]
-    (request,) = sent
-    assert request.url.host == "93.184.216.34" and request.url.port == 8443 and request.url.path == "/x"
-    assert request.headers["host"] == "hooks.example.org:8443"
-    assert request.extensions["sni_hostname"] == "hooks.example.org"
+    (got,) = receiver.received
+    assert got.host == f"hooks.example.org:{receiver.port}" and got.path == "/x?a=1" and got.signature_ok
 
 
 def test_a_callback_name_that_does_not_resolve_at_delivery_is_not_called(monkeypatch):
@@ -228,9 +224,92 @@ def test_a_callback_name_that_does_not_resolve_at_delivery_is_not_called(monkeyp
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    client, sent = _recording_client()
-    outcome = delivery.post(client, "http://hooks.example.org/x", SECRET, "d1", b"{}", "alert")
+    sent = []
+    monkeypatch.setattr(sender, "post", lambda *args: sent.append(args) or 204)
+    outcome = _post("http://hooks.example.org/x")
     assert not outcome.ok and sent == []
+
+
+def test_tls_connects_to_the_checked_address_and_verifies_the_callback_name(monkeypatch, tmp_path):
+    # A receiver at 127.0.0.1 whose certificate names hooks.example.org: reached under that name
+    # (the socket to the checked address, the certificate verified against the name), refused
+    # under any other name the same address might be given for.
+    authority, key_file, cert_file = _certificate(tmp_path, "hooks.example.org")
+    monkeypatch.setattr(sender, "_tls", lambda: ssl.create_default_context(cadata=authority))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    receiver = Receiver(SECRET, tls=context)
+    receiver.start()
+    try:
+        _resolving(monkeypatch, "hooks.example.org", "127.0.0.1")
+        _resolving(monkeypatch, "other.example.org", "127.0.0.1")
+        assert _post(f"https://hooks.example.org:{receiver.port}/hook").ok
+        refused = _post(f"https://other.example.org:{receiver.port}/hook", "d2")
+        assert not refused.ok and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
+        assert [r.delivery_id for r in receiver.received] == ["d1"]
+    finally:
+        receiver.stop()
+
+
+def _certificate(directory, name: str) -> tuple[str, str, str]:
+    """A self-signed certificate for `name`: (its PEM, the key file, the certificate file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)  # the real time: TLS checks it, whatever the tests' clock says
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    key_file, cert_file = directory / "key.pem", directory / "cert.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    cert_file.write_text(pem)
+    return pem, str(key_file), str(cert_file)
+
+
+def test_connections_are_kept_but_never_shared_across_callback_names(monkeypatch, receiver):
+    # Two POSTs to one callback share a connection; the same address under another name gets its
+    # own (a connection verified for one name must never carry another name's alert).
+    receiver.start()
+    _resolving(monkeypatch, "hooks.example.org", "127.0.0.1")
+    _resolving(monkeypatch, "other.example.org", "127.0.0.1")
+    assert _post(f"http://hooks.example.org:{receiver.port}/a", "d1").ok
+    assert _post(f"http://hooks.example.org:{receiver.port}/b", "d2").ok
+    assert _post(f"http://other.example.org:{receiver.port}/a", "d3").ok
+    first, second, third = (r.peer for r in receiver.received)
+    assert first == second and third != first
+
+
+def test_a_long_answer_or_a_connection_closed_unannounced_still_acknowledges(receiver):
+    # A 1 MiB answer is not read whole (the connection is closed instead of kept); a kept connection
+    # the receiver closed without saying so is replaced, the POST made again on a new one.
+    receiver.start()
+    url = f"http://127.0.0.1:{receiver.port}/hook"
+    receiver.mode = "long"
+    assert _post(url, "d1").ok and _post(url, "d2").ok
+    receiver.mode = "drop"
+    assert _post(url, "d3").ok
+    assert _post(url, "d4").ok  # on the connection the receiver closed: sent again, on a new one
+    assert [r.delivery_id for r in receiver.received] == ["d1", "d2", "d3", "d4"]
+    peers = [r.peer for r in receiver.received]
+    assert peers[0] != peers[1] and peers[2] != peers[3]
 
 
 def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment():
@@ -243,12 +322,3 @@ def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment(
     ):
         with pytest.raises(callbacks.Refused):
             callbacks.check(url, production=False)
-
-
-def test_connections_are_kept_per_callback_host_never_shared_across_hosts():
-    # POSTs go to the checked address with the name as Host and TLS server name; a connection pooled
-    # by address and verified for one name must never carry another name's alert.
-    first = delivery._client_for("https://hooks.bank.example/a", 5.0)
-    assert delivery._client_for("https://hooks.bank.example:443/b", 5.0) is first  # kept between rounds
-    assert delivery._client_for("https://other.example/a", 5.0) is not first
-    assert delivery._client_for("https://hooks.bank.example/a", 1.0) is not first
