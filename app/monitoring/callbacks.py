@@ -6,11 +6,12 @@
 - loopback, private, shared (100.64.0.0/10), unspecified, multicast or reserved addresses: refused in
   production; allowed in development and test (local receivers).
 
-A name is resolved when the URL is given and again before each delivery, in every environment (what
-it resolved to may have changed); the delivery then connects to the very address it checked (the
-name kept in Host and for TLS), so a second lookup cannot be rebound elsewhere (DNS rebinding); a
-name that does not resolve at delivery is not called. IPv6 spellings of an IPv4 address (mapped,
-compatible, NAT64, 6to4) are judged as that address. Redirects are never followed.
+A name is resolved when the URL is given and again before each round of deliveries (up to 200 POSTs
+sent together), in every environment (what it resolved to may have changed); the round's POSTs then
+connect to the very address checked (the name kept in Host and for TLS), so a second lookup cannot be
+rebound elsewhere (DNS rebinding); a name that does not resolve at delivery is not called. IPv6
+spellings of an IPv4 address (mapped, compatible, NAT64, 6to4) are judged as that address. Redirects
+are never followed.
 """
 
 import ipaddress
@@ -73,7 +74,7 @@ def _addresses(host: str) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return []  # unknown for now: checked again before each delivery
+        return []  # unknown for now: checked again before delivering
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 

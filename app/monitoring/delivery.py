@@ -41,8 +41,8 @@ from app.db import get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
 from app.monitoring import alerts, callbacks, sender, wake
 from app.monitoring.models import Alert, Delivery, Subscription, WatchChange, Watchlist
-from app.monitoring.schemas import AlertOut, ChangeOut
-from app.monitoring.service import alert_out
+from app.monitoring.schemas import ChangeOut
+from app.monitoring.service import ALERT_COLUMNS, alert_json
 from app.records import changes as change_feed
 
 log = logging.getLogger("registry.deliveries")
@@ -124,12 +124,16 @@ def _for_update(session: Session, query: Any) -> Any:
 
 
 def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
-    """Up to `limit` due deliveries, each leased to this worker until `now + lease`."""
+    """Up to `limit` due deliveries, each leased to this worker until `now + lease`, with their
+    alerts' bodies (read as plain rows: one query, no ORM objects)."""
     with session_scope() as session:
         rows = session.execute(
             _for_update(
                 session,
-                select(Delivery.id, Delivery.alert_id, Delivery.watchlist_id, Delivery.created_at)
+                select(Delivery.id, Delivery.created_at, Watchlist.callback_url, Watchlist.secret)
+                .add_columns(*ALERT_COLUMNS)
+                .outerjoin(Alert, Alert.id == Delivery.alert_id)
+                .outerjoin(Watchlist, Watchlist.id == Delivery.watchlist_id)
                 .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
                 .order_by(Delivery.next_attempt_at)
                 .limit(limit),
@@ -145,26 +149,13 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
             .execution_options(synchronize_session=False)
         )
         attempts = {delivery_id: count for delivery_id, count in counted}
-        alerts = {
-            alert.id: alert
-            for alert in session.scalars(select(Alert).where(Alert.id.in_([row.alert_id for row in rows])))
-        }
-        lists = {
-            watchlist.id: watchlist
-            for watchlist in session.scalars(
-                select(Watchlist).where(Watchlist.id.in_({row.watchlist_id for row in rows}))
-            )
-        }
         due, orphaned = [], []
         for row in rows:
-            alert, watchlist = alerts.get(row.alert_id), lists.get(row.watchlist_id)
-            if alert is None or watchlist is None or not watchlist.callback_url or not watchlist.secret:
+            if row.alert_id is None or not row.callback_url or not row.secret:
                 orphaned.append(row.id)
                 continue
-            body = AlertOut.model_validate(alert_out(alert)).model_dump_json().encode()  # as the feed
-            due.append(
-                Due(row.id, watchlist.callback_url, watchlist.secret, body, row.created_at, attempts[row.id])
-            )
+            body = alert_json(row)  # as the feed shows it
+            due.append(Due(row.id, row.callback_url, row.secret, body, row.created_at, attempts[row.id]))
         if orphaned:
             session.execute(
                 update(Delivery)
@@ -175,14 +166,26 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
         return due
 
 
-def post(url: str, secret: str, delivery_id: str, body: bytes, kind: str, timeout: float) -> Outcome:
-    production = get_settings().environment == "production"
+Pin = callbacks.Target | callbacks.Refused
+
+
+def pin(url: str) -> Pin:
+    """Where to send to `url` now: what its name resolves to (it may have changed since it was
+    given), checked in every environment, and the POSTs aimed at that very address (no second
+    lookup to rebind); or why not. Made once per URL and round."""
     try:
-        # What the name resolves to now (it may have changed since it was given), checked in every
-        # environment, and the POST aimed at that very address (no second lookup to rebind).
-        target = callbacks.pinned(url, production)
+        return callbacks.pinned(url, get_settings().environment == "production")
+    except callbacks.Refused as exc:
+        return exc
+
+
+def post(to: Pin, secret: str, delivery_id: str, body: bytes, kind: str, timeout: float) -> Outcome:
+    if isinstance(to, callbacks.Refused):
+        ATTEMPTS.labels(kind, "refused").inc()
+        return Outcome(False, None, f"refused: {to}"[:500])
+    try:
         status = sender.post(
-            target,
+            to,
             {
                 "Content-Type": "application/json",
                 SIGNATURE_HEADER: signature(secret, body),
@@ -193,9 +196,6 @@ def post(url: str, secret: str, delivery_id: str, body: bytes, kind: str, timeou
             body,
             timeout,
         )
-    except callbacks.Refused as exc:
-        ATTEMPTS.labels(kind, "refused").inc()
-        return Outcome(False, None, f"refused: {exc}"[:500])
     except (OSError, http.client.HTTPException, ValueError) as exc:
         ATTEMPTS.labels(kind, "error").inc()
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__)
@@ -244,9 +244,10 @@ async def deliver_alerts(now: datetime | None = None, timeout: float | None = No
     if not due:
         return 0
     loop = asyncio.get_running_loop()
+    pins = {url: pin(url) for url in {d.url for d in due}}
     outcomes = await asyncio.gather(
         *(
-            loop.run_in_executor(_senders, post, d.url, d.secret, str(d.id), d.body, "alert", timeout)
+            loop.run_in_executor(_senders, post, pins[d.url], d.secret, str(d.id), d.body, "alert", timeout)
             for d in due
         )
     )
@@ -299,12 +300,13 @@ def _send_feed(due: FeedDue, timeout: float) -> tuple[int, Outcome | None, int]:
     """Send the changes in order, stopping at the first not acknowledged: (the cursor acknowledged,
     the failure if any, the number sent)."""
     acknowledged, sent = due.cursor, 0
+    to = pin(due.url)
     started, budget = time.monotonic(), due.lease.total_seconds()
     for item in due.items:
         if time.monotonic() - started + timeout > budget:
             return acknowledged, None, sent  # the lease runs out: the rest next round
         body = ChangeOut.model_validate(item).model_dump_json().encode()  # as GET /v1/changes
-        outcome = post(due.url, due.secret, feed_delivery_id(due.id, item["cursor"]), body, "change", timeout)
+        outcome = post(to, due.secret, feed_delivery_id(due.id, item["cursor"]), body, "change", timeout)
         sent += 1
         if not outcome.ok:
             return acknowledged, outcome, sent

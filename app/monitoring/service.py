@@ -257,6 +257,42 @@ def alert_out(alert: Alert) -> dict[str, Any]:
     }
 
 
+ALERT_COLUMNS = (
+    Alert.id.label("alert_id"),
+    Alert.seq,
+    Alert.watchlist_id,
+    Alert.identifier,
+    Alert.event,
+    Alert.decision_before,
+    Alert.decision_after,
+    Alert.record_id,
+    Alert.at,
+    Alert.answer,
+    Alert.receipt,
+)
+
+
+def alert_json(row: Any) -> bytes:
+    """An alert read with ALERT_COLUMNS as JSON, exactly as the feed (AlertOut) shows it: the stored
+    answer embedded as it is, not parsed and written again (the webhook sender's path)."""
+    return orjson.dumps(
+        {
+            "id": str(row.alert_id),
+            "cursor": str(row.seq),
+            "watchlist_id": str(row.watchlist_id),
+            "identifier": row.identifier,
+            "event": row.event,
+            "decision_before": row.decision_before,
+            "decision_after": row.decision_after,
+            "record_id": str(row.record_id) if row.record_id else None,
+            "at": row.at,
+            "check": orjson.Fragment(row.answer),
+            "receipt": row.receipt,
+        },
+        option=orjson.OPT_UTC_Z,
+    )
+
+
 def alerts_after(
     session: Session, principal: Principal, watchlist_id: uuid.UUID, after: int, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:

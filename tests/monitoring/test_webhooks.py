@@ -193,7 +193,8 @@ def _resolving(monkeypatch, name: str, *answers: str) -> list[str]:
 
 
 def _post(url: str, delivery_id: str = "d1", timeout: float = 5.0) -> delivery.Outcome:
-    return delivery.post(url, SECRET, delivery_id, b'{"id": "%s"}' % delivery_id.encode(), "alert", timeout)
+    body = b'{"id": "%s"}' % delivery_id.encode()
+    return delivery.post(delivery.pin(url), SECRET, delivery_id, body, "alert", timeout)
 
 
 def test_a_callback_name_rebound_to_the_metadata_address_is_never_called(monkeypatch):
@@ -217,6 +218,25 @@ def test_a_delivery_goes_to_the_address_that_was_checked(monkeypatch, receiver):
     assert outcome.ok and asked == ["hooks.example.org"]
     (got,) = receiver.received
     assert got.host == f"hooks.example.org:{receiver.port}" and got.path == "/x?a=1" and got.signature_ok
+
+
+def test_a_round_resolves_its_callback_name_once_and_sends_every_post_there(
+    http, police, token_for, monkeypatch, receiver
+):
+    # The name is looked up when the watchlist is made and once when the round starts; the round's
+    # three POSTs all go to the address that lookup gave, though the name has moved on since.
+    receiver.start()
+    asked = _resolving(monkeypatch, "hooks.example.org", "127.0.0.1", "127.0.0.1", "169.254.169.254")
+    url = f"http://hooks.example.org:{receiver.port}/hook"
+    watchlist = watch(http, approver(token_for), 1, 2, 3, callback_url=url, secret=SECRET)
+    for n in (1, 2, 3):
+        push(http, police, n)
+    assert make_alerts() == 3 and run(utcnow()) == 3
+    assert asked == ["hooks.example.org"] * 2
+    assert sorted(receiver.acknowledged()) == sorted(
+        d["id"] for d in deliveries(http, approver(token_for), watchlist["id"])
+    )
+    assert {r.host for r in receiver.received} == {f"hooks.example.org:{receiver.port}"}
 
 
 def test_a_callback_name_that_does_not_resolve_at_delivery_is_not_called(monkeypatch):
