@@ -9,7 +9,7 @@ PostgreSQL and SQLite is only the store's transport (app.checks.store).
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -21,7 +21,7 @@ from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.catalog import service as catalog
 from app.checks import receipts
-from app.checks.engine import Facts, Viewer, evaluate, subject_view
+from app.checks.engine import Evaluation, Facts, Viewer, evaluate, subject_view
 from app.checks.schemas import CheckIn, CheckSubjectIn
 from app.checks.store import CheckRow, CheckStore
 from app.config import get_settings
@@ -234,18 +234,20 @@ def decide_checks(
     today: date,
     now: datetime,
     receipt_format: int,
+    evaluated: Sequence[Evaluation] | None = None,
 ) -> list[Decided]:
-    """The answers from the facts read, with their rows and receipt payloads (pure: no I/O)."""
+    """The answers from the facts read, with their rows and receipt payloads (pure: no I/O);
+    `evaluated`: the items' evaluations when the caller has just made them."""
     checked_at = now.isoformat()
     agency, client_id = principal.agency_code, principal.client_id
     viewer = Viewer(agency, sees_all=principal.has(Scope.admin))
     issuer = get_settings().token_issuer
     decided = []
-    for (item, identifier), check_id in zip(asked, new_id_texts(len(asked)), strict=True):
+    for index, ((item, identifier), check_id) in enumerate(zip(asked, new_id_texts(len(asked)), strict=True)):
         day = _day(item, today)
         facts = known[day].get(identifier)
         rule_set = rule_sets[day]
-        result = evaluate(facts, item.action, rule_set, viewer, names)
+        result = evaluated[index] if evaluated else evaluate(facts, item.action, rule_set, viewer, names)
         answer = {
             "id": check_id,
             "identifier": identifier,
@@ -299,12 +301,13 @@ def answer_checks(
     today: date,
     record: Callable[[CheckRow], None],
     signed_together: bool = False,
+    evaluated: Sequence[Evaluation] | None = None,
 ) -> list[Answered]:
     """The answers, receipts included, from the facts read; `record` gets the row of each. Each
     gets its own JWS, or (`signed_together`) one signature covers all of them, each receipt then
     stored whole (a batch of checks goes through `check_batch`, which keeps the shared parts once)."""
     format_ = receipts.BATCH_FORMAT if signed_together else receipts.SINGLE_FORMAT
-    decided = decide_checks(principal, asked, known, rule_sets, names, today, utcnow(), format_)
+    decided = decide_checks(principal, asked, known, rule_sets, names, today, utcnow(), format_, evaluated)
     if signed_together:
         payloads = [one.payload for one in decided]
         signed, _ = receipts.sign_batch(payloads, get_settings().token_issuer, new_id_texts(1)[0])

@@ -35,7 +35,7 @@ none.
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -47,7 +47,7 @@ from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.catalog import service as catalog
-from app.checks.engine import Facts, Viewer, evaluate, facts_from_rows
+from app.checks.engine import Evaluation, Facts, Viewer, evaluate, facts_from_rows
 from app.checks.flows import answer_checks
 from app.checks.schemas import CheckIn, CheckSubjectIn
 from app.db import bulk_insert, column_in, new_id_texts
@@ -81,6 +81,7 @@ WATCHED_COLUMNS = (WatchItem.watchlist_id, WatchItem.identifier, WatchItem.decis
 class Known:
     decision: str
     fingerprint: str
+    evaluation: Evaluation = field(compare=False)  # what it was computed from
 
 
 def owner(watchlist: Watchlist) -> Principal:
@@ -117,7 +118,7 @@ def decide(
         "records": result.records,
         "under_objection": result.under_objection,
     }
-    return Known(result.decision, hashlib.sha256(canonical_json(substance)).hexdigest())
+    return Known(result.decision, hashlib.sha256(canonical_json(substance)).hexdigest(), result)
 
 
 def initial(session: Session, watchlist: Watchlist, identifiers: Sequence[str]) -> dict[str, Known]:
@@ -161,6 +162,9 @@ def after_append(session: Session, events: Sequence[audit.Event], seqs: Sequence
 # --- after commit: the alert maker ------------------------------------------------------------------
 
 MAKE_BATCH = 50  # changes taken per round (a round's alerts are signed together)
+# ... and fewer once their events reach this: a round's alerts are sent only once it commits, so a
+# maker that fell behind catches up in steps whose alerts go out meanwhile, not in one long round.
+MAKE_EVENTS = 1000
 DONE_KEPT = timedelta(days=1)  # done outbox rows are kept this long (to trace an alert to its change)
 _MAKERS_LOCK_KEY = 0x414C5254  # "ALRT": one alert maker at a time
 
@@ -177,8 +181,9 @@ def hold_makers_lock(session: Session, wait: bool) -> bool:
 
 
 def make(session: Session, limit: int = MAKE_BATCH) -> int | None:
-    """Alerts for up to `limit` outbox rows, oldest first, and the rows marked done, in `session`'s
-    transaction; the number of rows taken (None: another process is making alerts)."""
+    """Alerts for up to `limit` outbox rows, oldest first (fewer once their events reach
+    MAKE_EVENTS), and the rows marked done, in `session`'s transaction; the number of rows taken
+    (None: another process is making alerts)."""
     if not hold_makers_lock(session, wait=False):
         return None
     query = (
@@ -189,13 +194,19 @@ def make(session: Session, limit: int = MAKE_BATCH) -> int | None:
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = session.execute(query).all()
-    if not rows:
+    seqs, changes, taken = [], [], 0
+    for seq, events in session.execute(query):
+        if taken >= MAKE_EVENTS:
+            break  # the rest next round (their locks held until this one commits)
+        seqs.append(seq)
+        changes.append(orjson.loads(events))
+        taken += len(changes[-1])
+    if not seqs:
         return 0
     records: dict[str, str] = {}  # record id -> its latest event, in the changes' order
     rule: str | None = None  # rule events one after another: one pass over everything, the last's
-    for _, events in rows:
-        for action, entity_type, entity_id in orjson.loads(events):
+    for events in changes:
+        for action, entity_type, entity_id in events:
             if entity_type == "rule":
                 _after_record_events(session, records)  # what came before the rule first
                 records, rule = {}, action
@@ -209,11 +220,9 @@ def make(session: Session, limit: int = MAKE_BATCH) -> int | None:
     if rule is not None:
         rescan(session, rule)
     now = utcnow()
-    session.execute(
-        update(WatchChange).where(WatchChange.seq.in_([seq for seq, _ in rows])).values(done_at=now)
-    )
+    session.execute(update(WatchChange).where(WatchChange.seq.in_(seqs)).values(done_at=now))
     session.execute(delete(WatchChange).where(WatchChange.done_at < now - DONE_KEPT))
-    return len(rows)
+    return len(seqs)
 
 
 def _after_record_events(session: Session, events: dict[str, str]) -> None:
@@ -318,7 +327,7 @@ def _compare(
     # Several at once: one batch signature (each alert keeps its whole receipt, nothing shared to keep).
     answered = answer_checks(
         principal, asked, {today: facts}, {today: rule_set}, names, today, lambda _: None,
-        signed_together=len(asked) > 1,
+        signed_together=len(asked) > 1, evaluated=[now.evaluation for _, now in changed],
     )  # fmt: skip
     at = utcnow()
     delivery_ids = iter(new_id_texts(len(changed)))  # time-ordered: the deliveries' listing order

@@ -78,6 +78,29 @@ def test_several_changes_taken_at_once_keep_each_identifiers_order(http, police,
     assert [int(a["cursor"]) for a in later] == sorted(int(a["cursor"]) for a in later)
 
 
+def test_a_maker_behind_catches_up_in_rounds_sent_between(http, police, token_for, monkeypatch):
+    # A round's alerts are sent only once it commits: a maker that fell behind takes the waiting
+    # changes a few events at a time (here two), each round's alerts committed before the next.
+    monkeypatch.setattr(alerting, "MAKE_EVENTS", 2)
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1, 2, 3)
+    for n in (1, 2, 3):
+        push(http, police, n)
+    with session_scope() as session:
+        assert alerting.make(session) == 2
+    assert [a["identifier"] for a in _feed(http, headers, watchlist["id"])] == [make_uscc(1), make_uscc(2)]
+    with session_scope() as session:
+        assert alerting.make(session) == 1
+    assert len(_feed(http, headers, watchlist["id"])) == 3
+
+
+def _feed(http, headers, watchlist_id):
+    """The alerts made so far (no maker run first)."""
+    answer = http.get(f"/v1/watchlists/{watchlist_id}/alerts", headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
 @pytest.mark.skipif(get_engine().dialect.name != "postgresql", reason="SQLite has one writer anyway")
 def test_one_alert_maker_at_a_time(http, police, token_for):
     headers = approver(token_for)
