@@ -19,11 +19,34 @@ from itertools import pairwise
 from pathlib import Path
 
 import opencc
+import pypinyin.phrases_dict
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
-from pypinyin.constants import PINYIN_DICT
+from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
 from pypinyin.contrib.tone_convert import to_normal
 from pypinyin.seg.simpleseg import seg as segment
+
+
+def _share_phrase_readings() -> None:
+    """pypinyin decodes its phrase dictionary (47,000 phrases) from JSON with a list and a string of
+    its own for every character of every phrase: some 600,000 objects, 35 MiB, most of a worker's
+    memory after the framework's. They spell only ~1,250 distinct readings, and pypinyin copies a
+    phrase's readings before it uses them (`deepcopy` in its converter), so the phrases can share
+    them; its module keeps a second dictionary, of which `constants` holds a copy: emptied. Done on
+    import, before the rest of the application is imported, whose objects then take the memory
+    freed: a worker with the whole application imported, 165 -> 147 MiB (docs/benchmarks.md)."""
+    shared: dict[tuple[str, ...], list[str]] = {}
+    compact = {
+        phrase: [shared.setdefault(tuple(reading), reading) for reading in readings]
+        for phrase, readings in PHRASES_DICT.items()
+    }
+    PHRASES_DICT.clear()  # the very dictionary pypinyin reads (its modules imported it by name)
+    PHRASES_DICT.update(compact)
+    if pypinyin.phrases_dict.phrases_dict is not PHRASES_DICT:
+        pypinyin.phrases_dict.phrases_dict.clear()
+
+
+_share_phrase_readings()
 
 # Legal-form suffixes (公司法 and the enterprise name rules), longest first so that the longest one is
 # taken off. Variants of the same form fold to one spelling before they are stripped.
@@ -82,7 +105,7 @@ def _changing_characters() -> frozenset[str] | None:
 _CHANGING = _changing_characters()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # whole names: repeated by searches, rarely by pushes (unbounded memory)
 def simplified(text: str) -> str:
     """Traditional characters folded to simplified (臺灣積體電路 -> 台湾积体电路); other text unchanged."""
     if _CHANGING is not None and _CHANGING.isdisjoint(text):
@@ -112,7 +135,7 @@ def _word_pinyin(word: str) -> tuple[str, ...]:
     return tuple(s for s in lazy_pinyin(word, style=Style.NORMAL, errors="default") if s)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # whole names, as simplified()'s; their words' readings are kept longer
 def syllables(text: str) -> tuple[str, ...]:
     """The toneless pinyin of the text, one syllable per Han character; a run of other letters or
     digits is one item of its own (lower case, punctuation dropped).

@@ -71,3 +71,20 @@ def test_grams_hold_character_pairs_and_syllable_pairs() -> None:
 def test_pinyin_spelled_right_is_told_from_a_typo() -> None:
     assert spelled_as_pinyin("zhangwei") and spelled_as_pinyin("chongqingchangan")
     assert not spelled_as_pinyin("zhangsna") and not spelled_as_pinyin("xdtx")
+
+
+def test_phrase_readings_are_shared_and_read_as_pypinyin_ships_them() -> None:
+    # The worker's memory: pypinyin's 47,000 phrases keep one list per distinct reading (about
+    # 1,250), not one per character of every phrase, and every phrase still reads as pypinyin's own
+    # data file has it, after a word is read (pypinyin copies the readings it returns).
+    import json
+    from pathlib import Path
+
+    import pypinyin
+    from pypinyin.constants import PHRASES_DICT
+
+    assert lazy_pinyin("银行行长", style=Style.NORMAL) == ["yin", "hang", "hang", "zhang"]
+    shipped = json.loads((Path(pypinyin.__file__).parent / "phrases_dict.json").read_text("utf-8"))
+    assert shipped == PHRASES_DICT
+    readings = {id(reading) for readings in PHRASES_DICT.values() for reading in readings}
+    assert len(readings) < len(shipped) / 10
