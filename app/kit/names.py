@@ -11,42 +11,65 @@ be left out, or put in brackets after the trade name): `trade()` takes the leadi
 divisions off, so that "枣庄鑫达通讯" and "鑫达通讯" both meet "枣庄市鑫达通讯器材有限公司".
 """
 
+import json
+import os
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
+# pypinyin's phrase dictionary is read below, its readings shared (the reason is there); the
+# dictionaries it would load and copy itself on import are not wanted. This module is the only one
+# importing pypinyin, so these come first.
+os.environ["PYPINYIN_NO_PHRASES"] = "1"
+os.environ["PYPINYIN_NO_DICT_COPY"] = "1"
+
 import opencc
-import pypinyin.phrases_dict
+import pypinyin
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
 from pypinyin.contrib.tone_convert import to_normal
+from pypinyin.seg import mmseg
 from pypinyin.seg.simpleseg import seg as segment
 
 
-def _share_phrase_readings() -> None:
-    """pypinyin decodes its phrase dictionary (47,000 phrases) from JSON with a list and a string of
-    its own for every character of every phrase: some 600,000 objects, 35 MiB, most of a worker's
-    memory after the framework's. They spell only ~1,250 distinct readings, and pypinyin copies a
-    phrase's readings before it uses them (`deepcopy` in its converter), so the phrases can share
-    them; its module keeps a second dictionary, of which `constants` holds a copy: emptied. Done on
-    import, before the rest of the application is imported, whose objects then take the memory
-    freed: a worker with the whole application imported, 165 -> 147 MiB (docs/benchmarks.md)."""
+def _load_phrases() -> None:
+    """pypinyin's 47,000 phrases (their readings decide polyphones: 银行 hang, 行走 xing), read into
+    the dictionary pypinyin consults, sharing their readings.
+
+    Decoded whole, as pypinyin does on import, its JSON file makes a list and a string of their own
+    for every character of every phrase: some 600,000 objects, 35 MiB at once, most of a worker's
+    memory after the framework's. They spell only ~1,250 distinct readings, and pypinyin copies the
+    readings of a phrase before using them (`deepcopy` in its converter), so the phrases share
+    them, read one entry at a time (each entry's lists freed before the next is read). The
+    segmenter's prefixes are trained on the phrases (what pypinyin does on import). A worker with
+    the whole application imported: 165 MiB -> 140 MiB (docs/benchmarks.md)."""
+    loaded_before = sys.modules.get("pypinyin.phrases_dict")  # imported before this module: emptied
+    if loaded_before is not None and loaded_before.phrases_dict is not PHRASES_DICT:
+        loaded_before.phrases_dict.clear()
+    PHRASES_DICT.clear()
+    text = (Path(pypinyin.__file__).parent / "phrases_dict.json").read_text(encoding="utf-8")
+    decoder, between = json.JSONDecoder(), re.compile(r"[\s{:,]*")
+
+    def past_punctuation(at: int) -> int:
+        found = between.match(text, at)
+        return found.end() if found else at
+
     shared: dict[tuple[str, ...], list[str]] = {}
-    compact = {
-        phrase: [shared.setdefault(tuple(reading), reading) for reading in readings]
-        for phrase, readings in PHRASES_DICT.items()
-    }
-    PHRASES_DICT.clear()  # the very dictionary pypinyin reads (its modules imported it by name)
-    PHRASES_DICT.update(compact)
-    if pypinyin.phrases_dict.phrases_dict is not PHRASES_DICT:
-        pypinyin.phrases_dict.phrases_dict.clear()
+    at = past_punctuation(0)
+    while text[at] != "}":
+        phrase, at = decoder.raw_decode(text, at)
+        readings, at = decoder.raw_decode(text, past_punctuation(at))
+        PHRASES_DICT[phrase] = [shared.setdefault(tuple(reading), reading) for reading in readings]
+        at = past_punctuation(at)
+    mmseg.seg.train(iter(PHRASES_DICT))
 
 
-_share_phrase_readings()
+_load_phrases()
 
 # Legal-form suffixes (公司法 and the enterprise name rules), longest first so that the longest one is
 # taken off. Variants of the same form fold to one spelling before they are stripped.
