@@ -17,9 +17,7 @@ are never followed.
 import ipaddress
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
-import httpx
+from urllib.parse import quote, urlsplit
 
 from app.config import get_settings
 from app.errors import ValidationFailed
@@ -89,10 +87,6 @@ def check(url: str, production: bool | None = None) -> list[Address]:
         parts.port  # noqa: B018 (a malformed port raises here)
     except ValueError as exc:
         raise Refused(f"not a valid URL: {exc}") from None
-    try:
-        httpx.URL(url).host  # noqa: B018 (what delivers it must read it the same way)
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise Refused(f"not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise Refused("the callback URL must be http or https")
     if not host:
@@ -101,6 +95,7 @@ def check(url: str, production: bool | None = None) -> list[Address]:
         raise Refused("the callback URL's host may not contain spaces or control characters")
     if parts.username is not None or parts.password is not None:
         raise Refused("the callback URL may not carry credentials; the secret signs each call")
+    _wire_name(host)  # raises Refused for a name that has no ASCII form
     if host.rstrip(".").lower() in _METADATA_NAMES:
         raise Refused(f"{host} is a cloud metadata address")
     addresses = _addresses(host)
@@ -125,20 +120,39 @@ class Target:
     path: str  # the request target: path and query, percent-encoded as given
 
 
+def _wire_name(host: str) -> str:
+    """The host as it goes on the wire: an IP address as it is, a name in its ASCII (IDNA) form."""
+    if ":" in host:
+        return host  # an IPv6 address
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise Refused(f"not a valid host name: {exc}") from None
+
+
+# What the request target keeps as it is; anything else (spaces, control characters, non-ASCII) is
+# percent-encoded, an existing %XX left alone.
+_PATH_SAFE = "/%!$&'()*+,;=:@-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
 def pinned(url: str, production: bool) -> Target:
     """Where to deliver to `url`: checked now, and aimed at the address that was checked (the name
     kept in Host and as the TLS server name). Refused when the name does not resolve now."""
     addresses = check(url, production)
     if not addresses:
         raise Refused("the callback URL's host does not resolve now")
-    parsed = httpx.URL(url)
+    parts = urlsplit(url)
+    name = _wire_name(parts.hostname or "")
+    on_wire = f"[{name}]" if ":" in name else name
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
     return Target(
-        scheme=parsed.scheme,
+        scheme=parts.scheme,
         address=str(addresses[0]),
-        port=parsed.port or (443 if parsed.scheme == "https" else 80),
-        host=parsed.netloc.decode("ascii"),
-        server_name=parsed.raw_host.decode("ascii"),
-        path=parsed.raw_path.decode("ascii") or "/",
+        port=parts.port or (443 if parts.scheme == "https" else 80),
+        host=on_wire if parts.port is None else f"{on_wire}:{parts.port}",
+        server_name=name,
+        path=path + ("?" + quote(parts.query, safe=_QUERY_SAFE) if parts.query else ""),
     )
 
 

@@ -239,6 +239,19 @@ def test_a_round_resolves_its_callback_name_once_and_sends_every_post_there(
     assert {r.host for r in receiver.received} == {f"hooks.example.org:{receiver.port}"}
 
 
+def test_a_callback_url_goes_on_the_wire_in_ascii(monkeypatch):
+    # An internationalized name in its IDNA form (Host and TLS name), the path and query
+    # percent-encoded where they were not, an encoding already there kept, the fragment not sent.
+    _resolving(monkeypatch, "bücher.example", "93.184.216.34")
+    target = callbacks.pinned("https://Bücher.example:8443/x y?q=ä b&c=%20#part", production=False)
+    assert (target.scheme, target.address, target.port) == ("https", "93.184.216.34", 8443)
+    assert target.host == "xn--bcher-kva.example:8443" and target.server_name == "xn--bcher-kva.example"
+    assert target.path == "/x%20y?q=%C3%A4%20b&c=%20"
+    assert callbacks.pinned("http://[::1]/", production=False).host == "[::1]"
+    with pytest.raises(callbacks.Refused):
+        callbacks.check("http://a..b.example/", production=False)  # an empty label has no ASCII form
+
+
 def test_a_callback_name_that_does_not_resolve_at_delivery_is_not_called(monkeypatch):
     def getaddrinfo(host, *args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
