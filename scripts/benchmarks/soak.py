@@ -80,14 +80,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_bytes(pid: int) -> int | None:
+def _memory_bytes(pid: int) -> tuple[int, int] | None:
+    """(resident set, its anonymous part): the second leaves out the pages of shared libraries, which
+    every worker maps from the same files (what one more worker costs, about)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+        )
+        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["RssAnon"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
         return None
-    return None
 
 
 @dataclass
@@ -96,7 +98,7 @@ class MemorySampler:
 
     root_pid: int
     interval: float = 1.0
-    samples: list[tuple[float, dict[int, int]]] = field(default_factory=list)
+    samples: list[tuple[float, dict[int, tuple[int, int]]]] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def workers(self) -> list[int]:
@@ -115,7 +117,7 @@ class MemorySampler:
     def run(self) -> None:
         start = time.monotonic()
         while not self._stop.wait(self.interval):
-            sizes = {pid: rss for pid in self.workers() if (rss := _rss_bytes(pid)) is not None}
+            sizes = {pid: sizes for pid in self.workers() if (sizes := _memory_bytes(pid)) is not None}
             self.samples.append((time.monotonic() - start, sizes))
 
     def stop(self) -> None:
@@ -127,18 +129,19 @@ class MemorySampler:
             return {"verdict": "too few samples", "flat": False}
         fifth = len(self.samples) // 5
 
-        def mean_per_worker(window: list[tuple[float, dict[int, int]]]) -> float:
-            values = [rss for _, sizes in window for rss in sizes.values()]
+        def mean_per_worker(window: list[tuple[float, dict[int, tuple[int, int]]]], part: int = 0) -> float:
+            values = [both[part] for _, sizes in window for both in sizes.values()]
             return sum(values) / len(values) if values else 0.0
 
         early = mean_per_worker(self.samples[fifth : 2 * fifth])
         late = mean_per_worker(self.samples[-fifth:])
         flat = late <= early * MEMORY_SLACK + MEMORY_SLACK_BYTES
-        peak_total = max(sum(sizes.values()) for _, sizes in self.samples)
+        peak_total = max(sum(rss for rss, _ in sizes.values()) for _, sizes in self.samples)
         return {
             "workers_seen": max(len(sizes) for _, sizes in self.samples),
             "per_worker_mib_after_warmup": round(early / 2**20, 1),
             "per_worker_mib_at_end": round(late / 2**20, 1),
+            "per_worker_anonymous_mib_at_end": round(mean_per_worker(self.samples[-fifth:], 1) / 2**20, 1),
             "growth_percent": round((late / early - 1) * 100, 1) if early else None,
             "peak_total_mib": round(peak_total / 2**20, 1),
             "flat": flat,
@@ -403,7 +406,8 @@ def run(args: argparse.Namespace) -> int:
             f"acknowledged records {result['acknowledged_records']}, lost {result['lost_records']}; "
             f"memory per worker {memory.get('per_worker_mib_after_warmup')} MiB after warm-up -> "
             f"{memory.get('per_worker_mib_at_end')} MiB at the end ({memory.get('growth_percent')}%), "
-            f"{'flat' if memory['flat'] else 'GROWING'}"
+            f"{'flat' if memory['flat'] else 'GROWING'}; of which anonymous (not shared libraries' pages) "
+            f"{memory.get('per_worker_anonymous_mib_at_end')} MiB at the end"
         )
         for sample in result["error_samples"]:
             print(f"  error: {sample}")
