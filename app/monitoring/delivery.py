@@ -52,9 +52,9 @@ LONGEST_WAIT = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
 LEASE_MARGIN = timedelta(seconds=20)
 CLAIM_BATCH = 200
-# POSTs in flight at once per round: a few hundred queued on one HTTP client's pool cost more CPU in
-# the pool's bookkeeping than they save (measured: 1,000 alerts took 77 s with 200 at once on the
-# async client, 6 s with 16 from threads).
+# POSTs in flight at once per round, each sending thread over the connections it keeps: enough that
+# a slow receiver does not hold up the rest; more threads only queue on the GIL (6 measured no better
+# than 16 at the size; an async client with 200 queued was far slower: docs/benchmarks.md).
 CONCURRENCY = 16
 # Changes sent to one subscriber per round, one after another.
 FEED_BATCH = 100
