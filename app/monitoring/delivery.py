@@ -149,7 +149,7 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
         )
         attempts = {delivery_id: count for delivery_id, count in counted}
         alerts = {
-            alert.alert_id: alert
+            alert.id: alert
             for alert in session.execute(
                 select(*ALERT_COLUMNS).where(Alert.id.in_([row.alert_id for row in rows]))
             )

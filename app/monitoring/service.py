@@ -241,7 +241,8 @@ def watched(
     return items, rows[limit - 1].identifier if len(rows) > limit else None
 
 
-def alert_out(alert: Alert) -> dict[str, Any]:
+def _alert_fields(alert: Any, check: Any) -> dict[str, Any]:
+    """An alert (the ORM row, or a row of ALERT_COLUMNS) as the feed shows it, `check` its answer."""
     return {
         "id": str(alert.id),
         "cursor": str(alert.seq),
@@ -252,13 +253,17 @@ def alert_out(alert: Alert) -> dict[str, Any]:
         "decision_after": alert.decision_after,
         "record_id": str(alert.record_id) if alert.record_id else None,
         "at": alert.at,
-        "check": orjson.loads(alert.answer),
+        "check": check,
         "receipt": alert.receipt,
     }
 
 
+def alert_out(alert: Alert) -> dict[str, Any]:
+    return _alert_fields(alert, orjson.loads(alert.answer))
+
+
 ALERT_COLUMNS = (
-    Alert.id.label("alert_id"),
+    Alert.id,
     Alert.seq,
     Alert.watchlist_id,
     Alert.identifier,
@@ -275,22 +280,7 @@ ALERT_COLUMNS = (
 def alert_json(row: Any) -> bytes:
     """An alert read with ALERT_COLUMNS as JSON, exactly as the feed (AlertOut) shows it: the stored
     answer embedded as it is, not parsed and written again (the webhook sender's path)."""
-    return orjson.dumps(
-        {
-            "id": str(row.alert_id),
-            "cursor": str(row.seq),
-            "watchlist_id": str(row.watchlist_id),
-            "identifier": row.identifier,
-            "event": row.event,
-            "decision_before": row.decision_before,
-            "decision_after": row.decision_after,
-            "record_id": str(row.record_id) if row.record_id else None,
-            "at": row.at,
-            "check": orjson.Fragment(row.answer),
-            "receipt": row.receipt,
-        },
-        option=orjson.OPT_UTC_Z,
-    )
+    return orjson.dumps(_alert_fields(row, orjson.Fragment(row.answer)), option=orjson.OPT_UTC_Z)
 
 
 def alerts_after(
