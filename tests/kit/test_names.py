@@ -88,3 +88,27 @@ def test_phrase_readings_are_shared_and_read_as_pypinyin_ships_them() -> None:
     assert shipped == PHRASES_DICT
     readings = {id(reading) for readings in PHRASES_DICT.values() for reading in readings}
     assert len(readings) < len(shipped) / 10
+
+
+def test_the_segmenter_finds_the_phrases_pypinyin_s_own_prefix_set_finds() -> None:
+    # The worker's memory: the segmenter asks "does a phrase begin with this?" of the sorted phrases
+    # instead of pypinyin's set of every prefix; every answer and every cut must stay the same (the
+    # search index keeps the pinyin made from them).
+    from pypinyin.constants import PHRASES_DICT
+    from pypinyin.seg import mmseg
+
+    theirs = mmseg.PrefixSet()
+    theirs.train(PHRASES_DICT)
+    ours = mmseg.seg._prefix_set
+    assert not ours._set  # not pypinyin's set
+    asked = {phrase[:end] for phrase in PHRASES_DICT for end in range(1, len(phrase) + 2)}
+    asked |= {phrase + tail for phrase in list(PHRASES_DICT)[::50] for tail in ("的", "行", "a", "\uffff")}
+    asked |= {"", "\uffff", "a", "公司", "有限责任公司"}
+    differing = [text for text in asked if (text in ours) != (text in theirs)]
+    assert not differing
+    assert sum(text in ours for text in asked) > len(PHRASES_DICT)  # prefixes found, not only phrases
+
+    theirs_cut = mmseg.Seg(theirs, no_non_phrases=True)
+    texts = ["北京银行长安支行行长", "重庆长安汽车服务有限公司", "乐山音乐学院附属中学", "一丝不苟地工作"]
+    texts += ["".join(list(PHRASES_DICT)[i : i + 7]) for i in range(0, 40_000, 997)]
+    assert [list(mmseg.seg.cut(text)) for text in texts] == [list(theirs_cut.cut(text)) for text in texts]
