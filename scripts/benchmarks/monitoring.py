@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="deliver from `registry deliveries run` in its own process, not the server's task",
     )
     parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=1,
+        help="with --separate-worker or --hold-worker: how many `registry deliveries run` (default 1)",
+    )
+    parser.add_argument(
         "--hold-worker",
         action="store_true",
         help="no worker while the watched records are pushed; `registry deliveries run` after them",
@@ -184,26 +190,29 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if made.status_code != 201:
             raise BenchFailure(f"POST /v1/watchlists answered {made.status_code}: {made.text[:300]}")
         harness.analyze(url)
-        worker = None
+        workers: list[subprocess.Popen[bytes]] = []
 
-        def start_worker() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                [str(harness.REGISTRY), "deliveries", "run", "--poll", str(args.poll)],
-                cwd=server.data_dir,
-                env=server.env(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        def start_workers() -> list[subprocess.Popen[bytes]]:
+            return [
+                subprocess.Popen(
+                    [str(harness.REGISTRY), "deliveries", "run", "--poll", str(args.poll)],
+                    cwd=server.data_dir,
+                    env=server.env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for _ in range(args.worker_processes)
+            ]
 
         if args.separate_worker:
-            worker = start_worker()
+            workers = start_workers()
         try:
             log(f"{kind}: {records} watched records pushed")
             watched_s, pushed_at = _push(client, pusher, watched_bodies, args.batch)
             drain_began = time.monotonic()
             if args.hold_worker:
-                worker = start_worker()
+                workers = start_workers()
             deadline = time.monotonic() + max(60.0, records / 50)
             while len(receiver.arrived) < records and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -221,8 +230,9 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             log(f"{kind}: {records} more, no watchlist any more")
             after_s, _ = _push(client, pusher, after_bodies, args.batch)
         finally:
-            if worker is not None:
+            for worker in workers:
                 worker.terminate()
+            for worker in workers:
                 worker.wait(timeout=30)
     latencies = sorted(receiver.arrived[i] - pushed_at[i] for i in pushed_at)
     per_record_ms = (watched_s - baseline_s) / records * 1000
@@ -239,6 +249,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "unwatched_slowdown": round(unwatched_s / after_s - 1, 3),
         "separate_worker": bool(args.separate_worker),
         "hold_worker": bool(args.hold_worker),
+        "worker_processes": args.worker_processes if args.separate_worker or args.hold_worker else 0,
         "last_delivery_after_pushes_s": round(drain_s, 3),
         "added_ms_per_record": round(per_record_ms, 3),
         "watchlist_create_s": round(watchlist_s, 3),
