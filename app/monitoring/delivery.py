@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.service import Principal
 from app.config import get_settings
-from app.db import get_read_engine, session_scope
+from app.db import get_engine, get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
 from app.monitoring import alerts, callbacks, sender, wake
 from app.monitoring.models import Alert, Delivery, Subscription, WatchChange, Watchlist
@@ -386,10 +386,15 @@ def _rescan_for_new_day() -> int | None:
 
 
 async def deliver_forever(poll_seconds: float) -> None:
-    """The lifespan's task: two loops side by side, so that sending never waits for making and the
-    other way round. Each runs again at once while it found work, else after a pause or when a
-    commit of this process wakes it (an outbox row: the maker; deliveries: the sender)."""
-    await asyncio.gather(_make_forever(poll_seconds), _send_forever(poll_seconds))
+    """The lifespan's task (and `registry deliveries run`'s): two loops side by side, so that sending
+    never waits for making and the other way round. Each runs again at once while it found work,
+    else after a pause or when a commit wakes it (an outbox row: the maker; deliveries: the sender),
+    this process's or, on PostgreSQL, any process's (app.monitoring.wake)."""
+    loops = [_make_forever(poll_seconds), _send_forever(poll_seconds)]
+    database = get_engine().url
+    if database.get_backend_name() == "postgresql":
+        loops.append(wake.listen(database.render_as_string(hide_password=False)))
+    await asyncio.gather(*loops)
 
 
 async def _make_forever(poll_seconds: float) -> None:
@@ -438,6 +443,9 @@ def retry_failed(watchlist_id: uuid.UUID | None = None) -> dict[str, int]:
                 .where(Subscription.status == "failed")
                 .values(status="active", attempts=0, failing_since=None, next_attempt_at=now)
             ).rowcount  # type: ignore[attr-defined]
+        if deliveries or subscriptions:  # sent at once, by this process or (`registry deliveries
+            wake.after_commit(session)  # retry` is a process apart) by the servers'
+            wake.notify_others(session, wake.SENDER)
     return {"deliveries": deliveries, "subscriptions": subscriptions}
 
 
