@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
@@ -61,6 +62,7 @@ from app.rules import service as rules
 from app.rules.service import RuleSet
 
 READ_CHUNK = 5000
+HANDOFF = "registry.alerts.handoff"  # a session's info key: see Handoff
 # The rules are read afresh in the transaction, never from the process's cache: a cache a moment
 # behind another process's rule change would flip answers back and forth, each flip an alert.
 
@@ -82,6 +84,19 @@ class Known:
     decision: str
     fingerprint: str
     evaluation: Evaluation = field(compare=False)  # what it was computed from
+
+
+@dataclass
+class Handoff:
+    """Put in `session.info[HANDOFF]` by a worker that sends what it makes itself: the deliveries are
+    written already claimed by it (their first attempt counted, the next one `until` ahead, as
+    app.monitoring.delivery's claim leaves them), and `made` receives each with what its POST needs,
+    so that the worker sends them once the transaction commits without reading them back. A worker
+    that dies before sending leaves them to be claimed when the lease runs out (at least once)."""
+
+    until: datetime
+    made: list[tuple[uuid.UUID, SimpleNamespace, str, str]] = field(default_factory=list)
+    # (delivery id, the alert as ALERT_COLUMNS read it, callback URL, secret)
 
 
 def owner(watchlist: Watchlist) -> Principal:
@@ -331,6 +346,7 @@ def _compare(
     )  # fmt: skip
     at = utcnow()
     delivery_ids = iter(new_id_texts(len(changed)))  # time-ordered: the deliveries' listing order
+    handoff: Handoff | None = session.info.get(HANDOFF) if watchlist.callback_url else None
     alerts, deliveries, updates = [], [], []
     for (item, now), answer in zip(changed, answered, strict=True):
         body = orjson.loads(answer.json)
@@ -358,18 +374,40 @@ def _compare(
                     "watchlist_id": watchlist.id,
                     "alert_id": alert_id,
                     "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": at,
+                    "attempts": 1 if handoff else 0,
+                    "next_attempt_at": handoff.until if handoff else at,
                     "created_at": at,
                 }
             )
         updates.append((item.identifier, now.decision, now.fingerprint))
     bulk_insert(session, Alert, alerts)
     bulk_insert(session, Delivery, deliveries)
-    if deliveries:
+    if handoff is not None:
+        _hand_off(session, handoff, alerts, deliveries, watchlist)
+    elif deliveries:
         wake.after_commit(session)
     _store_known(session, watchlist.id, updates, at)
     return len(alerts)
+
+
+def _hand_off(
+    session: Session,
+    handoff: Handoff,
+    alerts: list[dict[str, Any]],
+    deliveries: list[dict[str, Any]],
+    watchlist: Watchlist,
+) -> None:
+    """The deliveries just written, for the worker to send itself; their alerts' numbers (the feed's
+    cursor, which the body carries) read back by id."""
+    numbers = dict(
+        session.execute(
+            select(Alert.id, Alert.seq).where(column_in(session, Alert.id, [a["id"] for a in alerts]))
+        ).all()
+    )
+    url, secret = watchlist.callback_url or "", watchlist.secret or ""
+    for alert, delivery in zip(alerts, deliveries, strict=True):
+        row = SimpleNamespace(**alert, seq=numbers[alert["id"]])
+        handoff.made.append((delivery["id"], row, url, secret))
 
 
 def _store_known(

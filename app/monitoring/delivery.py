@@ -25,6 +25,7 @@ import http.client
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,9 @@ LONGEST_WAIT = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
 LEASE_MARGIN = timedelta(seconds=20)
 CLAIM_BATCH = 200
+# Deliveries the maker hands its own sender at most (their bodies held in memory, ~4 KB each); past
+# it, the alerts it makes wait as rows to be claimed.
+HANDED_OVER = 1000
 # POSTs in flight at once per round, each sending thread over the connections it keeps: enough that
 # a slow receiver does not hold up the rest; more threads only queue on the GIL (6 measured no better
 # than 16 at the issue's size; an async client with 200 queued was far slower: docs/benchmarks.md).
@@ -108,6 +112,7 @@ class Due:
     body: bytes
     created_at: datetime
     attempts: int
+    leased_until: datetime | None = None  # claimed by this worker as it was made (alerts.Handoff)
 
 
 @dataclass
@@ -252,10 +257,13 @@ def settle(results: list[tuple[Due, Outcome]], now: datetime) -> None:
                 row.next_attempt_at = now + backoff(row.attempts)
 
 
-async def deliver_alerts(now: datetime | None = None, timeout: float | None = None) -> int:
-    """Send every due alert delivery once; the number attempted."""
+async def deliver_alerts(
+    now: datetime | None = None, timeout: float | None = None, claimed: Sequence[Due] = ()
+) -> int:
+    """Send every due alert delivery once, and those this worker has `claimed` already (made by it:
+    `_make_and_claim_alerts`); the number attempted."""
     timeout = _timeout() if timeout is None else timeout
-    due = await run_in_threadpool(claim, now or utcnow(), timeout)
+    due = [*claimed, *await run_in_threadpool(claim, now or utcnow(), timeout)]
     if not due:
         return 0
     loop = asyncio.get_running_loop()
@@ -373,6 +381,25 @@ async def make_alerts() -> int:
     return await run_in_threadpool(_make_alerts)
 
 
+def _make_and_claim_alerts(timeout: float) -> tuple[int, list[Due]]:
+    """`_make_alerts`, the deliveries written already claimed by this worker (alerts.Handoff): the
+    changes taken and the deliveries to send, their bodies made from what was just written."""
+    handoff = alerts.Handoff(until=utcnow() + _lease(timeout))
+    with session_scope() as session:
+        session.info[alerts.HANDOFF] = handoff
+        taken = alerts.make(session) or 0
+    return taken, [
+        Due(delivery_id, url, secret, alert_json(row), row.at, 1, handoff.until)
+        for delivery_id, row, url, secret in handoff.made
+    ]
+
+
+def _still_leased(due: Due, timeout: float, now: datetime) -> bool:
+    """Whether a POST started now ends before the lease `due` was made with runs out (else it is
+    left to the claims: another worker may take it once the lease is over)."""
+    return due.leased_until is not None and due.leased_until - timedelta(seconds=timeout) > now
+
+
 async def run_once(now: datetime | None = None, timeout: float | None = None) -> int:
     """One round: alerts for the next changes, then every due alert delivery and every subscriber's
     next changes; the POSTs made."""
@@ -390,24 +417,32 @@ async def deliver_forever(poll_seconds: float) -> None:
     never waits for making and the other way round. Each runs again at once while it found work,
     else after a pause or when a commit wakes it (an outbox row: the maker; deliveries: the sender),
     this process's or, on PostgreSQL, any process's (app.monitoring.wake)."""
-    loops = [_make_forever(poll_seconds), _send_forever(poll_seconds)]
+    made: list[Due] = []  # what the maker wrote claimed by this worker, for the sender
+    loops = [_make_forever(poll_seconds, made), _send_forever(poll_seconds, made)]
     database = get_engine().url
     if database.get_backend_name() == "postgresql":
         loops.append(wake.listen(database.render_as_string(hide_password=False)))
     await asyncio.gather(*loops)
 
 
-async def _make_forever(poll_seconds: float) -> None:
-    """Alerts for the outbox's changes. When the day turns (China time), watched answers are decided
-    again first (rules take effect and end by the day)."""
+async def _make_forever(poll_seconds: float, made: list[Due]) -> None:
+    """Alerts for the outbox's changes, their deliveries claimed for this worker's sender (`made`).
+    When the day turns (China time), watched answers are decided again first (rules take effect and
+    end by the day)."""
     day = china_today()
     while True:
         try:
             if china_today() != day:
                 day = china_today()
-                made = await run_in_threadpool(_rescan_for_new_day)
-                log.info("new day %s: watched identifiers decided again, %s alerts", day, made)
-            worked = await make_alerts()
+                alerted = await run_in_threadpool(_rescan_for_new_day)
+                log.info("new day %s: watched identifiers decided again, %s alerts", day, alerted)
+            if len(made) < HANDED_OVER:
+                worked, due = await run_in_threadpool(_make_and_claim_alerts, _timeout())
+                made.extend(due)
+                if due:
+                    wake.now(wake.SENDER)
+            else:  # the sender is behind: these wait as rows, for the claims
+                worked = await make_alerts()
         except Exception:  # the next round tries again; nothing is lost (the rows wait)
             log.exception("making alerts failed")
             worked = 0
@@ -415,14 +450,19 @@ async def _make_forever(poll_seconds: float) -> None:
             await wake.wait(poll_seconds, wake.MAKER)
 
 
-async def _send_forever(poll_seconds: float) -> None:
+async def _send_forever(poll_seconds: float, made: list[Due]) -> None:
     while True:
         try:
-            worked = await deliver_alerts() + await deliver_feeds()
+            # What the maker handed over first, up to a round's worth; one whose lease is running out
+            # is left to the claims (another worker may be sending it by then).
+            taken, made[:] = made[:CLAIM_BATCH], made[CLAIM_BATCH:]
+            timeout, now = _timeout(), utcnow()
+            claimed = [due for due in taken if _still_leased(due, timeout, now)]
+            worked = await deliver_alerts(claimed=claimed) + await deliver_feeds()
         except Exception:  # the next round tries again; nothing is lost (the rows wait)
             log.exception("webhook delivery round failed")
             worked = 0
-        if not worked:
+        if not worked and not made:
             await wake.wait(poll_seconds, wake.SENDER)
 
 

@@ -57,6 +57,11 @@ def _event(who: str) -> asyncio.Event:
     return _events.setdefault(who, asyncio.Event())
 
 
+def now(who: str) -> None:
+    """Wake `who` (from a coroutine on the workers' loop)."""
+    _event(who).set()
+
+
 async def wait(seconds: float, who: str = SENDER) -> bool:
     """Sleep up to `seconds`, or until a commit wakes `who`; whether it was woken."""
     woken = _event(who)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import ssl
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -101,6 +102,37 @@ def test_a_crash_mid_delivery_delivers_after_restart(http, police, token_for, re
     assert run(t0 + timedelta(minutes=1)) == 1  # the lease ran out: sent by the next round
     assert receiver.acknowledged() == [claimed[0].id.hex and str(claimed[0].id)]
     assert deliveries(http, headers, watchlist["id"])[0]["status"] == "delivered"
+
+
+def test_the_maker_s_own_sender_gets_its_deliveries_claimed_and_as_the_feed_shows_them(
+    http, police, token_for, receiver
+):
+    # The server's worker hands what it makes to its sender without reading it back: the deliveries
+    # are written already leased to it (no other worker sends them meanwhile), their bodies are the
+    # feed's alerts to the byte, and one it cannot start before its lease runs out is left alone.
+    headers = approver(token_for)
+    receiver.start()
+    watchlist = watch(http, headers, 1, 2, callback_url=receiver.url, secret=SECRET)
+    push(http, police, 1)
+    push(http, police, 2)
+    taken, handed = delivery._make_and_claim_alerts(TIMEOUT)
+    assert taken == 2 and len(handed) == 2
+    t0 = utcnow()
+    assert delivery.claim(t0, TIMEOUT) == []  # leased: nobody else claims them
+    assert [(d["status"], d["attempts"]) for d in deliveries(http, headers, watchlist["id"])] == [
+        ("pending", 1),
+        ("pending", 1),
+    ]
+    feed = http.get(f"/v1/watchlists/{watchlist['id']}/alerts", headers=headers).json()["items"]
+    assert [json.loads(due.body) for due in handed] == feed
+    assert all(delivery._still_leased(due, TIMEOUT, t0) for due in handed)
+    assert not delivery._still_leased(handed[0], TIMEOUT, handed[0].leased_until - timedelta(seconds=TIMEOUT))
+
+    assert asyncio.run(delivery.deliver_alerts(now=t0, timeout=TIMEOUT, claimed=handed)) == 2
+    assert sorted(receiver.acknowledged()) == sorted(str(due.id) for due in handed)
+    assert all(got.signature_ok for got in receiver.received)
+    assert [d["status"] for d in deliveries(http, headers, watchlist["id"])] == ["delivered", "delivered"]
+    assert run(t0 + timedelta(minutes=1)) == 0  # nothing left to claim later
 
 
 def test_a_change_that_rolls_back_sends_nothing(http, police, token_for, receiver):
@@ -343,6 +375,50 @@ def test_a_long_answer_or_a_connection_closed_unannounced_still_acknowledges(rec
     assert [r.delivery_id for r in receiver.received] == ["d1", "d2", "d3", "d4"]
     peers = [r.peer for r in receiver.received]
     assert peers[0] != peers[1] and peers[2] != peers[3]
+
+
+def _answering(*answers: bytes) -> tuple[str, list[bytes]]:
+    """A receiver that is not a well-behaved HTTP server: each connection gets the next of `answers`
+    (raw bytes) once a request arrived, then is closed; the requests it read are kept."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        with listener:
+            for answer in answers:
+                connection, _ = listener.accept()
+                with connection:
+                    requests.append(connection.recv(65536))
+                    connection.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/hook?a=1", requests
+
+
+def test_odd_answers_are_read_as_what_they_are():
+    url, requests = _answering(
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nno length, ended by closing",
+        b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n\r\n",
+        b"SSH-2.0-OpenSSH_9.2\r\n",
+        b"",
+    )
+    assert _post(url, "d1").ok  # acknowledged though the receiver closed instead of a length
+    moved = _post(url, "d2")
+    assert (moved.ok, moved.status) == (False, 302)  # never followed, not an acknowledgement
+    garbage = _post(url, "d3")
+    assert not garbage.ok and "HTTP" in garbage.error
+    silent = _post(url, "d4")
+    assert not silent.ok and "RemoteDisconnected" in silent.error
+    head = requests[0].split(b"\r\n\r\n")[0].decode().split("\r\n")
+    assert head[0] == "POST /hook?a=1 HTTP/1.1"
+    assert "Host: 127.0.0.1:" + url.split(":")[2].split("/")[0] in head
+    assert "Content-Length: 12" in head and requests[0].endswith(b'\r\n\r\n{"id": "d1"}')
+
+
+def test_a_line_break_never_reaches_the_request_head():
+    target = callbacks.pinned("http://127.0.0.1:9/hook", production=False)
+    with pytest.raises(ValueError):
+        sender.request_head(target, {"X-Registry-Delivery": "d1\r\nX-Evil: 1"}, 0)
 
 
 def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment():
