@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import http.client
 import logging
+import queue
 import time
 import uuid
 from collections.abc import Sequence
@@ -266,16 +267,34 @@ async def deliver_alerts(
     due = [*claimed, *await run_in_threadpool(claim, now or utcnow(), timeout)]
     if not due:
         return 0
-    loop = asyncio.get_running_loop()
     pins = {url: pin(url) for url in {d.url for d in due}}
-    outcomes = await asyncio.gather(
-        *(
-            loop.run_in_executor(_senders, post, pins[d.url], d.secret, str(d.id), d.body, "alert", timeout)
-            for d in due
-        )
-    )
+    outcomes = await _post_all(due, pins, timeout)
     await run_in_threadpool(settle, list(zip(due, outcomes, strict=True)), now or utcnow())
     return len(due)
+
+
+async def _post_all(due: Sequence[Due], pins: dict[str, Pin], timeout: float) -> list[Outcome]:
+    """Every delivery POSTed once, by up to CONCURRENCY sending threads each taking the next one
+    until none is left (a slow receiver holds up one thread, not the round's order); the outcomes
+    in `due`'s order."""
+    waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(due)):
+        waiting.put(index)
+    outcomes: list[Outcome] = [Outcome(False)] * len(due)
+
+    def send_while_any() -> None:
+        while True:
+            try:
+                index = waiting.get_nowait()
+            except queue.Empty:
+                return
+            d = due[index]
+            outcomes[index] = post(pins[d.url], d.secret, str(d.id), d.body, "alert", timeout)
+
+    loop = asyncio.get_running_loop()
+    threads = min(CONCURRENCY, len(due))
+    await asyncio.gather(*(loop.run_in_executor(_senders, send_while_any) for _ in range(threads)))
+    return outcomes
 
 
 # --- the change feed, pushed to subscribers ----------------------------------------------------------
