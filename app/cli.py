@@ -714,12 +714,21 @@ def deliveries_run(
         bool, typer.Option("--once", help="One round, then exit (default: keep delivering)")
     ] = False,
     poll: Annotated[float, typer.Option(help="Seconds between rounds that found nothing to send")] = 0.5,
+    nice: Annotated[
+        int, typer.Option(help="Lower this process's CPU priority by this much (0: unchanged)", min=0, max=19)
+    ] = 10,
 ) -> None:
     """Send the deliveries due (what every server process does in the background unless
-    REGISTRY_DELIVERY_POLL_SECONDS=0): alerts' webhooks and subscribers' changes."""
+    REGISTRY_DELIVERY_POLL_SECONDS=0): alerts' webhooks and subscribers' changes. Background work:
+    by default it yields the CPU to the servers' pushes and checks on the same machine, catching up
+    when they leave some (docs/benchmarks.md, "Monitoring")."""
     import asyncio
+    import os
 
     from app.monitoring import delivery
+
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
 
     if once:
         typer.echo(json.dumps({"sent": asyncio.run(delivery.run_once())}))

@@ -1,9 +1,14 @@
 """The server's own delivery worker, across a restart: alerts made while the receiver was down and
 the server then stopped are delivered by the server started again (the outbox is in the database)."""
 
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from app.db import session_scope
@@ -54,3 +59,29 @@ def test_alerts_survive_a_server_restart(http, police, token_for):
         assert all(r.signature_ok for r in receiver.received)
     finally:
         receiver.stop()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the priority from /proc")
+def test_a_worker_of_its_own_yields_the_cpu_to_the_servers_by_default():
+    # `registry deliveries run` is background work: it lowers its own priority (10 by default), so
+    # that on a shared machine the pushes and checks go first; --nice 0 leaves it as started.
+    registry = Path(sys.executable).parent / "registry"
+
+    def niceness(*options: str) -> int:
+        """The worker's priority relative to this process's, once it has lowered it (or after 5 s
+        for one that does not)."""
+        worker = subprocess.Popen([registry, "deliveries", "run", "--poll", "60", *options])
+        try:
+            stat = Path(f"/proc/{worker.pid}/stat")
+            deadline = time.monotonic() + 5
+            while True:
+                nice = int(stat.read_text().rsplit(")", 1)[1].split()[16])  # stat's 19th field
+                if nice != os.nice(0) or time.monotonic() > deadline:
+                    return nice - os.nice(0)
+                time.sleep(0.1)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+    assert niceness() == 10
+    assert niceness("--nice", "0") == 0
