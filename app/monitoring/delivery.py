@@ -39,7 +39,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth.service import Principal
 from app.config import get_settings
-from app.db import get_engine, get_read_engine, session_scope
+from app.db import column_in, get_engine, get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
 from app.monitoring import alerts, callbacks, sender, wake
 from app.monitoring.models import Alert, Delivery, Subscription, WatchChange, Watchlist
@@ -148,7 +148,7 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
             return []
         counted = session.execute(
             update(Delivery)
-            .where(Delivery.id.in_([row.id for row in rows]))
+            .where(column_in(session, Delivery.id, [row.id for row in rows]))
             .values(attempts=Delivery.attempts + 1, next_attempt_at=now + _lease(timeout))
             .returning(Delivery.id, Delivery.attempts)
             .execution_options(synchronize_session=False)
@@ -157,7 +157,7 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
         alerts = {
             alert.id: alert
             for alert in session.execute(
-                select(*ALERT_COLUMNS).where(Alert.id.in_([row.alert_id for row in rows]))
+                select(*ALERT_COLUMNS).where(column_in(session, Alert.id, [row.alert_id for row in rows]))
             )
         }
         callbacks_of = {
@@ -238,7 +238,8 @@ def settle(results: list[tuple[Due, Outcome]], now: datetime) -> None:
         for status, ids in acknowledged.items():
             session.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(ids), Delivery.status == "pending")  # not one deleted or settled
+                # not one deleted or settled meanwhile
+                .where(column_in(session, Delivery.id, ids), Delivery.status == "pending")
                 .values(status="delivered", delivered_at=now, last_status=status, last_error=None)
                 .execution_options(synchronize_session=False)
             )
