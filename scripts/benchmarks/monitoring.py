@@ -210,8 +210,10 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         def start_workers() -> list[subprocess.Popen[bytes]]:
             return [
                 subprocess.Popen(
-                    [str(harness.REGISTRY), "deliveries", "run", "--poll", str(args.poll)]
-                    + ["--nice", str(args.worker_nice)],
+                    [
+                        *(str(harness.REGISTRY), "deliveries", "run"),
+                        *("--poll", str(args.poll), "--nice", str(args.worker_nice)),
+                    ],
                     cwd=server.data_dir,
                     env=server.env(),
                     stdin=subprocess.DEVNULL,
