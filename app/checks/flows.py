@@ -36,10 +36,12 @@ from app.rules.service import RuleSet
 
 
 class Answered(NamedTuple):
-    """An answer as sent: its decision (for the metrics) and its JSON, receipt included."""
+    """An answer as sent: its decision (for the metrics) and its JSON, receipt included (`receipt`
+    alone as well, where it was signed here)."""
 
     decision: str
     json: bytes
+    receipt: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,8 @@ class Decided(NamedTuple):
 
     def with_receipt(self, receipt: bytes) -> Answered:
         # The answer as stored, the receipt its last member: no second serialization of the answer.
-        return Answered(self.decision, b"".join((self.answer[:-1], b',"receipt":"', receipt, b'"}')))
+        answer = b"".join((self.answer[:-1], b',"receipt":"', receipt, b'"}'))
+        return Answered(self.decision, answer, receipt)
 
 
 def decide_checks(

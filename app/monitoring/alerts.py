@@ -51,6 +51,7 @@ from app.catalog import service as catalog
 from app.checks.engine import Evaluation, Facts, Viewer, evaluate, facts_from_rows
 from app.checks.flows import answer_checks
 from app.checks.schemas import CheckIn, CheckSubjectIn
+from app.checks.store import CheckRow
 from app.db import bulk_insert, column_in, new_id_texts
 from app.kit.clock import china_today, utcnow
 from app.kit.signing import canonical_json
@@ -340,19 +341,19 @@ def _compare(
         for item, _ in changed
     ]
     # Several at once: one batch signature (each alert keeps its whole receipt, nothing shared to keep).
+    # The rows give each answer as stored (without its receipt), the answers their receipts.
+    checks: list[CheckRow] = []
     answered = answer_checks(
-        principal, asked, {today: facts}, {today: rule_set}, names, today, lambda _: None,
+        principal, asked, {today: facts}, {today: rule_set}, names, today, checks.append,
         signed_together=len(asked) > 1, evaluated=[now.evaluation for _, now in changed],
     )  # fmt: skip
     at = utcnow()
     delivery_ids = iter(new_id_texts(len(changed)))  # time-ordered: the deliveries' listing order
     handoff: Handoff | None = session.info.get(HANDOFF) if watchlist.callback_url else None
     alerts, deliveries, updates = [], [], []
-    for (item, now), answer in zip(changed, answered, strict=True):
-        body = orjson.loads(answer.json)
-        receipt = body.pop("receipt")
+    for (item, now), check, answer in zip(changed, checks, answered, strict=True):
         event, record_id = cause_of(item.identifier)
-        alert_id = uuid.UUID(body["id"])
+        alert_id = uuid.UUID(check.id)
         alerts.append(
             {
                 "id": alert_id,
@@ -363,8 +364,8 @@ def _compare(
                 "decision_after": now.decision,
                 "record_id": uuid.UUID(record_id) if record_id else None,
                 "at": at,
-                "answer": orjson.dumps(body).decode(),
-                "receipt": receipt,
+                "answer": check.answer,
+                "receipt": answer.receipt.decode(),
             }
         )
         if watchlist.callback_url:
