@@ -4,11 +4,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.config import get_settings
+from app.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.monitoring.beside import WorkerBeside
 
 cli = typer.Typer(
     help="The credit red/black list registry.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -146,21 +149,50 @@ def serve(
     log_config = configure_logging(settings.log_level)
     from app.kit.slowclients import protocol
 
-    uvicorn.run(
-        "app.main:app",
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        reload=reload,
-        log_config=log_config,
-        access_log=False,  # one JSON line per request comes from RequestObserver instead
-        # X-Forwarded-For is believed only from REGISTRY_TRUSTED_PROXIES (uvicorn's own default
-        # believes 127.0.0.1, which lets anyone on the host pick their address for the rate limit).
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        loop=loop,  # type: ignore[arg-type]  # one of uvicorn's loop names, checked above
-        http=protocol(settings.head_timeout_seconds, http),  # type: ignore[arg-type]  # a protocol factory
-    )
+    beside = _delivery_worker_beside(settings)
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            reload=reload,
+            log_config=log_config,
+            access_log=False,  # one JSON line per request comes from RequestObserver instead
+            # X-Forwarded-For is believed only from REGISTRY_TRUSTED_PROXIES (uvicorn's own default
+            # believes 127.0.0.1, which lets anyone on the host pick their address for the rate limit).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
+            loop=loop,  # type: ignore[arg-type]  # one of uvicorn's loop names, checked above
+            http=protocol(settings.head_timeout_seconds, http),  # type: ignore[arg-type]  # a protocol factory
+        )
+    finally:
+        if beside is not None:
+            beside.stop()
+
+
+def _delivery_worker_beside(settings: Settings) -> "WorkerBeside | None":
+    """On PostgreSQL the delivery worker runs in a process of its own beside the servers
+    (app.monitoring.beside), theirs turned off; on SQLite, or with REGISTRY_DELIVERY_WORKER=server,
+    each server process runs its own (REGISTRY_DELIVERY_POLL_SECONDS=0: none at all)."""
+    if settings.is_sqlite or settings.delivery_worker != "process" or settings.delivery_poll_seconds <= 0:
+        return None
+    import signal
+
+    from app.monitoring.beside import WorkerBeside
+
+    beside = WorkerBeside(settings.delivery_poll_seconds)
+    os.environ["REGISTRY_DELIVERY_POLL_SECONDS"] = "0"  # for the server processes, started next
+    get_settings.cache_clear()
+
+    def stop_then_end(signum: int, _: Any) -> None:
+        # uvicorn shuts down on SIGTERM, then raises it again with this handler back in place
+        beside.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop_then_end)
+    return beside
 
 
 @cli.command()
@@ -717,6 +749,9 @@ def deliveries_run(
     nice: Annotated[
         int, typer.Option(help="Lower this process's CPU priority by this much (0: unchanged)", min=0, max=19)
     ] = 10,
+    with_server: Annotated[
+        int | None, typer.Option(hidden=True, help="The pid of the server that started it: end with it")
+    ] = None,
 ) -> None:
     """Send the deliveries due (what every server process does in the background unless
     REGISTRY_DELIVERY_POLL_SECONDS=0): alerts' webhooks and subscribers' changes. Background work:
@@ -729,6 +764,10 @@ def deliveries_run(
 
     if nice and hasattr(os, "nice"):
         os.nice(nice)
+    if with_server is not None:
+        from app.monitoring.beside import stop_with_server
+
+        stop_with_server(with_server)
 
     if once:
         typer.echo(json.dumps({"sent": asyncio.run(delivery.run_once())}))
@@ -756,3 +795,7 @@ def deliveries_retry(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":  # `python -m app.cli`: how `registry serve` starts its delivery worker
+    main()

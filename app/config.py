@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # `registry deliveries run` delivers).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     delivery_poll_seconds: float = Field(default=0.5, ge=0)
+    # Where `registry serve` runs the delivery worker on PostgreSQL: "process", one process of its own
+    # beside the servers (app.monitoring.beside), or "server", one in each server process (SQLite:
+    # always in the server, the only process).
+    delivery_worker: Literal["process", "server"] = "process"
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,21 +1,23 @@
 """Monitoring: what watchlists add to the push path, and the time from a push to its webhook.
 
-For each database, on one real server (`registry serve`, its delivery worker polling every
---poll seconds) and one fresh database, in one run:
+For each database, on one real server (`registry serve`, its delivery worker as it runs it: on
+PostgreSQL a process of its own beside the server, on SQLite in the server; polling every --poll
+seconds when idle) and one fresh database, in one run:
 1. baseline: N records pushed in batches with no watchlist at all (their subjects new);
 2. a watchlist of W identifiers (N of them the subjects of phase 3, the rest never listed) with a
-   callback URL: a receiver in this process (http.server threads) that acknowledges at once;
+   callback URL: a receiver in a process of its own (http.server threads) that acknowledges at once;
 3. N more records pushed the same way, each making one alert: the push's added cost per record
    against phase 1, and each alert's time from the end of the push that caused it to its arrival
    at the receiver (p50, p99). Every alert must arrive; a delivery id arriving twice is counted;
 4. N more records of subjects nobody watches, the watchlist still in place, then (the watchlist
    deleted) N more again: what watching costs the pushes it does not concern, against pushes into
    tables of about the same size.
-With --separate-worker the deliveries are sent by `registry deliveries run` in a process of its own
-(the server's worker off), as a deployment that keeps them off the push path would run it. With
---hold-worker no worker runs while phase 3 pushes (its alerts wait in the outbox), then
-`registry deliveries run` makes and sends them all: the push path's own cost, without a worker
-competing for the same cores, and the worker's throughput (push-to-delivery then counts the wait).
+With --worker-in-server each server process makes and sends them itself (REGISTRY_DELIVERY_WORKER=
+server). With --separate-worker the server's worker is off and the bench starts `registry
+deliveries run` itself (--worker-processes, --worker-nice). With --hold-worker no worker runs while
+phase 3 pushes (its alerts wait in the outbox), then `registry deliveries run` makes and sends them
+all: the push path's own cost, without a worker competing for the same cores, and the worker's
+throughput (push-to-delivery then counts the wait).
 
 Target (issue 16): the push path slows by at most 20 %, p99 push-to-delivery under 2 s.
 """
@@ -59,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=500, help="records per push (default 500)")
     parser.add_argument("--poll", type=float, default=0.2, help="the delivery worker's idle poll, s")
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument(
+        "--worker-in-server",
+        action="store_true",
+        help="each server process makes and sends (REGISTRY_DELIVERY_WORKER=server), not the process "
+        "`registry serve` starts beside them",
+    )
     parser.add_argument(
         "--separate-worker",
         action="store_true",
@@ -189,6 +197,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     watched += _filler(max(args.watched - records, 0), 2 * records)
     poll = "0" if args.separate_worker or args.hold_worker else str(args.poll)
     env = {"REGISTRY_DELIVERY_POLL_SECONDS": poll, "REGISTRY_SWEEP_INTERVAL_SECONDS": "0"}
+    if args.worker_in_server:
+        env["REGISTRY_DELIVERY_WORKER"] = "server"
     unwatched_bodies = generate(records, tag="unwatched", start=10_000_000 + records)
     after_bodies = generate(records, tag="after", start=10_000_000 + 2 * records)
     with (
@@ -285,6 +295,7 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "no_watchlist_again_push_s": round(after_s, 3),
         "unwatched_slowdown": round(unwatched_s / after_s - 1, 3),
         "separate_worker": bool(args.separate_worker),
+        "worker_in_server": bool(args.worker_in_server),
         "hold_worker": bool(args.hold_worker),
         "worker_processes": args.worker_processes if args.separate_worker or args.hold_worker else 0,
         "worker_nice": args.worker_nice if args.separate_worker or args.hold_worker else None,

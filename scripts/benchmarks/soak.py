@@ -104,7 +104,12 @@ class MemorySampler:
     def workers(self) -> list[int]:
         # uvicorn with --workers N: a supervisor whose children serve (plus multiprocessing's helper);
         # with one worker the root process itself serves.
-        children = [pid for pid in _children(self.root_pid) if "uvicorn" not in self._cmd(pid)]
+        # Not the delivery worker `registry serve` runs beside them on PostgreSQL (app.monitoring.beside).
+        children = [
+            pid
+            for pid in _children(self.root_pid)
+            if "uvicorn" not in (command := self._cmd(pid)) and "deliveries run" not in command
+        ]
         return children or [self.root_pid]
 
     @staticmethod

@@ -3,8 +3,11 @@ notify as their transaction commits (never when it rolls back), so a worker in a
 starts at once rather than at its next poll."""
 
 import asyncio
+import os
+import signal
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, insert
@@ -93,5 +96,61 @@ def test_a_server_s_worker_delivers_a_change_another_process_committed_without_p
             while not receiver.acknowledged() and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert len(receiver.acknowledged()) == 1
+    finally:
+        receiver.stop()
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every process: its parent and command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, IndexError, ValueError):
+                continue
+            found[int(entry.name)] = (parent, command)
+    return found
+
+
+def _workers_beside() -> dict[int, int]:
+    """The delivery workers `registry serve` started beside itself: pid -> the server's pid."""
+    return {
+        pid: parent
+        for pid, (parent, command) in _processes().items()
+        if "deliveries run" in command and "--with-server" in command
+    }
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the processes in /proc")
+def test_the_server_runs_its_delivery_worker_beside_it_and_keeps_it_up(http, police, token_for):
+    # On PostgreSQL `registry serve` runs the delivery worker as a process of its own (the pushes
+    # keep the server's interpreter), starts it again when it ends, and stops it with the server.
+    receiver = Receiver(SECRET)
+    receiver.start()
+    try:
+        with registry_serve(delivery_poll_seconds="60"):
+            deadline = time.monotonic() + 30
+            while not _workers_beside() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            ((first, server),) = _workers_beside().items()
+            assert "serve" in _processes()[server][1]
+            os.kill(first, signal.SIGKILL)
+            while set(_workers_beside()) in (set(), {first}) and time.monotonic() < deadline + 30:
+                time.sleep(0.1)
+            ((second, _),) = _workers_beside().items()
+            assert second != first
+            time.sleep(2.0)  # the new worker up and listening
+            watch(http, approver(token_for), 1, callback_url=receiver.url, secret=SECRET)
+            push(http, police, 1)
+            deadline = time.monotonic() + 20
+            while not receiver.acknowledged() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(receiver.acknowledged()) == 1
+        deadline = time.monotonic() + 5
+        while _workers_beside() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _workers_beside()  # stopped with the server
     finally:
         receiver.stop()
