@@ -753,12 +753,12 @@ def deliveries_run(
         int | None, typer.Option(hidden=True, help="The pid of the server that started it: end with it")
     ] = None,
 ) -> None:
-    """Send the deliveries due (what every server process does in the background unless
-    REGISTRY_DELIVERY_POLL_SECONDS=0): alerts' webhooks and subscribers' changes. Background work:
+    """Make the alerts and send the deliveries due: alerts' webhooks and subscribers' changes (what
+    `registry serve` runs beside the servers on PostgreSQL, and each server process does on SQLite,
+    unless REGISTRY_DELIVERY_POLL_SECONDS=0). Background work:
     by default it yields the CPU to the servers' pushes and checks on the same machine, catching up
     when they leave some (docs/benchmarks.md, "Monitoring")."""
     import asyncio
-    import os
 
     from app.monitoring import delivery
 

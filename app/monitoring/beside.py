@@ -2,8 +2,8 @@
 PostgreSQL (REGISTRY_DELIVERY_WORKER=process, the default there).
 
 Why: in a server process, making and sending alerts takes the interpreter from the pushes — at
-10,000 watched records pushed in batches of 500 on two cores, the pushes ran 2-2.4 times as long;
-beside them, at a lower CPU priority, 5-20 % longer, the alerts a little later (docs/benchmarks.md,
+10,000 watched records pushed in batches of 500 on two cores, the pushes ran about twice as long;
+beside them, at a lower CPU priority, 5-21 % longer, the alerts a second or so later (docs/benchmarks.md,
 "Monitoring"). The process is `registry deliveries run`: started once the database is migrated,
 started again a second after it stops unexpectedly, stopped with the server, and it ends by
 itself within a second when the server is gone without stopping it (killed)."""
