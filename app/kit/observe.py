@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from prometheus_client import REGISTRY, Counter
@@ -223,7 +223,24 @@ AccessEntry = tuple[float, str, str, str, str, int, float, str | None]
 
 
 class _Writer(logging.handlers.QueueListener):
-    """The writing thread: records go to the handler, access entries straight to its stream."""
+    """The writing thread: records go to the handler, access entries straight to its stream.
+
+    It takes lines as long as some are queued; once none is, it lets the next ones gather for
+    GATHER_SECONDS before it waits for one. Woken for every line, it took the interpreter from the
+    requests thousands of times a second (a ping served 7,300-7,700 times a second with the log
+    on, 8,400-8,700 with it off); woken for a burst, that many lines cost one wake-up."""
+
+    GATHER_SECONDS = 0.01
+
+    def dequeue(self, block: bool) -> Any:
+        lines = cast("queue.SimpleQueue[Any]", self.queue)  # OffPathHandler's
+        try:
+            return lines.get_nowait()
+        except queue.Empty:
+            if not block:
+                raise
+        time.sleep(self.GATHER_SECONDS)
+        return lines.get()
 
     def handle(self, record: Any) -> None:
         if type(record) is tuple:
