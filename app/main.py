@@ -182,11 +182,15 @@ def create_app() -> FastAPI:
     _install_limits(app)
     app.add_middleware(RequestObserver)
     # A request is matched against the routers in this order (the most frequent first: health
-    # probes, approvers' checks); each router refuses at once a path none of its routes can match
-    # (app.kit.routing.skip_routers_by_prefix; docs/benchmarks.md has the figures).
+    # probes, approvers' checks, the public's one-stop queries); each router refuses at once a path
+    # none of its routes can match (app.kit.routing.skip_routers_by_prefix; docs/benchmarks.md has
+    # the figures). No router may take another's paths, so that the order changes nothing but
+    # speed (tests/ops/test_observe.py).
     for router in (
         health_router,
         checks_router,
+        public_router,
+        bare_router,
         screening_router,
         auth_router,
         catalog_router,
@@ -199,8 +203,6 @@ def create_app() -> FastAPI:
         audit_router,
         oversight_router,
         stats_router,
-        public_router,
-        bare_router,
         web_router,
     ):
         app.include_router(router)

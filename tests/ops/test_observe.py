@@ -5,12 +5,14 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from datetime import date
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.routing import Match
 
 from app.kit import observe
 from app.kit.routing import leaf_routes
@@ -202,3 +204,23 @@ def test_routers_refuse_early_only_paths_none_of_their_routes_match():
 def test_the_last_router_s_routes_are_still_reached(http):
     assert http.get("/v1/public/ping").json() == {"status": "ok"}
     assert http.delete("/v1/domains").status_code == 405
+
+
+def test_every_route_is_reached_by_its_own_path_through_the_router_that_holds_it():
+    # The routers are ordered by how often they are asked (app.main); an order in which an earlier
+    # router took another's path would silently change what answers. Each route's own path and
+    # methods must be taken by the router that holds it.
+    examples = {"uuid": "00000000-0000-4000-8000-000000000001", "int": "1", "float": "1.5"}
+
+    def example(parameter: re.Match[str]) -> str:
+        return examples.get(parameter.group(2) or "", "x1")
+
+    checked = 0
+    for route in leaf_routes(app.router.routes):
+        concrete = re.sub(r"\{(\w+)(?::(\w+))?\}", example, route.path)
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            scope = {"type": "http", "path": concrete, "root_path": "", "method": method, "headers": []}
+            taker = next((r for r in app.router.routes if r.matches(dict(scope))[0] == Match.FULL), None)
+            assert taker is not None and route in list(leaf_routes([taker])), (route.path, method)
+            checked += 1
+    assert checked > 100
