@@ -40,7 +40,7 @@ class WorkerBeside:
         # Its own process group: a Ctrl-C in the terminal stops the server, which then stops the
         # worker. Not its own session: Linux shares the CPU between sessions (autogroups) before
         # priorities count, and the worker's lower priority would then weigh nothing.
-        return subprocess.Popen(self.command, process_group=0)
+        return subprocess.Popen(self.command, process_group=0 if os.name == "posix" else None)
 
     def _keep_up(self) -> None:
         while True:
