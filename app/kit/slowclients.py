@@ -21,7 +21,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 
 class _HeadDeadline:
-    """Mixed into uvicorn's protocol classes, which provide `cycle`, `loop` and `transport`."""
+    """Mixed into uvicorn's protocol classes, which provide `cycle`, `loop` and `transport`.
+
+    One timer per connection, not one per request: an answer moves the deadline, and the timer,
+    when it fires, closes the connection only if no head has come since the answer it was waiting
+    after and the deadline has really passed; otherwise it waits for the deadline as moved, or for
+    the next answer to set it. (A timer made and cancelled for every request cost ~3 % of a ping
+    served over HTTP.)"""
 
     cycle: Any
     loop: asyncio.AbstractEventLoop
@@ -31,33 +37,29 @@ class _HeadDeadline:
         super().__init__(*args, **kwargs)
         self.head_timeout = head_timeout
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_deadline = 0.0
         self._awaited_after: Any = None  # the request whose answer preceded the awaited head
 
     def _arm_head_deadline(self) -> None:
-        self._disarm_head_deadline()
         self._awaited_after = self.cycle
-        self._head_timer = self.loop.call_later(self.head_timeout, self._head_deadline_passed)
-
-    def _disarm_head_deadline(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_deadline = self.loop.time() + self.head_timeout
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_deadline_passed)
 
     def _head_deadline_passed(self) -> None:
         self._head_timer = None
-        # No new request head since the deadline was armed, and none being answered: close.
-        idle = self.cycle is None or self.cycle.response_complete
-        if self.cycle is self._awaited_after and idle and not self.transport.is_closing():
+        if self.cycle is not self._awaited_after:
+            return  # a head came: its answer sets the deadline again
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # still answering (the body's time is the application's)
+        if self.loop.time() < self._head_deadline:  # moved by a later answer
+            self._head_timer = self.loop.call_at(self._head_deadline, self._head_deadline_passed)
+        elif not self.transport.is_closing():
             self.transport.close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._arm_head_deadline()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)  # type: ignore[misc]
-        if self._head_timer is not None and self.cycle is not self._awaited_after:
-            self._disarm_head_deadline()  # a head arrived
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
@@ -65,7 +67,9 @@ class _HeadDeadline:
             self._arm_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_head_deadline()
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
         super().connection_lost(exc)  # type: ignore[misc]
 
 

@@ -205,6 +205,31 @@ def test_a_slow_second_request_on_a_kept_alive_connection_is_closed(server):
     assert closed
 
 
+def test_a_kept_alive_connection_asking_in_time_stays_open_past_the_head_timeout(server):
+    # The deadline is for each head after the previous answer, not for the connection: requests
+    # every 0.6 s over three times the timeout are all answered on one connection.
+    def answered(sock: socket.socket) -> bool:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += sock.recv(65536)
+        head, _, body = received.partition(b"\r\n\r\n")
+        lengths = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+        length = int(lengths[0].split(b":")[1])
+        while len(body) < length:
+            body += sock.recv(65536)
+        return head.startswith(b"HTTP/1.1 200")
+
+    with _connect(server) as sock:
+        sock.settimeout(5)
+        for _ in range(6):
+            sock.sendall(_head("GET", "/healthz"))
+            assert answered(sock)
+            time.sleep(TIMEOUT * 0.6)
+        sock.sendall(_head("GET", "/healthz"))
+        assert answered(sock)
+        assert _closed_within(sock, TIMEOUT + 3)  # and closed once it stops asking
+
+
 def _statuses(base: str, forwarded_for: list[str]) -> list[int]:
     return [
         httpx.get(
