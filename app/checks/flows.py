@@ -37,11 +37,11 @@ from app.rules.service import RuleSet
 
 class Answered(NamedTuple):
     """An answer as sent: its decision (for the metrics) and its JSON, receipt included (`receipt`
-    alone as well, where it was signed here)."""
+    alone as well)."""
 
     decision: str
     json: bytes
-    receipt: bytes = b""
+    receipt: bytes
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """Shared steps of the monitoring tests: an approver's watchlist, pushes, the alert feed."""
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from app.db import session_scope
@@ -53,3 +55,13 @@ def decision(http: Any, headers: dict[str, str], n: int) -> str:
     )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["decision"])
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 30.0) -> bool:
+    """Whether `condition()` came true within `seconds` (looked at every 0.1 s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return bool(condition())

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from app.db import session_scope
 from app.monitoring.models import Delivery
-from tests.monitoring.helpers import approver, make_alerts, push, watch
+from tests.monitoring.helpers import approver, make_alerts, push, wait_for, watch
 from tests.monitoring.receiver import Receiver
 from tests.ops.servers import registry_serve
 
@@ -23,15 +23,6 @@ SECRET = "restart-secret-0123456789"
 def _deliveries() -> list[Delivery]:
     with session_scope(writing=False) as session:
         return list(session.scalars(select(Delivery)).all())
-
-
-def _wait_for(condition, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_alerts_survive_a_server_restart(http, police, token_for):
@@ -48,12 +39,12 @@ def test_alerts_survive_a_server_restart(http, police, token_for):
         session.execute(update(Delivery).values(created_at=real_now, next_attempt_at=real_now))
     settings = {"delivery_poll_seconds": "0.2", "webhook_timeout_seconds": "1"}
     with registry_serve(**settings):  # the receiver is down: attempts fail, nothing is lost
-        assert _wait_for(lambda: all(d.attempts >= 1 for d in _deliveries()))
+        assert wait_for(lambda: all(d.attempts >= 1 for d in _deliveries()))
     assert {d.status for d in _deliveries()} == {"pending"}
     receiver.start()
     try:
         with registry_serve(**settings):
-            assert _wait_for(lambda: {d.status for d in _deliveries()} == {"delivered"})
+            assert wait_for(lambda: {d.status for d in _deliveries()} == {"delivered"})
         delivered = sorted(str(d.id) for d in _deliveries())
         assert sorted(receiver.acknowledged()) == delivered
         assert all(r.signature_ok for r in receiver.received)

@@ -16,7 +16,7 @@ from app.db import get_engine, session_scope
 from app.kit.clock import utcnow
 from app.monitoring import wake
 from app.monitoring.models import Delivery, WatchChange, Watchlist
-from tests.monitoring.helpers import approver, push, watch
+from tests.monitoring.helpers import approver, push, wait_for, watch
 from tests.monitoring.receiver import Receiver
 from tests.ops.servers import registry_serve
 
@@ -90,14 +90,17 @@ def test_a_server_s_worker_delivers_a_change_another_process_committed_without_p
         # worker is off in the tests): the server makes the alert and sends it at once.
         with registry_serve(delivery_poll_seconds="60", webhook_timeout_seconds="5"):
             time.sleep(1.0)  # past the worker's first look
-            watch(http, approver(token_for), 1, callback_url=receiver.url, secret=SECRET)
-            push(http, police, 1)
-            deadline = time.monotonic() + 20
-            while not receiver.acknowledged() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert len(receiver.acknowledged()) == 1
+            _watch_push_and_receive(http, police, token_for, receiver)
     finally:
         receiver.stop()
+
+
+def _watch_push_and_receive(http, police, token_for, receiver: Receiver) -> None:
+    """A watched company listed by this process: its alert reaches the receiver, once."""
+    watch(http, approver(token_for), 1, callback_url=receiver.url, secret=SECRET)
+    push(http, police, 1)
+    assert wait_for(receiver.acknowledged, 20)
+    assert len(receiver.acknowledged()) == 1
 
 
 def _processes() -> dict[int, tuple[int, str]]:
@@ -131,26 +134,15 @@ def test_the_server_runs_its_delivery_worker_beside_it_and_keeps_it_up(http, pol
     receiver.start()
     try:
         with registry_serve(delivery_poll_seconds="60"):
-            deadline = time.monotonic() + 30
-            while not _workers_beside() and time.monotonic() < deadline:
-                time.sleep(0.1)
+            assert wait_for(_workers_beside)
             ((first, server),) = _workers_beside().items()
             assert "serve" in _processes()[server][1]
             os.kill(first, signal.SIGKILL)
-            while set(_workers_beside()) in (set(), {first}) and time.monotonic() < deadline + 30:
-                time.sleep(0.1)
+            assert wait_for(lambda: set(_workers_beside()) not in (set(), {first}))
             ((second, _),) = _workers_beside().items()
             assert second != first
             time.sleep(2.0)  # the new worker up and listening
-            watch(http, approver(token_for), 1, callback_url=receiver.url, secret=SECRET)
-            push(http, police, 1)
-            deadline = time.monotonic() + 20
-            while not receiver.acknowledged() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert len(receiver.acknowledged()) == 1
-        deadline = time.monotonic() + 5
-        while _workers_beside() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _workers_beside()  # stopped with the server
+            _watch_push_and_receive(http, police, token_for, receiver)
+        assert wait_for(lambda: not _workers_beside(), 5)  # stopped with the server
     finally:
         receiver.stop()
