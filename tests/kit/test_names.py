@@ -112,3 +112,30 @@ def test_the_segmenter_finds_the_phrases_pypinyin_s_own_prefix_set_finds() -> No
     texts = ["北京银行长安支行行长", "重庆长安汽车服务有限公司", "乐山音乐学院附属中学", "一丝不苟地工作"]
     texts += ["".join(list(PHRASES_DICT)[i : i + 7]) for i in range(0, 40_000, 997)]
     assert [list(mmseg.seg.cut(text)) for text in texts] == [list(theirs_cut.cut(text)) for text in texts]
+
+
+def test_names_are_cut_into_words_as_pypinyin_cuts_them() -> None:
+    # The index's pinyin is read word by word from names::segment's cut, which must stay pypinyin's
+    # own (simpleseg.seg): its words decide polyphones.
+    from pypinyin.constants import PHRASES_DICT
+    from pypinyin.seg.simpleseg import seg as pypinyins_cut
+
+    from app.kit.names import segment
+
+    phrases = list(PHRASES_DICT)
+    texts = [
+        "北京银行长安支行行长",
+        "重庆长安汽车服务有限公司",
+        "abc北京123银行x",
+        "ａｂ〇〇中国",
+        "张三 李四",
+        "𠀀𠀁北京",
+    ]
+    texts += ["".join(phrases[i : i + 7]) for i in range(0, 40_000, 97)]
+    # Unfinished phrases (a run that only begins a phrase is cut into characters), alone and
+    # followed by another phrase's start.
+    texts += [phrase[:-1] for phrase in phrases[::13]]
+    texts += [a + b[:2] for a, b in zip(phrases[::17], phrases[5::17], strict=False)]
+    differing = [text for text in texts if segment(text) != pypinyins_cut(text)]
+    assert not differing
+    assert sum(len(segment(text)) < len(text) for text in texts) > len(texts) / 2  # phrases found
