@@ -243,9 +243,9 @@ def special_content(
         "period": {"from": since, "to": as_of, "years": years},
         "scope": (
             f"本报告为专项信用报告（信用代证），逐一说明所选 {len(domains)} 个领域中，"
-            f"该组织在 {since:%Y年%m月%d日} 至 {as_of:%Y年%m月%d日}（{years} 年）内作出、"
-            "截至出具时间处于公示期内的红名单、黑名单（失信主体名单）记录，以及期间内已信用修复的记录"
-            "（标注“已信用修复”）。不含依法仅共享或限制公开的记录及轻微失信行为；"
+            "该组织截至出具时间处于公示期内的红名单、黑名单（失信主体名单）记录（不论作出日期），"
+            f"以及在 {since:%Y年%m月%d日} 至 {as_of:%Y年%m月%d日}（{years} 年）内作出、"
+            "已信用修复的记录（标注“已信用修复”）。不含依法仅共享或限制公开的记录及轻微失信行为；"
             "“无公示中的记录”仅指本系统归集的信息，不构成对主体信用状况的全面评价。"
         ),
         "subject": {
@@ -478,7 +478,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
         for domain in content["domains"]:
             story.append(para(f"【{domain['name_zh']}】", heading))
             if not domain["records"]:
-                story.append(para("查询期间内无公示中的记录。"))
+                story.append(para("无公示中的记录，查询期间内亦无已信用修复的记录。"))
                 continue
             if not domain["in_force"]:
                 story.append(para("无公示中的记录；查询期间内有以下已信用修复的记录："))

@@ -634,9 +634,11 @@ def subjects_by_ids(connection: Connection, subject_ids: list[uuid.UUID]) -> lis
 
 
 def special_report_rows(connection: Connection, identifier: str, since: date, today: date) -> list[Any]:
-    """An organisation's records decided on or after `since` that a special report (信用代证) lists:
-    those in public force, and those repaired since (marked as such; API.md "Public face" asks for
-    repaired items to be shown marked, as the 信用中国 special report does). Expired, exited and
+    """The records a special report (信用代证) lists for an organisation: every record in public
+    force, whenever it was decided (a listing decided before the period and still published is the
+    report's very subject: "no record in force" beside it would certify a listed entity clean), and
+    those decided on or after `since` and repaired since (marked as such; API.md "Public face" asks
+    for repaired items to be shown marked, as the 信用中国 special report does). Expired, exited and
     revoked records are not listed: their publicity is over or they were wrongly made.
 
     Rows: (record id, domain, list, severity, conduct, decision no, decision date, legal basis,
@@ -644,6 +646,7 @@ def special_report_rows(connection: Connection, identifier: str, since: date, to
     status, exited at, subject id, subject kind)."""
     repaired = and_(
         Record.status == "repaired",
+        Record.decision_date >= since,
         Record.visibility == "public",
         Record.severity != "minor",
         or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
@@ -676,7 +679,6 @@ def special_report_rows(connection: Connection, identifier: str, since: date, to
             .where(
                 Subject.identifier == identifier,
                 not_personal(),
-                Record.decision_date >= since,
                 or_(in_public_force(today), repaired),
             )
             .order_by(Record.domain_code, Record.decision_date.desc(), Record.id)

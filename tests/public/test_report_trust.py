@@ -212,7 +212,7 @@ def test_a_clean_organisation_gets_a_special_report_that_verifies(http, configur
     report_id, pdf = answer.headers["x-report-id"], answer.content
     text = _text(pdf)
     assert "专项信用报告（信用代证）" in text and clean in text
-    assert text.count("查询期间内无公示中的记录") == 2
+    assert text.count("无公示中的记录，查询期间内亦无已信用修复的记录") == 2
     assert "2023年11月20日 至 2026年11月20日" in text
     assert f"{ORIGIN}/reports/{report_id}" in text
     assert _embedded_fonts(pdf)
@@ -240,9 +240,23 @@ def test_a_special_report_lists_records_in_force_and_marks_repaired_ones(http, p
     assert "北京星辰科技有限公司" in text
     assert "旧第1号" in text and "已信用修复（2026-06-01）" in text
     assert "电信网络诈骗" in text
-    assert "查询期间内无公示中的记录" in text  # the other domains
+    assert "无公示中的记录，查询期间内亦无已信用修复的记录" in text  # the other domains
     # Over one year the repaired item (decided in 2025-03) is outside the period.
     assert "旧第1号" not in _text(_special(http, company, years=1).content)
+
+
+def test_a_listing_decided_before_the_period_and_still_published_is_on_the_special_report(
+    http, police, company
+):
+    # A serious listing decided a year and a half ago is published for three years: a report over
+    # the last year must show it, not certify the domain clean.
+    body = record_body(1, external_id="ext-older", decision_no="早第1号", decision_date="2025-06-01")
+    assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    assert http.get(f"/v1/public/subjects/{company}").json()["black_count"] == 2
+    text = _text(_special(http, company, domains="telecom_fraud", years=1).content)
+    assert "早第1号" in text
+    assert "无公示中的记录，" not in text
+    assert "公示中的黑名单记录 2 条" in text
 
 
 def test_special_reports_are_for_organisations_by_valid_code(http, configured, clock):
@@ -289,10 +303,10 @@ def test_without_a_truetype_font_reports_fall_back_and_still_read(tmp_path, monk
         origin=ORIGIN,
     )
     assert content["period"]["from"] == date(2025, 11, 20)
-    assert "查询期间内无公示中的记录" in _text(report.render_pdf(content))
+    assert "无公示中的记录，查询期间内亦无已信用修复的记录" in _text(report.render_pdf(content))
     monkeypatch.setattr(get_settings(), "report_font", str(tmp_path / "missing.ttf"))
     fallback = report.render_pdf(content)
-    assert not _embedded_fonts(fallback) and "查询期间内无公示中的记录" in _text(fallback)
+    assert not _embedded_fonts(fallback) and "无公示中的记录，查询期间内亦无已信用修复的记录" in _text(fallback)
 
 
 def test_the_qr_code_decodes_to_the_verification_page(http, special_tools, company, tmp_path):
@@ -339,5 +353,5 @@ def test_a_code_merged_into_a_listed_subject_gets_no_clean_special_report(http, 
     merge = {"from": make_uscc(2), "into": company, "reason": "同一企业"}
     assert http.post("/v1/admin/subjects/merge", json=merge, headers=admin).status_code == 200
     text = _text(_special(http, make_uscc(2), domains="telecom_fraud").content)
-    assert "查询期间内无公示中的记录" not in text, text
+    assert "无公示中的记录，查询期间内亦无已信用修复的记录" not in text, text
     assert "北京星辰科技有限公司" in text and "公刑罚字〔2026〕1号" in text
