@@ -13,14 +13,13 @@ from typing import Any
 import httpx
 
 from app.kit.clock import china_today
-from app.kit.identifiers import resident_id_check_character, uscc_check_character
+from app.kit.identifiers import complete_uscc, resident_id_check_character
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def uscc(serial: int) -> str:
-    body = f"91110000{serial:09d}"
-    return body + uscc_check_character(body)
+    return complete_uscc(f"91110000{serial:08d}")
 
 
 def resident_id(birth: date, serial: int) -> str:

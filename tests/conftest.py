@@ -34,7 +34,7 @@ from app.auth.service import create_client  # noqa: E402
 from app.catalog.seed import read_seed_catalog  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_engine, session_scope  # noqa: E402
-from app.kit.identifiers import resident_id_check_character, uscc_check_character  # noqa: E402
+from app.kit.identifiers import complete_uscc, resident_id_check_character  # noqa: E402
 from app.main import app  # noqa: E402
 from app.models import Base  # noqa: E402
 from app.rules.seed import load_seed_measures_and_rules  # noqa: E402
@@ -162,8 +162,7 @@ def police(token_for: Callable[..., Headers]) -> Headers:
 
 def make_uscc(serial: int, prefix: str = "91110000") -> str:
     """A valid unified social credit code (GB 32100-2015) numbered `serial`."""
-    body = f"{prefix}{serial:09d}"[:17]
-    return body + uscc_check_character(body)
+    return complete_uscc(f"{prefix}{serial:08d}"[:16])
 
 
 def make_resident_id(birth: date, serial: int = 1, area: str = "110101") -> str:

@@ -1,5 +1,6 @@
 """Who looked: every government-view read, logged in the reader's own transaction (a read that
-fails is not logged as done), and read back for oversight."""
+fails is not logged as done; on SQLite the entry's transaction follows the read's), and read back for
+oversight."""
 
 import uuid
 from datetime import datetime
@@ -36,6 +37,14 @@ def log(
     identifier: str | None = None,
     record_id: uuid.UUID | None = None,
 ) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get("sqlite_immediate"):
+        # A GET's transaction has read without SQLite's write lock, and cannot take it once another
+        # writer has committed since (SQLite answers "busy" at once, whatever the timeout: a 503).
+        # The read is done: its transaction ends here, and the entry is written in the next one,
+        # which waits for the lock like any writer's (same connection: none held while waiting).
+        session.commit()
+        session.connection(execution_options={"sqlite_immediate": True})
     session.add(
         AccessEntry(
             id=uuid.UUID(new_id_texts(1)[0]),

@@ -22,6 +22,7 @@ import orjson
 from app.config import get_settings
 from app.keys import get_keyring
 from app.kit.clock import CHINA, china_date
+from app.kit.masking import mask_resident_ids
 from app.kit.pdffonts import cjk_font
 
 if TYPE_CHECKING:
@@ -131,11 +132,15 @@ def content(
             "domain_name_zh": domain_names.get(record.domain_code, record.domain_code),
             "list_type": record.list_type,
             "severity": record.severity,
-            # The public face: a person's identity number is never printed (49号: lawful and necessary).
+            # The public face: a person's identity number is never printed (49号: lawful and
+            # necessary), whatever the subject's kind (an individual business may be known by its
+            # owner's number), nor one written into a name or a reason.
             "subject": {
-                "name": record.subject_name,
+                "name": mask_resident_ids(record.subject_name),
                 "kind": subject.kind,
-                "identifier": None if subject.kind == "natural_person" else subject.identifier,
+                "identifier": None
+                if subject.kind == "natural_person" or subject.identifier_type == "resident_id"
+                else mask_resident_ids(subject.identifier),
             },
             "decision_no": record.decision_no,
             "decision_date": _day(record.decision_date),
@@ -148,7 +153,7 @@ def content(
         },
         "outcome": case.outcome,
         "outcome_zh": outcome_zh,
-        "reasons": case.decision_reason,
+        "reasons": case.decision_reason and mask_resident_ids(case.decision_reason),
         "deciding_agency": {"code": deciding, "name_zh": agency_names.get(deciding)},
         "decided_at": case.decided_at.astimezone(CHINA).isoformat(),
         "decision_date": _china_day(case.decided_at),

@@ -34,6 +34,9 @@ from app.kit import es256, merkle
 from app.kit.signing import b64url, b64url_decode, canonical_json
 
 RECEIPT_TYPE = "registry-check-receipt"
+# What `verify` accepts as a receipt: a check's, and a screening's (app.screening, signed the same
+# way); not the other things the same key signs (access tokens, audit checkpoints).
+RECEIPT_TYPES = (RECEIPT_TYPE, "registry-screening-receipt")
 BATCH_TYPE = "registry-check-batch"
 SINGLE_FORMAT = 2  # one JWS per check; format 1 (before) did not sign the reference
 BATCH_FORMAT = 3  # a Merkle proof and the batch's signed root
@@ -161,7 +164,11 @@ def verify(receipt: str, verify_jws: JwsVerifier | None = None) -> dict[str, Any
     keys; `jwks_verifier` (app.kit.signing) makes one from a published JWKS, for verifying anywhere."""
     check = verify_jws or (lambda token: get_keyring().verify_jws(token))
     if SEPARATOR not in receipt:
-        return _verified_jws(receipt, "the receipt", check)
+        payload = _verified_jws(receipt, "the receipt", check)
+        # The same key signs access tokens and audit checkpoints: signed is not enough.
+        if payload.get("typ") not in RECEIPT_TYPES:
+            raise ReceiptInvalid("signed by the registry, but not a check or screening receipt")
+        return payload
     parts = receipt.split(SEPARATOR)
     if len(parts) != 4:
         raise ReceiptInvalid("a batch receipt has four parts: root~payload~index~proof")

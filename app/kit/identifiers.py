@@ -5,18 +5,23 @@ Every failure raises `IdentifierError`, whose text is a sentence a person can ac
 unchanged into the 422 `fields[].detail` (API.md, Errors).
 """
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from operator import mul
 from typing import Literal
 
 from app.kit.clock import china_today
+from app.kit.masking import holds_resident_id
 
 __all__ = [
     "USCC_ALPHABET",
     "IdentifierError",
     "ResidentId",
     "age_on",
+    "complete_uscc",
+    "organization_code_check_character",
     "resident_id_check_character",
     "uscc_check_character",
     "validate_identifier",
@@ -59,6 +64,64 @@ def _uscc_check_alphabet(text: str) -> None:
         )
 
 
+# GB 32100-2015 §4.1 表1, with the codes given to registration authorities since (登记管理部门代码):
+# what the first character may be. A code whose authority does not exist cannot have been issued.
+USCC_AUTHORITIES = {
+    "1": "机构编制",
+    "2": "外交",
+    "3": "司法行政",
+    "4": "文化",
+    "5": "民政",
+    "6": "旅游",
+    "7": "宗教",
+    "8": "工会",
+    "9": "市场监督管理（工商）",
+    "A": "中央军委改革和编制办公室",
+    "N": "农业",
+    "Y": "其他",
+}
+# GB 11714-1997 §5: the organization code's check over its first 8 characters, each weighted by
+# position; digits count their value, letters A=10 ... Z=35.
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def organization_code_check_character(first8: str) -> str:
+    """The 9th (check) character of an organization code (GB 11714-1997) for its first 8 characters:
+    C9 = 11 − (Σ Ci·Wi mod 11), written X for 10 and 0 for 11."""
+    if len(first8) != 8 or not (first8.isascii() and first8.isalnum()):
+        raise IdentifierError(
+            f"organization code: the check is computed over 8 digits or letters, got {first8!r}"
+        )
+    value = (
+        11 - sum(int(ch, 36) * weight for ch, weight in zip(first8.upper(), _ORG_WEIGHTS, strict=True)) % 11
+    )
+    return "X" if value == 10 else "0" if value == 11 else str(value)
+
+
+def _uscc_check_structure(code: str) -> None:
+    """What GB 32100-2015 §4 puts in a code besides its check character: the registration authority
+    (1), the administrative division where it was registered (3-8, six digits of GB/T 2260, whose
+    first digit is the region 1-8, as in a resident identity number) and the organization code
+    (9-17, GB 11714, with its own check character). Any one of them wrong: the code was never issued."""
+    if code[0] not in USCC_AUTHORITIES:
+        raise IdentifierError(
+            f"{_USCC_NAME}, position 1: {code[0]!r} is no registration authority's code "
+            f"(GB 32100-2015: {', '.join(USCC_AUTHORITIES)})"
+        )
+    division = code[2:8]
+    if not (division.isascii() and division.isdigit()) or division[0] in "09":
+        raise IdentifierError(
+            f"{_USCC_NAME}, positions 3-8: {division} is not an administrative division code "
+            "(six digits, the first 1-8: GB/T 2260)"
+        )
+    expected = organization_code_check_character(code[8:16])
+    if code[16] != expected:
+        raise IdentifierError(
+            f"{_USCC_NAME}, positions 9-17 are the organization code (GB 11714): its check character "
+            f"should be {expected}, got {code[16]} (a character was probably mistyped)"
+        )
+
+
 def uscc_check_character(first17: str) -> str:
     """The 18th (check) character for the first 17 characters of a unified social credit code."""
     if len(first17) != 17:
@@ -69,20 +132,27 @@ def uscc_check_character(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+def complete_uscc(first16: str) -> str:
+    """The code whose first 16 characters these are: the organization code's check character and the
+    code's own appended (for making codes: test data, demonstrations)."""
+    first17 = first16 + organization_code_check_character(first16[8:16])
+    return first17 + uscc_check_character(first17)
+
+
 def validate_uscc(code: str) -> str:
     """Validate a unified social credit code and return it normalized (trimmed, upper case).
 
     Structure (GB 32100-2015 §4): 1 registration authority, 2 entity type, 3-8 administrative division,
-    9-17 organization code, 18 check character. Only the alphabet and the check character are enforced:
-    the first two characters may be letters (e.g. "N" farmers' cooperatives, "Y" trade unions), which is
-    why python-stdnum, which demands leading digits, is not used.
+    9-17 organization code, 18 check character. The alphabet, the authority, the division's form, the
+    organization code's own check and the check character are enforced (API.md: never a signed
+    "clear" for a code that cannot exist); the first characters may be letters (e.g. "N" agriculture,
+    "Y" other authorities), which is why python-stdnum, which demands leading digits, is not used.
     """
     normalized = code.strip().upper()
     if len(normalized) != 18:
         raise IdentifierError(f"{_USCC_NAME} must be 18 characters, got {len(normalized)}")
     _uscc_check_alphabet(normalized)
-    # GB 32100-2015 §4.4: characters 9-17 carry the 9-character organization code (GB 11714); the alphabet
-    # check above covers it, and its own check is not re-verified (GB 32100 only checks the 18th character).
+    _uscc_check_structure(normalized)
     expected = uscc_check_character(normalized[:17])
     if normalized[17] != expected:
         raise IdentifierError(
@@ -193,6 +263,7 @@ def validate_resident_id(number: str, *, today: date | None = None) -> ResidentI
 # --- Dispatch and age -------------------------------------------------------------------------------------
 
 _OTHER_MAX = 64
+_SPACING = re.compile(r"[\s\-‐-―_.·/\u00ad\u200b-\u200f\u2060\ufeff]+")
 
 
 def validate_identifier(identifier_type: str, identifier: str) -> str:
@@ -215,8 +286,30 @@ def validate_identifier(identifier_type: str, identifier: str) -> str:
                 raise IdentifierError(
                     f"identifier contains a control or non-printable character {ch!r} at position {position}"
                 )
+        _refuse_a_code_of_a_standard(normalized)
         return normalized
     raise IdentifierError(f"identifier type {identifier_type!r} is not one of 'uscc', 'resident_id', 'other'")
+
+
+def _refuse_a_code_of_a_standard(identifier: str) -> None:
+    """An "other" identifier that is (or holds) a resident identity number or a unified social credit
+    code, however typed: given as "other" it would escape what its standard's type brings (a
+    person's number masked in every public answer and never confirmed by a lookup; no black listing
+    of a minor, 国办发〔2020〕49号 and 法释〔2017〕7号), and a second agency giving the same number
+    under its proper type would be refused as a clash."""
+    if holds_resident_id(identifier):
+        raise IdentifierError(
+            "this identifier holds a resident identity number: give a person's number as "
+            "identifier_type resident_id (the 18-digit form), so that the rules for persons apply"
+        )
+    compact = _SPACING.sub("", unicodedata.normalize("NFKC", identifier)).upper()
+    try:
+        validate_uscc(compact)
+    except IdentifierError:
+        return
+    raise IdentifierError(
+        f"this identifier is the unified social credit code {compact}: give it as identifier_type uscc"
+    )
 
 
 def age_on(birth_date: date, on: date) -> int:

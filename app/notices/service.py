@@ -23,6 +23,7 @@ from app.catalog import service as catalog
 from app.db import serialize_writers
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_date, china_today, utcnow
+from app.kit.masking import mask_identifier, mask_resident_ids
 from app.kit.querycodes import hash_query_code, new_query_code
 from app.kit.workdays import CalendarUnknown
 from app.notices.errors import (
@@ -321,14 +322,13 @@ def rights(respond_by: date) -> list[str]:
 
 
 def _shown_identifier(subject: dict[str, Any]) -> str:
-    # A query code may be passed on: an identity number is shown as its area and last four only.
-    identifier = str(subject["identifier"])
-    if subject["kind"] == "natural_person" or subject["identifier_type"] == "resident_id":
-        return identifier[:6] + "*" * max(len(identifier) - 10, 0) + identifier[-4:]
-    return identifier
+    # A query code may be passed on: the identifier as every public answer shows it (one mask
+    # everywhere: two masks of one number would together show more than either).
+    return mask_identifier(subject["kind"], subject["identifier_type"], str(subject["identifier"]))
 
 
 def public_view(session: Session, notice: Notice) -> dict[str, Any]:
+    """The notice as its query code shows it: a person's number masked wherever it is written."""
     body = notice.body
     today = china_today()
     status = effective_status(notice, today)
@@ -336,7 +336,7 @@ def public_view(session: Session, notice: Notice) -> dict[str, Any]:
     agencies = catalog.agency_names(session)
     statement = None
     if notice.statement is not None:
-        statement = {"statement": notice.statement, "stated_at": notice.stated_at}
+        statement = {"statement": mask_resident_ids(notice.statement), "stated_at": notice.stated_at}
     agency, domain = notice.agency_code, notice.domain_code
     return {
         "status": status,
@@ -344,15 +344,15 @@ def public_view(session: Session, notice: Notice) -> dict[str, Any]:
         "domain": {"code": domain, "name_zh": domains.get(domain, domain)},
         "subject": {
             "kind": body["subject"]["kind"],
-            "name": body["subject"]["name"],
+            "name": mask_resident_ids(body["subject"]["name"]),
             "identifier": _shown_identifier(body["subject"]),
         },
         "list_type": body["list_type"],
         "severity": body["severity"],
-        "reasons": body["conduct"],
-        "decision_no": body["decision_no"],
+        "reasons": mask_resident_ids(body["conduct"]),
+        "decision_no": mask_resident_ids(body["decision_no"]),
         "decision_date": body["decision_date"],
-        "basis": body["legal_basis"],
+        "basis": mask_resident_ids(body["legal_basis"]),
         "rights": rights(notice.respond_by),
         "notified_on": china_date(notice.created_at),
         "respond_by": notice.respond_by,

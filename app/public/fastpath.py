@@ -40,7 +40,10 @@ async def public_subject(pool: AsyncPool | None, key: str, today: date) -> view.
         return await run_in_threadpool(_sync_lookup, key, today)
     cached = catalog.cached_names()
     known = view.Names(*cached) if cached is not None else await run_in_threadpool(_names)
-    statement, params = view.lookup_statement(key)
+    lookup = view.lookup_statement(key)
+    if lookup is None:
+        return None
+    statement, params = lookup
     sql, defaults = compiled(statement)
 
     async def rows(connection: Any) -> list[tuple[Any, ...]]:

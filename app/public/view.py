@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import service as catalog
 from app.kit.identifiers import age_on
-from app.kit.masking import mask_resident_id, mask_resident_ids
+from app.kit.masking import holds_resident_id, mask_identifier, mask_resident_ids
 from app.records import repository
 
 ADULT_AGE = 18
@@ -51,16 +51,6 @@ def names(session: Session | Connection) -> Names:
     return Names(catalog.agency_names(session), catalog.domain_names(session))
 
 
-def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
-    """A resident identity number keeps its area code and birth year only (app.kit.masking says why)."""
-    if identifier_type == "resident_id":
-        return mask_resident_id(identifier)
-    if kind == "natural_person":  # passports and other personal numbers: first and last two only
-        keep = 2 if len(identifier) > 6 else 1
-        return identifier[:keep] + "*" * (len(identifier) - 2 * keep) + identifier[-keep:]
-    return identifier
-
-
 def scrub(text: str) -> str:
     """Mask any resident identity number an agency wrote into a free-text field."""
     return mask_resident_ids(text)
@@ -70,8 +60,13 @@ def about_a_minor(birth_date: date | None, decision_date: date) -> bool:
     return birth_date is not None and age_on(birth_date, decision_date) < ADULT_AGE
 
 
-def lookup_statement(key: str) -> tuple[Any, dict[str, Any]]:
-    """The statement and parameters for an organisation's full identifier or a subject reference."""
+def lookup_statement(key: str) -> tuple[Any, dict[str, Any]] | None:
+    """The statement and parameters for an organisation's full identifier or a subject reference;
+    None for a key holding a resident identity number, which no public lookup answers (API.md,
+    Second release: 404 whether or not that person is listed, whatever the subject's kind or the
+    type its number was pushed under)."""
+    if holds_resident_id(key):
+        return None
     return repository.public_lookup(key)
 
 
@@ -178,7 +173,10 @@ def _add_party(record: dict[str, Any], row: Any) -> None:
 
 
 def public_subject(connection: Connection, key: str, today: date) -> PublicSubject | None:
-    statement, params = lookup_statement(key)
+    lookup = lookup_statement(key)
+    if lookup is None:
+        return None
+    statement, params = lookup
     return from_rows(list(connection.execute(statement, params | {"today": today})), names(connection))
 
 

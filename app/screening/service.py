@@ -42,7 +42,7 @@ from app.screening import match
 from app.screening.models import Screening
 from app.screening.schemas import ScreenIn
 
-RECEIPT_TYPE = "registry-screening-receipt"
+RECEIPT_TYPE = "registry-screening-receipt"  # one of app.checks.receipts.RECEIPT_TYPES
 RECEIPT_FORMAT = 1
 MIN_NAME = 2
 PERSON = "natural_person"

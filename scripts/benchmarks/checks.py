@@ -135,10 +135,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _uscc(serial: int) -> str:
-    from app.kit.identifiers import uscc_check_character
+    from app.kit.identifiers import complete_uscc
 
-    body = f"91370400{serial:09d}"
-    return body + uscc_check_character(body)
+    return complete_uscc(f"91370400{serial:08d}")
 
 
 def identifiers(count: int) -> list[str]:

@@ -137,7 +137,7 @@ class Population:
     """N subjects as COPY rows, plus what the timed phases ask for."""
 
     def __init__(self, count: int, seed: int = 20261122) -> None:
-        from app.kit.identifiers import resident_id_check_character, uscc_check_character
+        from app.kit.identifiers import complete_uscc, resident_id_check_character
         from app.records.search_index import index_rows
 
         rng = random.Random(seed)
@@ -169,8 +169,7 @@ class Population:
                 suffix = rng.choice(SUFFIXES)
                 name = city + brand + industry + suffix
                 core = city + brand + industry
-                serial_body = f"91{110000 + n % 900000:06d}{n:09d}"[:17]
-                identifier = serial_body + uscc_check_character(serial_body)
+                identifier = complete_uscc(f"91{110000 + n % 700000:06d}{n:08d}"[:16])
                 kind, identifier_type, birth = "legal_person", "uscc", None
                 parts = [city, brand[0], brand[1], industry]
             syllables = [s for part in parts for s in _syllables(part, cache)]

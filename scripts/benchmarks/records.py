@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.kit.clock import china_today
-from app.kit.identifiers import resident_id_check_character, uscc_check_character
+from app.kit.identifiers import complete_uscc, resident_id_check_character
 
 DOMAIN = "telecom_fraud"
 AGENCY = "national.public_security"  # a lead unit of telecom_fraud in the seed plans
@@ -36,8 +36,7 @@ MAX_RECORDS = _BIRTH_DAYS * 1000  # distinct (birth date, sequence) pairs for na
 
 
 def _uscc(serial: int, area: str) -> str:
-    body = f"91{area}{serial:09d}"
-    return body + uscc_check_character(body)
+    return complete_uscc(f"91{area}{serial:08d}")
 
 
 def _resident_id(serial: int, area: str) -> str:

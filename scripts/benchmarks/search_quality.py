@@ -268,7 +268,7 @@ def load_registry(url: str, registry: list[Company]) -> None:
     from sqlalchemy.orm import Session
 
     from app.db import make_engine
-    from app.kit.identifiers import uscc_check_character
+    from app.kit.identifiers import complete_uscc
     from app.records.models import Record, Subject
     from app.records.search_index import index_names
 
@@ -279,8 +279,7 @@ def load_registry(url: str, registry: list[Company]) -> None:
         with Session(engine) as session:
             subjects, records = [], []
             for n, company in enumerate(registry):
-                body = f"91{370000 + n % 9000:06d}{n:09d}"[:17]
-                identifier = body + uscc_check_character(body)
+                identifier = complete_uscc(f"91{370000 + n % 9000:06d}{n:08d}"[:16])
                 subjects.append(
                     {
                         "id": company.subject_id,

@@ -196,6 +196,19 @@ def test_registry_receipts_verify_checks_a_receipt_offline(http, police, token_f
     assert bad.returncode == 1 and json.loads(bad.stdout)["valid"] is False
 
 
+def test_other_things_the_registry_signs_are_not_receipts(http, token_for):
+    # Access tokens (and audit checkpoints) are signed with the same key: verifying a receipt must
+    # not say "valid" of them.
+    headers = approver(token_for)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    with pytest.raises(receipts.ReceiptInvalid, match="not a check or screening receipt"):
+        receipts.verify(token)
+    good = http.post(
+        "/v1/checks", json={"subject": {"identifier": make_uscc(1)}, "action": "financing"}, headers=headers
+    ).json()["receipt"]
+    assert receipts.verify(good)["subject"] == make_uscc(1)
+
+
 def test_a_receipt_stored_whole_is_given_back_as_it_is(http, token_for):
     """Checks stored before receipts were detached carry the whole JWS and no rules digest."""
     approver_headers = approver(token_for)

@@ -9,6 +9,8 @@ from app.kit.identifiers import (
     IdentifierError,
     ResidentId,
     age_on,
+    complete_uscc,
+    organization_code_check_character,
     resident_id_check_character,
     uscc_check_character,
     validate_identifier,
@@ -22,18 +24,24 @@ from app.kit.identifiers import (
 REAL_USCC = "91350100M000100Y43"
 
 # Codes whose first characters are letters, as GB 32100-2015 allows (N: agriculture authority, Y: other,
-# A: central establishment office). Check of N1110000MA0000001? by hand:
-#   N(22)·1 + 1·3 + 1·9 + 1·27 + M(21)·20 + A(10)·29 + 1·28 = 22+3+9+27+420+290+28 = 799;
-#   799 mod 31 = 24; 31 − 24 = 7.
-LETTER_USCC = "N1110000MA00000017"
+# A: central establishment office). The organization code MA000000? (GB 11714) by hand, values
+# M=22, A=10, weights 3,7,9,10,5,8,4,2: 66 + 70 = 136; 136 mod 11 = 4; 11 − 4 = 7.
+# Check of N1110000MA0000007? by hand (GB 32100 values: N=22, M=21, A=10, R=25):
+#   N(22)·1 + 1·3 + 1·9 + 1·27 + M(21)·20 + A(10)·29 + 7·28 = 22+3+9+27+420+290+196 = 967;
+#   967 mod 31 = 6; 31 − 6 = 25: R.
+LETTER_USCC = "N1110000MA0000007R"
 GOOD_USCCS = [
     REAL_USCC,
     LETTER_USCC,
-    "Y1110000MA0000001" + uscc_check_character("Y1110000MA0000001"),
-    "A1110000MA0000001" + uscc_check_character("A1110000MA0000001"),
-    # Further published codes of registered enterprises (a random 18-character string passes with p = 1/31).
+    complete_uscc("Y1110000MA000000"),
+    complete_uscc("A1110000MA000000"),
+    # Further published codes of registered enterprises (a random 18-character string passes with p = 1/31),
+    # two of them with an organization code given after 2015 (MA…).
     "91440300708461136T",
     "91110000802100433B",
+    "91330100799655058B",
+    "91440300MA5H0HLK5U",
+    "91133100MA0D8N1J7G",
 ]
 
 # The worked example printed in GB 11643-1999 itself. By hand, digits × weights 7,9,10,5,8,4,2,1,6,3,7,9,10,
@@ -77,12 +85,14 @@ def test_check_recomputed_independently(code: str) -> None:
 
 def test_hand_computed_checks() -> None:
     assert uscc_check_character(REAL_USCC[:17]) == "3"
-    assert uscc_check_character(LETTER_USCC[:17]) == "7"
+    assert uscc_check_character(LETTER_USCC[:17]) == "R"
+    assert organization_code_check_character(LETTER_USCC[8:16]) == "7"
+    assert organization_code_check_character(REAL_USCC[8:16]) == "4"  # M000100Y: 66 + 5 + 68 = 139 → 4
 
 
 def test_uscc_whitespace_and_lower_case_are_normalized() -> None:
     assert validate_uscc("  91350100m000100y43\n") == REAL_USCC
-    assert validate_uscc("\tn1110000ma00000017 ") == LETTER_USCC
+    assert validate_uscc("\tn1110000ma0000007r ") == LETTER_USCC
 
 
 @pytest.mark.parametrize("position", range(18))
@@ -105,6 +115,40 @@ def test_adjacent_transposition_fails(position: int) -> None:
     swapped = code[:position] + code[position + 1] + code[position] + code[position + 2 :]
     with pytest.raises(IdentifierError):
         validate_uscc(swapped)
+
+
+# Codes whose check character is right but which no authority can have issued (the 18th character
+# alone lets one random string in 31 through).
+_ORG_WRONG = "91350100M000100Y5"
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("000000000000000000", "position 1: '0' is no registration authority's code"),
+        ("X1000000000000000Y", "position 1: 'X' is no registration authority's code"),
+        ("YYYYYYYYYYYYYYYYYT", "positions 3-8: YYYYYY is not an administrative division code"),
+        ("AAAAAAAAAAAAAAAAAK", "positions 3-8: AAAAAA is not an administrative division code"),
+        ("91000000" + "000000000" + "0", "positions 3-8: 000000"),
+        (
+            _ORG_WRONG + uscc_check_character(_ORG_WRONG),
+            "organization code (GB 11714): its check character should be 4, got 5",
+        ),
+    ],
+)
+def test_a_code_that_was_never_issued_is_refused(code: str, says: str) -> None:
+    if not code.startswith("91000000"):
+        assert uscc_check_character(code[:17]) == code[17]  # only the structure is wrong
+    with pytest.raises(IdentifierError) as caught:
+        validate_uscc(code)
+    assert says in str(caught.value)
+
+
+def test_codes_completed_from_any_sixteen_characters_validate() -> None:
+    for number in range(2000):
+        organization = f"{number * 7919 % 100_000_000:08d}"
+        code = complete_uscc(f"9{'1235'[number % 4]}3704{number % 100:02d}{organization}")
+        assert validate_uscc(code) == code
 
 
 def test_wrong_check_character_message() -> None:

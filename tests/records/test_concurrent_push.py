@@ -40,3 +40,34 @@ def test_two_agencies_listing_the_same_new_company_at_once_share_one_subject(htt
     assert len(subject_ids) == 1
     view = http.get(f"/v1/subjects/{make_uscc(5)}", headers=police).json()
     assert len(view["records"]) == 2
+
+
+async def _at_once(
+    requests: list[tuple[str, str, dict[str, str], dict[str, Any] | None]],
+) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+        return list(
+            await asyncio.gather(
+                *(client.request(method, path, json=body, headers=h) for method, path, h, body in requests)
+            )
+        )
+
+
+def test_government_reads_are_answered_while_another_agency_pushes(http, police, token_for):
+    # A logged read writes its access-log entry after reading: on SQLite a transaction that has read
+    # cannot take the write lock once another writer has committed since (it was answered 503).
+    court = token_for(COURT, "records:write")
+    first = http.post("/v1/records", json=record_body(1), headers=police).json()
+    requests: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = []
+    for n in range(10, 16):
+        requests.append(
+            ("POST", "/v1/records", court, record_body(n, domain="court_judgments", severity="general"))
+        )
+        requests.append(("GET", "/v1/records?limit=3", police, None))
+        requests.append(("GET", f"/v1/records/{first['id']}/history", police, None))
+        requests.append(("GET", f"/v1/subjects/{make_uscc(1)}", police, None))
+    answers = asyncio.run(_at_once(requests))
+    assert [answer.status_code for answer in answers] == [201, 200, 200, 200] * 6, [
+        answer.text for answer in answers if answer.status_code >= 300
+    ]

@@ -1,0 +1,85 @@
+"""A person's number masked in free text however it was typed; one mask for every form."""
+
+import pytest
+
+from app.kit.identifiers import IdentifierError, validate_identifier
+from app.kit.masking import holds_resident_id, is_resident_id, mask_identifier, mask_resident_ids
+from tests.conftest import make_uscc
+
+NUMBER = "370402198005121237"
+SHOWN = "3704021980"
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        (f"身份证{NUMBER}号", f"身份证{SHOWN}********号"),
+        ("身份证３７０４０２１９８００５１２１２３７", "身份证３７０４０２１９８０********"),
+        ("370402 19800512 1237", "370402 1980********"),
+        ("370402-19800512-1237", "370402-1980********"),
+        ("3704021980\u200b05121237", f"{SHOWN}********"),  # an invisible space inside
+        (f"ID{NUMBER}", f"ID{SHOWN}********"),  # glued to letters
+        (f"ABC{NUMBER}DEF", f"ABC{SHOWN}********DEF"),
+        ("37040219800512123x", f"{SHOWN}********"),
+        ("370402800512123", "37040280********"),  # GB 11643-1989's 15 digits
+        (f"电话 13812345678，{NUMBER}", f"电话 13812345678，{SHOWN}********"),
+    ],
+)
+def test_a_number_is_masked_however_it_was_typed(written: str, masked: str) -> None:
+    assert mask_resident_ids(written) == masked
+    assert holds_resident_id(written)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/v1/records/550e8400-e29b-41d4-a716-446655440000/history",
+        make_uscc(1),
+        "91440300708461136T",
+        "370402199913321237",  # month 13: no such number
+        "2024010112345678901234",  # a longer run of digits
+        "案号（2026）鲁0402执123号",
+    ],
+)
+def test_other_text_is_left_as_it_is(text: str) -> None:
+    assert mask_resident_ids(text) == text
+    assert not holds_resident_id(text)
+
+
+def test_one_mask_for_every_place_a_number_is_shown() -> None:
+    shown = {
+        mask_identifier("natural_person", "resident_id", NUMBER),
+        mask_identifier("individual_business", "resident_id", NUMBER),
+        mask_identifier("legal_person", "other", NUMBER),  # stored before such identifiers were refused
+        mask_resident_ids(NUMBER),
+    }
+    assert shown == {f"{SHOWN}********"}
+    assert mask_identifier("legal_person", "uscc", make_uscc(1)) == make_uscc(1)
+    assert mask_identifier("natural_person", "other", "E12345678") == "E1*****78"
+
+
+def test_a_whole_number_is_recognized_in_either_form_and_width() -> None:
+    assert is_resident_id(NUMBER) and is_resident_id(f" {NUMBER} ") and is_resident_id("370402800512123")
+    assert is_resident_id("３７０４０２１９８００５１２１２３７")
+    assert not is_resident_id(f"ID{NUMBER}") and not is_resident_id(make_uscc(1))
+
+
+@pytest.mark.parametrize(
+    ("identifier", "says"),
+    [
+        ("370402201501018196", "resident identity number"),  # a child's number: the minors rule applies
+        ("个体370402198503043323", "resident identity number"),
+        ("３７０４０２１９８５０３０４３３２３", "resident identity number"),
+        ("91440300708461136T", "identifier_type uscc"),
+        ("9144 0300 7084 6113 6T", "identifier_type uscc"),
+        ("９１４４０３００７０８４６１１３６Ｔ", "identifier_type uscc"),
+    ],
+)
+def test_a_code_of_a_standard_is_not_accepted_as_other(identifier: str, says: str) -> None:
+    with pytest.raises(IdentifierError, match=says):
+        validate_identifier("other", identifier)
+
+
+def test_other_identifiers_are_still_accepted() -> None:
+    for identifier in ("E12345678", "PERMIT-2019-001", "HK-12345", "G12345678"):
+        assert validate_identifier("other", identifier) == identifier
