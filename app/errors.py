@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -36,7 +36,10 @@ class FieldError(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every 4xx and 5xx: a code and a sentence; validation errors also name the fields."""
+    """Every 4xx and 5xx: a code and a sentence; validation errors also name the fields. Some errors
+    say more in fields of their own (a date from which to retry, the line of an upload, a limit)."""
+
+    model_config = ConfigDict(extra="allow")
 
     error: str
     detail: str

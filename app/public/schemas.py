@@ -4,9 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.records.schemas import AgencyRef
+from app.records.schemas import AgencyRef, ListingBasis
 
 
 class SearchItem(BaseModel):
@@ -62,6 +62,9 @@ class PublicRecordOut(BaseModel):
     late_disclosure: bool | None
     designating_agency: AgencyRef
     status: str
+    listing_basis: ListingBasis | None = Field(
+        default=None, description="Court listings (court_judgments): the ground of 法释〔2017〕7号 第一条"
+    )
     related: list[PublicPartyOut] = []
 
 

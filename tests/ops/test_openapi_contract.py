@@ -40,6 +40,18 @@ def _declares_a_body(schema: dict[str, Any]) -> bool:
     return any(key in schema for key in ("type", "$ref", "anyOf", "oneOf", "allOf", "enum", "const"))
 
 
+def _closed(schema: Any) -> Any:
+    """A copy of the schema in which every object with declared properties allows no others."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if isinstance(schema.get("properties"), dict) and "additionalProperties" not in schema:
+        closed["additionalProperties"] = False
+    return closed
+
+
 class Contract:
     """Calls operations by their document template and holds each answer to what the document says."""
 
@@ -107,8 +119,10 @@ class Contract:
     def _validator(self, schema: dict[str, Any]) -> Any:
         key = repr(schema)
         if key not in self.validators:
-            # The schema under the document's components, so that "#/components/schemas/X" resolves.
-            rooted = {"allOf": [schema], "components": self.components}
+            # The schema under the document's components, so that "#/components/schemas/X" resolves;
+            # an answer's object may hold no field its schema leaves out (a client generated from
+            # the document would not know it).
+            rooted = _closed({"allOf": [schema], "components": self.components})
             self.validators[key] = jsonschema_rs.Draft202012Validator(rooted, validate_formats=True)
         return self.validators[key]
 
