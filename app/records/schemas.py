@@ -170,6 +170,12 @@ class RecordIn(BaseModel):
         "through this record",
     )
 
+    @field_validator("related")
+    @classmethod
+    def _no_parties_is_none(cls, value: list[RelatedIn] | None) -> list[RelatedIn] | None:
+        # An empty list names no one, as the field left out does: one push, one content hash.
+        return value or None
+
 
 class RecordPatch(BaseModel):
     """The fields an agency may correct; domain, list and subject are the record's identity."""

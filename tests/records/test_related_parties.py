@@ -109,3 +109,10 @@ def test_a_related_party_is_one_subject_across_records(http, token_for):
         link["role"] for link in http.get(f"/v1/subjects/{BOSS}", headers=reader).json()["related_to"]
     )
     assert roles == ["legal_representative", "principal"]
+
+
+def test_an_empty_list_of_parties_is_the_same_push_as_none(http, police):
+    first = http.post("/v1/records", json=record_body(60), headers=police)
+    assert first.status_code == 201
+    again = http.post("/v1/records", json=record_body(60, related=[]), headers=police)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"], again.text
