@@ -65,17 +65,11 @@ def identify(subject: CheckSubjectIn) -> str:
     return validate_identifier(subject.identifier_type, subject.identifier)
 
 
-def refuse_future(items: list[CheckIn], today: date) -> None:
-    fields = [
-        {
-            "field": f"items[{index}].as_of" if len(items) > 1 else "as_of",
-            "detail": f"{item.as_of} is after today ({today})",
-        }
-        for index, item in enumerate(items)
-        if item.as_of is not None and item.as_of > today
-    ]
-    if fields:
-        raise ValidationFailed(fields)
+def _future(item: CheckIn, today: date) -> str | None:
+    """Why the item cannot be answered as asked: a day still to come has no registry to answer from."""
+    if item.as_of is not None and item.as_of > today:
+        return f"{item.as_of} is after today ({today})"
+    return None
 
 
 def _day(item: CheckIn, today: date) -> date:
@@ -85,7 +79,8 @@ def _day(item: CheckIn, today: date) -> date:
 async def check_one(store: CheckStore, principal: Principal, item: CheckIn) -> Answered:
     """Answer one check, recorded before the answer is returned."""
     today = china_today()
-    refuse_future([item], today)
+    if (future := _future(item, today)) is not None:
+        raise ValidationFailed.one("as_of", future)
     try:
         identifier = identify(item.subject)
     except IdentifierError as exc:
@@ -112,19 +107,24 @@ BATCH_PART = 1000
 
 
 async def check_batch(
-    store: CheckStore, principal: Principal, items: list[CheckIn]
+    store: CheckStore, principal: Principal, items: Sequence[CheckIn | Refused]
 ) -> list[Answered | Refused]:
-    """Answer every item in order, each recorded with its receipt; an item whose identifier cannot
-    exist is refused on its own (its index and why), the others answered."""
+    """Answer every item in order, each recorded with its receipt; an item that cannot be answered
+    (refused already for its shape, an identifier that cannot exist, a day to come) is refused on
+    its own (its index and why), the others answered."""
     today = china_today()
-    refuse_future(items, today)
     asked: list[tuple[int, CheckIn, str]] = []
     refused: list[Refused] = []
     for index, item in enumerate(items):
-        try:
-            asked.append((index, item, identify(item.subject)))
-        except IdentifierError as exc:
-            refused.append(Refused(index, f"subject.identifier: {exc}"))
+        if isinstance(item, Refused):  # its shape was wrong (app.checks.router)
+            refused.append(item)
+        elif (future := _future(item, today)) is not None:
+            refused.append(Refused(index, f"as_of: {future}"))
+        else:
+            try:
+                asked.append((index, item, identify(item.subject)))
+            except IdentifierError as exc:
+                refused.append(Refused(index, f"subject.identifier: {exc}"))
     rule_sets = {day: await _rule_set(day) for day in sorted({_day(item, today) for _, item, _ in asked})}
     names = await _agency_names()
     now, issuer, key = utcnow(), get_settings().token_issuer, new_id_texts(1)[0]
