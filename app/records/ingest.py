@@ -21,7 +21,7 @@ from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fiel
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
-from app.records import references, search_index
+from app.records import merge, references, search_index
 from app.records.errors import ExternalIdConflict, MinorSubject, NoticeRequired
 from app.records.history import snapshot
 from app.records.models import Record, RecordParty, Subject
@@ -296,6 +296,9 @@ class _SubjectState:
     id: uuid.UUID
     identifier_type: str
     name: str
+    # The subject this identifier itself names, when it was merged into `id` (app.records.merge):
+    # what is pushed under it goes back with the merge's undoing.
+    merged_from: uuid.UUID | None = None
 
 
 def ingest(
@@ -331,6 +334,7 @@ def ingest(
     parties: list[dict[str, Any]] = []
     renamed: dict[uuid.UUID, str] = {}
     records: list[dict[str, Any]] = []
+    under_merged: list[merge.Pushed] = []
     for index, resolved in valid:
         item = resolved.item
         prior = known.get(item.external_id)
@@ -378,6 +382,13 @@ def ingest(
         ]
         subject, related_subjects = placed[0], placed[1:]
         record_id = uuid.uuid4()
+        if subject.merged_from is not None:
+            under_merged.append(merge.Pushed(subject.merged_from, record_id))
+        under_merged += [
+            merge.Pushed(state.merged_from, record_id, party.role)
+            for party, state in zip(item.related or [], related_subjects, strict=True)
+            if state.merged_from is not None
+        ]
         parties += [
             {"record_id": record_id, "subject_id": state.id, "role": party.role, "name": party.subject.name}
             for party, state in zip(item.related or [], related_subjects, strict=True)
@@ -417,6 +428,7 @@ def ingest(
             for r in records
         ]
         audit.append(session, ctx.actor, events)
+        merge.note_pushed(session, under_merged)
     return [outcomes[index] for index in range(len(raw_items))]
 
 
@@ -448,7 +460,9 @@ def _place(
                 "updated_at": ctx.now,
             }
         )
-    elif state.name != given.name and visibility != "restricted":
+    elif state.name != given.name and visibility != "restricted" and state.merged_from is None:
+        # (A push under a merged identifier names the merged entity: its name is already one of
+        # the surviving subject's, and does not replace it.)
         state.name = given.name
         renamed[state.id] = given.name
     return state
@@ -517,7 +531,7 @@ def _existing_by_external_id(
 
 def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str, _SubjectState]:
     found: dict[str, _SubjectState] = {}
-    merged: dict[str, uuid.UUID] = {}
+    merged: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}  # identifier -> (its subject, merged into)
     unique = sorted(identifiers)
     for start in range(0, len(unique), 5000):
         chunk = unique[start : start + 5000]
@@ -529,15 +543,17 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
         for row in rows:
             found[row.identifier] = _SubjectState(row.id, row.identifier_type, row.name)
             if row.merged_into is not None:
-                merged[row.identifier] = row.merged_into
+                merged[row.identifier] = (row.id, row.merged_into)
     if merged:
         # A subject merged into another (app.records.merge): a push naming it reaches the other.
         targets = {
             row.id: row
             for row in session.execute(
-                select(Subject.id, Subject.name).where(Subject.id.in_(set(merged.values())))
+                select(Subject.id, Subject.name).where(Subject.id.in_({into for _, into in merged.values()}))
             )
         }
-        for identifier, target in merged.items():
-            found[identifier] = _SubjectState(target, found[identifier].identifier_type, targets[target].name)
+        for identifier, (own, target) in merged.items():
+            found[identifier] = _SubjectState(
+                target, found[identifier].identifier_type, targets[target].name, merged_from=own
+            )
     return found

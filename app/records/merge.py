@@ -6,12 +6,14 @@ one subject (`from`) into the other (`into`): every record of `from` and every r
 related party then names `into`; `from` stays, marked merged, and its identifier leads to `into` for
 checks, pushes and the public lookup. Nothing is deleted: each record moved gets an audit event
 carrying its state after the move (its history shows the merge), the merge itself is audited with
-what it moved, and undoing it moves back exactly those rows (records pushed since stay where they
-were pushed). A subject is not merged into itself, nor across kinds (a person is not an
-organisation): 422.
+what it moved, and undoing it moves back exactly those rows, with the records (and related-party
+rows) pushed since under the merged identifier: they name the merged entity, and a merge found
+wrong must not leave them on the other one. Records pushed under the surviving identifier stay.
+A subject is not merged into itself, nor across kinds (a person is not an organisation): 422.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +66,34 @@ def merge_out(session: Session, merge: SubjectMerge) -> dict[str, Any]:
         "undone_at": merge.undone_at,
         "undone_by": merge.undone_by,
     }
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A record pushed under the identifier of a subject merged into another: as its subject
+    (`role` None) or as a related party in `role`."""
+
+    merged_subject: uuid.UUID
+    record_id: uuid.UUID
+    role: str | None = None
+
+
+def note_pushed(session: Session, pushed: list[Pushed]) -> None:
+    """Add what was pushed under merged identifiers to their merges' rows, to be moved back on undo."""
+    by_subject: dict[uuid.UUID, list[Pushed]] = {}
+    for one in pushed:
+        by_subject.setdefault(one.merged_subject, []).append(one)
+    for subject_id, ones in by_subject.items():
+        row = session.scalars(
+            select(SubjectMerge).where(
+                SubjectMerge.from_subject_id == subject_id, SubjectMerge.undone_at.is_(None)
+            )
+        ).one()
+        moved = orjson.loads(row.moved)
+        moved["records"] += [str(one.record_id) for one in ones if one.role is None]
+        moved["parties"] += [[str(one.record_id), one.role] for one in ones if one.role is not None]
+        row.moved = orjson.dumps(moved).decode()
+    session.flush()
 
 
 def _record_events(session: Session, record_ids: list[str], action: str, payload: dict[str, Any]) -> None:
@@ -173,7 +203,7 @@ def merge(
 
 
 def undo(session: Session, actor: str, merge_id: uuid.UUID) -> SubjectMerge:
-    """Move back exactly what the merge moved; records pushed since stay where they were pushed."""
+    """Move back exactly what the merge moved and what was pushed since under the merged identifier."""
     serialize_writers(session)
     row = session.get(SubjectMerge, merge_id)
     if row is None:
@@ -209,6 +239,13 @@ def undo(session: Session, actor: str, merge_id: uuid.UUID) -> SubjectMerge:
                 SubjectSearch.subject_id == target.id, SubjectSearch.folded.in_(moved["search_keys"])
             )
         )
+    # Names the merged entity was pushed under while merged were never the remaining subject's: its
+    # own again, findable by them.
+    if record_ids:
+        pushed_names = session.scalars(
+            select(Record.subject_name).distinct().where(Record.id.in_(record_ids))
+        )
+        search_index.index_names(session, [(source.id, name) for name in pushed_names])
     source.merged_into, source.updated_at, target.updated_at = None, now, now
     row.undone_at, row.undone_by = now, actor
     session.flush()

@@ -51,21 +51,35 @@ def test_a_merge_moves_the_records_and_undoing_it_moves_them_back(http, police, 
     # The government view under the old identifier shows the subject that remains.
     view = http.get("/v1/subjects/TMP-8", headers=tax).json()
     assert view["subject"]["identifier"] == make_uscc(7) and len(view["records"]) == 2
-    # A later push under the old identifier reaches the subject that remains.
-    later = push(http, tax, 9, domain="tax_fraud", **_invented(8))
+    # A later push under the old identifier reaches the subject that remains (without renaming it:
+    # the name is the merged entity's); one under the code is the remaining subject's own.
+    under_old = _invented(8)
+    under_old["subject"]["name"] = "乙贸易有限公司"
+    later = push(http, tax, 9, domain="tax_fraud", **under_old)
     assert later["subject"]["identifier"] == make_uscc(7)
+    own = push(
+        http, tax, 10, domain="tax_fraud", subject={"identifier": make_uscc(7), "name": "测试科技有限公司7"}
+    )
     # The record's history shows the move.
     history = http.get(f"/v1/records/{invented['id']}/history", headers=tax).json()
     assert [event["event"] for event in history][-1] == "record.subject_merged"
 
-    # Undo: exactly what the merge moved goes back; the record pushed since stays.
+    # Undo: what the merge moved goes back, with what was pushed since under the old identifier (a
+    # merge found wrong must not leave the other entity sanctioned); the code's own record stays.
     undone = http.post(f"/v1/admin/merges/{merged['id']}/undo", headers=admin)
     assert undone.status_code == 200, undone.text
     assert undone.json()["undone_at"] is not None
     back = http.get(f"/v1/records/{invented['id']}", headers=tax).json()
     assert back["subject"]["identifier"] == "TMP-8"
-    assert http.get(f"/v1/records/{later['id']}", headers=tax).json()["subject"]["identifier"] == make_uscc(7)
-    assert len(_check_other(http, headers, "TMP-8")["records"]) == 1
+    assert http.get(f"/v1/records/{later['id']}", headers=tax).json()["subject"]["identifier"] == "TMP-8"
+    assert http.get(f"/v1/records/{own['id']}", headers=tax).json()["subject"]["identifier"] == make_uscc(7)
+    assert len(_check_other(http, headers, "TMP-8")["records"]) == 2
+    assert {r["id"] for r in check(http, headers, 7, "financing")["records"]} == {kept["id"], own["id"]}
+    # Neither the other entity's name nor its records are left on the company.
+    view = http.get(f"/v1/subjects/{make_uscc(7)}", headers=tax).json()
+    assert view["subject"]["name"] == "测试科技有限公司7"
+    found = http.get("/v1/public/search", params={"q": "乙贸易有限公司"}).json()["items"]
+    assert [item["identifier"] for item in found] == ["TMP-8"]
     history = http.get(f"/v1/records/{invented['id']}/history", headers=tax).json()
     assert [event["event"] for event in history][-2:] == ["record.subject_merged", "record.subject_unmerged"]
     assert http.post(f"/v1/admin/merges/{merged['id']}/undo", headers=admin).status_code == 409
