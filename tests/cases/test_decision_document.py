@@ -157,6 +157,25 @@ def test_a_persons_decision_never_shows_the_identity_number(http, police, token_
         assert number not in shown and number[:14] not in shown
 
 
+def test_an_individual_business_known_by_its_owners_number_is_not_shown_by_it(http, police, token_for, clock):
+    reviewer = token_for(POLICE, "cases:review")
+    number = make_resident_id(__import__("datetime").date(1981, 6, 2), 8)
+    subject = {
+        "kind": "individual_business",
+        "name": "王记小吃店",
+        "identifier_type": "resident_id",
+        "identifier": number,
+    }
+    record = listed(http, police, clock, subject=subject)
+    created = apply(http, clock, record["id"])
+    decide(http, reviewer, created["id"], "approved", f"店主（身份证{number}）已履行")
+    answer = http.get(f"/v1/public/repairs/{created['query_code']}/decision.json")
+    assert answer.json()["record"]["subject"]["identifier"] is None
+    text = _pdf_text(http.get(f"/v1/public/repairs/{created['query_code']}/decision.pdf").content)
+    for shown in (answer.text, text):
+        assert number not in shown and number[10:] not in shown
+
+
 def test_the_pdf_renders_with_the_fallback_font_too(http, police, token_for, clock, monkeypatch, tmp_path):
     reviewer = token_for(POLICE, "cases:review")
     record = listed(http, police, clock)
