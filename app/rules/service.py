@@ -138,6 +138,15 @@ def _validate(session: Session, body: RuleIn, effective_from: date) -> Measure:
     return measure
 
 
+def _refuse_the_past(start: date, today: date, what: str) -> None:
+    """What was in force on a past day stays as it was: rules and their changes apply from today on
+    (a check answered on that day, and its receipt, are re-answered alike with as_of)."""
+    if start < today:
+        raise ValidationFailed.one(
+            "effective_from", f"{what} takes effect today ({today}) or later, not {start}"
+        )
+
+
 def _check_overlap(
     session: Session, body: RuleIn, start: date, end: date | None, except_rule: uuid.UUID | None
 ) -> None:
@@ -149,7 +158,9 @@ def _check_overlap(
         Rule.measure_code == body.measure,
         Rule.applies_to == body.applies_to,
         or_(Rule.closed_reason.is_(None), Rule.closed_reason == "retired"),
-        Rule.effective_to.is_(None) | (Rule.effective_to >= start),
+        # (a version retired before it began ends the day before its first: it never applied)
+        Rule.effective_to.is_(None)
+        | ((Rule.effective_to >= start) & (Rule.effective_to >= Rule.effective_from)),
     )
     if end is not None:
         query = query.where(Rule.effective_from <= end)
@@ -192,7 +203,9 @@ def _new_version(
 
 
 def create_rule(session: Session, actor: str, body: RuleIn) -> Rule:
-    start = body.effective_from or china_today()
+    today = china_today()
+    start = body.effective_from or today
+    _refuse_the_past(start, today, "a rule")
     _validate(session, body, start)
     _check_overlap(session, body, start, body.effective_to, None)
     rule = _new_version(session, actor, body, uuid.uuid4(), 1, start)
@@ -208,11 +221,7 @@ def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn)
         raise RuleRetired(f"rule {rule_id} was retired; create a new rule instead")
     today = china_today()
     start = body.effective_from or today
-    if start < today:
-        # What was in force on a past day stays as it was: changes apply from today on.
-        raise ValidationFailed.one(
-            "effective_from", f"a new version takes effect today ({today}) or later, not {start}"
-        )
+    _refuse_the_past(start, today, "a new version")
     _validate(session, body, start)
     _check_overlap(session, body, start, body.effective_to, rule_id)
     if current.effective_to is None or current.effective_to >= start:

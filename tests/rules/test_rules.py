@@ -115,7 +115,7 @@ def test_overlapping_rules_for_the_same_domain_list_and_measure_conflict(http, t
 
 def test_a_change_makes_a_new_version_and_the_old_one_stays(http, token_for, clock):
     admin = _admin(token_for)
-    clock("2026-11-22T10:00")
+    clock("2026-11-01T10:00")
     rule = http.post("/v1/admin/rules", json=_rule(effective_from="2026-11-01"), headers=admin).json()
     clock("2026-12-10T10:00")
     answer = http.put(
@@ -150,8 +150,9 @@ def test_a_change_makes_a_new_version_and_the_old_one_stays(http, token_for, clo
 
 def test_retiring_a_rule_ends_it_yesterday_and_twice_is_a_conflict(http, token_for, clock):
     admin = _admin(token_for)
-    clock("2026-11-22T10:00")
+    clock("2026-11-01T10:00")
     rule = http.post("/v1/admin/rules", json=_rule(effective_from="2026-11-01"), headers=admin).json()
+    clock("2026-11-22T10:00")
     retired = http.delete(f"/v1/admin/rules/{rule['id']}", headers=admin)
     assert retired.status_code == 200 and retired.json()["effective_to"] == "2026-11-21"
     assert http.delete(f"/v1/admin/rules/{rule['id']}", headers=admin).status_code == 409
@@ -166,6 +167,28 @@ def test_retiring_a_rule_ends_it_yesterday_and_twice_is_a_conflict(http, token_f
     assert (
         http.delete("/v1/admin/rules/00000000-0000-0000-0000-000000000001", headers=admin).status_code == 404
     )
+
+
+def test_a_rule_cannot_reach_into_the_past(http, token_for, clock):
+    # A check answered yesterday, and its receipt, must be re-answered alike with as_of.
+    admin = _admin(token_for)
+    clock("2026-11-22T10:00")
+    before = _rule_count()
+    past = http.post("/v1/admin/rules", json=_rule(effective_from="2026-11-21"), headers=admin)
+    assert past.status_code == 422 and past.json()["fields"][0]["field"] == "effective_from"
+    assert _rule_count() == before
+    today = http.post("/v1/admin/rules", json=_rule(effective_from="2026-11-22"), headers=admin)
+    assert today.status_code == 201, today.text
+
+
+def test_a_rule_retired_on_the_day_it_was_made_does_not_block_the_next(http, token_for, clock):
+    # Retired before it began, it never applied (its end is the day before its start).
+    admin = _admin(token_for)
+    clock("2026-11-22T10:00")
+    first = http.post("/v1/admin/rules", json=_rule(effective_from=None), headers=admin).json()
+    assert http.delete(f"/v1/admin/rules/{first['id']}", headers=admin).status_code == 200
+    again = http.post("/v1/admin/rules", json=_rule(effective_from=None), headers=admin)
+    assert again.status_code == 201, again.text
 
 
 def test_a_measure_is_added_with_its_legal_basis(http, token_for):
