@@ -31,7 +31,7 @@ from app.monitoring import delivery as webhooks
 from app.monitoring import hooks as monitoring
 from app.monitoring.router import router as monitoring_router
 from app.notices.router import router as notices_router
-from app.openapi import install_offline_docs, install_openapi
+from app.openapi import DOCS_ASSETS, install_offline_docs, install_openapi
 from app.oversight.router import router as oversight_router
 from app.public.router import bare_router
 from app.public.router import router as public_router
@@ -149,7 +149,12 @@ def _install_limits(app: FastAPI) -> None:
         render=web_refusal,
     )
     docs = {path: "frame-ancestors 'none'" for path in ("/docs", "/docs/oauth2-redirect", "/redoc")}
-    app.add_middleware(SecurityHeaders, page_policy=CONTENT_SECURITY_POLICY, path_policies=docs)
+    app.add_middleware(
+        SecurityHeaders,
+        page_policy=CONTENT_SECURITY_POLICY,
+        path_policies=docs,
+        static_prefixes=(DOCS_ASSETS,),
+    )
 
 
 def create_app() -> FastAPI:

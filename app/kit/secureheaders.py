@@ -1,6 +1,8 @@
 """Security headers on every answer (pure ASGI): what browsers need to render pages safely.
 
-Every answer: `X-Content-Type-Options: nosniff` (a JSON answer is never run as a script or page).
+Every answer: `X-Content-Type-Options: nosniff` (a JSON answer is never run as a script or page),
+and `Cache-Control: no-store` unless the application set its own or the path is one of the static
+prefixes: a shared cache must not keep a person's data, nor serve a listing after it was withdrawn.
 Every HTML answer, in addition: a Content-Security-Policy (the page's own, or the one given for the
 path), `X-Frame-Options: DENY` and a Referrer-Policy, unless the application set them itself.
 """
@@ -19,9 +21,11 @@ class SecurityHeaders:
         page_policy: str,
         path_policies: Mapping[str, str] | None = None,
         referrer_policy: str = "no-referrer",
+        static_prefixes: tuple[str, ...] = (),
     ) -> None:
         self.app, self.page_policy, self.referrer_policy = app, page_policy, referrer_policy
         self.path_policies = dict(path_policies or {})
+        self.static_prefixes = static_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,6 +36,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("x-content-type-options", "nosniff")
+                if not scope["path"].startswith(self.static_prefixes):
+                    headers.setdefault("cache-control", "no-store")
                 if headers.get("content-type", "").startswith("text/html"):
                     policy = self.path_policies.get(scope["path"], self.page_policy)
                     headers.setdefault("content-security-policy", policy)

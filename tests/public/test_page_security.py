@@ -75,6 +75,21 @@ def test_api_answers_are_not_sniffed_and_the_docs_are_never_framed(http):
     assert docs.headers["x-frame-options"] == "DENY"
 
 
+def test_no_shared_cache_keeps_an_answer_but_the_docs_assets_may(http, token_for):
+    # A proxy that kept a public lookup would serve a listing after it was withdrawn; one that kept
+    # a government view would hand a person's data to the next caller.
+    police = token_for("national.public_security", "records:read")
+    for answer in (
+        http.get("/v1/public/subjects/nobody"),
+        http.get("/v1/public/search", params={"q": "星辰"}),
+        http.get("/"),
+        http.get("/v1/records", headers=police),
+    ):
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+    assets = re.findall(r'src="(/docs-assets/[^"]+)"', http.get("/docs").text)
+    assert assets and "cache-control" not in http.get(assets[0]).headers
+
+
 @pytest.mark.parametrize("form", ["repair", "objection"])
 def test_a_form_posted_without_its_token_stores_nothing(http, listed, form):
     fields = {
