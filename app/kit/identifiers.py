@@ -13,7 +13,7 @@ from operator import mul
 from typing import Literal
 
 from app.kit.clock import china_today
-from app.kit.masking import holds_resident_id
+from app.kit.masking import RESIDENT_ID_IN_TEXT
 
 __all__ = [
     "USCC_ALPHABET",
@@ -296,13 +296,20 @@ def _refuse_a_code_of_a_standard(identifier: str) -> None:
     code, however typed: given as "other" it would escape what its standard's type brings (a
     person's number masked in every public answer and never confirmed by a lookup; no black listing
     of a minor, 国办发〔2020〕49号 and 法释〔2017〕7号), and a second agency giving the same number
-    under its proper type would be refused as a clash."""
-    if holds_resident_id(identifier):
+    under its proper type would be refused as a clash. Only numbers whose check character holds:
+    a 15-digit run shaped like the old form could as well be a pre-2015 registration number (which
+    "other" is for)."""
+    for found in RESIDENT_ID_IN_TEXT.finditer(identifier):
+        number = _compact(found.group(0))
+        try:
+            validate_resident_id(number)
+        except IdentifierError:
+            continue
         raise IdentifierError(
             "this identifier holds a resident identity number: give a person's number as "
             "identifier_type resident_id (the 18-digit form), so that the rules for persons apply"
         )
-    compact = _SPACING.sub("", unicodedata.normalize("NFKC", identifier)).upper()
+    compact = _compact(identifier)
     try:
         validate_uscc(compact)
     except IdentifierError:
@@ -310,6 +317,11 @@ def _refuse_a_code_of_a_standard(identifier: str) -> None:
     raise IdentifierError(
         f"this identifier is the unified social credit code {compact}: give it as identifier_type uscc"
     )
+
+
+def _compact(text: str) -> str:
+    """Half width, upper case, without spaces, dashes or invisible characters."""
+    return _SPACING.sub("", unicodedata.normalize("NFKC", text)).upper()
 
 
 def age_on(birth_date: date, on: date) -> int:

@@ -69,6 +69,7 @@ def test_a_whole_number_is_recognized_in_either_form_and_width() -> None:
     [
         ("370402201501018196", "resident identity number"),  # a child's number: the minors rule applies
         ("个体370402198503043323", "resident identity number"),
+        ("370402-19850304-3323", "resident identity number"),
         ("３７０４０２１９８５０３０４３３２３", "resident identity number"),
         ("91440300708461136T", "identifier_type uscc"),
         ("9144 0300 7084 6113 6T", "identifier_type uscc"),
@@ -81,5 +82,6 @@ def test_a_code_of_a_standard_is_not_accepted_as_other(identifier: str, says: st
 
 
 def test_other_identifiers_are_still_accepted() -> None:
-    for identifier in ("E12345678", "PERMIT-2019-001", "HK-12345", "G12345678"):
+    # (a 15-digit pre-2015 registration number may look like an old identity number: no check tells)
+    for identifier in ("E12345678", "PERMIT-2019-001", "HK-12345", "G12345678", "370402800512123"):
         assert validate_identifier("other", identifier) == identifier
