@@ -80,6 +80,8 @@ class Pushed:
 
 def note_pushed(session: Session, pushed: list[Pushed]) -> None:
     """Add what was pushed under merged identifiers to their merges' rows, to be moved back on undo."""
+    if not pushed:
+        return
     by_subject: dict[uuid.UUID, list[Pushed]] = {}
     for one in pushed:
         by_subject.setdefault(one.merged_subject, []).append(one)
