@@ -1,7 +1,15 @@
 """The database: models' Base and column types (base), engines and the request's transaction
 (session), many rows at once (bulk), async connections for the event-loop paths (asyncpool)."""
 
-from app.db.base import NAMING_CONVENTION, Base, JSONType, UTCDateTime, new_id, new_id_texts
+from app.db.base import (
+    NAMING_CONVENTION,
+    Base,
+    JSONType,
+    UTCDateTime,
+    new_id,
+    new_id_texts,
+    time_ordered_ids,
+)
 from app.db.bulk import bulk_insert, bulk_writer, column_in, copy_line, copy_statement
 from app.db.session import (
     DbSession,
@@ -44,4 +52,5 @@ __all__ = [
     "refresh_statistics",
     "serialize_writers",
     "session_scope",
+    "time_ordered_ids",
 ]

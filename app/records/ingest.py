@@ -5,6 +5,7 @@ in the request's transaction.
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.service import Principal
 from app.catalog import service as catalog
-from app.db import bulk_insert, column_in, serialize_writers
+from app.db import bulk_insert, column_in, serialize_writers, time_ordered_ids
 from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fields
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import age_on, resident_id_birth_date
@@ -56,6 +57,9 @@ class IngestContext:
     publicity: PublicityRules
     # decision_date -> the last day a push counts as timely, memoized across a batch
     disclosure_deadlines: dict[date, date] = field(default_factory=dict)
+    # New subjects' and records' ids: time-ordered, so that a batch's rows sit together at the end
+    # of the primary keys' indexes instead of on a random page each.
+    ids: Iterator[uuid.UUID] = field(default_factory=time_ordered_ids)
 
 
 def ingest_context(session: Session, principal: Principal) -> IngestContext:
@@ -381,7 +385,7 @@ def ingest(
             _place(given, subjects, new_subjects, renamed, resolved.visibility, ctx) for _, given in givens
         ]
         subject, related_subjects = placed[0], placed[1:]
-        record_id = uuid.uuid4()
+        record_id = next(ctx.ids)
         if subject.merged_from is not None:
             under_merged.append(merge.Pushed(subject.merged_from, record_id))
         under_merged += [
@@ -446,7 +450,7 @@ def _place(
     identifier = given.known_identifier
     state = subjects.get(identifier)
     if state is None:
-        state = subjects[identifier] = _SubjectState(uuid.uuid4(), given.identifier_type, given.name)
+        state = subjects[identifier] = _SubjectState(next(ctx.ids), given.identifier_type, given.name)
         birth_date = resident_id_birth_date(identifier) if given.identifier_type == "resident_id" else None
         new_subjects.append(
             {
