@@ -1,8 +1,10 @@
 """Where webhooks may go: no server-side request forgery through a callback URL.
 
 - http or https only, with a host;
-- never a link-local or cloud-metadata address (169.254.0.0/16, fe80::/10, and names such as
-  metadata.google.internal): refused in every environment;
+- never a link-local or cloud-metadata address (169.254.0.0/16, fe80::/10, fec0::/10, Alibaba
+  Cloud's 100.100.100.200, AWS's fd00:ec2::254, and names such as metadata.google.internal):
+  refused in every environment;
+- no space or control character anywhere in the URL (it is written into a request line);
 - loopback, private, shared (100.64.0.0/10), unspecified, multicast or reserved addresses: refused in
   production; allowed in development and test (local receivers).
 
@@ -22,7 +24,15 @@ from urllib.parse import quote, urlsplit
 from app.config import get_settings
 from app.errors import ValidationFailed
 
-_LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
+_LINK_LOCAL = (
+    ipaddress.ip_network("169.254.0.0/16"),
+    ipaddress.ip_network("fe80::/10"),
+    ipaddress.ip_network("fec0::/10"),  # site-local (RFC 3879 deprecated it; some stacks still route it)
+    # Cloud metadata services outside the link-local range: Alibaba Cloud's (100.100.100.200) and
+    # the rest of the block its internal services answer from; AWS's IPv6 one.
+    ipaddress.ip_network("100.100.100.0/24"),
+    ipaddress.ip_network("fd00:ec2::254/128"),
+)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _COMPATIBLE = ipaddress.ip_network("::/96")
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.azure.internal", "instance-data"}
@@ -87,6 +97,8 @@ def check(url: str, production: bool | None = None) -> list[Address]:
         parts.port  # noqa: B018 (a malformed port raises here)
     except ValueError as exc:
         raise Refused(f"not a valid URL: {exc}") from None
+    if any(character.isspace() or ord(character) < 0x21 or ord(character) == 0x7F for character in url):
+        raise Refused("the callback URL may not contain spaces or control characters")
     if parts.scheme not in ("http", "https"):
         raise Refused("the callback URL must be http or https")
     if not host:

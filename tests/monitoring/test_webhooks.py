@@ -177,6 +177,11 @@ def test_callback_urls_that_would_forge_requests_are_refused(http, token_for, mo
         "http://[fe80::1]/hook",
         "http://metadata.google.internal/",
         "http://user:pw@example.org/",
+        "http://100.100.100.200/latest/meta-data/",  # Alibaba Cloud's metadata service
+        "http://[fec0::1]/hook",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+        "http://127.0.0.1:8901/\r\nX-Injected: 1",
+        "http://example.org/a hook",
     ):
         answer = http.post(
             "/v1/watchlists",
