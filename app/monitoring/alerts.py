@@ -269,8 +269,28 @@ def _after_record_events(session: Session, events: dict[str, str]) -> None:
     today = china_today()
     rule_set = rules.fresh_rule_set(session, today)
     facts = read_facts(session, sorted({item.identifier for item in rows}), today)
+    # Another agency's restricted record is not named to a watcher, as a check does not name it
+    # (API.md, Second release: domain, list type and the measure only).
+    restricted = repository.restricted_records(session, [uuid.UUID(r) for r in events])
+
+    def cause_for(agency: str) -> Any:
+        def cause_of(identifier: str) -> tuple[str, str]:
+            event, record_id = cause[identifier]
+            owner = restricted.get(uuid.UUID(record_id))
+            return (event, "") if owner is not None and owner != agency else (event, record_id)
+
+        return cause_of
+
     for watchlist in watchlists:
-        _compare(session, watchlist, by_list[watchlist.id], facts, rule_set, today, lambda i: cause[i])
+        _compare(
+            session,
+            watchlist,
+            by_list[watchlist.id],
+            facts,
+            rule_set,
+            today,
+            cause_for(watchlist.agency_code),
+        )
 
 
 def rescan(session: Session, event: str) -> int:

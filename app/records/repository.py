@@ -85,6 +85,16 @@ def records_naming(session: Session, subject_id: uuid.UUID) -> list[tuple[Record
     return [(party, record) for party, record in rows.all()]
 
 
+def restricted_records(session: Session, record_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Of these records, the restricted ones (visible in full to their own agency only): id -> agency."""
+    rows = session.execute(
+        select(Record.id, Record.agency_code).where(
+            column_in(session, Record.id, record_ids), Record.visibility == "restricted"
+        )
+    )
+    return {record_id: agency for record_id, agency in rows}
+
+
 def identifiers_reached(session: Session, record_ids: list[str]) -> dict[str, set[str]]:
     """Whom each record bears on, by record id (text): its subject's identifier and those of the
     related parties it names (a record reaches the people behind an organisation through them)."""

@@ -248,3 +248,18 @@ def test_every_watched_identifier_can_be_read_back_page_by_page(http, police, to
     auditor = token_for("national.credit_office", "audit:read")
     logged = http.get("/v1/admin/access-log", headers=auditor).json()["items"]
     assert any(entry["what"] == "watchlist_items" for entry in logged)
+
+
+def test_another_agencys_restricted_record_is_not_named_in_an_alert(http, police, token_for):
+    # A check shows another agency's restricted record without its id; its alert must not name it.
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 5)
+    hidden = push(http, police, 5, visibility="restricted")
+    (alert,) = alerts(http, headers, watchlist["id"])
+    assert alert["decision_after"] != "clear" and alert["record_id"] is None
+    assert hidden["id"] not in str(alert)
+    revoke = {"reason": "复议撤销", "decision_no": "复字〔2026〕5号"}
+    assert http.post(f"/v1/records/{hidden['id']}/revoke", json=revoke, headers=police).status_code == 200
+    revoked = alerts(http, headers, watchlist["id"])[-1]
+    assert revoked["event"] == "record.revoked" and revoked["record_id"] is None
+    assert hidden["id"] not in str(revoked)
