@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.scopes import Scope
-from app.auth.service import Principal
+from app.auth.service import Principal, client_is_active
 from app.catalog import service as catalog
 from app.checks.engine import Evaluation, Facts, Viewer, evaluate, facts_from_rows
 from app.checks.flows import answer_checks
@@ -369,7 +369,9 @@ def _compare(
     )  # fmt: skip
     at = utcnow()
     delivery_ids = iter(new_id_texts(len(changed)))  # time-ordered: the deliveries' listing order
-    handoff: Handoff | None = session.info.get(HANDOFF) if watchlist.callback_url else None
+    # Pushed only while the client that asked for them may still read them (app.auth: revoked).
+    push = bool(watchlist.callback_url) and client_is_active(watchlist.client_id)
+    handoff: Handoff | None = session.info.get(HANDOFF) if push else None
     alerts, deliveries, updates = [], [], []
     for (item, now), check, answer in zip(changed, checks, answered, strict=True):
         event, record_id = cause_of(item.identifier)
@@ -388,7 +390,7 @@ def _compare(
                 "receipt": answer.receipt.decode(),
             }
         )
-        if watchlist.callback_url:
+        if push:
             deliveries.append(
                 {
                     "id": uuid.UUID(next(delivery_ids)),

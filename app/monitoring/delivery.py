@@ -37,7 +37,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.auth.service import Principal
+from app.auth.service import Principal, client_is_active
 from app.config import get_settings
 from app.db import column_in, get_engine, get_read_engine, session_scope
 from app.kit.clock import china_today, utcnow
@@ -129,6 +129,10 @@ def _for_update(session: Session, query: Any) -> Any:
     return query
 
 
+# A revoked client's data stops (its tokens stop working within 30 s; so do its webhooks).
+REVOKED = "the client that made it was revoked"
+
+
 def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
     """Up to `limit` due deliveries, each leased to this worker until `now + lease`, with their
     alerts' bodies (read as plain rows, no ORM objects). Alerts and watchlists are read by primary
@@ -161,29 +165,33 @@ def claim(now: datetime, timeout: float, limit: int = CLAIM_BATCH) -> list[Due]:
             )
         }
         callbacks_of = {
-            watchlist_id: (url, secret)
-            for watchlist_id, url, secret in session.execute(
-                select(Watchlist.id, Watchlist.callback_url, Watchlist.secret).where(
+            watchlist_id: (url, secret, client_id)
+            for watchlist_id, url, secret, client_id in session.execute(
+                select(Watchlist.id, Watchlist.callback_url, Watchlist.secret, Watchlist.client_id).where(
                     Watchlist.id.in_({row.watchlist_id for row in rows})
                 )
             )
         }
-        due, orphaned = [], []
+        due, orphaned, revoked = [], [], []
         for row in rows:
             alert = alerts.get(row.alert_id)
-            url, secret = callbacks_of.get(row.watchlist_id, (None, None))
-            if alert is None or not url or not secret:
+            url, secret, client_id = callbacks_of.get(row.watchlist_id, (None, None, None))
+            if alert is None or not url or not secret or client_id is None:
                 orphaned.append(row.id)
+                continue
+            if not client_is_active(client_id):
+                revoked.append(row.id)
                 continue
             body = alert_json(alert)  # as the feed shows it
             due.append(Due(row.id, url, secret, body, row.created_at, attempts[row.id]))
-        if orphaned:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(orphaned))
-                .values(status="failed", last_error="the watchlist no longer has a callback URL")
-                .execution_options(synchronize_session=False)
-            )
+        for ids, why in ((orphaned, "the watchlist no longer has a callback URL"), (revoked, REVOKED)):
+            if ids:
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids))
+                    .values(status="failed", last_error=why)
+                    .execution_options(synchronize_session=False)
+                )
         return due
 
 
@@ -327,6 +335,9 @@ def claim_feeds(now: datetime, timeout: float) -> list[FeedDue]:
         subscriptions = session.scalars(query.order_by(Subscription.next_attempt_at).limit(50)).all()
         due = []
         for sub in subscriptions:
+            if not client_is_active(sub.client_id):
+                sub.status, sub.last_error = "failed", REVOKED
+                continue
             principal = Principal(sub.client_id, sub.agency_code, frozenset(sub.scopes.split()))
             items, last = change_feed.changes(session, principal, sub.cursor, FEED_BATCH)
             if not items:

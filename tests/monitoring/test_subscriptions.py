@@ -94,3 +94,34 @@ def test_a_subscriber_silent_for_24_hours_is_failed_then_resumed(http, police, t
         assert len(receiver.acknowledged()) == 1
     finally:
         receiver.stop()
+
+
+def test_a_revoked_subscribers_feed_stops(http, police, token_for):
+    import uuid
+
+    from sqlalchemy import select
+
+    from app.auth import service as auth
+    from app.db import session_scope
+    from app.monitoring.models import Subscription
+
+    receiver = Receiver(SECRET)
+    receiver.start()
+    try:
+        platform = token_for("national.public_security", "records:read")
+        answer = http.post(
+            "/v1/subscriptions", json={"callback_url": receiver.url, "secret": SECRET}, headers=platform
+        )
+        subscription = answer.json()
+        with session_scope() as session:
+            row = session.get(Subscription, uuid.UUID(subscription["id"]))
+            assert row is not None
+            auth.revoke_client(session, row.client_id, "operator:test")
+        auth._client_status.clear()  # as 30 seconds later in every process
+        push(http, police, 4)
+        assert run(utcnow()) == 0 and receiver.received == []
+        with session_scope() as session:
+            status = session.scalar(select(Subscription.status))
+        assert status == "failed"
+    finally:
+        receiver.stop()

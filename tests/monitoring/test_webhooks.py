@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -181,7 +182,7 @@ def test_callback_urls_that_would_forge_requests_are_refused(http, token_for, mo
         "http://[fec0::1]/hook",
         "http://[fd00:ec2::254]/latest/meta-data/",
         "http://127.0.0.1:8901/\r\nX-Injected: 1",
-        "http://example.org/a hook",
+        "http://example.org/a\thook",
     ):
         answer = http.post(
             "/v1/watchlists",
@@ -436,3 +437,32 @@ def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment(
     ):
         with pytest.raises(callbacks.Refused):
             callbacks.check(url, production=False)
+
+
+def test_a_revoked_clients_webhooks_stop(http, police, token_for, receiver):
+    # Revoking a client cuts its data off: its tokens within 30 s, and its webhooks with them.
+    from sqlalchemy import select
+
+    from app.auth import service as auth
+    from app.monitoring.models import Watchlist
+
+    headers = approver(token_for)
+    receiver.start()
+    watchlist = watch(http, headers, 1, 2, callback_url=receiver.url, secret=SECRET)
+    push(http, police, 1)
+    assert make_alerts() == 1  # its delivery waits
+    with session_scope() as session:
+        client_id = session.scalar(
+            select(Watchlist.client_id).where(Watchlist.id == uuid.UUID(watchlist["id"]))
+        )
+        auth.revoke_client(session, client_id, "operator:test")
+    auth._client_status.clear()  # as 30 seconds later in every process
+    push(http, police, 2)
+    make_alerts()
+    assert run(utcnow() + timedelta(seconds=1)) == 0
+    assert receiver.received == []
+    with session_scope() as session:
+        from app.monitoring.models import Delivery
+
+        rows = session.execute(select(Delivery.status, Delivery.last_error)).all()
+    assert rows == [("failed", delivery.REVOKED)]  # the one made before; none made after
