@@ -104,6 +104,35 @@ def _text_encoding(path: Path, fmt: str) -> str:
     )
 
 
+# An export holds every status; only what is in force (or whose period is over: stored as expired)
+# is listed again by an import. A revoked, exited or repaired record read back would be active.
+IMPORTABLE_STATUSES = ("", "active", "expired")
+# Spreadsheets run a cell beginning with these as a formula (CSV injection): an export writes such
+# a value after a quote mark, which Excel shows as text, and an import takes it off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _not_in_force(number: int, status: Any) -> "Unreadable | None":
+    if status is None or status in IMPORTABLE_STATUSES:
+        return None
+    return Unreadable(
+        f"line {number} is a {status} record: only records in force are imported (one revoked, "
+        "exited or repaired would be listed again)"
+    )
+
+
+def _as_text_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _from_text_cell(value: str) -> str:
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
 def _json_line(number: int, line: str) -> Any:
     try:
         item = json.loads(line)
@@ -117,11 +146,15 @@ def _json_line(number: int, line: str) -> Any:
             type(item), "a number"
         )
         return Unreadable(f"line {number} holds {kind}, not a JSON object; each line must be one record")
+    refused = _not_in_force(number, item.get("status"))
+    if refused is not None:
+        return refused
     # An export's own lines import back: what the registry added (id, agency, status) is not pushed.
     return {key: value for key, value in item.items() if key not in EXPORT_ONLY}
 
 
 def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
+    row = {key: _from_text_cell(value) if isinstance(value, str) else value for key, value in row.items()}
     item: dict[str, Any] = {
         key: value
         for key, value in row.items()
@@ -181,12 +214,15 @@ def read_items(path: Path, fmt: str, encoding: str) -> Iterator[tuple[int, Any]]
 
 
 def _csv_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(handle)
+    # strict: a quoted cell still open at the end of the file is an error, not the rest of the file
+    # read into that cell (the lines after it silently lost).
+    reader = csv.DictReader(handle, strict=True)
     try:
         reader.fieldnames = _header(reader.fieldnames or [])
         # Numbered as Excel numbers its rows: the header is row 1.
         for number, row in enumerate(reader, start=2):
-            yield number, _from_csv_row(row)
+            refused = _not_in_force(number, (row.get("status") or "").strip())
+            yield number, refused if refused is not None else _from_csv_row(row)
     except csv.Error as exc:
         raise TransferError(
             f"{path.name} is not valid CSV at line {reader.line_num} ({exc}); lines already imported "
@@ -261,11 +297,12 @@ def write_rows(rows: Iterable[dict[str, Any]], handle: Any, fmt: str) -> int:
             subject = row.pop("subject")
             row.pop("related", None)
             notice = row.pop("notice", None) or {}
-            writer.writerow(
+            cells = (
                 row
                 | {f"subject_{key}": value for key, value in subject.items()}
                 | {f"notice_{key}": value for key, value in notice.items()}
             )
+            writer.writerow({key: _as_text_cell(value) for key, value in cells.items()})
             count += 1
         return count
     for row in rows:

@@ -228,3 +228,50 @@ def test_an_import_leaves_the_planner_statistics_of_what_it_loaded(tmp_path):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert _import(path).exit_code == 0
     assert planned_records() == 5
+
+
+def test_an_unclosed_quote_is_an_error_not_the_rest_of_the_file_in_one_cell(tmp_path):
+    bodies = [record_body(n) for n in (21, 22, 23, 24)]
+    bodies[1]["legal_basis"] = '"《反电信网络诈骗法》第三十八条'  # its closing quote forgotten
+    text = _csv_text(bodies).replace('"""《反电信网络诈骗法》第三十八条"', '"《反电信网络诈骗法》第三十八条')
+    path = tmp_path / "quote.csv"
+    path.write_text(text, encoding="utf-8")
+    result = _import(path)
+    assert result.exit_code != 0, result.output
+    assert "not valid CSV" in result.output
+    with get_engine().connect() as connection:
+        stored = connection.exec_driver_sql("SELECT legal_basis FROM records").scalars().all()
+    assert all("ext-23" not in basis and "\n" not in basis for basis in stored)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_an_export_of_a_revoked_record_does_not_list_it_again(tmp_path, http, police, fmt):
+    kept = http.post("/v1/records", json=record_body(31), headers=police).json()
+    gone = http.post("/v1/records", json=record_body(32), headers=police).json()
+    revoke = {"reason": "复议撤销", "decision_no": "复字〔2026〕32号"}
+    assert http.post(f"/v1/records/{gone['id']}/revoke", json=revoke, headers=police).status_code == 200
+    exported = tmp_path / f"out.{fmt}"
+    assert CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", POLICE]).exit_code == 0
+    with get_engine().begin() as connection:  # a fresh registry, as a restore elsewhere would be
+        connection.exec_driver_sql("DELETE FROM record_parties")
+        connection.exec_driver_sql("DELETE FROM records")
+    back = _import(exported)
+    summary = json.loads(back.output.strip().splitlines()[-1])
+    assert back.exit_code == 1 and summary["created"] == 1
+    (refused,) = summary["refused_lines"]
+    assert "revoked record" in refused["detail"]
+    with get_engine().connect() as connection:
+        ids = connection.exec_driver_sql("SELECT external_id, status FROM records").all()
+    assert [tuple(row) for row in ids] == [(kept["external_id"], "active")]
+
+
+def test_a_cell_a_spreadsheet_would_run_is_exported_as_text_and_imported_back(tmp_path, http, police):
+    body = record_body(41, subject={"name": '=HYPERLINK("http://evil.example/","查看")'})
+    body["conduct"] = "=cmd|' /C calc'!A0"
+    assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    exported = tmp_path / "out.csv"
+    assert CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", POLICE]).exit_code == 0
+    (row,) = list(csv.DictReader(exported.open(encoding="utf-8-sig")))
+    assert row["subject_name"].startswith("'=") and row["conduct"].startswith("'=")
+    back = _import(exported)
+    assert back.exit_code == 0 and json.loads(back.output.strip().splitlines()[-1])["unchanged"] == 1
