@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.kit.clock import china_today, utcnow
-from app.records.history import snapshot
+from app.records.history import snapshot, subject_identifiers
 from app.records.lifecycle import update_versioned
 from app.records.models import Record
 
@@ -44,6 +44,7 @@ def sweep_expired(session: Session, today: date | None = None, limit: int = 5000
     records = session.scalars(query).all()
     now = utcnow()
     events = []
+    named = subject_identifiers(session, records)
     for record in records:
         values = {
             "status": "expired",
@@ -53,6 +54,7 @@ def sweep_expired(session: Session, today: date | None = None, limit: int = 5000
             "updated_at": now,
         }
         update_versioned(session, record, values, record.version)
-        events.append(audit.Event("record.expired", "record", str(record.id), snapshot(record)))
+        state = snapshot(record, named[record.subject_id])
+        events.append(audit.Event("record.expired", "record", str(record.id), state))
     audit.append(session, SWEEP_ACTOR, events)
     return len(records)

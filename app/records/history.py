@@ -7,14 +7,16 @@ the expiry sweep has run yet.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.kit.clock import end_of_day
-from app.records.models import Record
+from app.records.models import Record, Subject
 
 
 def effective_status(status: str, publicity_end: date | None, day: date) -> str:
@@ -52,10 +54,33 @@ _SNAPSHOT_FIELDS = (
 )
 
 
-def snapshot(row: dict[str, Any] | Record) -> dict[str, Any]:
-    """The state of a record that the audit log and the change feed carry with each event."""
+# Whom the record names, by identifier, beside its subject id: the subjects table is held against
+# it too (app.records.integrity), so that a record moved onto another entity by rewriting a
+# subject's identifier behind the registry's back is found. Entries written before it lack it.
+SUBJECT_KEY = "subject_identifier"
+
+
+def snapshot(row: dict[str, Any] | Record, subject_identifier: str | None = None) -> dict[str, Any]:
+    """The state of a record that the audit log and the change feed carry with each event; with the
+    identifier of the subject it names when given (every event the registry writes gives it)."""
     get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
-    return {name: get(name) for name in _SNAPSHOT_FIELDS}
+    state = {name: get(name) for name in _SNAPSHOT_FIELDS}
+    if subject_identifier is not None:
+        state[SUBJECT_KEY] = subject_identifier
+    return state
+
+
+def subject_identifiers(session: Session, records: Iterable[Record]) -> dict[uuid.UUID, str]:
+    """The identifier of each record's subject, by subject id: what its snapshot names."""
+    ids = {record.subject_id for record in records}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Subject.id, Subject.identifier).where(Subject.id.in_(ids))).all())
+
+
+def recorded_state(session: Session, record: Record) -> dict[str, Any]:
+    """One record's snapshot, its subject's identifier read for it."""
+    return snapshot(record, subject_identifiers(session, [record])[record.subject_id])
 
 
 def snapshots_as_of(

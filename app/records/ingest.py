@@ -298,6 +298,7 @@ class Outcome:
 @dataclass
 class _SubjectState:
     id: uuid.UUID
+    identifier: str  # the subject's own (for a merged identifier: the one it was merged into)
     identifier_type: str
     name: str
     # The subject this identifier itself names, when it was merged into `id` (app.records.merge):
@@ -339,6 +340,7 @@ def ingest(
     renamed: dict[uuid.UUID, str] = {}
     records: list[dict[str, Any]] = []
     under_merged: list[merge.Pushed] = []
+    named_by: dict[uuid.UUID, str] = {}  # record id -> its subject's identifier
     for index, resolved in valid:
         item = resolved.item
         prior = known.get(item.external_id)
@@ -399,6 +401,7 @@ def ingest(
         ]
         notice_id = from_notice.notice_id if from_notice is not None else None
         records.append(_record_row(record_id, subject.id, resolved, ctx, notice_id))
+        named_by[record_id] = subject.identifier
         known[item.external_id] = (record_id, resolved.content_hash)
         outcomes[index] = Outcome(index, "created", id=record_id)
 
@@ -427,7 +430,7 @@ def ingest(
                 "record.created",
                 "record",
                 str(r["id"]),
-                snapshot(r) | ({"related": named[r["id"]]} if r["id"] in named else {}),
+                snapshot(r, named_by[r["id"]]) | ({"related": named[r["id"]]} if r["id"] in named else {}),
             )
             for r in records
         ]
@@ -450,7 +453,9 @@ def _place(
     identifier = given.known_identifier
     state = subjects.get(identifier)
     if state is None:
-        state = subjects[identifier] = _SubjectState(next(ctx.ids), given.identifier_type, given.name)
+        state = subjects[identifier] = _SubjectState(
+            next(ctx.ids), identifier, given.identifier_type, given.name
+        )
         birth_date = resident_id_birth_date(identifier) if given.identifier_type == "resident_id" else None
         new_subjects.append(
             {
@@ -545,7 +550,7 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
             ).where(column_in(session, Subject.identifier, chunk))
         )
         for row in rows:
-            found[row.identifier] = _SubjectState(row.id, row.identifier_type, row.name)
+            found[row.identifier] = _SubjectState(row.id, row.identifier, row.identifier_type, row.name)
             if row.merged_into is not None:
                 merged[row.identifier] = (row.id, row.merged_into)
     if merged:
@@ -553,11 +558,17 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
         targets = {
             row.id: row
             for row in session.execute(
-                select(Subject.id, Subject.name).where(Subject.id.in_({into for _, into in merged.values()}))
+                select(Subject.id, Subject.identifier, Subject.name).where(
+                    Subject.id.in_({into for _, into in merged.values()})
+                )
             )
         }
         for identifier, (own, target) in merged.items():
             found[identifier] = _SubjectState(
-                target, found[identifier].identifier_type, targets[target].name, merged_from=own
+                target,
+                targets[target].identifier,
+                found[identifier].identifier_type,
+                targets[target].name,
+                merged_from=own,
             )
     return found

@@ -19,12 +19,18 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.db import column_in
-from app.records.history import _SNAPSHOT_FIELDS, snapshot
-from app.records.models import Record
+from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEY, snapshot
+from app.records.models import Record, Subject
 
 # The answer names this many altered records at most (and counts them all).
 ALTERED_LIMIT = 1000
-_COLUMNS = (Record.id, *(getattr(Record, name) for name in _SNAPSHOT_FIELDS))
+# The record's fields, and the identifier of the subject it names (a subject's identifier rewritten
+# moves every record naming it onto another entity).
+_COLUMNS = (
+    Record.id,
+    *(getattr(Record, name) for name in _SNAPSHOT_FIELDS),
+    Subject.identifier.label(SUBJECT_KEY),
+)
 
 
 def altered_records(session: Session, batch_size: int = 2000) -> audit.Altered:
@@ -39,7 +45,12 @@ def altered_records(session: Session, batch_size: int = 2000) -> audit.Altered:
 
     after: uuid.UUID | None = None
     while True:
-        query = select(*_COLUMNS).order_by(Record.id).limit(batch_size)
+        query = (
+            select(*_COLUMNS)
+            .join(Subject, Subject.id == Record.subject_id)
+            .order_by(Record.id)
+            .limit(batch_size)
+        )
         if after is not None:
             query = query.where(Record.id > after)
         rows = session.connection().execute(query).all()  # plain rows: no ORM bookkeeping
@@ -80,7 +91,7 @@ def differs(row: dict[str, Any], payload: str) -> bool:
     """Whether the row's snapshot fields differ from those its entry recorded. Compared as the
     entry's canonical JSON (dates as ISO text, ids as text, true/false/null), field by field; a
     field entries recorded only from some release on is compared where the entry has it."""
-    current = snapshot(row)
+    current = snapshot(row, row[SUBJECT_KEY])
     if audit.canonical_json(current) == payload:  # most entries: the snapshot exactly, as written
         return False
     held = orjson.loads(payload)

@@ -18,7 +18,7 @@ from app.errors import Forbidden, ValidationFailed, VersionConflict, pydantic_fi
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.workdays import CalendarUnknown
 from app.records.errors import RecordNotActive
-from app.records.history import effective_status, snapshot
+from app.records.history import effective_status, recorded_state, snapshot
 from app.records.ingest import COURT_DOMAIN, ingest_context, resolve
 from app.records.models import Record
 from app.records.queries import get_record
@@ -184,7 +184,8 @@ def set_under_objection(session: Session, record: Record, flag: bool, actor: str
 
 def note_event(session: Session, record: Record, actor: str, event: str, **details: Any) -> None:
     """An event in the record's history that leaves the record as it is (a repair applied, ...)."""
-    audit.append(session, actor, [audit.Event(event, "record", str(record.id), snapshot(record) | details)])
+    state = recorded_state(session, record)
+    audit.append(session, actor, [audit.Event(event, "record", str(record.id), state | details)])
 
 
 def change_record(
@@ -195,10 +196,10 @@ def change_record(
     before = snapshot(record)
     values = values | {"version": record.version + 1, "updated_at": utcnow()}
     update_versioned(session, record, values, record.version)
-    after = snapshot(record)
+    after = recorded_state(session, record)
     changed = {
         name: [before[name], after[name]]
-        for name in after
+        for name in before
         if name != "version" and before[name] != after[name]
     }
     payload = after | details | {"changes": changed}

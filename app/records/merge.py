@@ -27,7 +27,7 @@ from app.errors import NotFound, ValidationFailed
 from app.kit.clock import utcnow
 from app.records import search_index
 from app.records.errors import AlreadyMerged, MergeUndone
-from app.records.history import snapshot
+from app.records.history import snapshot, subject_identifiers
 from app.records.models import Record, RecordParty, Subject, SubjectMerge, SubjectSearch
 
 
@@ -101,13 +101,17 @@ def note_pushed(session: Session, pushed: list[Pushed]) -> None:
 def _record_events(session: Session, record_ids: list[str], action: str, payload: dict[str, Any]) -> None:
     if not record_ids:
         return
-    records = session.scalars(select(Record).where(Record.id.in_([uuid.UUID(r) for r in record_ids])))
+    records = session.scalars(select(Record).where(Record.id.in_([uuid.UUID(r) for r in record_ids]))).all()
+    named = subject_identifiers(session, records)
     audit.append(
         session,
         payload["actor"],
         [
             audit.Event(
-                action, "record", str(record.id), snapshot(record) | {"merge_id": payload["merge_id"]}
+                action,
+                "record",
+                str(record.id),
+                snapshot(record, named[record.subject_id]) | {"merge_id": payload["merge_id"]},
             )
             for record in records
         ],

@@ -16,7 +16,7 @@ from app.auth.service import Principal
 from app.errors import NotFound
 from app.kit.clock import china_today, end_of_day
 from app.records import history
-from app.records.history import _SNAPSHOT_FIELDS
+from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEY
 from app.records.models import Record, Subject
 from app.records.repository import EXITED, WITH_PARTIES, find_record, records_naming
 
@@ -231,7 +231,9 @@ def record_history(session: Session, principal: Principal, record_id: uuid.UUID)
     history_items = []
     for entry in entries:
         state = audit.parse_payload(entry.payload)
-        extra = {key: value for key, value in state.items() if key not in _SNAPSHOT_FIELDS}
+        extra = {
+            key: value for key, value in state.items() if key not in _SNAPSHOT_FIELDS and key != SUBJECT_KEY
+        }
         history_items.append(
             {
                 "seq": entry.seq,

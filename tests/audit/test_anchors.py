@@ -17,7 +17,7 @@ from app.audit.service import GENESIS_HASH, chain_hash
 from app.db import session_scope
 from app.keys import get_keyring
 from app.kit.signing import KeyRing, load_key
-from app.records.models import Record
+from app.records.models import Record, Subject
 from tests.conftest import record_body
 
 
@@ -144,6 +144,29 @@ def test_a_record_row_edited_in_sql_is_reported_and_untouched_ones_are_not(http,
         assert verdict["valid"] is False and verdict["reason"] == "record_altered"
         assert sorted(verdict["altered_records"]) == sorted(edits) and verdict["altered_count"] == 4
         assert "broken_at" not in verdict  # the chain itself is sound
+
+
+def test_a_subjects_identifier_rewritten_in_sql_is_reported(http, police, token_for):
+    # Rewriting whom a record names moves its listing onto another entity without touching the
+    # record's row: the entries record the identifier too, and verification holds it.
+    auditor = _auditor(token_for)
+    ids = _push(http, police, [1, 2])
+    patched = http.patch(
+        f"/v1/records/{ids[1]}",
+        json={"conduct": "更正", "reason": "补正"},
+        headers=police | {"If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text  # its latest entry is a correction's
+    assert http.get("/v1/admin/audit/verify", headers=auditor).json()["valid"] is True
+    with session_scope() as session:
+        for record_id in ids:
+            subject_id = session.get(Record, uuid.UUID(record_id)).subject_id
+            session.execute(
+                update(Subject).where(Subject.id == subject_id).values(identifier=Subject.identifier + "-X")
+            )
+    verdict = http.get("/v1/admin/audit/verify", headers=auditor).json()
+    assert verdict["valid"] is False and verdict["reason"] == "record_altered"
+    assert sorted(verdict["altered_records"]) == sorted(ids)
 
 
 def test_a_record_inserted_or_deleted_in_sql_is_reported(http, police, token_for):
