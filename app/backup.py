@@ -1,8 +1,10 @@
 """Logical backup and restore of the whole registry, portable between SQLite and PostgreSQL.
 
 A backup is a gzip of JSON lines: a header naming the schema revision, then every row of every
-table in foreign-key order, values typed so they come back exactly (the audit chain still verifies
-after a restore, which is the proof that nothing was lost or changed).
+table in foreign-key order, values typed so they come back exactly, then a last line counting the
+rows of each table (a file cut short is refused). A restore is one transaction, committed only
+when the audit chain and the records verify against each other (app.cli), which is the proof that
+nothing was lost or changed.
 
 The header also carries the public signing keys (the JWKS): with them a restore, wherever it goes,
 still verifies every receipt, report and checkpoint the registry signed. The private keys are not in
@@ -14,6 +16,7 @@ import base64
 import gzip
 import json
 import uuid
+import zlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -69,7 +72,7 @@ def backup(connection: Connection, path: Path) -> dict[str, int]:
             "revision": current_revision(connection),
             "keys": get_keyring().jwks()["keys"],
         }
-        out.write(json.dumps(header) + "\n")
+        out.write(json.dumps(header | {"counted": True}) + "\n")
         for table in _tables():
             counts[table.name] = 0
             rows = connection.execute(select(table).execution_options(yield_per=2000))
@@ -77,13 +80,22 @@ def backup(connection: Connection, path: Path) -> dict[str, int]:
                 line = {"table": table.name, "row": {key: _encode(value) for key, value in row.items()}}
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 counts[table.name] += 1
+        out.write(json.dumps({"end": counts}) + "\n")
     return counts
 
 
 def _lines(path: Path) -> Iterator[dict[str, Any]]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)
+    """The backup's lines; ValueError naming the line for a file that is damaged (not gzip, cut
+    short inside the compressed stream, not JSON)."""
+    reading = 1  # the line being read or parsed
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                parsed = json.loads(line)
+                reading += 1
+                yield parsed
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is damaged at line {reading}: {exc}") from None
 
 
 def public_keys(path: Path) -> list[dict[str, Any]]:
@@ -117,13 +129,32 @@ def restore(connection: Connection, path: Path, batch_size: int = 2000) -> dict[
             counts[current.name] = counts.get(current.name, 0) + len(pending)
             pending.clear()
 
-    for line in lines:
-        table = tables[line["table"]]
-        if table is not current:
+    end: dict[str, int] | None = None
+    for number, line in enumerate(lines, start=2):
+        if end is not None:
+            raise ValueError(f"{path}: line {number} comes after the backup's last line")
+        if "end" in line:
+            end = line["end"]
+            continue
+        table_of_line = tables.get(line.get("table", ""))
+        if table_of_line is None or not isinstance(line.get("row"), dict):
+            raise ValueError(f"{path}: line {number} is not a row of a registry table")
+        if table_of_line is not current:
             flush()
-            current = table
+            current = table_of_line
         pending.append({key: _decode(value) for key, value in line["row"].items()})
         if len(pending) >= batch_size:
             flush()
     flush()
+    if header.get("counted") and end is None:
+        raise ValueError(f"{path} was cut short: its last line, counting the rows, is missing")
+    if end is not None:
+        differing = {
+            name: (count, counts.get(name, 0)) for name, count in end.items() if counts.get(name, 0) != count
+        }
+        if differing:
+            raise ValueError(
+                f"{path} does not hold the rows it counts: "
+                + ", ".join(f"{name} {want} counted, {got} read" for name, (want, got) in differing.items())
+            )
     return counts

@@ -226,7 +226,11 @@ def backup(path: Annotated[Path, typer.Argument(help="Where to write the backup 
 
 
 @cli.command()
-def restore(path: Annotated[Path, typer.Argument(help="A file written by `registry backup`")]) -> None:
+def restore(
+    path: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A file written by `registry backup`")
+    ],
+) -> None:
     """Load a backup into a fresh database (migrated here first; the catalog is not seeded)."""
     from app import backup as backups
     from app import migrate as migrations
@@ -239,6 +243,14 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
     try:
         with get_engine().connect() as connection, connection.begin():
             counts = backups.restore(connection, path)
+            # Committed only if what came back holds together: the chain, and the records against it.
+            verdict = _verify_restored(connection)
+            if not verdict.valid:
+                raise ValueError(
+                    f"the restored data does not verify ({verdict.reason}"
+                    + (f" at entry {verdict.broken_at}" if verdict.broken_at else "")
+                    + f"): {verdict.detail or verdict.altered_records}; nothing was restored"
+                )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -258,6 +270,16 @@ def restore(path: Annotated[Path, typer.Argument(help="A file written by `regist
             "public keys are added to REGISTRY_SIGNING_KEYS (after the private ones):\n" + "\n".join(pems),
             err=True,
         )
+
+
+def _verify_restored(connection: Any) -> Any:
+    from sqlalchemy.orm import Session
+
+    from app.audit import service as audit
+    from app.records.integrity import altered_records
+
+    with Session(bind=connection) as session:
+        return audit.verify(session, record_check=altered_records)
 
 
 @audit_cli.command("verify")

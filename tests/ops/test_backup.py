@@ -137,3 +137,77 @@ def test_a_restore_where_keys_come_from_the_environment_names_the_missing_public
     result = keys.install_public_keys(backup.public_keys(path), settings)
     assert set(result["missing"]) == set(keys.get_keyring().keys) and not result["installed"]
     assert not (tmp_path / "keys").exists()  # nothing written: the environment is the operator's
+
+
+def _damaged(path, tmp_path, edit):
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        lines = handle.read().splitlines(keepends=True)
+    damaged = tmp_path / "damaged.jsonl.gz"
+    with gzip.open(damaged, "wt", encoding="utf-8") as out:
+        out.writelines(edit(lines))
+    return damaged
+
+
+def _edit_an_audit_payload(lines):
+    for index, line in enumerate(lines):
+        entry = json.loads(line)
+        if entry.get("table") == "audit_log" and entry["row"]["action"] == "record.created":
+            entry["row"]["payload"] = entry["row"]["payload"].replace("ext-1", "ext-9")
+            lines[index] = json.dumps(entry, ensure_ascii=False) + "\n"
+            return lines
+    raise AssertionError("no record entry")
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda lines: lines[:-30], "cut short"),  # the tail cut off, the count with it
+        (lambda lines: [*lines[:-2], lines[-1]], "does not hold the rows it counts"),
+        (lambda lines: [ln for ln in lines if '"table": "audit_log"' not in ln], "does not hold the rows"),
+        (_edit_an_audit_payload, "does not verify"),
+        (lambda lines: [*lines[:5], '{"table": "nope", "row": {}}\n', *lines[5:]], "not a row"),
+        (lambda lines: [*lines[:5], "{not json\n", *lines[5:]], "damaged at line 6"),
+    ],
+)
+def test_a_damaged_backup_is_refused_and_nothing_is_restored(
+    http, police, tmp_path, scratch_database_url, monkeypatch, edit, says
+):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.config import get_settings
+
+    for n in (1, 2):
+        assert http.post("/v1/records", json=record_body(n), headers=police).status_code == 201
+    path = tmp_path / "registry.jsonl.gz"
+    with get_engine().connect() as connection:
+        backup.backup(connection, path)
+    damaged = _damaged(path, tmp_path, edit)
+    target = create_engine(scratch_database_url)
+    monkeypatch.setattr(get_settings(), "database_url", scratch_database_url)
+    monkeypatch.setattr("app.db.get_engine", lambda: target)
+    result = CliRunner().invoke(cli, ["restore", str(damaged)])
+    monkeypatch.undo()
+    assert result.exit_code == 2, result.output
+    assert says in result.output
+    with target.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM records").scalar() == 0
+    target.dispose()
+
+
+def test_a_backup_cut_inside_its_compressed_stream_is_refused_in_a_sentence(tmp_path, http, police):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    path = tmp_path / "registry.jsonl.gz"
+    with get_engine().connect() as connection:
+        backup.backup(connection, path)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ValueError, match="damaged"):
+        backup.public_keys(cut) and list(backup._lines(cut))
+    missing = CliRunner().invoke(cli, ["restore", str(tmp_path / "nowhere.gz")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
