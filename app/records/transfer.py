@@ -87,6 +87,22 @@ def _first_unreadable_line(path: Path, encoding: str) -> tuple[int, str] | None:
     return None
 
 
+def _mostly_utf8(path: Path) -> bool:
+    """Whether at least as many lines hold valid UTF-8 beyond ASCII as hold bytes UTF-8 refuses."""
+    valid = invalid = 0
+    with path.open("rb") as handle:
+        for raw in handle:
+            if raw.isascii():
+                continue
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                invalid += 1
+            else:
+                valid += 1
+    return valid >= invalid
+
+
 def _text_encoding(path: Path, fmt: str) -> str:
     """The encoding to read the file with, or TransferError if it is none that `fmt` allows."""
     utf8 = _first_unreadable_line(path, "utf-8")
@@ -96,8 +112,16 @@ def _text_encoding(path: Path, fmt: str) -> str:
         line, what = utf8
         raise TransferError(f"{path.name} is not UTF-8 text: line {line} holds {what}; NDJSON must be UTF-8")
     gb18030 = _first_unreadable_line(path, "gb18030")
-    if gb18030 is None:
+    if gb18030 is None and not _mostly_utf8(path):
         return "gb18030"
+    if gb18030 is None:
+        # Chinese text in GB18030 is almost never valid UTF-8 as well: a file whose lines mostly are
+        # is UTF-8 with a few bad bytes, which GB18030 would read as every name garbled.
+        line, what = utf8
+        raise TransferError(
+            f"{path.name} is UTF-8 text but for line {line}, which holds {what}: correct that line "
+            f"(read as GB18030, every Chinese character would come out wrong); {EXCEL_HINT}"
+        )
     line, what = gb18030
     raise TransferError(
         f"{path.name} is neither UTF-8 nor GB18030/GBK text: line {line} holds {what}; {EXCEL_HINT}"

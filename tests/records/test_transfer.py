@@ -275,3 +275,21 @@ def test_a_cell_a_spreadsheet_would_run_is_exported_as_text_and_imported_back(tm
     assert row["subject_name"].startswith("'=") and row["conduct"].startswith("'=")
     back = _import(exported)
     assert back.exit_code == 0 and json.loads(back.output.strip().splitlines()[-1])["unchanged"] == 1
+
+
+def test_a_utf8_csv_with_one_stray_byte_is_refused_naming_its_line(tmp_path):
+    # These UTF-8 lines happen to decode as GB18030 too, every character wrong (鏋ｅ簞鍟嗚锤...):
+    # with one byte UTF-8 refuses, the file must be refused, not read as GB18030.
+    from app.records.transfer import TransferError, _text_encoding
+
+    lines = ["subject_name,conduct\n", *["测试公司,虚假宣传\n"] * 3]
+    raw = [line.encode("utf-8") for line in lines]
+    raw[2] = raw[2].replace("公司".encode(), b"\xa1\xa1")
+    assert all(line.decode("gb18030") for line in raw)  # no line GB18030 refuses
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"".join(raw))
+    with pytest.raises(TransferError, match="UTF-8 text but for line 3"):
+        _text_encoding(mixed, "csv")
+    gb = tmp_path / "gb.csv"
+    gb.write_bytes("".join(lines).encode("gb18030"))
+    assert _text_encoding(gb, "csv") == "gb18030"  # a GB18030 file is still read as one
