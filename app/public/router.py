@@ -118,7 +118,12 @@ def verify_report(
     session: DbSession,
     sha256: Annotated[
         str | None,
-        Query(pattern="^[0-9a-fA-F]{64}$", description="The file's SHA-256, to check it is unchanged"),
+        Query(
+            pattern="^[0-9a-fA-F]{64}$",
+            description="To check it is unchanged: a PDF file's SHA-256; for a JSON report, the `sha256` "
+            "it carries (over the document without `sha256` and `signature`: POST the file itself to "
+            "have it hashed here)",
+        ),
     ] = None,
 ) -> Any:
     """Whether a report is genuine (issued here, signature valid); with `sha256`, whether it is unchanged."""
