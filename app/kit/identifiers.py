@@ -5,7 +5,6 @@ Every failure raises `IdentifierError`, whose text is a sentence a person can ac
 unchanged into the 422 `fields[].detail` (API.md, Errors).
 """
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -13,7 +12,7 @@ from operator import mul
 from typing import Literal
 
 from app.kit.clock import china_today
-from app.kit.masking import RESIDENT_ID_IN_TEXT
+from app.kit.masking import resident_ids_in, shadow
 
 __all__ = [
     "USCC_ALPHABET",
@@ -263,7 +262,6 @@ def validate_resident_id(number: str, *, today: date | None = None) -> ResidentI
 # --- Dispatch and age -------------------------------------------------------------------------------------
 
 _OTHER_MAX = 64
-_SPACING = re.compile(r"[\s\-‐-―_.·/\u00ad\u200b-\u200f\u2060\ufeff]+")
 
 
 def validate_identifier(identifier_type: str, identifier: str) -> str:
@@ -299,8 +297,7 @@ def _refuse_a_code_of_a_standard(identifier: str) -> None:
     under its proper type would be refused as a clash. Only numbers whose check character holds:
     a 15-digit run shaped like the old form could as well be a pre-2015 registration number (which
     "other" is for)."""
-    for found in RESIDENT_ID_IN_TEXT.finditer(identifier):
-        number = _compact(found.group(0))
+    for number in resident_ids_in(identifier):
         try:
             validate_resident_id(number)
         except IdentifierError:
@@ -310,18 +307,22 @@ def _refuse_a_code_of_a_standard(identifier: str) -> None:
             "identifier_type resident_id (the 18-digit form), so that the rules for persons apply"
         )
     compact = _compact(identifier)
-    try:
-        validate_uscc(compact)
-    except IdentifierError:
-        return
-    raise IdentifierError(
-        f"this identifier is the unified social credit code {compact}: give it as identifier_type uscc"
-    )
+    # A code anywhere in it (glued to a prefix or a suffix) as much as the whole.
+    for start in range(len(compact) - 17):
+        try:
+            code = validate_uscc(compact[start : start + 18])
+        except IdentifierError:
+            continue
+        raise IdentifierError(
+            f"this identifier holds the unified social credit code {code}: give it as identifier_type uscc"
+        )
 
 
 def _compact(text: str) -> str:
-    """Half width, upper case, without spaces, dashes or invisible characters."""
-    return _SPACING.sub("", unicodedata.normalize("NFKC", text)).upper()
+    """Letters and ASCII digits only, upper case: every digit of any form its ASCII digit, every
+    separator, mark or invisible character gone (app.kit.masking.shadow)."""
+    shadowed = shadow(unicodedata.normalize("NFKC", text))
+    return "".join(ch for ch in shadowed if ch != "_").upper()
 
 
 def age_on(birth_date: date, on: date) -> int:

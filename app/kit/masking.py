@@ -8,12 +8,15 @@ court list: the area code and the birth year (what tells two people of one name 
 position 11 on, which leaves nothing to check a guess against. One mask everywhere: two different
 masks of one number would together show more than either.
 
-Numbers are found in free text however a clerk typed them: full-width digits (３７０４…), groups
-apart ("370402 19800512 1237", "370402-19800512-1237"), an invisible character inside, glued to
-letters ("ID370402…"), and the old 15-digit form (GB 11643-1989: two-digit year, no check character).
+Numbers are found in free text however a clerk typed them: digits of any script or form
+(３７０４…, 𝟑𝟕𝟎𝟒…, ٣٧٠٤…), groups apart ("370402 19800512 1237", "370402・19800512・1237",
+"(370402)19800512(1237)"), invisible characters inside, glued to letters ("ID370402…"), and the old
+15-digit form (GB 11643-1989: two-digit year, no check character).
 """
 
 import re
+import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "RESIDENT_ID_IN_TEXT",
@@ -22,6 +25,8 @@ __all__ = [
     "mask_identifier",
     "mask_resident_id",
     "mask_resident_ids",
+    "resident_ids_in",
+    "shadow",
 ]
 
 SHOWN = 10  # GB 11643-1999: 6-digit area code + 4-digit birth year
@@ -30,40 +35,62 @@ MASK = "*" * 8
 # A resident identity number (GB 11643-1999 layout: area code 1-8xxxxx, a birth date of 18xx-20xx,
 # sequence, check digit or X; GB 11643-1989: the same with a two-digit year and no check). The
 # date's shape keeps most unified social credit codes (which begin 1, 5, 9 or Y and rarely carry a
-# date there) unmasked. In text each character may be full width, and up to three separators
-# (spaces, dashes, dots, invisible characters) may stand between two of them.
-_SEPARATOR = "[\\s\\-‐-―_.·・/\u00ad\u200b-\u200f\u2060\ufeff]{0,3}"
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
-
-
-def _either_width(ascii_class: str) -> str:
-    """A character class of these ASCII characters and their full-width forms."""
-    wide = "".join(chr(ord(ch) + 0xFEE0) if ch not in "-" else ch for ch in ascii_class)
-    return f"[{ascii_class}{wide}]"
+# date there) unmasked.
+#
+# Numbers are looked for in a shadow of the text, one character for each of its characters: every
+# digit of any script or form (full width, mathematical, superscript, circled, Arabic-Indic...) its
+# ASCII digit, an X of any form "X", any punctuation, symbol, space, control or combining mark "_",
+# anything else (letters, Han characters) itself. A number may have separators between any two of
+# its characters; letters end it. Positions in the shadow are positions in the text.
+_SEPARATED = "_*"
 
 
 def _spaced(*parts: str) -> str:
-    return _SEPARATOR.join(parts)
+    return _SEPARATED.join(parts)
 
 
 def _pairs(*pairs: tuple[str, str]) -> str:
-    """Alternatives of two characters (each given as an ASCII class), of either width, spaced."""
-    return "(?:" + "|".join(_spaced(_either_width(a), _either_width(b)) for a, b in pairs) + ")"
+    """Alternatives of two characters (each an ASCII class), separators allowed between them."""
+    return "(?:" + "|".join(_spaced(f"[{a}]", f"[{b}]") for a, b in pairs) + ")"
 
 
-_D = _either_width("0-9")
-_AREA = _spaced(_either_width("1-8"), *[_D] * 5)
+_D = "[0-9]"
+_AREA = _spaced("[1-8]", *[_D] * 5)
 _CENTURY = _pairs(("1", "89"), ("2", "0"))
 _MONTH = _pairs(("0", "1-9"), ("1", "0-2"))
 _DAY = _pairs(("0", "1-9"), ("12", "0-9"), ("3", "01"))
-_LONG = _spaced(_AREA, _CENTURY, _D, _D, _MONTH, _DAY, _D, _D, _D, _either_width("0-9Xx"))
+_LONG = _spaced(_AREA, _CENTURY, _D, _D, _MONTH, _DAY, _D, _D, _D, "[0-9X]")
 _SHORT = _spaced(_AREA, _D, _D, _MONTH, _DAY, _D, _D, _D)  # GB 11643-1989: no century, no check
 _EITHER_FORM = f"(?:{_LONG}|{_SHORT})"
 # Not inside a longer run of digits (a number's own digits never start or end in the middle).
-RESIDENT_ID_IN_TEXT = re.compile(f"(?<!{_D}){_EITHER_FORM}(?!{_D})")
-_WHOLE = re.compile(_EITHER_FORM)
-# Cheap test before the scan: at least 15 digits of either width.
-_DIGITS = re.compile(_D)
+RESIDENT_ID_IN_TEXT = re.compile(f"(?<![0-9]){_EITHER_FORM}(?![0-9])")
+_WHOLE = re.compile(f"_*{_EITHER_FORM}_*")
+_ASCII_SHADOW = {
+    code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)
+}
+
+
+@lru_cache(maxsize=16384)
+def _shadow_char(character: str) -> str:
+    digit = unicodedata.digit(character, None)
+    if digit is not None:
+        return str(digit)
+    if unicodedata.normalize("NFKC", character) in ("X", "x"):
+        return "X"
+    if unicodedata.category(character)[0] in "PSZCM":
+        return "_"
+    return character
+
+
+def shadow(text: str) -> str:
+    """The text as numbers are looked for in it, one character for each of its characters."""
+    if text.isascii():
+        return text.translate(_ASCII_SHADOW)
+    return "".join(map(_shadow_char, text))
+
+
+def _digits(shadowed: str) -> int:
+    return sum(shadowed.count(digit) for digit in "0123456789")
 
 
 def mask_resident_id(number: str) -> str:
@@ -71,17 +98,16 @@ def mask_resident_id(number: str) -> str:
     return number[:SHOWN] + MASK
 
 
-def _masked(found: re.Match[str]) -> str:
+def _masked(text: str, start: int, end: int, shadowed: str) -> str:
     """The found number's text up to its area code and birth year (as typed), then the mask; an old
     15-digit number keeps its area code and two-digit year."""
-    text = found.group(0)
-    keep = SHOWN if len(_DIGITS.findall(text)) >= 17 else 8  # 17 and a check X, or 18
+    keep = SHOWN if _digits(shadowed[start:end]) >= 17 else 8  # 17 and a check X, or 18
     seen = 0
-    for at, ch in enumerate(text):
-        if _DIGITS.match(ch):
+    for at in range(start, end):
+        if shadowed[at].isdigit():
             seen += 1
             if seen == keep:
-                return _INVISIBLE.sub("", text[: at + 1]) + MASK
+                return text[start : at + 1] + MASK
     return MASK  # not reached: every match holds at least `keep` digits
 
 
@@ -100,19 +126,36 @@ def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
 
 def mask_resident_ids(text: str) -> str:
     """Every resident identity number in free text, masked; other text unchanged."""
-    # Cheap on the common path (every request's path is logged): no scan unless the text holds
-    # enough digits to be a number.
-    if len(text) < 15 or len(_DIGITS.findall(text)) < 15:
+    # The common case (every request's path is logged, every public field scrubbed): too few digits
+    # of any form (str.isdigit: the same characters as unicodedata.digit) to hold a number.
+    if len(text) < 15 or sum(map(str.isdigit, text)) < 15:
         return text
-    return RESIDENT_ID_IN_TEXT.sub(_masked, text)
+    shadowed = shadow(text)
+    pieces, last = [], 0
+    for found in RESIDENT_ID_IN_TEXT.finditer(shadowed):
+        pieces += [text[last : found.start()], _masked(text, found.start(), found.end(), shadowed)]
+        last = found.end()
+    return "".join(pieces) + text[last:] if pieces else text
+
+
+def resident_ids_in(text: str) -> list[str]:
+    """The numbers shaped like resident identity numbers in the text, however typed, as ASCII
+    digits (and X)."""
+    if len(text) < 15 or sum(map(str.isdigit, text)) < 15:
+        return []
+    shadowed = shadow(text)
+    return [
+        "".join(ch for ch in found.group(0) if ch.isdigit() or ch == "X")
+        for found in RESIDENT_ID_IN_TEXT.finditer(shadowed)
+    ]
 
 
 def holds_resident_id(text: str) -> bool:
     """Whether a resident identity number (either form, however typed) stands anywhere in `text`."""
-    return len(text) >= 15 and RESIDENT_ID_IN_TEXT.search(text) is not None
+    return bool(resident_ids_in(text))
 
 
 def is_resident_id(text: str) -> bool:
-    """Whether `text` is, as a whole (surrounding spaces aside), shaped like a resident identity
+    """Whether `text` is, as a whole (separators around it aside), shaped like a resident identity
     number of either form, however typed."""
-    return _WHOLE.fullmatch(text.strip()) is not None
+    return _WHOLE.fullmatch(shadow(text)) is not None

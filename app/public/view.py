@@ -65,8 +65,11 @@ def lookup_statement(key: str) -> tuple[Any, dict[str, Any]] | None:
     None for a key holding a resident identity number, which no public lookup answers (API.md,
     Second release: 404 whether or not that person is listed, whatever the subject's kind or the
     type its number was pushed under)."""
-    if holds_resident_id(key):
-        return None
+    try:
+        uuid.UUID(key)  # a ref: its hex groups may look like a number's digit groups, and are none
+    except ValueError:
+        if holds_resident_id(key):
+            return None
     return repository.public_lookup(key)
 
 

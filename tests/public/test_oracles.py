@@ -315,3 +315,16 @@ def test_an_identifier_holding_a_persons_number_is_never_looked_up(http, police,
     (item,) = http.get("/v1/public/search", params={"q": "测试科技有限公司38"}).json()["items"]
     assert item["identifier"] == LISTED[:10] + "********"
     assert LISTED[10:] not in http.get(f"/v1/public/subjects/{item['ref']}").text
+
+
+def test_a_ref_whose_hex_groups_look_like_a_number_is_still_a_ref():
+    # Digit groups with separators between them make a number in free text; a ref's hex groups can
+    # look the same (37040219-8005-1212-...), and must still be looked up as the ref they are.
+    from app.kit.masking import holds_resident_id
+    from app.public.view import lookup_statement
+
+    ref = "37040219-8005-1212-37ab-cdef00000000"
+    assert holds_resident_id(ref)
+    lookup = lookup_statement(ref)
+    assert lookup is not None and lookup[1] == {"ref": uuid.UUID(ref)}
+    assert lookup_statement(LISTED) is None
