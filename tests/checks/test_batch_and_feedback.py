@@ -156,7 +156,8 @@ def test_a_bad_item_is_refused_on_its_own_and_the_others_answered(http, police, 
         ({"subject": {"identifier": make_uscc(1)}, "action": "flying"}, "action"),
         ({"subject": {"identifier": make_uscc(1)}, "action": "financing", "as_of": "2026-11-19"}, "as_of"),
         ({"subject": {"identifier": make_uscc(1)}, "action": "financing", "x": 1}, "x"),
-        ("not an item", "Input should be an object"),
+        ({"subject": {"identifier": make_uscc(1)}, "action": "financing", "x": 2**64}, "x"),
+        ("not an item", "each item must be an object"),
     ]
     items = [good, *(item for item, _ in bad), good]
     answer = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
@@ -273,3 +274,30 @@ def test_a_batch_body_of_json_by_another_name_is_read(http, token_for):
         headers = approver(token_for) | ({"Content-Type": content_type} if content_type else {})
         answer = http.post("/v1/checks/batch", content=body, headers=headers)
         assert answer.status_code == 200, (content_type, answer.text)
+
+
+def test_numbers_json_allows_but_no_field_takes_are_refused_per_item(http, police, token_for, clock):
+    # 1e400, NaN and -Infinity are read from JSON as numbers: the item is refused, never answered
+    # as if the field were absent.
+    approver_headers = approver(token_for)
+    code = make_uscc(1)
+    body = (
+        '{"items": ['
+        f'{{"subject": {{"identifier": "{code}"}}, "action": "financing", "as_of": 1e400}},'
+        f'{{"subject": {{"identifier": "{code}", "identifier_type": NaN}}, "action": "financing"}},'
+        f'{{"subject": {{"identifier": "{code}"}}, "action": "financing", "reference": -Infinity}},'
+        f'{{"subject": {{"identifier": "{code}"}}, "action": "financing"}}'
+        "]}"
+    )
+    answer = http.post(
+        "/v1/checks/batch", content=body, headers=approver_headers | {"content-type": "application/json"}
+    )
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r.get("status") for r in results[:3]] == ["error"] * 3, results
+    assert [r["detail"].split(":")[0] for r in results[:3]] == [
+        "as_of",
+        "subject.identifier_type",
+        "reference",
+    ]
+    assert results[3]["decision"] == "clear" and _stored_checks() == 1
