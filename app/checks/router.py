@@ -102,10 +102,7 @@ async def _batch_items(request: Request) -> list[CheckIn | flows.Refused]:
         try:  # as parsed from the body (re-encoding would turn 1e400 into null, or fail on 2**64)
             items.append(CheckIn.model_validate(item))
         except ValidationError as exc:
-            fields = pydantic_fields(exc.errors())  # "body": the item itself
-            why = "; ".join(
-                f["detail"] if f["field"] == "body" else f"{f['field']}: {f['detail']}" for f in fields
-            )
+            why = "; ".join(f"{f['field']}: {f['detail']}" for f in pydantic_fields(exc.errors()))
             items.append(flows.Refused(index, why))
     return items
 
