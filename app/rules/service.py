@@ -224,8 +224,16 @@ def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn)
     _refuse_the_past(start, today, "a new version")
     _validate(session, body, start)
     _check_overlap(session, body, start, body.effective_to, rule_id)
-    if current.effective_to is None or current.effective_to >= start:
-        current.effective_to = start - timedelta(days=1)
+    # Every version still running on or past the new one's first day ends the day before: the
+    # latest, and an earlier one cut short only by a version yet to begin (v1 to 01-09, v2 from
+    # 01-10, now v3 from 12-20: v1 ends 12-19 too, never two versions on one day).
+    running = session.scalars(
+        select(Rule).where(
+            Rule.rule_id == rule_id, or_(Rule.effective_to.is_(None), Rule.effective_to >= start)
+        )
+    ).all()
+    for version in running:
+        version.effective_to = start - timedelta(days=1)
     current.closed_at, current.closed_reason = utcnow(), "replaced"
     session.flush()
     rule = _new_version(session, actor, body, rule_id, current.version + 1, start)

@@ -191,6 +191,27 @@ def test_a_rule_retired_on_the_day_it_was_made_does_not_block_the_next(http, tok
     assert again.status_code == 201, again.text
 
 
+def test_a_version_before_one_yet_to_begin_ends_every_earlier_one(http, token_for, clock):
+    # v1 from today; v2 from 2027-01-10 (v1 ends 01-09); v3 from 2026-12-20: v1 must end 12-19 as
+    # well, or two versions answer on the same days.
+    admin = _admin(token_for)
+    clock("2026-12-07T10:00")
+    rule = http.post("/v1/admin/rules", json=_rule(effective_from=None), headers=admin).json()
+    second = _rule(effective_from="2027-01-10", effect="restrict", min_severity="general")
+    assert http.put(f"/v1/admin/rules/{rule['id']}", json=second, headers=admin).status_code == 200
+    third = _rule(effective_from="2026-12-20", effect="prohibit")
+    assert http.put(f"/v1/admin/rules/{rule['id']}", json=third, headers=admin).status_code == 200
+    for day in ("2026-12-19", "2026-12-25", "2027-01-15"):
+        answer = http.get("/v1/rules", params={"as_of": day, "domain": "wage_arrears"}, headers=admin).json()
+        assert len([r for r in answer if r["id"] == rule["id"]]) == 1, day
+    versions = http.get(f"/v1/rules/{rule['id']}/versions", headers=admin).json()
+    assert [(v["version"], v["effective_from"], v["effective_to"]) for v in versions] == [
+        (1, "2026-12-07", "2026-12-19"),
+        (2, "2027-01-10", "2026-12-19"),  # never applies
+        (3, "2026-12-20", None),
+    ]
+
+
 def test_a_measure_is_added_with_its_legal_basis(http, token_for):
     admin = _admin(token_for)
     measure = {
