@@ -146,13 +146,15 @@ def _not_in_force(number: int, status: Any) -> "Unreadable | None":
 
 
 def _as_text_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    # A value beginning with the quote mark itself gets one too, so that reading takes off exactly
+    # what writing added.
+    if isinstance(value, str) and value.startswith((*_FORMULA_START, "'")):
         return "'" + value
     return value
 
 
 def _from_text_cell(value: str) -> str:
-    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+    if value.startswith("'") and value[1:].startswith((*_FORMULA_START, "'")):
         return value[1:]
     return value
 
@@ -244,7 +246,9 @@ def _csv_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
     try:
         reader.fieldnames = _header(reader.fieldnames or [])
         # Numbered as Excel numbers its rows: the header is row 1.
+        columns = len(reader.fieldnames)
         for number, row in enumerate(reader, start=2):
+            _refuse_swallowed_lines(path, number, row, columns)
             refused = _not_in_force(number, (row.get("status") or "").strip())
             yield number, refused if refused is not None else _from_csv_row(row)
     except csv.Error as exc:
@@ -252,6 +256,21 @@ def _csv_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
             f"{path.name} is not valid CSV at line {reader.line_num} ({exc}); lines already imported "
             "stay as they are, so correct it and import the file again"
         ) from None
+
+
+def _refuse_swallowed_lines(path: Path, number: int, row: dict[str, Any], columns: int) -> None:
+    """A quote opened and not closed takes the lines after it into one cell, up to the next stray
+    quote: a cell running over a line that holds a whole row's separators is that, not a cell of
+    several lines (which a spreadsheet may write)."""
+    for value in row.values():
+        if not isinstance(value, str) or "\n" not in value:
+            continue
+        if any(line.count(",") >= columns - 1 for line in value.splitlines()[1:]):
+            raise TransferError(
+                f"{path.name} is not valid CSV at line {number}: a quoted cell runs over the lines "
+                "after it (a quote not closed?); lines already imported stay as they are, so "
+                "correct it and import the file again"
+            )
 
 
 def batched(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:

@@ -230,6 +230,21 @@ def test_an_import_leaves_the_planner_statistics_of_what_it_loaded(tmp_path):
     assert planned_records() == 5
 
 
+def test_a_quote_not_closed_until_a_later_stray_one_is_an_error_too(tmp_path):
+    bodies = [record_body(n) for n in (25, 26, 27, 28, 29)]
+    bodies[1]["conduct"] = "OPEN普通行为"
+    bodies[3]["conduct"] = "普通行为CLOSE"
+    text = _csv_text(bodies).replace("OPEN", '"').replace("CLOSE", '"')
+    path = tmp_path / "stray.csv"
+    path.write_text(text, encoding="utf-8")
+    result = _import(path)
+    assert result.exit_code != 0, result.output
+    assert "runs over the lines after it" in result.output
+    with get_engine().connect() as connection:
+        stored = connection.exec_driver_sql("SELECT conduct FROM records").scalars().all()
+    assert all("\n" not in conduct for conduct in stored)
+
+
 def test_an_unclosed_quote_is_an_error_not_the_rest_of_the_file_in_one_cell(tmp_path):
     bodies = [record_body(n) for n in (21, 22, 23, 24)]
     bodies[1]["legal_basis"] = '"《反电信网络诈骗法》第三十八条'  # its closing quote forgotten
@@ -268,6 +283,7 @@ def test_an_export_of_a_revoked_record_does_not_list_it_again(tmp_path, http, po
 def test_a_cell_a_spreadsheet_would_run_is_exported_as_text_and_imported_back(tmp_path, http, police):
     body = record_body(41, subject={"name": '=HYPERLINK("http://evil.example/","查看")'})
     body["conduct"] = "=cmd|' /C calc'!A0"
+    body["decision_no"] = "'=1+1"  # already begins with the quote mark: comes back as it was
     assert http.post("/v1/records", json=body, headers=police).status_code == 201
     exported = tmp_path / "out.csv"
     assert CliRunner().invoke(cli, ["records", "export", str(exported), "--agency", POLICE]).exit_code == 0
