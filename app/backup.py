@@ -98,20 +98,22 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
         raise ValueError(f"{path} is damaged at line {reading}: {exc}") from None
 
 
+def _header(path: Path, lines: Iterator[Any]) -> dict[str, Any]:
+    header = next(lines, None)
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a registry backup")
+    return header
+
+
 def public_keys(path: Path) -> list[dict[str, Any]]:
     """The public signing keys a backup carries (none in backups written before they did)."""
-    header = next(_lines(path))
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a registry backup")
-    return list(header.get("keys", []))
+    return list(_header(path, _lines(path)).get("keys", []))
 
 
 def restore(connection: Connection, path: Path, batch_size: int = 2000) -> dict[str, int]:
     """Load a backup into an empty database migrated to the same revision."""
     lines = _lines(path)
-    header = next(lines)
-    if header.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a registry backup")
+    header = _header(path, lines)
     revision = current_revision(connection)
     if header["revision"] != revision:
         raise ValueError(f"the backup is of schema {header['revision']}; this database is at {revision}")
@@ -133,16 +135,21 @@ def restore(connection: Connection, path: Path, batch_size: int = 2000) -> dict[
     for number, line in enumerate(lines, start=2):
         if end is not None:
             raise ValueError(f"{path}: line {number} comes after the backup's last line")
+        if not isinstance(line, dict):
+            raise ValueError(f"{path}: line {number} is not a row of a registry table")
         if "end" in line:
             end = line["end"]
+            if not isinstance(end, dict) or not all(isinstance(n, int) for n in end.values()):
+                raise ValueError(f"{path}: its last line does not count rows")
             continue
-        table_of_line = tables.get(line.get("table", ""))
-        if table_of_line is None or not isinstance(line.get("row"), dict):
+        table_of_line = tables.get(str(line.get("table", "")))
+        row = line.get("row")
+        if table_of_line is None or not isinstance(row, dict) or not set(row) <= set(table_of_line.c.keys()):
             raise ValueError(f"{path}: line {number} is not a row of a registry table")
         if table_of_line is not current:
             flush()
             current = table_of_line
-        pending.append({key: _decode(value) for key, value in line["row"].items()})
+        pending.append({key: _decode(value) for key, value in row.items()})
         if len(pending) >= batch_size:
             flush()
     flush()

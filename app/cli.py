@@ -232,6 +232,8 @@ def restore(
     ],
 ) -> None:
     """Load a backup into a fresh database (migrated here first; the catalog is not seeded)."""
+    from sqlalchemy.exc import DBAPIError
+
     from app import backup as backups
     from app import migrate as migrations
     from app.db import get_engine, refresh_statistics
@@ -251,8 +253,13 @@ def restore(
                     + (f" at entry {verdict.broken_at}" if verdict.broken_at else "")
                     + f"): {verdict.detail or verdict.altered_records}; nothing was restored"
                 )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except (ValueError, DBAPIError) as exc:  # the database refusing a row: a duplicate, a bad value
+        detail = (
+            f"the backup holds a row the database refuses ({exc.orig})"
+            if isinstance(exc, DBAPIError)
+            else exc
+        )
+        typer.echo(f"error: {detail}", err=True)
         raise typer.Exit(2) from None
     refresh_statistics(get_engine())
     from app.keys import install_public_keys

@@ -160,6 +160,27 @@ def _edit_an_audit_payload(lines):
     raise AssertionError("no record entry")
 
 
+def _rows_of(lines, table):
+    return [i for i, line in enumerate(lines) if f'"table": "{table}"' in line]
+
+
+def _add_a_column(lines):
+    index = _rows_of(lines, "subjects")[0]
+    entry = json.loads(lines[index])
+    entry["row"]["planted"] = 1
+    lines[index] = json.dumps(entry, ensure_ascii=False) + "\n"
+    return lines
+
+
+def _duplicate_a_subject(lines):
+    index = _rows_of(lines, "subjects")[0]
+    lines.insert(index, lines[index])
+    end = json.loads(lines[-1])
+    end["end"]["subjects"] += 1  # the count adjusted: the database itself refuses the second
+    lines[-1] = json.dumps(end) + "\n"
+    return lines
+
+
 @pytest.mark.parametrize(
     ("edit", "says"),
     [
@@ -169,6 +190,12 @@ def _edit_an_audit_payload(lines):
         (_edit_an_audit_payload, "does not verify"),
         (lambda lines: [*lines[:5], '{"table": "nope", "row": {}}\n', *lines[5:]], "not a row"),
         (lambda lines: [*lines[:5], "{not json\n", *lines[5:]], "damaged at line 6"),
+        (lambda lines: [], "not a registry backup"),
+        (lambda lines: [*lines[:5], "5\n", *lines[5:]], "not a row"),
+        (lambda lines: [*lines[:5], "[]\n", *lines[5:]], "not a row"),
+        (lambda lines: [*lines[:-1], '{"end": []}\n'], "does not count rows"),
+        (_add_a_column, "not a row"),
+        (_duplicate_a_subject, "refuses"),
     ],
 )
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(
