@@ -460,7 +460,8 @@ def public_lookup(key: str) -> tuple[Any, dict[str, Any]]:
     try:
         return PUBLIC_BY_REF, {"ref": uuid.UUID(key)}
     except ValueError:
-        return PUBLIC_BY_IDENTIFIER, {"identifier": key.strip().upper()}
+        # Spaces anywhere taken out, as the special report and the search read a code.
+        return PUBLIC_BY_IDENTIFIER, {"identifier": "".join(key.split()).upper()}
 
 
 def public_records_of(

@@ -328,3 +328,12 @@ def test_a_ref_whose_hex_groups_look_like_a_number_is_still_a_ref():
     lookup = lookup_statement(ref)
     assert lookup is not None and lookup[1] == {"ref": uuid.UUID(ref)}
     assert lookup_statement(LISTED) is None
+
+
+def test_a_code_with_spaces_is_looked_up_as_the_special_report_reads_it(http, police, clock):
+    clock(TODAY)
+    assert http.post("/v1/records", json=record_body(39), headers=police).status_code == 201
+    code = make_uscc(39)
+    spaced = f"{code[:9]} {code[9:]}"
+    assert http.get(f"/v1/public/subjects/{spaced}").status_code == 200
+    assert http.get(f"/v1/public/subjects/{spaced}/special-report.pdf").status_code == 200
