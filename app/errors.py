@@ -229,6 +229,20 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.scope))
         return FastJSON({"error": code, "detail": detail}, status_code=exc.status_code, headers=headers)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> FastJSON:
+        # What nothing above answers reaches Starlette's outermost error middleware, outside the
+        # application's own (no security headers added there): the error body every 5xx has
+        # (API.md, Errors), and the headers every answer has. The middleware logs the traceback.
+        return FastJSON(
+            {
+                "error": "internal_error",
+                "detail": "the registry could not answer (an unexpected error, logged)",
+            },
+            status_code=500,
+            headers={"x-content-type-options": "nosniff", "cache-control": "no-store"},
+        )
+
 
 def _registry_response(exc: RegistryError) -> FastJSON:
     return FastJSON(exc.body(), status_code=exc.status_code, headers=exc.headers or None)

@@ -224,3 +224,23 @@ def test_every_route_is_reached_by_its_own_path_through_the_router_that_holds_it
             assert taker is not None and route in list(leaf_routes([taker])), (route.path, method)
             checked += 1
     assert checked > 100
+
+
+def test_an_unexpected_error_is_answered_as_every_error_is(monkeypatch):
+    # API.md, Errors: every 5xx is {"error", "detail"}; and every answer carries the security and
+    # cache headers, this one too (it is made outside the application's middleware).
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+    from app.public import router as public_router
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(public_router.search, "search", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/v1/public/search", params={"q": "星辰"})
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "internal_error" and answer.json()["detail"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["cache-control"] == "no-store"
