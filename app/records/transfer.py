@@ -137,7 +137,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _not_in_force(number: int, status: Any) -> "Unreadable | None":
-    if status is None or status in IMPORTABLE_STATUSES:
+    if status is None or (isinstance(status, str) and status.strip().lower() in IMPORTABLE_STATUSES):
         return None
     return Unreadable(
         f"line {number} is a {status} record: only records in force are imported (one revoked, "
@@ -249,7 +249,7 @@ def _csv_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
         columns = len(reader.fieldnames)
         for number, row in enumerate(reader, start=2):
             _refuse_swallowed_lines(path, number, row, columns)
-            refused = _not_in_force(number, (row.get("status") or "").strip())
+            refused = _not_in_force(number, row.get("status") or "")
             yield number, refused if refused is not None else _from_csv_row(row)
     except csv.Error as exc:
         raise TransferError(
