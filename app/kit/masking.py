@@ -19,7 +19,6 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
-    "RESIDENT_ID_IN_TEXT",
     "holds_resident_id",
     "is_resident_id",
     "mask_identifier",
@@ -63,7 +62,7 @@ _LONG = _spaced(_AREA, _CENTURY, _D, _D, _MONTH, _DAY, _D, _D, _D, "[0-9X]")
 _SHORT = _spaced(_AREA, _D, _D, _MONTH, _DAY, _D, _D, _D)  # GB 11643-1989: no century, no check
 _EITHER_FORM = f"(?:{_LONG}|{_SHORT})"
 # Not inside a longer run of digits (a number's own digits never start or end in the middle).
-RESIDENT_ID_IN_TEXT = re.compile(f"(?<![0-9]){_EITHER_FORM}(?![0-9])")
+_IN_TEXT = re.compile(f"(?<![0-9]){_EITHER_FORM}(?![0-9])")
 _WHOLE = re.compile(f"_*{_EITHER_FORM}_*")
 _ASCII_SHADOW = {
     code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)
@@ -132,7 +131,7 @@ def mask_resident_ids(text: str) -> str:
         return text
     shadowed = shadow(text)
     pieces, last = [], 0
-    for found in RESIDENT_ID_IN_TEXT.finditer(shadowed):
+    for found in _IN_TEXT.finditer(shadowed):
         pieces += [text[last : found.start()], _masked(text, found.start(), found.end(), shadowed)]
         last = found.end()
     return "".join(pieces) + text[last:] if pieces else text
@@ -146,7 +145,7 @@ def resident_ids_in(text: str) -> list[str]:
     shadowed = shadow(text)
     return [
         "".join(ch for ch in found.group(0) if ch.isdigit() or ch == "X")
-        for found in RESIDENT_ID_IN_TEXT.finditer(shadowed)
+        for found in _IN_TEXT.finditer(shadowed)
     ]
 
 

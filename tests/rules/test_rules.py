@@ -181,11 +181,12 @@ def test_a_rule_cannot_reach_into_the_past(http, token_for, clock):
     assert today.status_code == 201, today.text
 
 
-def test_a_rule_retired_on_the_day_it_was_made_does_not_block_the_next(http, token_for, clock):
-    # Retired before it began, it never applied (its end is the day before its start).
+def test_a_rule_retired_before_it_began_does_not_block_the_next(http, token_for, clock):
+    # Made to begin on the 25th and retired on the 22nd, it ends on the 24th: it never applied,
+    # and a rule from today on does not overlap it.
     admin = _admin(token_for)
     clock("2026-11-22T10:00")
-    first = http.post("/v1/admin/rules", json=_rule(effective_from=None), headers=admin).json()
+    first = http.post("/v1/admin/rules", json=_rule(effective_from="2026-11-25"), headers=admin).json()
     assert http.delete(f"/v1/admin/rules/{first['id']}", headers=admin).status_code == 200
     again = http.post("/v1/admin/rules", json=_rule(effective_from=None), headers=admin)
     assert again.status_code == 201, again.text
