@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -72,7 +72,19 @@ def _future(item: CheckIn, today: date) -> str | None:
     return None
 
 
-def _day(item: CheckIn, today: date) -> date:
+class Question(Protocol):
+    """What deciding a check reads of what was asked: a CheckIn, or a watchlist's standing question
+    (app.monitoring.alerts: one for all of its identifiers)."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def reference(self) -> str | None: ...
+    @property
+    def as_of(self) -> date | None: ...
+
+
+def _day(item: Question, today: date) -> date:
     return item.as_of if item.as_of is not None and item.as_of < today else today
 
 
@@ -230,7 +242,7 @@ class Decided(NamedTuple):
 
 def decide_checks(
     principal: Principal,
-    asked: list[tuple[CheckIn, str]],
+    asked: Sequence[tuple[Question, str]],
     known: Mapping[date, Mapping[str, Facts]],
     rule_sets: dict[date, RuleSet],
     names: dict[str, str],
@@ -297,7 +309,7 @@ def decide_checks(
 
 def answer_checks(
     principal: Principal,
-    asked: list[tuple[CheckIn, str]],
+    asked: Sequence[tuple[Question, str]],
     known: Mapping[date, Mapping[str, Facts]],
     rule_sets: dict[date, RuleSet],
     names: dict[str, str],

@@ -50,7 +50,6 @@ from app.auth.service import Principal, client_is_active
 from app.catalog import service as catalog
 from app.checks.engine import Evaluation, Facts, Viewer, evaluate, facts_from_rows
 from app.checks.flows import answer_checks
-from app.checks.schemas import CheckIn, CheckSubjectIn
 from app.checks.store import CheckRow
 from app.db import bulk_insert, column_in, new_id_texts
 from app.kit.clock import china_today, utcnow
@@ -66,6 +65,14 @@ READ_CHUNK = 5000
 HANDOFF = "registry.alerts.handoff"  # a session's info key: see Handoff
 # The rules are read afresh in the transaction, never from the process's cache: a cache a moment
 # behind another process's rule change would flip answers back and forth, each flip an alert.
+
+
+class StandingQuestion(NamedTuple):
+    """What a watchlist asks about each of its identifiers, as a check would (app.checks.flows.Question)."""
+
+    action: str
+    reference: str
+    as_of: None
 
 
 class Watched(NamedTuple):
@@ -347,19 +354,9 @@ def _compare(
     if not changed:
         return 0
     principal = owner(watchlist)
-    reference = f"watchlist:{watchlist.id}"
-    asked = [
-        (
-            CheckIn.model_construct(
-                subject=CheckSubjectIn.model_construct(identifier=item.identifier, identifier_type=None),
-                action=watchlist.action,  # type: ignore[arg-type]
-                reference=reference,
-                as_of=None,
-            ),
-            item.identifier,
-        )
-        for item, _ in changed
-    ]
+    # The watchlist's standing question, the same for each of its identifiers.
+    question = StandingQuestion(watchlist.action, f"watchlist:{watchlist.id}", None)
+    asked = [(question, item.identifier) for item, _ in changed]
     # Several at once: one batch signature (each alert keeps its whole receipt, nothing shared to keep).
     # The rows give each answer as stored (without its receipt), the answers their receipts.
     checks: list[CheckRow] = []
