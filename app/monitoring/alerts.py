@@ -41,7 +41,7 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -103,7 +103,7 @@ class Handoff:
     that dies before sending leaves them to be claimed when the lease runs out (at least once)."""
 
     until: datetime
-    made: list[tuple[uuid.UUID, SimpleNamespace, str, str]] = field(default_factory=list)
+    made: list[tuple[str, SimpleNamespace, str, str]] = field(default_factory=list)
     # (delivery id, the alert as ALERT_COLUMNS read it, callback URL, secret)
 
 
@@ -369,19 +369,21 @@ def _compare(
     # Pushed only while the client that asked for them may still read them (app.auth: revoked).
     push = bool(watchlist.callback_url) and client_is_active(watchlist.client_id)
     handoff: Handoff | None = session.info.get(HANDOFF) if push else None
+    # Ids as text: what COPY writes and the webhook's body shows (UUID objects only cost conversions).
+    watchlist_id = str(watchlist.id)
     alerts, deliveries, updates = [], [], []
     for (item, now), check, answer in zip(changed, checks, answered, strict=True):
         event, record_id = cause_of(item.identifier)
-        alert_id = uuid.UUID(check.id)
+        alert_id = check.id
         alerts.append(
             {
                 "id": alert_id,
-                "watchlist_id": watchlist.id,
+                "watchlist_id": watchlist_id,
                 "identifier": item.identifier,
                 "event": event,
                 "decision_before": item.decision,
                 "decision_after": now.decision,
-                "record_id": uuid.UUID(record_id) if record_id else None,
+                "record_id": record_id or None,
                 "at": at,
                 "answer": check.answer,
                 "receipt": answer.receipt.decode(),
@@ -390,8 +392,8 @@ def _compare(
         if push:
             deliveries.append(
                 {
-                    "id": uuid.UUID(next(delivery_ids)),
-                    "watchlist_id": watchlist.id,
+                    "id": next(delivery_ids),
+                    "watchlist_id": watchlist_id,
                     "alert_id": alert_id,
                     "status": "pending",
                     "attempts": 1 if handoff else 0,
@@ -400,10 +402,11 @@ def _compare(
                 }
             )
         updates.append((item.identifier, now.decision, now.fingerprint))
+    before = (session.scalar(select(func.max(Alert.seq))) or 0) if handoff is not None else 0
     bulk_insert(session, Alert, alerts)
     bulk_insert(session, Delivery, deliveries)
     if handoff is not None:
-        _hand_off(session, handoff, alerts, deliveries, watchlist)
+        _hand_off(session, handoff, alerts, deliveries, watchlist, before)
     elif deliveries:
         wake.after_commit(session)
     _store_known(session, watchlist.id, updates, at)
@@ -416,14 +419,17 @@ def _hand_off(
     alerts: list[dict[str, Any]],
     deliveries: list[dict[str, Any]],
     watchlist: Watchlist,
+    before: int,
 ) -> None:
     """The deliveries just written, for the worker to send itself; their alerts' numbers (the feed's
-    cursor, which the body carries) read back by id."""
-    numbers = dict(
-        session.execute(
-            select(Alert.id, Alert.seq).where(column_in(session, Alert.id, [a["id"] for a in alerts]))
-        ).all()
-    )
+    cursor, which the body carries) read back: those of the watchlist's alerts numbered after
+    `before` (alerts are written by one maker at a time: these are the ones just written)."""
+    numbers = {
+        str(alert_id): seq
+        for alert_id, seq in session.execute(
+            select(Alert.id, Alert.seq).where(Alert.watchlist_id == watchlist.id, Alert.seq > before)
+        )
+    }
     url, secret = watchlist.callback_url or "", watchlist.secret or ""
     for alert, delivery in zip(alerts, deliveries, strict=True):
         row = SimpleNamespace(**alert, seq=numbers[alert["id"]])

@@ -420,7 +420,7 @@ def _make_and_claim_alerts(timeout: float) -> tuple[int, list[Due]]:
         session.info[alerts.HANDOFF] = handoff
         taken = alerts.make(session) or 0
     return taken, [
-        Due(delivery_id, url, secret, alert_json(row), row.at, 1, handoff.until)
+        Due(uuid.UUID(delivery_id), url, secret, alert_json(row), row.at, 1, handoff.until)
         for delivery_id, row, url, secret in handoff.made
     ]
 
