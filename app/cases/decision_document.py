@@ -123,7 +123,7 @@ def content(
             "id": str(case.id),
             "kind": case.kind,
             "submitted_on": _china_day(case.submitted_at),
-            "applicant": case.applicant_name or None,
+            "applicant": mask_resident_ids(case.applicant_name) if case.applicant_name else None,
             "appeal_of": str(case.appeal_of_id) if case.appeal_of_id else None,
         },
         "record": {
@@ -142,7 +142,7 @@ def content(
                 if subject.kind == "natural_person" or subject.identifier_type == "resident_id"
                 else mask_resident_ids(subject.identifier),
             },
-            "decision_no": record.decision_no,
+            "decision_no": mask_resident_ids(record.decision_no),
             "decision_date": _day(record.decision_date),
             "publicity_start": _day(record.publicity_start),
             "publicity_end": _day(record.publicity_end),

@@ -90,7 +90,7 @@ def _appeal_status(appeal: Case) -> dict[str, Any]:
         "due_by": appeal.due_by,
         "decided_at": appeal.decided_at,
         "outcome": appeal.outcome,
-        "decision_reason": appeal.decision_reason,
+        "decision_reason": service.public_reason(appeal),
     }
 
 
@@ -103,7 +103,7 @@ def _public_status(session: DbSession, case: Case) -> dict[str, Any]:
         "due_by": case.due_by,
         "decided_at": case.decided_at,
         "outcome": case.outcome,
-        "decision_reason": case.decision_reason,
+        "decision_reason": service.public_reason(case),
         "files": len(service.case_files(session, [case.id])[case.id]),
         "decision_available": case.decided_at is not None,
         "appeal_by": service.appeal_deadline(session, case) if case.status == "rejected" else None,

@@ -41,6 +41,7 @@ from app.catalog import service as catalog
 from app.db import serialize_writers
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.kit.clock import add_months, china_date, china_today, utcnow
+from app.kit.masking import mask_resident_ids
 from app.kit.querycodes import hash_query_code, new_query_code
 from app.kit.workdays import CalendarUnknown
 from app.records import history, lifecycle, publicity, repository
@@ -66,6 +67,13 @@ PUBLIC_ACTOR = "public"
 class Opened:
     case: Case
     query_code: str
+
+
+def public_reason(case: Case) -> str | None:
+    """The agency's reasons as anyone holding the query code reads them: an identity number it wrote
+    in them masked (DOMAIN.md, second release: nobody learns a person's full number from a public
+    answer; the query code may be a stranger's, who raised the case)."""
+    return mask_resident_ids(case.decision_reason) if case.decision_reason else case.decision_reason
 
 
 def _open_record(session: Session, record_id: uuid.UUID) -> "Record":

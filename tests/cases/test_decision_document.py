@@ -176,6 +176,31 @@ def test_an_individual_business_known_by_its_owners_number_is_not_shown_by_it(ht
         assert number not in shown and number[10:] not in shown
 
 
+def test_a_number_an_agency_wrote_into_the_case_is_masked_wherever_the_query_code_reads_it(
+    http, police, token_for, clock
+):
+    # The query code may be a stranger's (anyone may raise an objection): the decision number, the
+    # agency's reasons and the applicant's own words reach every holder of the code masked.
+    reviewer = token_for(POLICE, "cases:review")
+    number = make_resident_id(__import__("datetime").date(1990, 1, 1), 33)
+    record = listed(http, police, clock, decision_no=f"(2026)鲁0402执{number}号")
+    created = http.post(
+        "/v1/public/objections",
+        json={"record_id": record["id"], "reason": "not_mine", "statement": "不是本人", "contact": "010-1"},
+    ).json()
+    decide(http, reviewer, created["id"], "dismissed", f"经核查，被执行人身份证号{number}无误")
+    code = created["query_code"]
+    shown = [
+        http.get(f"/v1/public/objections/{code}").text,
+        http.get(f"/v1/public/objections/{code}/decision.json").text,
+        _pdf_text(http.get(f"/v1/public/objections/{code}/decision.pdf").content),
+        http.get("/progress", params={"code": code}).text,
+    ]
+    assert "经核查" in shown[0] and "经核查" in shown[3]
+    for text in shown:
+        assert number not in text and number[6:14] not in text
+
+
 def test_the_pdf_renders_with_the_fallback_font_too(http, police, token_for, clock, monkeypatch, tmp_path):
     reviewer = token_for(POLICE, "cases:review")
     record = listed(http, police, clock)
