@@ -9,7 +9,7 @@ position 11 on, which leaves nothing to check a guess against. One mask everywhe
 masks of one number would together show more than either.
 
 Numbers are found in free text however a clerk typed them: digits of any script or form
-(３７０４…, 𝟑𝟕𝟎𝟒…, ٣٧٠٤…), groups apart ("370402 19800512 1237", "370402・19800512・1237",
+(３７０４…, 𝟑𝟕𝟎𝟒…, ٣٧٠٤…, 三七〇四…), groups apart ("370402 19800512 1237", "370402・19800512・1237",
 "(370402)19800512(1237)"), invisible characters inside, glued to letters ("ID370402…"), and the old
 15-digit form (GB 11643-1989: two-digit year, no check character).
 """
@@ -61,12 +61,18 @@ _DAY = _pairs(("0", "1-9"), ("12", "0-9"), ("3", "01"))
 _LONG = _spaced(_AREA, _CENTURY, _D, _D, _MONTH, _DAY, _D, _D, _D, "[0-9X]")
 _SHORT = _spaced(_AREA, _D, _D, _MONTH, _DAY, _D, _D, _D)  # GB 11643-1989: no century, no check
 _EITHER_FORM = f"(?:{_LONG}|{_SHORT})"
-# Not inside a longer run of digits (a number's own digits never start or end in the middle).
-_IN_TEXT = re.compile(f"(?<![0-9]){_EITHER_FORM}(?![0-9])")
+# The full form wherever it stands, even inside a longer run of digits (a case number typed before
+# it, a digit after it: its check character makes a chance match inside other digits rare); the old
+# form, with no check character, only standing alone.
+_IN_TEXT = re.compile(f"{_LONG}|(?<![0-9]){_SHORT}(?![0-9])")
 _WHOLE = re.compile(f"_*{_EITHER_FORM}_*")
 _ASCII_SHADOW = {
     code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)
 }
+
+
+# Digits written as Han numerals (三七〇四〇五…), as a number is read out and sometimes typed.
+_HAN_DIGITS = {character: str(value) for value, character in enumerate("〇一二三四五六七八九")} | {"零": "0"}
 
 
 @lru_cache(maxsize=16384)
@@ -74,6 +80,8 @@ def _shadow_char(character: str) -> str:
     digit = unicodedata.digit(character, None)
     if digit is not None:
         return str(digit)
+    if character in _HAN_DIGITS:
+        return _HAN_DIGITS[character]
     if unicodedata.normalize("NFKC", character) in ("X", "x"):
         return "X"
     if unicodedata.category(character)[0] in "PSZCM":
@@ -123,11 +131,16 @@ def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
     return mask_resident_ids(identifier)
 
 
+def _too_few_digits(text: str) -> bool:
+    """Whether the text holds too few digits of any form to hold a number (the common case: every
+    request's path is logged, every public field scrubbed). str.isnumeric counts what the shadow
+    reads as digits (str.isdigit's characters, the Han numerals) and a few more (fractions)."""
+    return len(text) < 15 or sum(map(str.isnumeric, text)) < 15
+
+
 def mask_resident_ids(text: str) -> str:
     """Every resident identity number in free text, masked; other text unchanged."""
-    # The common case (every request's path is logged, every public field scrubbed): too few digits
-    # of any form (str.isdigit: the same characters as unicodedata.digit) to hold a number.
-    if len(text) < 15 or sum(map(str.isdigit, text)) < 15:
+    if _too_few_digits(text):
         return text
     shadowed = shadow(text)
     pieces, last = [], 0
@@ -140,7 +153,7 @@ def mask_resident_ids(text: str) -> str:
 def resident_ids_in(text: str) -> list[str]:
     """The numbers shaped like resident identity numbers in the text, however typed, as ASCII
     digits (and X)."""
-    if len(text) < 15 or sum(map(str.isdigit, text)) < 15:
+    if _too_few_digits(text):
         return []
     shadowed = shadow(text)
     return [

@@ -34,6 +34,11 @@ SHOWN = "3704021980"
         ("370402    19800512    1237", "370402    1980********"),
         ("(370402)19800512(1237)", "(370402)1980********)"),
         ("370402\u034f19800512\ufe0f1237", "370402\u034f1980********"),
+        # inside a longer run of digits, and in Han numerals (a second outside review)
+        (f"案号2026{NUMBER}", f"案号2026{SHOWN}********"),
+        (f"{NUMBER}１号", f"{SHOWN}********１号"),
+        ("".join("〇一二三四五六七八九"[int(d)] for d in NUMBER), "三七〇四〇二一九八〇********"),
+        ("三七零四零二一九八零零五一二一二三七", "三七零四零二一九八零********"),
     ],
 )
 def test_a_number_is_masked_however_it_was_typed(written: str, masked: str | None) -> None:
