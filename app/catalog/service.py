@@ -74,6 +74,16 @@ def agency_domains(session: Session, agency_code: str) -> set[str]:
     return set(session.scalars(select(Assignment.domain_code).where(Assignment.agency_code == agency_code)))
 
 
+# Courts are known by their names (最高人民法院, 枣庄市中级人民法院...): the catalog's agencies are data.
+COURT_NAME_ENDING = "法院"
+
+
+def is_court(session: Session, agency_code: str) -> bool:
+    """Whether the agency is a people's court."""
+    name = session.scalar(select(Agency.name_zh).where(Agency.code == agency_code))
+    return name is not None and name.endswith(COURT_NAME_ENDING)
+
+
 def workday_calendar(session: Session) -> WorkdayCalendar:
     overrides = {row.day: row.workday for row in session.scalars(select(CalendarOverride))}
     return WorkdayCalendar(overrides, session.scalars(select(CalendarYear.year)))

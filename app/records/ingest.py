@@ -53,6 +53,7 @@ class IngestContext:
     now: datetime
     domains: set[str]
     agency_domains: set[str]
+    court: bool  # the pushing agency is a people's court
     calendar: WorkdayCalendar
     publicity: PublicityRules
     # decision_date -> the last day a push counts as timely, memoized across a batch
@@ -70,6 +71,7 @@ def ingest_context(session: Session, principal: Principal) -> IngestContext:
         now=utcnow(),
         domains=catalog.domain_codes(session),
         agency_domains=catalog.agency_domains(session, principal.agency_code),
+        court=catalog.is_court(session, principal.agency_code),
         calendar=catalog.workday_calendar(session),
         publicity=publicity_rules(session),
     )
@@ -111,6 +113,14 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
         )
     if item.domain not in ctx.agency_domains:
         raise Forbidden(f"agency {ctx.agency_code} holds no role in domain {item.domain} under any plan")
+    if item.domain == COURT_DOMAIN and not ctx.court:
+        # 法释〔2017〕7号 第一条: people's courts list those who do not perform a judgment, by their own
+        # procedure (no registry notice, a listing until performance, persons published). The plan's
+        # other units in this domain apply the sanctions (文明委〔2020〕6号 二、8); they do not list.
+        raise Forbidden(
+            f"court listings ({COURT_DOMAIN}) are made by people's courts (法释〔2017〕7号 第一条); "
+            f"agency {ctx.agency_code} applies their sanctions through checks"
+        )
     if item.decision_date > ctx.today:
         raise ValidationFailed.one(
             "decision_date", f"{item.decision_date} is in the future (today is {ctx.today})"

@@ -119,3 +119,18 @@ def test_the_same_exit_sent_several_times_at_once_exits_once_and_tells_the_other
     codes = sorted(answer.status_code for answer in answers)
     assert codes == [200] + [409] * 5, [answer.text for answer in answers]
     assert http.get(f"/v1/records/{record['id']}", headers=court).json()["version"] == 2
+
+
+def test_only_a_court_makes_a_court_listing(http, token_for):
+    # The police, the central bank and the NDRC take part in the court_judgments action (they apply
+    # its sanctions), but a court listing, with no notice, no end and persons published, is a court's.
+    body = _court_listing(6, listing_basis="refuses_despite_ability")
+    for agency in ("national.public_security", "national.peoples_bank", "national.development_reform"):
+        headers = token_for(agency, "records:write")
+        refused = http.post("/v1/records", json=body, headers=headers)
+        assert refused.status_code == 403, (agency, refused.text)
+        assert "法释〔2017〕7号" in refused.json()["detail"]
+        batch = http.post("/v1/records/batch", json={"records": [body]}, headers=headers).json()
+        assert batch["results"][0]["status"] == "error" and batch["created"] == 0
+    court = token_for("zaozhuang.court", "records:write")
+    assert http.post("/v1/records", json=body, headers=court).status_code == 201

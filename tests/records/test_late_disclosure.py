@@ -44,6 +44,7 @@ def test_national_day_holiday_does_not_count_as_working_days():
         now=None,
         domains=set(),
         agency_domains=set(),  # type: ignore[arg-type]
+        court=False,
         calendar=WorkdayCalendar(),
         publicity=PublicityRules(),
     )
