@@ -11,15 +11,16 @@ from datetime import date
 from operator import mul
 from typing import Literal
 
-from app.kit.clock import china_today
+from app.kit.clock import add_months, china_today
 from app.kit.masking import resident_ids_in, shadow
 
 __all__ = [
+    "ADULT_AGE",
     "USCC_ALPHABET",
     "IdentifierError",
     "ResidentId",
-    "age_on",
     "complete_uscc",
+    "minor_on",
     "organization_code_check_character",
     "resident_id_check_character",
     "uscc_check_character",
@@ -325,13 +326,16 @@ def _compact(text: str) -> str:
     return "".join(ch for ch in shadowed if ch != "_").upper()
 
 
-def age_on(birth_date: date, on: date) -> int:
-    """Full years of age on `on`: the age goes up on the birthday itself (29 February: on 1 March).
+ADULT_AGE = 18
 
-    Negative when `on` precedes the birth date (floor semantics), so a decision dated before the subject was
-    born reads as "under age" instead of raising in the middle of a batch.
-    """
-    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+
+def minor_on(birth_date: date, day: date) -> bool:
+    """Whether a person born on `birth_date` is still a minor on `day`. Full age is reached the day
+    after the 18th birthday: a period in years leaves out its first day and ends on the matching
+    day, or the month's last day where there is none (民法典 第二百零一条、第二百零二条; 法释〔2006〕1号
+    第二条 says so of 周岁): born 15 June 2008, of full age from 16 June 2026; born 29 February
+    2008, from 1 March 2026."""
+    return day <= add_months(birth_date, 12 * ADULT_AGE)
 
 
 def resident_id_birth_date(number: str) -> date:

@@ -21,11 +21,10 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from app.catalog import service as catalog
-from app.kit.identifiers import age_on
+from app.kit.identifiers import minor_on
 from app.kit.masking import holds_resident_id, mask_identifier, mask_resident_ids
 from app.records import repository
 
-ADULT_AGE = 18
 KIND_ZH = {
     "legal_person": "法人",
     "natural_person": "自然人",
@@ -57,7 +56,7 @@ def scrub(text: str) -> str:
 
 
 def about_a_minor(birth_date: date | None, decision_date: date) -> bool:
-    return birth_date is not None and age_on(birth_date, decision_date) < ADULT_AGE
+    return birth_date is not None and minor_on(birth_date, decision_date)
 
 
 def lookup_statement(key: str) -> tuple[Any, dict[str, Any]] | None:

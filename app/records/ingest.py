@@ -20,7 +20,7 @@ from app.catalog import service as catalog
 from app.db import bulk_insert, column_in, serialize_writers, time_ordered_ids
 from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fields
 from app.kit.clock import china_date, china_today, utcnow
-from app.kit.identifiers import age_on, resident_id_birth_date
+from app.kit.identifiers import ADULT_AGE, minor_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import merge, references, search_index
 from app.records.errors import ExternalIdConflict, MinorSubject, NoticeRequired
@@ -32,8 +32,6 @@ from app.records.schemas import RecordIn, SubjectIn
 # 文明委〔2020〕6号 and the 7-day rule for publishing licensing and penalty decisions (双公示).
 DISCLOSURE_WORKDAYS = 7
 
-
-ADULT_AGE = 18
 
 # 国办发〔2020〕49号 (八): before a serious black listing the subject is told the reasons, basis and
 # rights and given a time to state a defence (陈述申辩). The registry's default period, in working days.
@@ -130,9 +128,10 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
     if item.subject.identifier_type == "resident_id":
         birth_date = resident_id_birth_date(item.subject.known_identifier)  # already validated
         # Minors may not be blacklisted (法释〔2017〕7号; the seed plans ask for education instead).
-        if item.list_type in ("black", "focus") and age_on(birth_date, item.decision_date) < ADULT_AGE:
+        if item.list_type in ("black", "focus") and minor_on(birth_date, item.decision_date):
             raise MinorSubject(
-                f"the subject was under {ADULT_AGE} on the decision date {item.decision_date}; "
+                f"the subject was not yet of full age ({ADULT_AGE}) on the decision date "
+                f"{item.decision_date}; "
                 "minors may not be put on a black or focus list"
             )
 
@@ -188,9 +187,10 @@ def _check_related(item: RecordIn) -> None:
         seen.add((key, party.role))
         if party.subject.identifier_type == "resident_id" and item.list_type in ("black", "focus"):
             born = resident_id_birth_date(party.subject.known_identifier)
-            if age_on(born, item.decision_date) < ADULT_AGE:
+            if minor_on(born, item.decision_date):
                 raise MinorSubject(
-                    f"related[{index}] was under {ADULT_AGE} on the decision date {item.decision_date}; "
+                    f"related[{index}] was not yet of full age ({ADULT_AGE}) on the decision date "
+                    f"{item.decision_date}; "
                     "sanctions do not reach minors",
                     fields=[{"field": f"related[{index}]", "detail": "under 18 on the decision date"}],
                 )

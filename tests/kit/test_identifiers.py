@@ -8,8 +8,8 @@ from app.kit.identifiers import (
     USCC_ALPHABET,
     IdentifierError,
     ResidentId,
-    age_on,
     complete_uscc,
+    minor_on,
     organization_code_check_character,
     resident_id_check_character,
     uscc_check_character,
@@ -310,15 +310,14 @@ def test_identifier_error_is_value_error() -> None:
         validate_identifier("uscc", "nope")
 
 
-def test_age_on() -> None:
+def test_full_age_comes_the_day_after_the_18th_birthday() -> None:
+    # 民法典 第二百零一条、第二百零二条: the first day is left out, the period ends on the matching day
+    # (or the month's last day); 法释〔2006〕1号 第二条: 周岁 from the day after the birthday.
     born = date(2008, 6, 15)
-    assert age_on(born, date(2026, 6, 14)) == 17
-    assert age_on(born, date(2026, 6, 15)) == 18
-    assert age_on(born, born) == 0
+    assert minor_on(born, date(2026, 6, 14))
+    assert minor_on(born, date(2026, 6, 15))  # the 18th birthday itself
+    assert not minor_on(born, date(2026, 6, 16))
+    assert minor_on(born, born) and minor_on(born, date(2007, 1, 1))
     leap = date(2008, 2, 29)
-    assert age_on(leap, date(2026, 2, 28)) == 17
-    assert age_on(leap, date(2026, 3, 1)) == 18
-    assert age_on(leap, date(2028, 2, 29)) == 20
-    assert age_on(born, date(2008, 6, 14)) == -1
-    assert age_on(born, date(2007, 6, 15)) == -1
-    assert age_on(born, date(2007, 6, 14)) == -2
+    assert minor_on(leap, date(2026, 2, 28))  # no 29 February: the period ends on the 28th
+    assert not minor_on(leap, date(2026, 3, 1))

@@ -107,7 +107,12 @@ def test_minor_on_the_decision_date_cannot_be_blacklisted(http, police):
     # The same person on the red list is fine, and an adult on the black list too.
     red = http.post("/v1/records", json=record_body(9, subject=person, list_type="red"), headers=police)
     assert red.status_code == 201, red.text
-    adult = person | {"identifier": make_resident_id(date(decided.year - 18, decided.month, decided.day))}
+    # Full age the day after the 18th birthday (民法典 第二百零一条): not on the birthday itself.
+    birthday = date(decided.year - 18, decided.month, decided.day)
+    eighteenth = person | {"identifier": make_resident_id(birthday)}
+    refused = http.post("/v1/records", json=record_body(10, subject=eighteenth), headers=police)
+    assert refused.status_code == 422 and refused.json()["error"] == "minor_subject"
+    adult = person | {"identifier": make_resident_id(birthday - timedelta(days=1))}
     assert http.post("/v1/records", json=record_body(10, subject=adult), headers=police).status_code == 201
 
 
