@@ -46,6 +46,7 @@ from app.kit.querycodes import hash_query_code, new_query_code
 from app.kit.workdays import CalendarUnknown
 from app.records import history, lifecycle, publicity, repository
 from app.records.errors import RecordNotActive
+from app.records.ingest import COURT_DOMAIN
 
 if TYPE_CHECKING:
     from app.records.models import Record
@@ -150,6 +151,14 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
     record = _open_record(session, body.record_id)
     if record.list_type == "red":
         raise ValidationFailed.one("record_id", "credit repair applies to black and focus list records")
+    if record.domain_code == COURT_DOMAIN:
+        # 法释〔2017〕7号 第十条、第十二条: a court listing ends when the judgment is performed (the court
+        # deletes it) or is corrected by the court on its own review: not by the credit office's repair.
+        raise ValidationFailed.one(
+            "record_id",
+            "a court listing is not repaired: the court deletes it once the judgment is performed, "
+            "or corrects it on review (法释〔2017〕7号 第十条、第十二条); apply to the court",
+        )
     first_allowed = _repair_opens_on(session, record)
     if china_today() < first_allowed:
         # NDRC Order No. 36: repair only after the minimum publicity period.

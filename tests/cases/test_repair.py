@@ -95,6 +95,16 @@ def test_repair_before_the_minimum_period_names_the_first_allowed_date(http, pol
     assert _cases() == 0
 
 
+def test_a_court_listing_is_not_repaired_by_the_credit_office(http, token_for, clock):
+    # 法释〔2017〕7号 第十条、第十二条: it ends when the judgment is performed, or by the court's review.
+    court = token_for(COURT, "records:write")
+    record = _listed(http, court, clock, domain="court_judgments")
+    clock("2028-01-01T10:00")
+    answer = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert answer.status_code == 422 and "法释〔2017〕7号" in answer.json()["detail"]
+    assert _cases() == 0
+
+
 def test_repair_needs_a_commitment_and_evidence(http, police, clock):
     record = _listed(http, police, clock)
     clock("2026-09-29T10:00")
