@@ -238,6 +238,14 @@ def _notice_missing(item: RecordIn, ctx: IngestContext, received_on: date) -> No
         raise ValidationFailed.one(
             "notice.served_on", f"{served_on} is in the future (today is {received_on})"
         )
+    # The notice comes before the decision to list (国办发〔2020〕49号 (八): 认定前告知); its time to
+    # state a defence runs out before the push (API.md, Second release).
+    if served_on > item.decision_date:
+        raise ValidationFailed.one(
+            "notice.served_on",
+            f"served on {served_on}, after the listing decision of {item.decision_date}: the notice "
+            "must precede the decision (国办发〔2020〕49号 (八))",
+        )
     # Without a calendar: `period` working days always fit in this many calendar days (each 5 in a
     # week, plus two weeks for the longest run of statutory days off, the Spring Festival's 9).
     if (received_on - served_on).days > 7 * -(-period // 5) + 14:

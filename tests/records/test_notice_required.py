@@ -49,6 +49,14 @@ def test_the_attested_notice_is_stored_and_shown_with_the_record(http, police):
     assert json.loads(entry.payload)["notice_document_no"] == "告知〔2026〕6号"
 
 
+def test_a_notice_served_after_the_decision_did_not_precede_it(http, police):
+    # 国办发〔2020〕49号 (八): the subject is told before the decision to list, not after it.
+    late = _served(11, "2026-11-13", decision_date="2026-11-12")
+    answer = http.post("/v1/records", json=late, headers=police)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "notice.served_on"
+    assert "2026-11-12" in answer.json()["detail"]
+
+
 def test_a_notice_served_in_the_future_names_its_field(http, police):
     answer = http.post("/v1/records", json=_served(7, "2026-11-23"), headers=police)
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "notice.served_on"
