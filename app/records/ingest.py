@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
@@ -144,15 +144,31 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
     late, note = _late_disclosure(ctx, item.decision_date, received_on)
     notice_error = None if notified else _notice_missing(item, ctx, received_on)
 
-    # Fields left out are left out of the hash, so that a retried push of a record stored before a
-    # field existed is still recognized as the same push.
+    content_hash = _content_hash(item, publicity_end, visibility)
+    return Resolved(
+        item, publicity_end, visibility, status, late, note, birth_date, content_hash, notice_error
+    )
+
+
+def _content_hash(item: RecordIn, publicity_end: date | None, visibility: str) -> str:
+    """What recognizes a push again: its fields and the period and visibility it was stored with.
+    Fields left out are left out of the hash, so that a retried push of a record stored before a
+    field existed is still recognized as the same push."""
     effective = item.model_dump(mode="json", exclude_none=True) | {
         "publicity_end": publicity_end.isoformat() if publicity_end else None,
         "visibility": visibility,
     }
-    content_hash = hashlib.sha256(audit.canonical_json(effective).encode()).hexdigest()
-    return Resolved(
-        item, publicity_end, visibility, status, late, note, birth_date, content_hash, notice_error
+    return hashlib.sha256(audit.canonical_json(effective).encode()).hexdigest()
+
+
+def _same_push(resolved: Resolved, prior: "_Stored") -> bool:
+    """Whether a push repeats the record stored under its external id. A push that gives no end
+    date repeats it with the end the registry derived when it was stored: an administrator may have
+    changed the default period since (API.md: the same body again → 200)."""
+    if prior.content_hash == resolved.content_hash:
+        return True
+    return resolved.item.publicity_end is None and prior.content_hash == _content_hash(
+        resolved.item, prior.publicity_end, resolved.visibility
     )
 
 
@@ -363,8 +379,8 @@ def ingest(
         item = resolved.item
         prior = known.get(item.external_id)
         if prior is not None:
-            prior_id, prior_hash = prior
-            if prior_hash == resolved.content_hash:
+            prior_id = prior.id
+            if _same_push(resolved, prior):
                 outcomes[index] = Outcome(index, "unchanged", id=prior_id)
             else:
                 outcomes[index] = Outcome(
@@ -420,7 +436,7 @@ def ingest(
         notice_id = from_notice.notice_id if from_notice is not None else None
         records.append(_record_row(record_id, subject.id, resolved, ctx, notice_id))
         named_by[record_id] = subject.identifier
-        known[item.external_id] = (record_id, resolved.content_hash)
+        known[item.external_id] = _Stored(record_id, resolved.content_hash, resolved.publicity_end)
         outcomes[index] = Outcome(index, "created", id=record_id)
 
     if new_subjects:
@@ -540,19 +556,27 @@ def _record_row(
     }
 
 
+class _Stored(NamedTuple):
+    """A record already stored under an external id, as a push is compared with it."""
+
+    id: uuid.UUID
+    content_hash: str
+    publicity_end: date | None
+
+
 def _existing_by_external_id(
     session: Session, agency_code: str, external_ids: list[str]
-) -> dict[str, tuple[uuid.UUID, str]]:
-    found: dict[str, tuple[uuid.UUID, str]] = {}
+) -> dict[str, _Stored]:
+    found: dict[str, _Stored] = {}
     unique = sorted(set(external_ids))
     for start in range(0, len(unique), 5000):
         chunk = unique[start : start + 5000]
         rows = session.execute(
-            select(Record.external_id, Record.id, Record.content_hash).where(
+            select(Record.external_id, Record.id, Record.content_hash, Record.publicity_end).where(
                 Record.agency_code == agency_code, column_in(session, Record.external_id, chunk)
             )
         )
-        found.update({row.external_id: (row.id, row.content_hash) for row in rows})
+        found.update({row.external_id: _Stored(row.id, row.content_hash, row.publicity_end) for row in rows})
     return found
 
 

@@ -43,3 +43,24 @@ def test_inconsistent_periods_and_unknown_domains_are_refused(http, token_for):
     assert http.put("/v1/admin/publicity/telecom_fraud/huge", json=good, headers=admin).status_code == 422
     writer = token_for("national.public_security", "records:write")
     assert http.put("/v1/admin/publicity/telecom_fraud/general", json=good, headers=writer).status_code == 403
+
+
+def test_a_retry_is_the_same_push_after_the_default_period_changed(http, police, token_for):
+    # The agency sent no end date: the registry derived one. An administrator's new default later
+    # changes what it would derive, not what the agency sent: the retry is recognized (API.md: same
+    # body → 200), the record keeps its end, and a changed body is still a conflict.
+    admin = token_for("national.credit_office", "admin")
+    body = record_body(4, severity="general")
+    first = http.post("/v1/records", json=body, headers=police)
+    assert first.status_code == 201 and first.json()["publicity_end"] == "2027-11-18"
+    policy = {"shortest_months": 6, "default_months": 9, "longest_months": 12, "repair_after_months": 6}
+    assert (
+        http.put("/v1/admin/publicity/telecom_fraud/general", json=policy, headers=admin).status_code == 200
+    )
+    again = http.post("/v1/records", json=body, headers=police)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"], again.text
+    assert again.json()["publicity_end"] == "2027-11-18"
+    batch = http.post("/v1/records/batch", json={"records": [body]}, headers=police).json()
+    assert batch["results"][0]["status"] == "unchanged"
+    changed = http.post("/v1/records", json=body | {"conduct": "另一行为"}, headers=police)
+    assert changed.status_code == 409
