@@ -1,9 +1,10 @@
 """What the public may see of a subject: masked identity numbers, and only records in public force.
 
 A record reaches the public only when it is active, `public`, inside its publicity period, on the
-red or black list, not of minor severity, and not about someone who was a minor on the decision date
-(国办发〔2020〕49号: strict query permissions; 国办发〔2025〕22号: minor lapses are not published;
-法释〔2017〕7号 and the seed plans: minors are educated, not listed).
+red or black list, and not about someone who was a minor on the decision date (国办发〔2020〕49号:
+strict query permissions; 国办发〔2025〕22号: a minor lapse is shared, not published, unless its agency
+chooses to publish it, for at most 3 months; 法释〔2017〕7号 and the seed plans: minors are educated,
+not listed).
 
 Everything the public sees of a subject comes from those records: a subject with none is not there
 at all (the same 404 as an identifier never pushed), and its name is the one its latest decided record

@@ -340,15 +340,15 @@ def in_public_force(today: Any) -> Any:
     """The SQL half of "in public force" over records joined to their subject (the minors rule needs
     the subject's birth date against each decision date, and is applied by the caller).
 
-    In force and `public`; on the black or red list and not of minor severity (国办发〔2025〕22号:
-    minor lapses are not published); a natural person's record only in a domain whose rule publishes
+    In force and `public`; on the black or red list (a minor lapse only where its agency chose to
+    publish it: shared by default, at most 3 months, 国办发〔2025〕22号; DOMAIN.md, publicity
+    periods); a natural person's record only in a domain whose rule publishes
     persons (国办发〔2020〕49号: lawful and necessary; court listings by 法释〔2017〕7号 第七条); a red
     record not while a black record of the subject is in force (its incentives are suspended too).
     """
     return and_(
         in_force_clause(today),
         Record.visibility == "public",
-        Record.severity != "minor",
         # Spelled out rather than IN (...): the statement compiles once, without expanding parameters.
         or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
         or_(not_personal(), Record.domain_code.in_(catalog.persons_public_domains())),
@@ -659,7 +659,6 @@ def special_report_rows(connection: Connection, identifier: str, since: date, to
         Record.status == "repaired",
         Record.decision_date >= since,
         Record.visibility == "public",
-        Record.severity != "minor",
         or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
     )
     return list(

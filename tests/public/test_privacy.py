@@ -25,7 +25,7 @@ CATEGORIES = [
     ("public_red", {"list_type": "red", "severity": "general"}, True),
     ("shared", {"visibility": "shared"}, False),
     ("restricted", {"visibility": "restricted"}, False),
-    ("minor_severity", {"severity": "minor", "visibility": "public"}, False),
+    ("minor_severity", {"severity": "minor"}, False),  # shared unless its agency publishes it
     ("focus", {"list_type": "focus"}, False),
     ("expired", {"severity": "general", "decision_date": "2024-03-01"}, False),
     ("revoked", {}, False),

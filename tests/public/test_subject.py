@@ -62,9 +62,7 @@ def test_exited_and_unpublished_records_leave_the_view(http, police, clock):
     hidden = [
         record_body(1, external_id="shared", visibility="shared", decision_date="2026-11-18"),
         record_body(1, external_id="restricted", visibility="restricted", decision_date="2026-11-18"),
-        record_body(
-            1, external_id="minor", severity="minor", visibility="public", decision_date="2026-11-18"
-        ),
+        record_body(1, external_id="minor", severity="minor", decision_date="2026-11-18"),  # shared
         record_body(1, external_id="focus", list_type="focus", decision_date="2026-11-18"),
         record_body(1, external_id="expired", severity="general", decision_date="2024-01-10"),
         record_body(1, external_id="revoked", decision_date="2026-11-18"),

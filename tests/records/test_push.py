@@ -124,6 +124,10 @@ def test_minor_severity_is_not_public_unless_the_agency_says_so(http, police):
         "/v1/records", json=record_body(12, severity="minor", visibility="public"), headers=police
     ).json()
     assert loud["visibility"] == "public"
+    # The public sees the one its agency chose to publish (DOMAIN.md: at most 3 months), not the other.
+    published = [r["decision_no"] for r in http.get(f"/v1/public/subjects/{make_uscc(12)}").json()["records"]]
+    assert published == [record_body(12)["decision_no"]]
+    assert http.get(f"/v1/public/subjects/{make_uscc(11)}").status_code == 404
 
 
 def test_a_domain_the_agency_holds_no_role_in_is_403(http, police, token_for):
