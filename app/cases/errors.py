@@ -13,7 +13,7 @@ class CaseClosed(Conflict):
 
 class FileTooLarge(RegistryError):
     status_code = 413
-    code = "file_too_large"
+    code = "payload_too_large"  # API.md: bodies and uploads over their limit, one code
 
 
 class UnsupportedFileType(RegistryError):

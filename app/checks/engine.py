@@ -207,9 +207,11 @@ def evaluate(
 
     def with_ids(entry: dict[str, Any], where: tuple[int, ...]) -> dict[str, Any]:
         visible = [i for i in where if shown[i]]
+        via = [records[i].id for i in visible if records[i].via_role is not None]
         return entry | {
             "record_ids": [records[i].id for i in visible],
-            "via_record_ids": [records[i].id for i in visible if records[i].via_role is not None],
+            "via_record_ids": via,
+            "via_record_id": via[0] if via else None,
         }
 
     # A red record is suspended while a black record of the subject is in force (DOMAIN.md, second

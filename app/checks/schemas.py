@@ -69,6 +69,11 @@ class AppliedMeasure(BaseModel):
         description="Of record_ids, the organisations' records that reach the checked person as a "
         "related party (legal representative, principal...)",
     )
+    via_record_id: uuid.UUID | None = Field(
+        default=None,
+        description="API.md, second release: the (first) organisation's record through which the measure "
+        "reaches the checked person; null when it reaches the subject itself. All of them: via_record_ids",
+    )
     rules: list[RuleRef]
 
 

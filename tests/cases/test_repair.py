@@ -199,7 +199,7 @@ def test_evidence_files_are_checked_for_type_and_size(http, police, token_for, c
         f"/v1/public/cases/{code}/files",
         files={"file": ("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), "application/pdf")},
     )
-    assert huge.status_code == 413
+    assert huge.status_code == 413 and huge.json()["error"] == "payload_too_large"
     case = http.get(f"/v1/cases/{created['id']}", headers=reviewer).json()
     assert [f["filename"] for f in case["files"]] == ["receipt.png"]
     download = http.get(f"/v1/cases/{created['id']}/files/{case['files'][0]['id']}", headers=reviewer)

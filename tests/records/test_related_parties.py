@@ -37,6 +37,7 @@ def test_a_debtors_legal_representative_may_not_consume_beyond_need(http, token_
     (measure,) = person["measures"]
     assert measure["code"] == "restrict_high_consumption"
     assert measure["via_record_ids"] == [record["id"]] and "第三条第二款" in measure["legal_basis"]
+    assert measure["via_record_id"] == record["id"]  # API.md, second release
     (shown,) = person["records"]
     assert shown["id"] == record["id"]
     assert shown["via"] == {
@@ -74,6 +75,7 @@ def test_another_agencys_restricted_record_does_not_name_the_organisation(http, 
     assert person["decision"] == "prohibit"
     assert person["records"][0]["via"] == {"role": "legal_representative", "organisation": None}
     assert make_uscc(3) not in str(person) and person["measures"][0]["via_record_ids"] == []
+    assert person["measures"][0]["via_record_id"] is None
     assert APPROVER
 
 
