@@ -65,9 +65,17 @@ def _in_force_on(day: date) -> Any:
     return (Rule.effective_from <= day) & (Rule.effective_to.is_(None) | (Rule.effective_to >= day))
 
 
+def _applies_on_or_after(day: date) -> Any:
+    """Versions in force on `day` or later: not ended before it, and not retired before they began
+    (such a version ends the day before its first: it never applied)."""
+    return Rule.effective_to.is_(None) | (
+        (Rule.effective_to >= day) & (Rule.effective_to >= Rule.effective_from)
+    )
+
+
 def list_rules(session: Session, domain: str | None, as_of: date | None) -> list[Rule]:
-    """Rules as of a day (the versions in force then), or, without a day, every rule's newest version
-    that has not been retired (including ones that take effect later)."""
+    """Rules as of a day (the versions in force then), or, without a day, the versions in force today
+    and those that take effect later (a version replaced from a later day included until then)."""
     query = select(Rule)
     if domain is not None:
         if domain not in catalog.domain_codes(session):
@@ -77,8 +85,7 @@ def list_rules(session: Session, domain: str | None, as_of: date | None) -> list
     if as_of is not None:
         query = query.where(_in_force_on(as_of))
     else:
-        query = query.where(or_(Rule.closed_reason.is_(None), Rule.closed_reason == "retired"))
-        query = query.where(Rule.effective_to.is_(None) | (Rule.effective_to >= china_today()))
+        query = query.where(_applies_on_or_after(china_today()))
     order = (Rule.domain_code.is_(None), Rule.domain_code, Rule.list_type, Rule.measure_code, Rule.version)
     return list(session.scalars(query.order_by(*order)))
 
@@ -157,10 +164,8 @@ def _check_overlap(
         Rule.list_type == body.list_type,
         Rule.measure_code == body.measure,
         Rule.applies_to == body.applies_to,
-        or_(Rule.closed_reason.is_(None), Rule.closed_reason == "retired"),
-        # (a version retired before it began ends the day before its first: it never applied)
-        Rule.effective_to.is_(None)
-        | ((Rule.effective_to >= start) & (Rule.effective_to >= Rule.effective_from)),
+        # Every version still to apply, a replaced one running until its successor begins included.
+        _applies_on_or_after(start),
     )
     if end is not None:
         query = query.where(Rule.effective_from <= end)
@@ -244,18 +249,17 @@ def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn)
 
 
 def retire_rule(session: Session, actor: str, rule_id: uuid.UUID) -> Rule:
-    """The rule stops applying from today on; its versions stay for as-of answers."""
+    """The rule stops applying from today on, every version of it (one replaced from a later day
+    runs until then: it stops too); its versions stay for as-of answers."""
     current = _latest(session, rule_id)
     today = china_today()
-    if current.closed_reason == "retired" or (
-        current.effective_to is not None and current.effective_to < today
-    ):
+    still = session.scalars(select(Rule).where(Rule.rule_id == rule_id, _applies_on_or_after(today))).all()
+    if current.closed_reason == "retired" or not still:
         raise RuleRetired(f"rule {rule_id} no longer applies (in force until {current.effective_to})")
     yesterday = today - timedelta(days=1)
-    # A version not yet in force ends the day before it would have begun: it never applied.
-    current.effective_to = (
-        yesterday if current.effective_from <= yesterday else current.effective_from - timedelta(days=1)
-    )
+    for version in still:
+        # A version not yet in force ends the day before it would have begun: it never applied.
+        version.effective_to = max(yesterday, version.effective_from - timedelta(days=1))
     current.closed_at, current.closed_reason = utcnow(), "retired"
     session.flush()
     audit.append(session, actor, [audit.Event("rule.retired", "rule", str(rule_id), _payload(current))])

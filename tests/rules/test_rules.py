@@ -213,6 +213,40 @@ def test_a_version_before_one_yet_to_begin_ends_every_earlier_one(http, token_fo
     ]
 
 
+def test_retiring_a_rule_ends_the_version_still_running_before_a_later_one(http, token_for, clock):
+    # v1 from today, v2 from the 20th: v1 runs until the 19th. Retired on the 7th, neither applies
+    # from the 7th on, the listing shows neither, and a rule for the same measure may follow it.
+    admin = _admin(token_for)
+    clock("2026-12-07T10:00")
+    rule = http.post("/v1/admin/rules", json=_rule(effective_from=None, effect="prohibit"), headers=admin)
+    rule = rule.json()
+    later = _rule(effective_from="2026-12-20", effect="restrict")
+    assert http.put(f"/v1/admin/rules/{rule['id']}", json=later, headers=admin).status_code == 200
+    listed = [
+        (r["version"], r["effect"])
+        for r in http.get("/v1/rules", headers=admin).json()
+        if r["id"] == rule["id"]
+    ]
+    assert listed == [(1, "prohibit"), (2, "restrict")]  # the one in force, and the one to come
+    # While v1 runs, another rule for the same measure would overlap it.
+    clash = http.post(
+        "/v1/admin/rules", json=_rule(effective_from=None, legal_basis="另一依据"), headers=admin
+    )
+    assert clash.status_code == 409 and clash.json()["error"] == "rule_overlap"
+    assert http.delete(f"/v1/admin/rules/{rule['id']}", headers=admin).status_code == 200
+    versions = http.get(f"/v1/rules/{rule['id']}/versions", headers=admin).json()
+    assert [(v["version"], v["effective_to"]) for v in versions] == [(1, "2026-12-06"), (2, "2026-12-19")]
+    for day in ("2026-12-07", "2026-12-15", "2026-12-25"):
+        answer = http.get("/v1/rules", params={"as_of": day, "domain": "wage_arrears"}, headers=admin).json()
+        assert rule["id"] not in [r["id"] for r in answer], day
+    assert rule["id"] not in [r["id"] for r in http.get("/v1/rules", headers=admin).json()]
+    assert http.delete(f"/v1/admin/rules/{rule['id']}", headers=admin).status_code == 409
+    again = http.post(
+        "/v1/admin/rules", json=_rule(effective_from=None, legal_basis="另一依据"), headers=admin
+    )
+    assert again.status_code == 201, again.text
+
+
 def test_a_measure_is_added_with_its_legal_basis(http, token_for):
     admin = _admin(token_for)
     measure = {
