@@ -239,9 +239,11 @@ def evaluate(
 
 
 def subject_view(facts: Facts, viewer: Viewer) -> dict[str, Any]:
-    """The subject as the answer names it. Its name is withheld when every record in force is another
-    agency's restricted one: that name may be the one only such a record carries."""
-    if facts.records and not any(viewer.sees_document(record) for record in facts.records):
+    """The subject as the answer names it. Its name is shown only beside a record in force the viewer
+    sees in full: the name may be one only another agency's restricted record carries, in force or
+    no longer (revoked, or not yet pushed on an as-of day), and such a record shows domain, list
+    type and measure only (API.md, second release)."""
+    if not any(viewer.sees_document(record) for record in facts.records):
         return facts.subject | {"name": None}
     return facts.subject
 

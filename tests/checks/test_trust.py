@@ -156,6 +156,14 @@ def test_another_agencys_restricted_record_shows_the_measure_not_the_document(ht
         assert full["records"][0]["decision_no"] == "公刑罚字〔2026〕机密1号"
         assert full["measures"][0]["record_ids"] == [record["id"]]
         assert full["subject"]["name"] == "诈骗集团（已被通缉）有限公司"
+    # Nor on a day before it was pushed, nor once it is revoked: the subject is known, its name is not.
+    clock("2026-11-20T10:00")
+    earlier = check(http, headers, 1, "financing", as_of="2026-11-17")
+    revoke = {"reason": "撤销", "decision_no": "公撤字〔2026〕1号"}
+    assert http.post(f"/v1/records/{record['id']}/revoke", json=revoke, headers=police).status_code == 200
+    for later in (earlier, check(http, headers, 1, "financing")):
+        assert later["decision"] == "clear" and later["subject"]["name"] is None
+        assert "通缉" not in json.dumps(later, ensure_ascii=False)
 
 
 def test_the_receipt_signs_the_approvers_reference(http, police, token_for, clock):
