@@ -29,8 +29,9 @@ from app.db import new_id_texts, session_scope
 from app.errors import ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.kit.coalesce import SingleFlight
-from app.kit.identifiers import IdentifierError, recognize, validate_identifier
+from app.kit.identifiers import IdentifierError, is_registry_reference, recognize, validate_identifier
 from app.kit.observe import CHECKS
+from app.records import references
 from app.rules import service as rules
 from app.rules.service import RuleSet
 
@@ -97,6 +98,8 @@ async def check_one(store: CheckStore, principal: Principal, item: CheckIn) -> A
         identifier = identify(item.subject)
     except IdentifierError as exc:
         raise ValidationFailed.one("subject.identifier", str(exc)) from None
+    if identifier in await _never_issued([identifier]):
+        raise ValidationFailed.one("subject.identifier", NEVER_ISSUED)
     day = _day(item, today)
     rule_set, names = await _rule_set(day), await _agency_names()
     if day == today:
@@ -137,6 +140,12 @@ async def check_batch(
                 asked.append((index, item, identify(item.subject)))
             except IdentifierError as exc:
                 refused.append(Refused(index, f"subject.identifier: {exc}"))
+    unissued = await _never_issued([identifier for _, _, identifier in asked])
+    if unissued:
+        refused += [
+            Refused(i, f"subject.identifier: {NEVER_ISSUED}") for i, _, key in asked if key in unissued
+        ]
+        asked = [one for one in asked if one[2] not in unissued]
     rule_sets = {day: await _rule_set(day) for day in sorted({_day(item, today) for _, item, _ in asked})}
     names = await _agency_names()
     now, issuer, key = utcnow(), get_settings().token_issuer, new_id_texts(1)[0]
@@ -194,6 +203,27 @@ async def check_batch(
     for refusal in refused:
         results[refusal.index] = refusal
     return [result for result in results if result is not None]
+
+
+NEVER_ISSUED = (
+    "the registry issued no such reference (R…): it names no organisation, so there is nothing to answer "
+    "about it (a reference is read whatever its case)"
+)
+
+
+async def _never_issued(identifiers: list[str]) -> set[str]:
+    """Of these identifiers, the registry references (R…) it never issued: an approver is never told
+    "clear" about an identifier that cannot exist (API.md, second release). Read only when some
+    identifier has a reference's shape."""
+    wanted = sorted({identifier for identifier in identifiers if is_registry_reference(identifier)})
+    if not wanted:
+        return set()
+
+    def read() -> set[str]:
+        with session_scope(writing=False) as session:
+            return set(wanted) - references.issued(session, wanted)
+
+    return await run_in_threadpool(read)
 
 
 async def _rule_set(day: date) -> RuleSet:

@@ -5,6 +5,7 @@ Every failure raises `IdentifierError`, whose text is a sentence a person can ac
 unchanged into the 422 `fields[].detail` (API.md, Errors).
 """
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,7 @@ __all__ = [
     "IdentifierError",
     "ResidentId",
     "complete_uscc",
+    "is_registry_reference",
     "minor_on",
     "organization_code_check_character",
     "resident_id_check_character",
@@ -263,6 +265,13 @@ def validate_resident_id(number: str, *, today: date | None = None) -> ResidentI
 # --- Dispatch and age -------------------------------------------------------------------------------------
 
 _OTHER_MAX = 64
+# The references the registry issues to organisations without a code (app.records.references): "R",
+# the GB/T 2260 jurisdiction, 10 hexadecimal digits. Read whatever their case.
+REGISTRY_REFERENCE = re.compile(r"R[0-9]{6}[0-9A-F]{10}", re.IGNORECASE)
+
+
+def is_registry_reference(identifier: str) -> bool:
+    return REGISTRY_REFERENCE.fullmatch(identifier) is not None
 
 
 def validate_identifier(identifier_type: str, identifier: str) -> str:
@@ -286,7 +295,8 @@ def validate_identifier(identifier_type: str, identifier: str) -> str:
                     f"identifier contains a control or non-printable character {ch!r} at position {position}"
                 )
         _refuse_a_code_of_a_standard(normalized)
-        return normalized
+        # A registry reference typed in lower case is still that reference.
+        return normalized.upper() if is_registry_reference(normalized) else normalized
     raise IdentifierError(f"identifier type {identifier_type!r} is not one of 'uscc', 'resident_id', 'other'")
 
 

@@ -35,8 +35,17 @@ def same_unregistered(a: SubjectIn, b: SubjectIn) -> bool:
     return a.jurisdiction == b.jurisdiction and name_key(a.name) == name_key(b.name)
 
 
+def issued(session: Session, references: list[str]) -> set[str]:
+    """Of these references, those the registry issued."""
+    if not references:
+        return set()
+    rows = session.scalars(select(IssuedReference.reference).where(IssuedReference.reference.in_(references)))
+    return set(rows)
+
+
 def _new_reference(jurisdiction: str) -> str:
-    # The jurisdiction, then 40 random bits: unguessable, and checked against every one issued.
+    # The jurisdiction, then 40 random bits: unguessable, and checked against every one issued
+    # (app.kit.identifiers.REGISTRY_REFERENCE reads this shape).
     return f"{PREFIX}{jurisdiction}{secrets.token_hex(5).upper()}"
 
 

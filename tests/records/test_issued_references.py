@@ -89,3 +89,28 @@ def test_invisible_characters_in_a_name_are_refused(http, police):
     person["subject"]["jurisdiction"] = ZAOZHUANG
     del person["subject"]["identifier"]
     assert http.post("/v1/records", json=person, headers=police).status_code == 201
+
+
+def test_a_check_reads_a_reference_whatever_its_case_and_refuses_one_never_issued(http, police, token_for):
+    approver = token_for("zaozhuang.administrative_approval", "checks:write")
+    reference = http.post("/v1/records", json=_group(5), headers=police).json()["subject"]["identifier"]
+    never = "R" + ZAOZHUANG + "0123456789"  # well formed, never issued
+    assert never != reference
+
+    def ask(identifier):
+        subject = {"identifier": identifier, "identifier_type": "other"}
+        body = {"subject": subject, "action": "public_procurement"}
+        return http.post("/v1/checks", json=body, headers=approver)
+
+    lower = ask(reference.lower())
+    assert lower.status_code == 200 and lower.json()["found"] is True, lower.text
+    assert lower.json()["identifier"] == reference
+    refused = ask(never)
+    assert refused.status_code == 422 and "R…" in refused.json()["detail"]
+    items = [
+        {"subject": {"identifier": identifier, "identifier_type": "other"}, "action": "public_procurement"}
+        for identifier in (never.lower(), reference.lower(), "某外国公司注册号12345")
+    ]
+    results = http.post("/v1/checks/batch", json={"items": items}, headers=approver).json()["results"]
+    assert [r.get("status") for r in results] == ["error", None, None]
+    assert results[0]["index"] == 0 and results[1]["found"] is True and results[2]["found"] is False
