@@ -181,8 +181,12 @@ def verify(receipt: str, verify_jws: JwsVerifier | None = None) -> dict[str, Any
         index, size, root = int(index_text), int(claims["size"]), _unb64(str(claims["root"]))
     except (ValueError, KeyError):
         raise ReceiptInvalid("the payload, index or proof is malformed") from None
-    if not index_text.isdigit() or len(proof) % merkle.HASH_SIZE:
-        raise ReceiptInvalid("the index or proof is malformed")
+    # The index exactly as the registry writes it (ASCII digits, no leading zero): one receipt has one
+    # spelling, so that an altered byte anywhere is a receipt that does not verify.
+    if not (index_text.isascii() and index_text.isdigit()) or index_text != str(index):
+        raise ReceiptInvalid("the index is malformed")
+    if len(proof) % merkle.HASH_SIZE:
+        raise ReceiptInvalid("the proof is malformed")
     steps = [proof[i : i + merkle.HASH_SIZE] for i in range(0, len(proof), merkle.HASH_SIZE)]
     try:
         climbed = merkle.root_from_proof(merkle.leaf_hash(item), index, size, steps)

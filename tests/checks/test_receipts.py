@@ -176,6 +176,11 @@ def test_flipping_any_bit_of_any_receipt_makes_it_fail(http, police, token_for, 
             for bit in range(8):
                 with pytest.raises(receipts.ReceiptInvalid):
                     receipts.verify(_flipped(receipt, position, bit))
+    # Nor is the batch index spelled another way: a leading zero, other scripts' or full-width digits.
+    root, payload, index, proof = item.split("~")
+    for spelling in ("0" + index, "١", "１"):
+        with pytest.raises(receipts.ReceiptInvalid, match="index"):
+            receipts.verify("~".join((root, payload, spelling, proof)))
 
 
 def test_registry_receipts_verify_checks_a_receipt_offline(http, police, token_for, clock, tmp_path):
