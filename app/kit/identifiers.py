@@ -25,6 +25,7 @@ __all__ = [
     "minor_on",
     "organization_code_check_character",
     "resident_id_check_character",
+    "typed_code",
     "uscc_check_character",
     "validate_identifier",
     "validate_resident_id",
@@ -327,6 +328,16 @@ def _refuse_a_code_of_a_standard(identifier: str) -> None:
         raise IdentifierError(
             f"this identifier holds the unified social credit code {code}: give it as identifier_type uscc"
         )
+
+
+def typed_code(text: str) -> str:
+    """A code as someone may type it into a search box: spaces anywhere taken out, upper case, and
+    full-width characters (９１３７０４００ＭＡ…) read as ASCII where that makes the whole of it ASCII."""
+    compact = "".join(text.split()).upper()
+    if compact.isascii():
+        return compact
+    folded = unicodedata.normalize("NFKC", compact).upper()
+    return folded if folded.isascii() else compact
 
 
 def _compact(text: str) -> str:

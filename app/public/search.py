@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from app.errors import ValidationFailed
+from app.kit.identifiers import typed_code
 from app.kit.masking import is_resident_id, mask_resident_ids
 from app.kit.names import core, fold, similarity, syllables
 from app.kit.text import printable
@@ -142,7 +143,7 @@ def search(connection: Connection, q: str, limit: int, today: date) -> dict[str,
         printable(q)
     except ValueError as exc:
         raise ValidationFailed.one("q", str(exc)) from None
-    identifier = "".join(q.split()).upper()
+    identifier = typed_code(q)
     if is_resident_id(identifier):
         # The same empty answer whether that person is listed or not (API.md, Second release).
         return {"items": [], "total": 0, "limit": limit, "note": NO_RESULT_NOTE}

@@ -35,7 +35,7 @@ from app.config import get_settings
 from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
-from app.kit.identifiers import validate_uscc
+from app.kit.identifiers import typed_code, validate_uscc
 from app.kit.limits import Refused, json_refusal
 from app.kit.masking import is_resident_id
 from app.notices import service as notices
@@ -250,7 +250,7 @@ def _organisation_code(q: str) -> str | None:
     """The query as a valid unified social credit code (GB 32100-2015), or None; never a resident
     identity number, even one whose last character happens to check as a code's (the page never
     shows a full identity number)."""
-    code = "".join(q.split()).upper()
+    code = typed_code(q)
     if is_resident_id(code):
         return None
     try:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from app.catalog import service as catalog
 from app.db import column_in
 from app.kit.clock import end_of_day
+from app.kit.identifiers import typed_code
 from app.records import history
 from app.records.models import Record, RecordParty, Subject
 
@@ -460,8 +461,8 @@ def public_lookup(key: str) -> tuple[Any, dict[str, Any]]:
     try:
         return PUBLIC_BY_REF, {"ref": uuid.UUID(key)}
     except ValueError:
-        # Spaces anywhere taken out, as the special report and the search read a code.
-        return PUBLIC_BY_IDENTIFIER, {"identifier": "".join(key.split()).upper()}
+        # Read as the special report and the search read a code (spaces, case, full width).
+        return PUBLIC_BY_IDENTIFIER, {"identifier": typed_code(key)}
 
 
 def public_records_of(

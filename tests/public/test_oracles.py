@@ -337,3 +337,10 @@ def test_a_code_with_spaces_is_looked_up_as_the_special_report_reads_it(http, po
     spaced = f"{code[:9]} {code[9:]}"
     assert http.get(f"/v1/public/subjects/{spaced}").status_code == 200
     assert http.get(f"/v1/public/subjects/{spaced}/special-report.pdf").status_code == 200
+    # Typed in full width (a Chinese input method's): the same code, on every way in.
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in code)
+    assert http.get(f"/v1/public/subjects/{wide}").json()["subject"]["identifier"] == code
+    assert http.get(f"/v1/public/subjects/{wide}/special-report.pdf").status_code == 200
+    assert [
+        item["identifier"] for item in http.get("/v1/public/search", params={"q": wide}).json()["items"]
+    ] == [code]
