@@ -8,6 +8,7 @@ from app.audit import access
 from app.auth.deps import Admin, FeedRead, RecordsRead, RecordsWrite, SubjectsRead
 from app.db import DbSession, ReadSession, session_scope
 from app.errors import PreconditionRequired, RegistryError, ValidationFailed, errors_declared
+from app.kit.clock import china_today
 from app.kit.dates import IsoDate
 from app.kit.text import printable
 from app.records import changes, ingest, lifecycle, merge, publicity, queries
@@ -169,6 +170,9 @@ def subject_records(
             printable(reference)
         except ValueError as exc:
             raise ValidationFailed.one("reference", str(exc)) from None
+    if as_of is not None and as_of > china_today():
+        # As a check refuses it: a day still to come has no registry to answer from.
+        raise ValidationFailed.one("as_of", f"{as_of} is after today ({china_today()})")
     subject, names, records, related_to = queries.subject_with_records(session, principal, identifier, as_of)
     access.log(
         session,

@@ -263,6 +263,7 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     subject = {"identifier": make_uscc(1)}
     call("get", "/v1/subjects/{identifier}", 200, subject, headers=token)
     call("get", "/v1/subjects/{identifier}", 200, subject, params={"as_of": "2026-11-20"}, headers=token)
+    call("get", "/v1/subjects/{identifier}", 422, subject, params={"as_of": "2099-01-01"}, headers=token)
     call("get", "/v1/changes", 200, params={"after": "0", "limit": 5}, headers=token)
 
     # Checks: a listed company and one never listed, alone and in a batch
