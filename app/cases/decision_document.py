@@ -24,6 +24,7 @@ from app.keys import get_keyring
 from app.kit.clock import CHINA, china_date
 from app.kit.masking import mask_resident_ids
 from app.kit.pdffonts import cjk_font
+from app.records.history import effective_status
 
 if TYPE_CHECKING:
     from app.cases.models import Case
@@ -64,6 +65,9 @@ def _china_day(value: datetime | None) -> str | None:
     return china_date(value).isoformat() if value is not None else None
 
 
+EXITED_ZH = {"repaired": "信用修复", "expired": "公示期满", "revoked": "撤销", "exited": "履行义务等法定事由"}
+
+
 def _next_steps(case: "Case", record: "Record", outcome: str) -> dict[str, Any]:
     """What follows from the decision: the record taken down and by when other platforms follow
     (3 working days: `exit_sync_by`), or, for a rejected repair, the appeal and its deadline."""
@@ -82,6 +86,13 @@ def _next_steps(case: "Case", record: "Record", outcome: str) -> dict[str, Any]:
             "sync_by": sync_by,
             "text_zh": text,
         }
+    assert case.decided_at is not None
+    status = effective_status(record.status, record.publicity_end, china_date(case.decided_at))
+    if status in EXITED_ZH:
+        # The record left before this decision (another case, its agency, its period's end).
+        exited_on = _china_day(record.exited_at) or _day(record.publicity_end)
+        text = f"该记录已于 {exited_on} 因{EXITED_ZH[status]}退出，停止公示、停止共享，本决定不改变其状态。"
+        return {"record_status": status, "exited_on": exited_on, "text_zh": text}
     if outcome == "rejected":
         appeal_by = _day(case.appeal_by)
         when = f"于 {appeal_by} 前（含当日）" if appeal_by else "自本决定作出之日起 10 个工作日内"

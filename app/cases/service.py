@@ -208,17 +208,29 @@ def appeal_of(session: Session, case: Case) -> Case | None:
     return session.scalars(select(Case).where(Case.appeal_of_id == case.id)).first()
 
 
+def _record_exited(session: Session, case: Case) -> bool:
+    record = repository.find_record(session, case.record_id)
+    assert record is not None  # cases reference records by foreign key
+    return history.effective_status(record.status, record.publicity_end, china_today()) != "active"
+
+
 def appeal_deadline(session: Session, repair: Case) -> date | None:
     """The last day a rejected repair may be appealed; None when the calendar cannot tell (the
-    appeal is then accepted: a deadline the registry cannot compute is held against no one)."""
+    appeal is then accepted: a deadline the registry cannot compute is held against no one), and
+    when its record has exited (there is nothing left to appeal)."""
+    if _record_exited(session, repair):
+        return None
     if repair.appeal_by is not None or repair.decided_at is None:
         return repair.appeal_by
     return _due_date(session, china_date(repair.decided_at), APPEAL_WORKDAYS)[0]
 
 
 def may_appeal(session: Session, repair: Case) -> bool:
-    """Whether the appeal form applies: a rejected repair, not yet appealed, within the deadline."""
+    """Whether the appeal form applies: a rejected repair, not yet appealed, within the deadline, of
+    a record still in force."""
     if repair.kind != "repair" or repair.status != "rejected" or appeal_of(session, repair) is not None:
+        return False
+    if _record_exited(session, repair):
         return False
     deadline = appeal_deadline(session, repair)
     return deadline is None or china_today() <= deadline
@@ -242,6 +254,7 @@ def appeal(session: Session, repair: Case, body: AppealIn) -> Case:
             f"the rejection could be appealed until {deadline}", appeal_by=deadline.isoformat()
         )
     record = _open_record(session, repair.record_id)
+    _refuse_second_open_case(session, record, "repair")  # a new repair applied for meanwhile
     case = _new_case(
         session,
         record,
@@ -379,6 +392,9 @@ def _may_decide(principal: Principal, case: Case) -> None:
         raise Forbidden(f"case {case.id} is decided by {case.agency_code}, which designated the record")
 
 
+ACTING_ON_THE_RECORD = ("approved", "upheld", "revoked", "corrected")
+
+
 def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: DecisionIn) -> Case:
     case = session.get(Case, case_id)
     if case is None:
@@ -395,6 +411,14 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
         )
     record = repository.find_record(session, case.record_id)
     assert record is not None  # cases reference records by foreign key
+    status = history.effective_status(record.status, record.publicity_end, china_today())
+    if status != "active" and body.outcome in ACTING_ON_THE_RECORD:
+        # Expired, revoked or repaired meanwhile (another case, its agency, its period's end): there
+        # is nothing left to repair, revoke or correct, and it must not change how it exited.
+        raise RecordNotActive(
+            f"record {record.id} has already exited ({status}): a case on it is closed as "
+            "dismissed (an objection) or rejected (a repair), the decision saying so"
+        )
     actor = principal.actor
     if body.outcome == "approved":
         # Repair: stop publishing and sharing, lift the measures (NDRC Order No. 36).
@@ -445,7 +469,7 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
     case.decided_at = utcnow()
     case.decided_by = actor
     case.decided_by_agency = principal.agency_code
-    if body.outcome == "rejected":
+    if body.outcome == "rejected" and status == "active":  # an exited record leaves nothing to appeal
         case.appeal_by = _due_date(session, china_date(case.decided_at), APPEAL_WORKDAYS)[0]
     case.decision_document = _document(session, case, record)
     session.flush()

@@ -135,6 +135,16 @@ def test_a_repair_is_appealed_once(http, police, token_for, clock):
     assert http.get("/v1/admin/cases?kind=appeal", headers=admin).json()["total"] == 1
 
 
+def test_no_appeal_beside_a_new_repair_of_the_same_record(http, police, token_for, clock):
+    # Rejected, then applied for again: one repair of the record is under way; an appeal of the
+    # first beside it would make two (either order is one at a time).
+    reviewer = token_for(POLICE, "cases:review")
+    record, repair = _rejected(http, police, reviewer, clock)
+    assert http.post("/v1/public/repairs", json=repair_body(record["id"])).status_code == 201
+    beside = http.post(f"/v1/public/repairs/{repair['query_code']}/appeal", json=APPEAL)
+    assert beside.status_code == 409 and beside.json()["error"] == "case_already_open"
+
+
 def test_an_appeal_after_the_deadline_is_refused_naming_it(http, police, token_for, clock):
     reviewer = token_for(POLICE, "cases:review")
     admin = token_for(CREDIT_OFFICE, "admin")

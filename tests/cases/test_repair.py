@@ -239,3 +239,42 @@ def test_cases_need_cases_review(http, token_for):
     writer = token_for("national.public_security", "records:write")
     assert http.get("/v1/cases", headers=writer).status_code == 403
     assert http.get("/v1/cases").status_code == 401
+
+
+def test_a_case_on_a_record_that_exited_meanwhile_is_closed_without_changing_it(
+    http, police, token_for, clock
+):
+    # An objection revokes the record while its repair is open: the repair cannot be approved any
+    # more (nothing left to repair), is rejected without an appeal, and its decision says the record
+    # has exited, not that it "stays published".
+    from tests.cases.helpers import decide
+
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-01T10:00")
+    repair = http.post("/v1/public/repairs", json=_repair(record["id"])).json()
+    objection = http.post(
+        "/v1/public/objections",
+        json={"record_id": record["id"], "reason": "not_mine", "statement": "不是本单位", "contact": "010-1"},
+    ).json()
+    assert decide(http, reviewer, objection["id"], "revoked", "核实确属误报").status_code == 200
+    refused = decide(http, reviewer, repair["id"], "approved", "已整改")
+    assert refused.status_code == 409 and "revoked" in refused.json()["detail"]
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "revoked"
+    assert decide(http, reviewer, repair["id"], "rejected", "记录已撤销").status_code == 200
+    document = http.get(f"/v1/public/repairs/{repair['query_code']}/decision.json").json()
+    assert "继续公示" not in document["next"]["text_zh"] and "撤销" in document["next"]["text_zh"]
+    assert document["next"]["record_status"] == "revoked" and "appeal" not in document["next"]
+    assert http.get(f"/v1/public/repairs/{repair['query_code']}").json()["appeal_by"] is None
+
+
+def test_an_expired_record_stays_expired_when_its_repair_is_decided(http, police, token_for, clock):
+    from tests.cases.helpers import decide
+
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)  # general: published until 2027-05-28
+    clock("2027-05-20T10:00")
+    repair = http.post("/v1/public/repairs", json=_repair(record["id"])).json()
+    clock("2027-06-10T10:00")  # its period ran out while the repair waited
+    assert decide(http, reviewer, repair["id"], "approved", "已整改").status_code == 409
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "expired"
