@@ -25,8 +25,9 @@ from app.audit import service as audit
 from app.db import new_id, serialize_writers
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import utcnow
+from app.kit.identifiers import minor_on
 from app.records import search_index
-from app.records.errors import AlreadyMerged, MergeUndone
+from app.records.errors import AlreadyMerged, MergeUndone, MinorSubject
 from app.records.history import snapshot, subject_identifiers
 from app.records.models import Record, RecordParty, Subject, SubjectMerge, SubjectSearch
 
@@ -118,6 +119,27 @@ def _record_events(session: Session, record_ids: list[str], action: str, payload
     )
 
 
+def _refuse_sanctions_on_a_minor(session: Session, source: Subject, target: Subject) -> None:
+    """The minors rule holds for a merge as for a push: no black or focus record, the subject's own or
+    one naming it behind an organisation, may land on someone who was a minor on its decision date
+    (法释〔2017〕7号; the seed plans ask for education instead)."""
+    if target.birth_date is None:
+        return
+    decided = session.execute(
+        select(Record.id, Record.decision_date).where(
+            Record.list_type.in_(("black", "focus")),
+            (Record.subject_id == source.id)
+            | Record.id.in_(select(RecordParty.record_id).where(RecordParty.subject_id == source.id)),
+        )
+    ).all()
+    for record_id, decision_date in decided:
+        if minor_on(target.birth_date, decision_date):
+            raise MinorSubject(
+                f"record {record_id} (decided {decision_date}) would reach {target.identifier}, not yet "
+                "of full age then; sanctions do not reach minors"
+            )
+
+
 def merge(
     session: Session, actor: str, source_identifier: str, target_identifier: str, reason: str
 ) -> SubjectMerge:
@@ -140,6 +162,7 @@ def merge(
         raise AlreadyMerged(
             f"other subjects were merged into {source.identifier}: a merge is one step, undo those first"
         )
+    _refuse_sanctions_on_a_minor(session, source, target)
     now = utcnow()
     merge_id = new_id()
     record_ids = [str(r) for r in session.scalars(select(Record.id).where(Record.subject_id == source.id))]

@@ -147,3 +147,32 @@ def test_bad_merges_are_refused(http, police, token_for):
         http.post("/v1/admin/merges/00000000-0000-0000-0000-000000000000/undo", headers=admin).status_code
         == 404
     )
+
+
+def test_a_merge_never_puts_a_black_record_on_a_minor(http, police, token_for):
+    # A minor on the red list (allowed); an adult's black record under a number given as "other":
+    # merged into the minor, the sanction would reach a child (法释〔2017〕7号).
+    admin = token_for(ADMIN_AGENCY, "admin")
+    child = make_resident_id(date(2015, 3, 1), 41)
+    person = {
+        "kind": "natural_person",
+        "name": "王小明",
+        "identifier_type": "resident_id",
+        "identifier": child,
+    }
+    red = http.post("/v1/records", json=record_body(41, subject=person, list_type="red"), headers=police)
+    assert red.status_code == 201, red.text
+    other = {
+        "kind": "natural_person",
+        "name": "王小明",
+        "identifier_type": "other",
+        "identifier": "PASSPORT-E41",
+    }
+    black = http.post("/v1/records", json=record_body(42, subject=other), headers=police)
+    assert black.status_code == 201, black.text
+    body = {"from": "PASSPORT-E41", "into": child, "reason": "同一人"}
+    refused = http.post("/v1/admin/subjects/merge", json=body, headers=admin)
+    assert refused.status_code == 422 and refused.json()["error"] == "minor_subject"
+    assert http.get(f"/v1/records/{black.json()['id']}", headers=police).json()["subject"]["identifier"] == (
+        "PASSPORT-E41"
+    )
