@@ -13,7 +13,7 @@ from operator import mul
 from typing import Literal
 
 from app.kit.clock import add_months, china_today
-from app.kit.masking import resident_ids_in, shadow
+from app.kit.masking import is_resident_id, resident_ids_in, shadow
 
 __all__ = [
     "ADULT_AGE",
@@ -22,6 +22,8 @@ __all__ = [
     "ResidentId",
     "complete_uscc",
     "is_registry_reference",
+    "is_uscc",
+    "looks_personal",
     "minor_on",
     "organization_code_check_character",
     "resident_id_check_character",
@@ -328,6 +330,23 @@ def _refuse_a_code_of_a_standard(identifier: str) -> None:
         raise IdentifierError(
             f"this identifier holds the unified social credit code {code}: give it as identifier_type uscc"
         )
+
+
+def is_uscc(text: str) -> bool:
+    """Whether `text` is a valid unified social credit code as it stands."""
+    try:
+        validate_uscc(text)
+    except IdentifierError:
+        return False
+    return True
+
+
+def looks_personal(code: str) -> bool:
+    """Whether a public query's code must be treated as a person's number: shaped like a resident
+    identity number and not a valid unified social credit code. A code can be both (a division code
+    and organization code that read as an area and a birth date, its check characters holding: about
+    1 in 341 of those shapes); it names an organisation, and public lookups reach organisations only."""
+    return is_resident_id(code) and not is_uscc(code)
 
 
 def typed_code(text: str) -> str:

@@ -125,6 +125,8 @@ def mask_identifier(kind: str, identifier_type: str, identifier: str) -> str:
     refused such identifiers) masked all the same."""
     if identifier_type == "resident_id":
         return mask_resident_id(identifier)
+    if identifier_type == "uscc":
+        return identifier  # validated as a code when pushed: an organisation's, shown whole
     if kind == "natural_person":
         keep = 2 if len(identifier) > 6 else 1
         return identifier[:keep] + "*" * (len(identifier) - 2 * keep) + identifier[-keep:]

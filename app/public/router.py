@@ -9,8 +9,7 @@ from app.config import get_settings
 from app.db import DbSession, ReadSession, session_scope
 from app.errors import NotFound, ValidationFailed, errors_declared
 from app.kit.clock import china_today
-from app.kit.identifiers import typed_code, validate_uscc
-from app.kit.masking import is_resident_id
+from app.kit.identifiers import looks_personal, typed_code, validate_uscc
 from app.kit.responses import FastJSON
 from app.public import fastpath, report, search, view
 from app.public.schemas import CreditReport, PublicSubjectOut, ReportVerification, SearchOut
@@ -183,7 +182,7 @@ def special_report_pdf(
     verifiable like the credit report. An organisation with no record gets one too; a person's
     number, or anything that is not a valid code, is refused (422) and never confirms anyone."""
     identifier = typed_code(key)
-    if is_resident_id(identifier):
+    if looks_personal(identifier):
         raise ValidationFailed.one(
             "key", "special reports are for organisations, by their unified social credit code"
         )

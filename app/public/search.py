@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from app.errors import ValidationFailed
-from app.kit.identifiers import typed_code
-from app.kit.masking import is_resident_id, mask_resident_ids
+from app.kit.identifiers import looks_personal, typed_code
+from app.kit.masking import mask_resident_ids
 from app.kit.names import core, fold, similarity, syllables
 from app.kit.text import printable
 from app.public.view import public_faces, scrub
@@ -144,7 +144,7 @@ def search(connection: Connection, q: str, limit: int, today: date) -> dict[str,
     except ValueError as exc:
         raise ValidationFailed.one("q", str(exc)) from None
     identifier = typed_code(q)
-    if is_resident_id(identifier):
+    if looks_personal(identifier):
         # The same empty answer whether that person is listed or not (API.md, Second release).
         return {"items": [], "total": 0, "limit": limit, "note": NO_RESULT_NOTE}
     # (score, subject, the index key of the name that matched; None for an identifier)

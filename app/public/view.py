@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.orm import Session
 
 from app.catalog import service as catalog
-from app.kit.identifiers import minor_on
+from app.kit.identifiers import is_uscc, minor_on, typed_code
 from app.kit.masking import holds_resident_id, mask_identifier, mask_resident_ids
 from app.records import repository
 
@@ -68,7 +68,7 @@ def lookup_statement(key: str) -> tuple[Any, dict[str, Any]] | None:
     try:
         uuid.UUID(key)  # a ref: its hex groups may look like a number's digit groups, and are none
     except ValueError:
-        if holds_resident_id(key):
+        if holds_resident_id(key) and not is_uscc(typed_code(key)):
             return None
     return repository.public_lookup(key)
 

@@ -35,9 +35,8 @@ from app.config import get_settings
 from app.db import DbSession
 from app.errors import NotFound, RegistryError, ValidationFailed
 from app.kit.clock import CHINA, china_today
-from app.kit.identifiers import typed_code, validate_uscc
+from app.kit.identifiers import looks_personal, typed_code, validate_uscc
 from app.kit.limits import Refused, json_refusal
-from app.kit.masking import is_resident_id
 from app.notices import service as notices
 from app.notices.errors import NoticeClosed, StatementAlreadyGiven, StatementTooLate
 from app.notices.schemas import StatementIn
@@ -251,7 +250,7 @@ def _organisation_code(q: str) -> str | None:
     identity number, even one whose last character happens to check as a code's (the page never
     shows a full identity number)."""
     code = typed_code(q)
-    if is_resident_id(code):
+    if looks_personal(code):
         return None
     try:
         return validate_uscc(code)

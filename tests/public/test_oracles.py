@@ -344,3 +344,20 @@ def test_a_code_with_spaces_is_looked_up_as_the_special_report_reads_it(http, po
     assert [
         item["identifier"] for item in http.get("/v1/public/search", params={"q": wide}).json()["items"]
     ] == [code]
+
+
+def test_an_organisations_code_that_also_reads_as_an_identity_number_is_found(http, police, clock):
+    # 121101194002034561 is a valid unified social credit code (a public institution; its division
+    # and organization codes read as an area and a birth date) and passes a resident identity
+    # number's check too. It names an organisation: found, shown whole, reported on.
+    clock(TODAY)
+    code = "121101194002034561"
+    subject = {"kind": "legal_person", "name": "某某事业单位", "identifier_type": "uscc", "identifier": code}
+    assert http.post("/v1/records", json=record_body(43, subject=subject), headers=police).status_code == 201
+    assert http.get(f"/v1/public/subjects/{code}").json()["subject"]["identifier"] == code
+    assert [i["identifier"] for i in http.get("/v1/public/search", params={"q": code}).json()["items"]] == [
+        code
+    ]
+    by_name = http.get("/v1/public/search", params={"q": "某某事业单位"}).json()["items"]
+    assert [i["identifier"] for i in by_name] == [code]
+    assert http.get(f"/v1/public/subjects/{code}/special-report.pdf").status_code == 200
