@@ -14,20 +14,29 @@ from app.audit import service as audit
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.errors import NotFound
-from app.kit.clock import china_today, end_of_day
+from app.kit.clock import china_date, china_today, end_of_day
 from app.records import history
 from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEY
 from app.records.models import Record, Subject
 from app.records.repository import EXITED, WITH_PARTIES, find_record, records_naming
 
 
-def _may_see(principal: Principal, record: Record) -> bool:
-    # Restricted records are for their designating agency (and administrators) only.
-    return (
-        record.visibility != "restricted"
-        or record.agency_code == principal.agency_code
-        or principal.has(Scope.admin)
-    )
+def _may_see(principal: Principal, record: Record, as_of: date | None = None) -> bool:
+    """Restricted records are for their designating agency (and administrators) only; so is an exited
+    record (repaired, expired, revoked, exited): it stops being shared at once (DOMAIN.md: repair
+    means stop publishing, stop sharing), though another agency still sees it as of a day it was
+    in force."""
+    if record.agency_code == principal.agency_code or principal.has(Scope.admin):
+        return True
+    if record.visibility == "restricted":
+        return False
+    return _in_force_on(record, as_of or china_today())
+
+
+def _in_force_on(record: Record, day: date) -> bool:
+    if record.exited_at is not None and china_date(record.exited_at) <= day:
+        return False
+    return record.publicity_end is None or record.publicity_end >= day
 
 
 def get_record(session: Session, principal: Principal, record_id: uuid.UUID) -> Record:
@@ -54,11 +63,11 @@ def subject_with_records(
     records = session.scalars(query.order_by(Record.decision_date.desc(), Record.received_at.desc())).all()
     for record in records:
         record.subject = subject
-    visible = [record for record in records if _may_see(principal, record)]
+    visible = [record for record in records if _may_see(principal, record, as_of)]
     related = [
         (party, record)
         for party, record in records_naming(session, subject.id)
-        if _may_see(principal, record)
+        if _may_see(principal, record, as_of)
     ]
     if not visible and not related and not principal.has(Scope.admin):
         raise NotFound(f"no subject with identifier {identifier}")
@@ -214,7 +223,13 @@ def list_records(
         else:
             query = query.where(Record.status == status)
     if not (agency in (None, principal.agency_code) or principal.has(Scope.admin)):
-        query = query.where(Record.visibility != "restricted")
+        # Another agency's records: shared ones in force only (as _may_see).
+        today = china_today()
+        query = query.where(
+            Record.visibility != "restricted",
+            Record.status == "active",
+            or_(Record.publicity_end.is_(None), Record.publicity_end >= today),
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
         query.options(joinedload(Record.subject), joinedload(Record.agency), WITH_PARTIES)

@@ -1,6 +1,6 @@
 """The government view "as of" a past day, and expiry by the calendar alone."""
 
-from tests.conftest import make_uscc, record_body
+from tests.conftest import POLICE, TAX, make_uscc, record_body
 
 
 def _view(http, headers, as_of=None):
@@ -36,7 +36,26 @@ def test_a_record_past_its_publicity_end_has_exited_without_any_job(http, police
     body = record_body(1, severity="general", publicity_end="2027-02-18")
     record = http.post("/v1/records", json=body, headers=police).json()
     assert record["status"] == "active"
+    clock("2027-02-19T08:00")  # (a view as of a day still to come is refused, as a check is)
     assert _view(http, police, "2027-02-18") == [("active", body["conduct"])]
     assert _view(http, police, "2027-02-19") == [("expired", body["conduct"])]
-    clock("2027-02-19T08:00")
     assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "expired"
+
+
+def test_an_exited_record_stops_being_shared_with_other_agencies_at_once(http, police, token_for, clock):
+    # DOMAIN.md: repair means stop publishing, stop sharing; an exited record leaves every sharing
+    # view at once, and still answers "as of" a day it was in force.
+    other = token_for(TAX, "records:read")
+    clock("2026-11-18T10:00")
+    record = http.post("/v1/records", json=record_body(1), headers=police).json()
+    assert _view(http, other) == [("active", record_body(1)["conduct"])]
+    clock("2026-11-20T10:00")
+    revoke = {"reason": "复议撤销", "decision_no": "复字〔2026〕9号"}
+    assert http.post(f"/v1/records/{record['id']}/revoke", json=revoke, headers=police).status_code == 200
+    assert http.get(f"/v1/subjects/{make_uscc(1)}", headers=other).status_code == 404
+    assert http.get(f"/v1/records/{record['id']}", headers=other).status_code == 404
+    listed = http.get(f"/v1/records?agency={POLICE}&status=revoked", headers=other).json()
+    assert listed["total"] == 0
+    assert _view(http, other, "2026-11-19") == [("active", record_body(1)["conduct"])]
+    # Its own agency keeps it, exited.
+    assert _view(http, police) == [("revoked", record_body(1)["conduct"])]
