@@ -333,6 +333,24 @@ def audit_checkpoint() -> None:
     typer.echo(issued["checkpoint"])
 
 
+def _read_jwks(source: str) -> dict[str, Any]:
+    """A published JWKS from a file or URL; a sentence and exit 2 when it cannot be had or is none."""
+    try:
+        if source.startswith(("http://", "https://")):
+            import httpx
+
+            document = httpx.get(source, timeout=10).raise_for_status().json()
+        else:
+            document = json.loads(Path(source).read_text(encoding="utf-8"))
+    except Exception as exc:  # any way of not getting it: the same sentence, never a traceback
+        typer.echo(f"error: cannot read the JWKS {source}: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        typer.echo(f'error: {source} is not a JWKS (an object with a "keys" list)', err=True)
+        raise typer.Exit(2)
+    return document
+
+
 @receipts_cli.command("verify")
 def receipts_verify(
     receipt: Annotated[str, typer.Argument(help="The receipt, or - to read it from standard input")],
@@ -347,15 +365,7 @@ def receipts_verify(
     from app.kit.signing import jwks_verifier
 
     text = sys.stdin.read().strip() if receipt == "-" else receipt.strip()
-    verifier = None
-    if jwks is not None:
-        if jwks.startswith(("http://", "https://")):
-            import httpx
-
-            document = httpx.get(jwks, timeout=10).raise_for_status().json()
-        else:
-            document = json.loads(Path(jwks).read_text())
-        verifier = jwks_verifier(document)
+    verifier = None if jwks is None else jwks_verifier(_read_jwks(jwks))
     try:
         payload = receipts.verify(text, verifier)
     except receipts.ReceiptInvalid as exc:
@@ -560,17 +570,9 @@ def extracts_verify(
     from app.keys import get_keyring
     from app.kit.signing import jwks_verifier
 
-    verify_jws: Callable[[str], Any]
-    if jwks is None:
-        verify_jws = get_keyring().verify_jws
-    else:
-        if jwks.startswith(("http://", "https://")):
-            import httpx
-
-            document = httpx.get(jwks, timeout=10).raise_for_status().json()
-        else:
-            document = json.loads(Path(jwks).read_text())
-        verify_jws = jwks_verifier(document)
+    verify_jws: Callable[[str], Any] = (
+        get_keyring().verify_jws if jwks is None else jwks_verifier(_read_jwks(jwks))
+    )
     verdict = verify_extract(file, manifest.read_text(), verify_jws)
     typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False))
     if not verdict.valid:

@@ -199,6 +199,15 @@ def test_registry_receipts_verify_checks_a_receipt_offline(http, police, token_f
     assert verdict["valid"] is True and verdict["payload"]["subject"] == make_uscc(1)
     bad = subprocess.run([*command, _flipped(receipt, 10, 1)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and json.loads(bad.stdout)["valid"] is False
+    # A JWKS that cannot be had, or is none: a sentence and exit 2, never a traceback.
+    (tmp_path / "list.json").write_text("[]")
+    (tmp_path / "text.json").write_text("not json")
+    for source in (tmp_path / "missing.json", tmp_path / "text.json", tmp_path / "list.json", tmp_path):
+        refused = subprocess.run(
+            [*command[:-2], "--jwks", str(source), receipt], capture_output=True, text=True, timeout=60
+        )
+        assert refused.returncode == 2, (source, refused.stderr)
+        assert refused.stderr.startswith("error:") and "Traceback" not in refused.stderr
 
 
 def test_other_things_the_registry_signs_are_not_receipts(http, token_for):
