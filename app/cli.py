@@ -73,9 +73,11 @@ def check_settings() -> None:
         typer.echo(f"error: {settings_problem(exc)}", err=True)
         raise typer.Exit(2) from None
     # Changes made from the console (imports, the expiry sweep) make their watchlists' alerts too.
-    from app.monitoring import hooks
+    from app.cases import hooks as cases
+    from app.monitoring import hooks as monitoring
 
-    hooks.install()
+    monitoring.install()
+    cases.install()  # deadlines set once the calendar knows them (a year loaded from the console)
 
 
 def wait_for_database(seconds: float) -> None:

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.cases import hooks as cases_hooks
 from app.cases.router import router as cases_router
 from app.cases.service import MAX_FILE_BYTES
 from app.catalog.router import router as catalog_router
@@ -180,6 +181,8 @@ def create_app() -> FastAPI:
     # Every change writes its outbox row for watchlists in its own transaction; alerts are made from
     # it after commit (app.monitoring.alerts).
     monitoring.install()
+    # Open cases get the deadline the calendar could not tell once it knows it (app.cases.hooks).
+    cases_hooks.install()
     # Audit verification holds record rows against their last entries: the check lives with the
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records

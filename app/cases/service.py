@@ -14,6 +14,7 @@ it. An upheld appeal grants the repair as an approved repair does.
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -133,6 +134,27 @@ def _new_case(session: Session, record: "Record", kind: str, code: str | None, *
         details["appeal_of"] = str(case.appeal_of_id)
     audit.append(session, PUBLIC_ACTOR, [audit.Event("case.submitted", "case", str(case.id), details)])
     return case
+
+
+def fill_unknown_deadlines(session: Session, events: Sequence[audit.Event], seqs: Sequence[int]) -> None:
+    """app.audit's listener: once the calendar changes, the open cases whose deadline it could not
+    tell when they were opened get one (they were missing from the overdue list for good)."""
+    if not any(event.entity_type == "calendar" for event in events):
+        return
+    calendar = catalog.workday_calendar(session)
+    filled = []
+    for case in session.scalars(select(Case).where(Case.status == "submitted", Case.due_by.is_(None))):
+        try:
+            case.due_by = calendar.add_workdays(china_date(case.submitted_at), DECISION_WORKDAYS)
+        except CalendarUnknown:
+            continue  # still beyond what the calendar knows
+        case.calendar_note = None
+        filled.append(
+            audit.Event("case.deadline_set", "case", str(case.id), {"due_by": case.due_by.isoformat()})
+        )
+    if filled:
+        session.flush()
+        audit.append(session, "registry", filled)
 
 
 def _repair_opens_on(session: Session, record: "Record") -> date:

@@ -133,3 +133,30 @@ def test_the_deciding_agency_sees_who_objected(http, police, token_for):
         headers=reviewer,
     )
     assert decided.json()["applicant"]["name"] == "测试科技有限公司1"
+
+
+def test_a_deadline_the_calendar_could_not_tell_is_set_once_it_can(http, police, token_for, clock):
+    # Filed in late December 2026, ten working days run into 2027, beyond the known calendar: no
+    # deadline. Once the administrator loads 2027's schedule, the case gets its deadline, and shows
+    # up as overdue once that passes.
+    from pathlib import Path
+
+    admin = token_for("national.credit_office", "admin")
+    record = http.post("/v1/records", json=record_body(51), headers=police).json()
+    clock("2026-12-22T10:00")
+    created = http.post(
+        "/v1/public/objections",
+        json={"record_id": record["id"], "reason": "not_mine", "statement": "不是本单位", "contact": "010-1"},
+    ).json()
+    assert created["respond_by"] is None
+    schedule = Path(__file__).resolve().parents[2] / "docs" / "calendar-2027.example.csv"
+    loaded = http.post(
+        "/v1/admin/calendar", json={"content": schedule.read_text(encoding="utf-8")}, headers=admin
+    )
+    assert loaded.status_code == 201, loaded.text
+    code = created["query_code"]
+    due_by = http.get(f"/v1/public/objections/{code}").json()["due_by"]
+    assert due_by is not None and due_by > "2026-12-31"
+    clock("2027-02-20T10:00")
+    overdue = http.get("/v1/admin/cases?overdue=true", headers=admin).json()
+    assert [case["id"] for case in overdue["items"]] == [created["id"]]
