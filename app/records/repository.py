@@ -106,8 +106,19 @@ def identifiers_reached(session: Session, record_ids: list[str]) -> dict[str, se
     parties = select(RecordParty.record_id, Subject.identifier).join(
         Subject, Subject.id == RecordParty.subject_id
     )
+    # An identifier merged into a subject leads to it (app.records.merge): the record reaches it too.
+    merged = aliased(Subject, name="merged")
+    own_merged = select(Record.id, merged.identifier).join(merged, merged.merged_into == Record.subject_id)
+    parties_merged = select(RecordParty.record_id, merged.identifier).join(
+        merged, merged.merged_into == RecordParty.subject_id
+    )
     reached: dict[str, set[str]] = {}
-    for query, column in ((own, Record.id), (parties, RecordParty.record_id)):
+    for query, column in (
+        (own, Record.id),
+        (parties, RecordParty.record_id),
+        (own_merged, Record.id),
+        (parties_merged, RecordParty.record_id),
+    ):
         for record_id, identifier in session.execute(query.where(column_in(session, column, ids))):
             reached.setdefault(str(record_id), set()).add(identifier)
     return reached

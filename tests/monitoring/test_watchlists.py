@@ -263,3 +263,22 @@ def test_another_agencys_restricted_record_is_not_named_in_an_alert(http, police
     revoked = alerts(http, headers, watchlist["id"])[-1]
     assert revoked["event"] == "record.revoked" and revoked["record_id"] is None
     assert hidden["id"] not in str(revoked)
+
+
+def test_a_watched_identifier_merged_into_another_follows_its_listings(http, police, token_for):
+    # Two codes of one company: the first merged into the second, a check on the first answers as
+    # for the second, and so do its alerts when the second is listed.
+    headers = approver(token_for)
+    admin = token_for("national.market_regulation", "admin")
+    push(http, police, 61, list_type="red", severity="general", conduct="诚信经营")
+    push(http, police, 62, list_type="red", severity="general", conduct="诚信经营")
+    watchlist = watch(http, headers, 61)
+    merged = {"from": make_uscc(61), "into": make_uscc(62), "reason": "同一企业"}
+    assert http.post("/v1/admin/subjects/merge", json=merged, headers=admin).status_code == 200
+    seen = len(alerts(http, headers, watchlist["id"]))
+    push(http, police, 63, subject={"identifier": make_uscc(62)})  # a black listing of the survivor
+    assert decision(http, headers, 61) != "clear"
+    later = alerts(http, headers, watchlist["id"])[seen:]
+    assert [(a["identifier"], a["decision_after"]) for a in later] == [
+        (make_uscc(61), decision(http, headers, 61))
+    ]
