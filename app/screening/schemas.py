@@ -24,8 +24,8 @@ MatchedOn = Literal[
     "homophone",
     "trade_name",
     "similar_name",
-    "birth_date",
-    "birth_date_differs",
+    "birth_year",
+    "birth_year_differs",
 ]
 
 
@@ -39,7 +39,11 @@ class ScreenIn(BaseModel):
     kind: SubjectKind | None = Field(
         default=None, description="A person (natural_person) or an organisation (any other kind)"
     )
-    birth_date: IsoDate | None = Field(default=None, description="A person's birth date, when known")
+    birth_date: IsoDate | None = Field(
+        default=None,
+        description="A person's birth date, when known; compared by its year only (what the masked "
+        "identity number shows): matched birth_year or birth_year_differs",
+    )
     limit: int = Field(default=10, ge=1, le=MAX_CANDIDATES)
     reference: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(printable)]

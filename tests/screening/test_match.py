@@ -47,8 +47,13 @@ def test_a_birth_date_confirms_or_tells_two_people_apart():
     score, matched = name_score(prepare("张伟"), prepare("张伟"))
     assert birth_date_score(score, matched, date(1980, 1, 1), date(1980, 1, 1)) == (
         1.0,
-        ["exact_name", "birth_date"],
+        ["exact_name", "birth_year"],
+    )
+    # Any day of that year answers alike: asking again and again must not find the exact date.
+    assert birth_date_score(score, matched, date(1980, 12, 31), date(1980, 1, 1)) == (
+        1.0,
+        ["exact_name", "birth_year"],
     )
     lower, found = birth_date_score(score, matched, date(1980, 1, 1), date(1981, 1, 1))
-    assert lower < THRESHOLD and "birth_date_differs" in found
+    assert lower < THRESHOLD and "birth_year_differs" in found
     assert birth_date_score(score, matched, None, date(1980, 1, 1)) == (score, matched)

@@ -108,7 +108,12 @@ def test_a_person_is_told_apart_by_birth_date_and_never_shown_by_number(http, to
     record = push(http, court, 7, domain="court_judgments", severity="general", related=related)
     body = _screen(http, headers, "钱老板", kind="natural_person", birth_date="1975-04-09")
     (best,) = body["candidates"]
-    assert best["matched"] == ["exact_name", "birth_date"] and best["score"] == 1.0
+    assert best["matched"] == ["exact_name", "birth_year"] and best["score"] == 1.0
+    # Another day of the same year: the same answer (the day is never confirmed).
+    same_year = _screen(http, headers, "钱老板", kind="natural_person", birth_date="1975-11-30")
+    assert [(c["score"], c["matched"]) for c in same_year["candidates"]] == [
+        (1.0, ["exact_name", "birth_year"])
+    ]
     assert best["subject"]["identifier"] == boss[:10] + "********" and boss not in str(body)
     (shown,) = best["records"]
     assert shown["id"] == record["id"] and shown["via"]["role"] == "legal_representative"
@@ -116,7 +121,7 @@ def test_a_person_is_told_apart_by_birth_date_and_never_shown_by_number(http, to
     # Another birth date: another person of the same name, below the threshold.
     other = _screen(http, headers, "钱老板", kind="natural_person", birth_date="1990-01-01")
     assert other["candidates"][0]["match"] is False
-    assert "birth_date_differs" in other["candidates"][0]["matched"]
+    assert "birth_year_differs" in other["candidates"][0]["matched"]
     # Asked for an organisation: a person is not a candidate.
     assert _screen(http, headers, "钱老板", kind="legal_person")["candidates"] == []
 
