@@ -216,12 +216,23 @@ def sweep() -> None:
     typer.echo(json.dumps({"expired": total}))
 
 
+def _writable(path: Path) -> None:
+    """A file the command can write, or a sentence and exit 2 (no traceback, nothing half-written)."""
+    if path.is_dir():
+        typer.echo(f"error: {path} is a directory: give a file name", err=True)
+        raise typer.Exit(2)
+    if not path.parent.is_dir():
+        typer.echo(f"error: the directory {path.parent} does not exist", err=True)
+        raise typer.Exit(2)
+
+
 @cli.command()
 def backup(path: Annotated[Path, typer.Argument(help="Where to write the backup (.jsonl.gz)")]) -> None:
     """Write every table to one portable file (SQLite or PostgreSQL alike)."""
     from app import backup as backups
     from app.db import get_engine
 
+    _writable(path)
     with get_engine().connect() as connection, connection.begin():
         counts = backups.backup(connection, path)
     typer.echo(json.dumps({"backup": str(path), "rows": counts}))
@@ -499,6 +510,7 @@ def records_export(
     from app.records import transfer
 
     fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
+    _writable(path)
     prepare_database()
     with (
         session_scope(writing=False) as session,

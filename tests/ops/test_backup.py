@@ -238,3 +238,15 @@ def test_a_backup_cut_inside_its_compressed_stream_is_refused_in_a_sentence(tmp_
         backup.public_keys(cut) and list(backup._lines(cut))
     missing = CliRunner().invoke(cli, ["restore", str(tmp_path / "nowhere.gz")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_a_backup_or_export_into_a_missing_directory_is_a_sentence(tmp_path):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    for command in (["backup"], ["records", "export"]):
+        for path in (tmp_path / "missing" / "out.jsonl.gz", tmp_path):
+            result = CliRunner().invoke(cli, [*command, str(path)])
+            assert result.exit_code == 2, (command, path, result.output)
+            assert result.stderr.startswith("error:") and not list((tmp_path).glob("**/out*"))
