@@ -63,6 +63,7 @@ FILE_SIGNATURES = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
 }
 PUBLIC_ACTOR = "public"
+DEADLINES_ACTOR = "system:case-deadlines"  # deadlines set once the calendar knows them
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def fill_unknown_deadlines(session: Session, events: Sequence[audit.Event], seqs
         )
     if filled:
         session.flush()
-        audit.append(session, "registry", filled)
+        audit.append(session, DEADLINES_ACTOR, filled)
 
 
 def _repair_opens_on(session: Session, record: "Record") -> date:
