@@ -247,8 +247,8 @@ def privacy(request: Request) -> HTMLResponse:
 
 def _organisation_code(q: str) -> str | None:
     """The query as a valid unified social credit code (GB 32100-2015), or None; never a resident
-    identity number, even one whose last character happens to check as a code's (the page never
-    shows a full identity number)."""
+    identity number that is not also a valid code (app.kit.identifiers.looks_personal: one that is
+    both names an organisation, and the lookups reach organisations only)."""
     code = typed_code(q)
     if looks_personal(code):
         return None
