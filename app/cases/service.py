@@ -184,7 +184,15 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
         )
     first_allowed = _repair_opens_on(session, record)
     if china_today() < first_allowed:
-        # NDRC Order No. 36: repair only after the minimum publicity period.
+        # NDRC Order No. 36: repair only after the minimum publicity period. The first day tells the
+        # decision date and severity: named only for a record the public sees anyway; the subject of
+        # another has it in the repair notice served with the listing (信用修复告知书).
+        if not repository.record_in_public_force(session, record.id, china_today()):
+            raise MinimumPeriodNotElapsed(
+                "credit repair of this record cannot be applied for yet: the repair notice served "
+                "with the listing decision (信用修复告知书) gives the first day",
+                first_allowed_date=None,
+            )
         raise MinimumPeriodNotElapsed(
             f"credit repair of this record can be applied for from {first_allowed}",
             first_allowed_date=first_allowed.isoformat(),

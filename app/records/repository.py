@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from app.catalog import service as catalog
 from app.db import column_in
 from app.kit.clock import end_of_day
-from app.kit.identifiers import typed_code
+from app.kit.identifiers import minor_on, typed_code
 from app.records import history
 from app.records.models import Record, RecordParty, Subject
 
@@ -346,6 +346,19 @@ def not_personal() -> Any:
     its owner's identity number. A hit on a person's number would confirm a guess (API.md, Second
     release); persons are opened by ref."""
     return and_(Subject.kind != "natural_person", Subject.identifier_type != "resident_id")
+
+
+def record_in_public_force(session: Session, record_id: uuid.UUID, today: date) -> bool:
+    """Whether the public sees this record today (in_public_force, and not about a minor then)."""
+    row = session.execute(
+        select(Subject.birth_date, Record.decision_date)
+        .select_from(Record)
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.id == record_id, in_public_force(today))
+    ).first()
+    return row is not None and not (
+        row.birth_date is not None and minor_on(row.birth_date, row.decision_date)
+    )
 
 
 def in_public_force(today: Any) -> Any:

@@ -93,6 +93,13 @@ def test_repair_before_the_minimum_period_names_the_first_allowed_date(http, pol
     assert answer.json()["error"] == "minimum_period_not_elapsed"
     assert answer.json()["first_allowed_date"] == "2026-08-28"
     assert _cases() == 0
+    # A record the public does not see: the refusal tells a stranger nothing of its dates (its
+    # subject has the repair notice).
+    hidden = _listed(http, police, clock, n=2, visibility="shared")
+    clock("2026-07-01T10:00")
+    refused = http.post("/v1/public/repairs", json=_repair(hidden["id"]))
+    assert refused.status_code == 422 and refused.json()["error"] == "minimum_period_not_elapsed"
+    assert refused.json()["first_allowed_date"] is None and "2026" not in refused.json()["detail"]
 
 
 def test_a_court_listing_is_not_repaired_by_the_credit_office(http, token_for, clock):
