@@ -35,6 +35,7 @@ from app.records.search_index import (
     Wanted,
     candidates,
     index_key,
+    is_exact,
     wanted,
 )
 
@@ -136,6 +137,26 @@ def _identifier_hit(connection: Connection, identifier: str) -> uuid.UUID | None
     return repository.organisation_by_identifier(connection, identifier)
 
 
+def _scored(found: list[Candidate], query: Wanted) -> list[tuple[float, uuid.UUID, str | None]]:
+    """(score, subject, the index key of the name that matched), best first."""
+    scored: list[tuple[float, uuid.UUID, str | None]] = [
+        (value, c.subject_id, c.folded) for c in found if (value := score(c, query)) > 0
+    ]
+    scored.sort(key=lambda entry: -entry[0])
+    return scored
+
+
+def _only_hidden_names_exact(found: list[Candidate], query: Wanted, faces: dict[uuid.UUID, Any]) -> bool:
+    """Whether names matched the query exactly and none of them is one the public sees (carried by a
+    record in public force)."""
+    exact = [candidate for candidate in found if is_exact(candidate, query)]
+    return bool(exact) and not any(
+        candidate.subject_id in faces
+        and any(index_key(name) == candidate.folded for name in faces[candidate.subject_id].names)
+        for candidate in exact
+    )
+
+
 def search(connection: Connection, q: str, limit: int, today: date) -> dict[str, Any]:
     limit = max(1, min(limit, MAX_LIMIT))
     q = q.strip()
@@ -149,6 +170,8 @@ def search(connection: Connection, q: str, limit: int, today: date) -> dict[str,
         return {"items": [], "total": 0, "limit": limit, "note": NO_RESULT_NOTE}
     # (score, subject, the index key of the name that matched; None for an identifier)
     scored: list[tuple[float, uuid.UUID, str | None]] = []
+    found: list[Candidate] = []
+    query: Wanted | None = None
     by_identifier = _identifier_hit(connection, identifier)
     if by_identifier is not None:
         scored.append((1000.0, by_identifier, None))
@@ -161,17 +184,21 @@ def search(connection: Connection, q: str, limit: int, today: date) -> dict[str,
                 "q", f"give at least {MIN_QUERY} characters of a name, or an organisation's full identifier"
             )
         query = wanted(stem)
-        for candidate in candidates(connection, query, today, enough=MAX_LIMIT):
-            value = score(candidate, query)
-            if value > 0:
-                scored.append((value, candidate.subject_id, candidate.folded))
-        scored.sort(key=lambda entry: -entry[0])
+        found = candidates(connection, query, today, enough=MAX_LIMIT)
+        scored = _scored(found, query)
     # The best-ranked subjects only are opened (each costs a probe of its records): twice the page,
     # so that names no public record carries can drop out and the page still fills, and `total`
     # counts the matches among them.
     examined = min(CANDIDATES, max(2 * limit, EXAMINED_AT_LEAST))
     subject_ids = list(dict.fromkeys(subject_id for _, subject_id, _ in scored))[:examined]
     faces = public_faces(connection, subject_ids, today)
+    if query is not None and _only_hidden_names_exact(found, query, faces):
+        # The search stopped at names the public may not see: stopping there would tell that such a
+        # name exists (its homophones missing from the answer), so it goes on as if none had.
+        found = candidates(connection, query, today, enough=MAX_LIMIT, stop_on_exact=False)
+        scored = _scored(found, query)
+        subject_ids = list(dict.fromkeys(subject_id for _, subject_id, _ in scored))[:examined]
+        faces = public_faces(connection, subject_ids, today)
     # Each subject's best match among the names its records in public force carry: a name that only a
     # shared, restricted or exited record carries matches nothing.
     chosen: dict[uuid.UUID, tuple[float, str | None]] = {}

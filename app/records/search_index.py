@@ -440,16 +440,27 @@ def second_tiers(connection: Connection, wanted: Wanted, found: int, enough: int
     return more
 
 
+def is_exact(candidate: Candidate, wanted: Wanted) -> bool:
+    """The name itself, with or without its place."""
+    return candidate.core == wanted.stem or candidate.trade == wanted.trade
+
+
 def candidates(
-    connection: Connection, wanted: Wanted, today: date, enough: int, scope: Scope = PUBLIC
+    connection: Connection,
+    wanted: Wanted,
+    today: date,
+    enough: int,
+    scope: Scope = PUBLIC,
+    stop_on_exact: bool = True,
 ) -> list[Candidate]:
     """Cheapest first, each step one round trip. A query that matches a name exactly, by prefix or
     inside it is not a typo: homophones are looked for only while fewer than `enough` subjects were
     found, and the costly similarity search (which reads the posting lists of every trigram) only
-    when nothing was."""
+    when nothing was. With `stop_on_exact` off, an exact match does not end the search (the caller
+    found that only names the public may not see matched exactly)."""
     found = _ask(connection, today, exact_tiers(connection, wanted), scope)
-    if any(candidate.core == wanted.stem or candidate.trade == wanted.trade for candidate in found):
-        return found  # the name itself, with or without its place: what was typed exists
+    if stop_on_exact and any(is_exact(candidate, wanted) for candidate in found):
+        return found  # what was typed exists
     subjects = len({candidate.subject_id for candidate in found})
     found += _ask(connection, today, second_tiers(connection, wanted, subjects, enough), scope)
     return found or _fuzzy_tier(connection, today, wanted, scope)

@@ -227,6 +227,25 @@ def test_the_new_ways_find_only_names_in_public_force(http, police, clock):
     assert names == ["枣庄市宝蜜食品有限公司"]
 
 
+def test_a_name_only_a_hidden_record_carries_does_not_stop_the_search(http, police, clock):
+    # One company, published under one name, shared under another; another company publicly under a
+    # homophone of that other name. Asked for the hidden name, the search must answer as if it did
+    # not exist: the homophone, exactly as when asked for the homophone itself (stopping at the hidden
+    # name's exact match left it out, telling that the hidden name exists).
+    clock(TODAY)
+    published = record_body(73, subject={"name": "枣庄市甲乙商贸有限公司"})
+    hidden = record_body(74, subject={"identifier": make_uscc(73), "name": "枣庄市保密通讯有限公司"})
+    hidden["visibility"] = "shared"
+    homophone = record_body(75, subject={"name": "枣庄市宝蜜通讯有限公司"})
+    answer = http.post("/v1/records/batch", json={"records": [published, hidden, homophone]}, headers=police)
+    assert answer.status_code == 200 and answer.json()["created"] == 3, answer.text
+
+    def names(query):
+        return [item["name"] for item in http.get("/v1/public/search", params={"q": query}).json()["items"]]
+
+    assert names("保密通讯") == names("宝蜜通讯") == ["枣庄市宝蜜通讯有限公司"]
+
+
 def test_a_code_merged_into_another_subject_finds_the_subject_it_leads_to(http, police, token_for):
     # The entity page under the old code shows the surviving subject's records; the search by that
     # code must not answer "nothing found" for the same entity.
