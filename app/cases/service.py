@@ -13,6 +13,7 @@ it. An upheld appeal grants the repair as an approved repair does.
 """
 
 import hashlib
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.audit import service as audit
 from app.auth.scopes import Scope
@@ -91,16 +92,30 @@ def _open_record(session: Session, record_id: uuid.UUID) -> "Record":
     return record
 
 
-def _refuse_second_open_case(session: Session, record: "Record", kind: str) -> None:
+def _same_applicant(contact: str) -> str:
+    """A contact as compared for duplicates: spacing, dashes and case aside."""
+    return re.sub(r"[\s\-()（）]", "", contact).casefold()
+
+
+def _refuse_second_open_case(session: Session, record: "Record", kind: str, *contacts: str) -> None:
+    """One open case of a kind per record and applicant: the same applicant follows the first with
+    its query code. Another applicant's case never holds this one back: the registry does not know
+    who the subject is, so a stranger's application (or objection) must not take the subject's place
+    (国办发〔2020〕49号: the subject may apply for repair and raise objections; each is answered)."""
     serialize_writers(session)  # two applications at once: the second sees the first
     # A pending appeal is the repair still under way: no second repair beside it.
     kinds = ("repair", "appeal") if kind == "repair" else (kind,)
-    open_case = session.scalar(
-        select(Case.id).where(Case.record_id == record.id, Case.kind.in_(kinds), Case.status == "submitted")
+    appealed = aliased(Case)  # an appeal is its repair's applicant's too, whatever contact it gave
+    open_contacts = session.execute(
+        select(Case.contact, appealed.contact)
+        .outerjoin(appealed, appealed.id == Case.appeal_of_id)
+        .where(Case.record_id == record.id, Case.kind.in_(kinds), Case.status == "submitted")
     )
-    if open_case is not None:
+    applicant = {_same_applicant(contact) for contact in contacts}
+    if any(_same_applicant(contact) in applicant for row in open_contacts for contact in row if contact):
         raise CaseAlreadyOpen(
-            f"a {kind} case on record {record.id} is already open; follow it with its query code"
+            f"a {kind} case of this applicant on record {record.id} is already open; "
+            "follow it with its query code"
         )
 
 
@@ -197,7 +212,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
             f"credit repair of this record can be applied for from {first_allowed}",
             first_allowed_date=first_allowed.isoformat(),
         )
-    _refuse_second_open_case(session, record, "repair")
+    _refuse_second_open_case(session, record, "repair", body.applicant.contact)
     code = new_query_code()
     case = _new_case(
         session,
@@ -216,7 +231,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
 
 def raise_objection(session: Session, body: ObjectionIn) -> Opened:
     record = _open_record(session, body.record_id)
-    _refuse_second_open_case(session, record, "objection")
+    _refuse_second_open_case(session, record, "objection", body.contact)
     code = new_query_code()
     case = _new_case(
         session,
@@ -230,7 +245,10 @@ def raise_objection(session: Session, body: ObjectionIn) -> Opened:
         evidence=[],
     )
     # The record keeps applying, flagged, until the agency answers.
-    lifecycle.set_under_objection(session, record, True, PUBLIC_ACTOR, "record.objection_raised")
+    if record.under_objection:  # flagged already by another applicant's objection
+        lifecycle.note_event(session, record, PUBLIC_ACTOR, "record.objection_raised", case_id=str(case.id))
+    else:
+        lifecycle.set_under_objection(session, record, True, PUBLIC_ACTOR, "record.objection_raised")
     return Opened(case, code)
 
 
@@ -285,7 +303,8 @@ def appeal(session: Session, repair: Case, body: AppealIn) -> Case:
             f"the rejection could be appealed until {deadline}", appeal_by=deadline.isoformat()
         )
     record = _open_record(session, repair.record_id)
-    _refuse_second_open_case(session, record, "repair")  # a new repair applied for meanwhile
+    # A new repair the same applicant applied for meanwhile.
+    _refuse_second_open_case(session, record, "repair", repair.contact, body.contact)
     case = _new_case(
         session,
         record,
@@ -488,8 +507,10 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
             reason=body.reason,
             case_id=str(case.id),
         )
-    if case.kind == "objection":
+    if case.kind == "objection" and not _other_open_objection(session, case):
         lifecycle.set_under_objection(session, record, False, actor, "record.objection_decided")
+    elif case.kind == "objection":  # another applicant's objection still awaits its answer
+        lifecycle.note_event(session, record, actor, "record.objection_decided", case_id=str(case.id))
     else:
         lifecycle.note_event(
             session, record, actor, f"record.{case.kind}_decided", case_id=str(case.id), outcome=body.outcome
@@ -513,6 +534,18 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
         details["appeal_by"] = case.appeal_by.isoformat()
     audit.append(session, actor, [audit.Event("case.decided", "case", str(case.id), details)])
     return case
+
+
+def _other_open_objection(session: Session, case: Case) -> bool:
+    return (
+        session.scalar(
+            select(Case.id)
+            .where(Case.record_id == case.record_id, Case.kind == "objection", Case.status == "submitted")
+            .where(Case.id != case.id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _document(session: Session, case: Case, record: "Record") -> dict[str, Any]:

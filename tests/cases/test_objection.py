@@ -160,3 +160,23 @@ def test_a_deadline_the_calendar_could_not_tell_is_set_once_it_can(http, police,
     clock("2027-02-20T10:00")
     overdue = http.get("/v1/admin/cases?overdue=true", headers=admin).json()
     assert [case["id"] for case in overdue["items"]] == [created["id"]]
+
+
+def test_a_second_applicants_objection_is_taken_and_the_flag_stays_until_both_are_answered(
+    http, police, token_for
+):
+    # A stranger's objection must not stand in for the subject's own: each applicant has its case.
+    record, reviewer, first = _setup(http, police, token_for)
+    again = http.post("/v1/public/objections", json=_objection(record["id"], contact=" 138-0000 0000 "))
+    assert again.status_code == 409 and again.json()["error"] == "case_already_open"
+    second = http.post("/v1/public/objections", json=_objection(record["id"], contact="13900000000"))
+    assert second.status_code == 201
+    dismiss = {"outcome": "dismissed", "reason": "记载无误"}
+    assert http.post(f"/v1/cases/{first['id']}/decision", json=dismiss, headers=reviewer).status_code == 200
+    assert _record(http, police, record["id"])["under_objection"] is True
+    assert (
+        http.post(f"/v1/cases/{second.json()['id']}/decision", json=dismiss, headers=reviewer).status_code
+        == 200
+    )
+    after = _record(http, police, record["id"])
+    assert after["under_objection"] is False and after["version"] == 3  # flagged once, cleared once

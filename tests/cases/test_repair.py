@@ -137,6 +137,34 @@ def test_one_open_repair_per_record_and_a_new_one_after_rejection(http, police, 
     assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "active"
 
 
+def test_a_strangers_repair_does_not_hold_back_the_subjects_own(http, police, token_for, clock):
+    # The registry cannot tell the subject from a stranger: another applicant's open repair must not
+    # block the subject's application; the same applicant, however typed, follows its first case.
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    stranger = http.post(
+        "/v1/public/repairs", json=_repair(record["id"], applicant={"name": "某人", "contact": "13700000000"})
+    )
+    assert stranger.status_code == 201
+    own = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert own.status_code == 201
+    retyped = _repair(record["id"], applicant={"name": "测试科技有限公司1", "contact": "0632 1234567"})
+    assert http.post("/v1/public/repairs", json=retyped).json()["error"] == "case_already_open"
+    approve = {"outcome": "approved", "reason": "已履行"}
+    approved = http.post(f"/v1/cases/{own.json()['id']}/decision", json=approve, headers=reviewer)
+    assert approved.status_code == 200
+    # The stranger's case is then closed as rejected, its decision saying the record exited.
+    refused = http.post(f"/v1/cases/{stranger.json()['id']}/decision", json=approve, headers=reviewer)
+    assert refused.status_code == 409 and refused.json()["error"] == "record_not_active"
+    reject = {"outcome": "rejected", "reason": "已修复"}
+    assert (
+        http.post(f"/v1/cases/{stranger.json()['id']}/decision", json=reject, headers=reviewer).status_code
+        == 200
+    )
+    assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "repaired"
+
+
 def test_only_the_designating_agency_decides_and_only_once(http, police, token_for, clock):
     reviewer = token_for("national.public_security", "cases:review")
     other = token_for(COURT, "cases:review")
