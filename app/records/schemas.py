@@ -222,8 +222,11 @@ class RevokeIn(BaseModel):
 
 class BatchIn(BaseModel):
     # Items stay raw here so that one bad item is reported by its index instead of failing the batch.
-    records: list[dict[str, Any]] = Field(
-        max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} RecordIn objects"
+    # `Any`, not `dict`: an item that is no object at all (null, a string) is that item's error too.
+    records: list[Any] = Field(
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} RecordIn objects",
+        json_schema_extra={"items": {"$ref": "#/components/schemas/RecordIn"}},
     )
 
 

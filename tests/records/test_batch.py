@@ -74,8 +74,18 @@ def test_batch_over_ten_thousand_is_refused_whole(http, police):
 
 def test_empty_batch_and_non_object_items(http, police):
     assert http.post("/v1/records/batch", json={"records": []}, headers=police).status_code == 422
-    answer = http.post("/v1/records/batch", json={"records": [record_body(1), "junk"]}, headers=police)
-    assert answer.status_code == 422
+    # An item that is no object at all is that item's error, as any other bad item: the rest is stored.
+    items = [record_body(1), "junk", None, 7, [record_body(2)]]
+    answer = http.post("/v1/records/batch", json={"records": items}, headers=police)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["created"], body["errors"]) == (1, 4)
+    assert [(r["index"], r["status"], r.get("error")) for r in body["results"][1:]] == [
+        (index, "error", "validation_error") for index in range(1, 5)
+    ]
+    assert _records() == 1
+    whole = http.post("/v1/records/batch", json={"records": "junk"}, headers=police)
+    assert whole.status_code == 422 and whole.json()["fields"][0]["field"] == "records"
 
 
 def test_a_database_failure_mid_batch_stores_nothing(http, police, monkeypatch):
