@@ -25,6 +25,7 @@ from app.exchange.router import router as exchange_router
 from app.health import router as health_router
 from app.kit.gcpause import freeze_startup_objects, thaw
 from app.kit.limits import BodyLimit, RouteLimit
+from app.kit.head import HeadAsGet
 from app.kit.observe import RequestObserver, start_log_writer, stop_log_writer
 from app.kit.routing import skip_routers_by_prefix
 from app.kit.secureheaders import SecurityHeaders
@@ -187,6 +188,7 @@ def create_app() -> FastAPI:
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records
     app.add_exception_handler(PageError, page_error)
+    app.add_middleware(HeadAsGet)
     _install_limits(app)
     app.add_middleware(RequestObserver)
     # A request is matched against the routers in this order (the most frequent first: health
