@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.kit.dates import DecisionDate
 from app.kit.text import text
 from app.records.schemas import RecordIn
 
@@ -76,6 +77,14 @@ class FinalizeIn(BaseModel):
     considered: text(2000) | None = Field(  # type: ignore[valid-type]
         default=None,
         description="How the subject's statement was weighed; required when a statement was received",
+    )
+    decision_date: DecisionDate | None = Field(
+        default=None,
+        description="The day of the listing decision, made after the statement period or once the "
+        "statement was received; default: today (China). The record carries it, not the notice's date",
+    )
+    decision_no: text(100) | None = Field(  # type: ignore[valid-type]
+        default=None, description="The listing decision's number; default: the one the notice gave"
     )
 
 

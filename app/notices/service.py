@@ -235,8 +235,12 @@ def finalize(session: Session, principal: Principal, notice_id: uuid.UUID, body:
         raise ValidationFailed.one(
             "considered", "the subject stated a defence: say how it was considered before listing"
         )
-    item = RecordIn.model_validate(notice.body)
-    from_notice = ingest.FromNotice(notice.id, china_date(notice.created_at))
+    decided = {"decision_date": _decision_day(notice, body.decision_date).isoformat()}
+    if body.decision_no is not None:
+        decided["decision_no"] = body.decision_no
+    item = RecordIn.model_validate(notice.body | decided)
+    as_notified = RecordIn.model_validate(notice.body)
+    from_notice = ingest.FromNotice(notice.id, china_date(notice.created_at), as_notified)
     (outcome,) = ingest.ingest(session, principal, [item], from_notice)
     if outcome.error is not None:
         raise outcome.error
@@ -261,6 +265,28 @@ def finalize(session: Session, principal: Principal, notice_id: uuid.UUID, body:
     )
     assert outcome.id is not None
     return outcome.id
+
+
+def _decision_day(notice: Notice, given: date | None) -> date:
+    """The listing decision comes after the subject was heard (国办发〔2020〕49号 (八): told before
+    listing, with the right to state a defence): not before the statement period ended, or before
+    the statement received, and not later than today."""
+    today = china_today()
+    day = given or today
+    heard_by = (
+        china_date(notice.stated_at)
+        if notice.stated_at is not None
+        else notice.respond_by + timedelta(days=1)
+    )
+    if day > today:
+        raise ValidationFailed.one("decision_date", f"{day} is in the future (today is {today})")
+    if day < heard_by:
+        why = "the statement was received" if notice.stated_at is not None else "the statement period ended"
+        raise ValidationFailed.one(
+            "decision_date",
+            f"{day} is before the subject was heard: the listing is decided from {heard_by}, once {why}",
+        )
+    return day
 
 
 def withdraw(session: Session, principal: Principal, notice_id: uuid.UUID, body: WithdrawIn) -> Notice:

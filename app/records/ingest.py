@@ -6,7 +6,7 @@ in the request's transaction.
 import hashlib
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -100,6 +100,9 @@ class FromNotice:
     # The agency gave the registry the listing on this day; the statement period that followed does
     # not make the push late.
     notified_on: date
+    # The listing as the agency notified it, before the decision date was set at finalizing: what a
+    # retried push of that body is recognized by.
+    as_notified: RecordIn | None = None
 
 
 def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: bool = False) -> Resolved:
@@ -351,7 +354,11 @@ def ingest(
     for index, raw in enumerate(raw_items):
         try:
             item = raw if isinstance(raw, RecordIn) else RecordIn.model_validate(raw)
-            valid.append((index, resolve(item, ctx, received_on, notified=from_notice is not None)))
+            resolved = resolve(item, ctx, received_on, notified=from_notice is not None)
+            if from_notice is not None and from_notice.as_notified is not None:
+                pushed = _content_hash(from_notice.as_notified, resolved.publicity_end, resolved.visibility)
+                resolved = replace(resolved, content_hash=pushed)
+            valid.append((index, resolved))
         except ValidationError as exc:
             outcomes[index] = Outcome(index, "error", error=ValidationFailed(pydantic_fields(exc.errors())))
         except RegistryError as exc:

@@ -284,3 +284,33 @@ def test_a_correction_that_makes_a_listing_serious_needs_the_notice_too(http, po
     told = http.post("/v1/records", json=record_body(41, severity="general"), headers=police).json()
     answer = http.patch(f"/v1/records/{told['id']}", json=raised, headers=police | {"If-Match": "1"})
     assert answer.status_code == 200 and answer.json()["severity"] == "serious"
+
+
+def test_the_listing_is_decided_after_the_subject_was_heard(http, police, notified, clock):
+    # 国办发〔2020〕49号 (八): the subject is told, and may state a defence, before the listing decision;
+    # the record is decided when finalized (today by default), never on the day the notice carried.
+    clock("2026-11-30T10:00")
+    url = f"/v1/notices/{notified['id']}/finalize"
+    for day in ("2026-11-18", "2026-11-27"):  # the notice's own date; the statement period's last day
+        before = http.post(url, json={"decision_date": day}, headers=police)
+        assert before.status_code == 422 and before.json()["fields"][0]["field"] == "decision_date"
+        assert "2026-11-28" in before.json()["detail"]
+    future = http.post(url, json={"decision_date": "2026-12-01"}, headers=police)
+    assert future.status_code == 422 and future.json()["fields"][0]["field"] == "decision_date"
+    record = http.post(url, json={"decision_no": "公罚决〔2026〕9号"}, headers=police).json()
+    assert record["decision_date"] == "2026-11-30" and record["decision_no"] == "公罚决〔2026〕9号"
+    assert record["publicity_end"][4:] in ("-11-29", "-11-30"), record  # the period runs from the decision
+
+
+def test_a_statement_received_lets_the_decision_come_before_respond_by(http, police, notified, clock):
+    clock("2026-11-24T10:00")
+    stated = http.post(
+        f"/v1/public/notices/{notified['query_code']}/statement",
+        json={"statement": "无异议", "contact": "13800000000"},
+    )
+    assert stated.status_code == 201
+    url = f"/v1/notices/{notified['id']}/finalize"
+    early = http.post(url, json={"considered": "已复核", "decision_date": "2026-11-23"}, headers=police)
+    assert early.status_code == 422 and "2026-11-24" in early.json()["detail"]
+    record = http.post(url, json={"considered": "已复核"}, headers=police).json()
+    assert record["decision_date"] == "2026-11-24"
