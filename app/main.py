@@ -24,8 +24,8 @@ from app.exchange import schedule as extracts_schedule
 from app.exchange.router import router as exchange_router
 from app.health import router as health_router
 from app.kit.gcpause import freeze_startup_objects, thaw
-from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.head import HeadAsGet
+from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver, start_log_writer, stop_log_writer
 from app.kit.routing import skip_routers_by_prefix
 from app.kit.secureheaders import SecurityHeaders
