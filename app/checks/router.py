@@ -72,7 +72,18 @@ async def check_batch(request: Request, principal: ChecksWrite) -> Response:
     with no_gc_pauses():
         items = await _batch_items(request)
         results = await flows.check_batch(_store(request), principal, items)
-        return _json(b'{"results":[' + b",".join(result.json for result in results) + b"]}")
+        return _json(_joined(results))
+
+
+def _joined(results: list[flows.Answered | flows.Refused]) -> bytes:
+    """`{"results": [...]}` in one copy of the answers' bytes (a batch's answer is ~30 MB)."""
+    parts: list[bytes | memoryview] = [b'{"results":[']
+    for number, result in enumerate(results):
+        if number:
+            parts.append(b",")
+        parts += result.parts
+    parts.append(b"]}")
+    return b"".join(parts)
 
 
 class _RawBatch(BaseModel):
