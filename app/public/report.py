@@ -28,6 +28,7 @@ from app.kit.pdffonts import cjk_font
 from app.kit.signing import SignatureError, canonical_json
 from app.public.models import PublicReport
 from app.public.view import KIND_ZH, LIST_ZH, SEVERITY_ZH, PublicSubject
+from app.records.schemas import LISTING_BASIS_ZH
 
 log = logging.getLogger(__name__)
 
@@ -428,6 +429,8 @@ def render_pdf(content: dict[str, Any]) -> bytes:
             [para("失信/守信行为"), para(record["conduct"])],
             [para("依据"), para(record["legal_basis"])],
         ]
+        if record.get("listing_basis"):  # a court's listing: its ground (法释〔2017〕7号 第六条（三）)
+            rows.insert(6, [para("失信情形"), para(LISTING_BASIS_ZH[record["listing_basis"]])])
         for party in record.get("related", []):
             rows.append([para(party["role_zh"]), para(f"{party['name']}（{party['identifier']}）")])
         if record.get("status") == "repaired":

@@ -43,12 +43,14 @@ from app.notices.schemas import StatementIn
 from app.public import report, search, view
 from app.ratelimit import limiter
 from app.records.errors import RecordNotActive
+from app.records.schemas import LISTING_BASIS_ZH
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
 templates.env.globals |= {
     "KIND_ZH": view.KIND_ZH,
     "LIST_ZH": view.LIST_ZH,
+    "LISTING_BASIS_ZH": LISTING_BASIS_ZH,
     "SEVERITY_ZH": view.SEVERITY_ZH,
     "CHINA": CHINA,
 }

@@ -34,6 +34,16 @@ ListingBasis = Literal[
     "violates_consumption_order",  # (五) 违反限制消费令
     "refuses_settlement_agreement",  # (六) 无正当理由拒不履行执行和解协议
 ]
+# The same grounds as a court's listing publishes them (法释〔2017〕7号 第六条（三）: the dishonest
+# conduct's specific circumstances are part of what is published).
+LISTING_BASIS_ZH = {
+    "refuses_despite_ability": "有履行能力而拒不履行生效法律文书确定义务",
+    "obstructs_enforcement": "以伪造证据、暴力、威胁等方法妨碍、抗拒执行",
+    "evades_enforcement": "以虚假诉讼、虚假仲裁或者以隐匿、转移财产等方法规避执行",
+    "violates_property_report": "违反财产报告制度",
+    "violates_consumption_order": "违反限制消费令",
+    "refuses_settlement_agreement": "无正当理由拒不履行执行和解协议",
+}
 # Why a listing ends other than by repair, expiry or revocation (法释〔2017〕7号 第十条).
 ExitReason = Literal["obligations_performed", "settled", "other_lawful"]
 

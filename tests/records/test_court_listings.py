@@ -1,5 +1,9 @@
 """Court listings follow the court's rules (法释〔2017〕7号), and red lists their own validity."""
 
+import io
+
+from pypdf import PdfReader
+
 from tests.checks.helpers import approver, check
 from tests.conftest import COURT, make_uscc, record_body
 
@@ -134,3 +138,20 @@ def test_only_a_court_makes_a_court_listing(http, token_for):
         assert batch["results"][0]["status"] == "error" and batch["created"] == 0
     court = token_for("zaozhuang.court", "records:write")
     assert http.post("/v1/records", json=body, headers=court).status_code == 201
+
+
+def test_a_court_listing_publishes_its_ground_on_the_page_and_in_the_report(http, token_for):
+    # 法释〔2017〕7号 第六条（三）: the dishonest conduct's specific circumstances are published.
+    court = token_for(COURT, "records:write", "records:read")
+    body = _court_listing(7, listing_basis="violates_consumption_order")
+    assert http.post("/v1/records", json=body, headers=court).status_code == 201
+    identifier = body["subject"]["identifier"]
+    public = http.get(f"/v1/public/subjects/{identifier}").json()
+    assert public["records"][0]["listing_basis"] == "violates_consumption_order"
+    page = http.get(f"/subjects/{identifier}").text
+    assert "失信情形" in page and "违反限制消费令" in page
+    pdf = http.get(f"/v1/public/subjects/{identifier}/report.pdf").content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "违反限制消费令" in text.replace("\n", "")
+    # A court listing is not repaired by the registry (第十条): the page sends the debtor to the court.
+    assert f"/records/{public['records'][0]['id']}/repair" not in page and "向执行法院申请" in page
