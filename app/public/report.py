@@ -429,7 +429,7 @@ def render_pdf(content: dict[str, Any]) -> bytes:
             [para("失信/守信行为"), para(record["conduct"])],
             [para("依据"), para(record["legal_basis"])],
         ]
-        if record.get("listing_basis"):  # a court's listing: its ground (法释〔2017〕7号 第六条（三）)
+        if record.get("listing_basis"):  # a court's listing: its ground (法释〔2017〕7号 第六条（四）)
             rows.insert(6, [para("失信情形"), para(LISTING_BASIS_ZH[record["listing_basis"]])])
         for party in record.get("related", []):
             rows.append([para(party["role_zh"]), para(f"{party['name']}（{party['identifier']}）")])

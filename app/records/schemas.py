@@ -34,7 +34,7 @@ ListingBasis = Literal[
     "violates_consumption_order",  # (五) 违反限制消费令
     "refuses_settlement_agreement",  # (六) 无正当理由拒不履行执行和解协议
 ]
-# The same grounds as a court's listing publishes them (法释〔2017〕7号 第六条（三）: the dishonest
+# The same grounds as a court's listing publishes them (法释〔2017〕7号 第六条（四）: the dishonest
 # conduct's specific circumstances are part of what is published).
 LISTING_BASIS_ZH = {
     "refuses_despite_ability": "有履行能力而拒不履行生效法律文书确定义务",

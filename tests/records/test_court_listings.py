@@ -141,7 +141,7 @@ def test_only_a_court_makes_a_court_listing(http, token_for):
 
 
 def test_a_court_listing_publishes_its_ground_on_the_page_and_in_the_report(http, token_for):
-    # 法释〔2017〕7号 第六条（三）: the dishonest conduct's specific circumstances are published.
+    # 法释〔2017〕7号 第六条（四）: the dishonest conduct's specific circumstances are published.
     court = token_for(COURT, "records:write", "records:read")
     body = _court_listing(7, listing_basis="violates_consumption_order")
     assert http.post("/v1/records", json=body, headers=court).status_code == 201
