@@ -103,6 +103,7 @@ def record_line(values: dict[str, Any]) -> dict[str, Any]:
         "publicity_end": end.isoformat() if end is not None else None,
         "visibility": values["visibility"],
         "listing_basis": values["listing_basis"],
+        "performance": values["performance"],
         "under_objection": bool(values["under_objection"]),
         "version": int(values["version"]),
         "received_at": instant(values["received_at"]),

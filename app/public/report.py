@@ -431,6 +431,8 @@ def render_pdf(content: dict[str, Any]) -> bytes:
         ]
         if record.get("listing_basis"):  # a court's listing: its ground (法释〔2017〕7号 第六条（四）)
             rows.insert(6, [para("失信情形"), para(LISTING_BASIS_ZH[record["listing_basis"]])])
+        if record.get("performance"):  # and the obligations and their performance (第六条（三）)
+            rows.insert(6, [para("义务及履行情况"), para(record["performance"])])
         for party in record.get("related", []):
             rows.append([para(party["role_zh"]), para(f"{party['name']}（{party['identifier']}）")])
         if record.get("status") == "repaired":

@@ -65,6 +65,11 @@ class PublicRecordOut(BaseModel):
     listing_basis: ListingBasis | None = Field(
         default=None, description="Court listings (court_judgments): the ground of 法释〔2017〕7号 第一条"
     )
+    performance: str | None = Field(
+        default=None,
+        description="Court listings: the obligations the judgment sets and how far they are performed "
+        "(法释〔2017〕7号 第六条（三）)",
+    )
     related: list[PublicPartyOut] = []
 
 

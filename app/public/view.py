@@ -132,6 +132,7 @@ def from_rows(rows: list[Row[Any]] | list[tuple[Any, ...]], names: Names) -> Pub
                 "designating_agency": {"code": row[17], "name_zh": names.agencies.get(row[17], row[17])},
                 "status": "active",
                 "listing_basis": row[20],
+                "performance": scrub(row[21]) if row[21] is not None else None,
                 "related": [],
             }
         )
@@ -161,7 +162,7 @@ ROLE_ZH = {
 def _add_party(record: dict[str, Any], row: Any) -> None:
     """A related party the lookup joined to a record (only those the domain's rule publishes), its
     identity number masked like any person's; none who was a minor on the decision date."""
-    role, name, kind, identifier_type, identifier, party_birth = row[21:27]
+    role, name, kind, identifier_type, identifier, party_birth = row[22:28]
     if role is None or about_a_minor(party_birth, record["decision_date"]):
         return
     record["related"].append(

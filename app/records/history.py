@@ -47,6 +47,7 @@ _SNAPSHOT_FIELDS = (
     "exit_reason",
     "exit_decision_no",
     "listing_basis",
+    "performance",
     # How the subject was told before listing (国办发〔2020〕49号), held like the rest of the record.
     "notice_id",
     "notice_document_no",

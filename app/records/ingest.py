@@ -221,6 +221,10 @@ def _publicity_end(item: RecordIn, ctx: IngestContext) -> date | None:
         raise ValidationFailed.one(
             "listing_basis", f"only court listings ({COURT_DOMAIN}) have a listing basis"
         )
+    if item.performance is not None and item.domain != COURT_DOMAIN:
+        raise ValidationFailed.one(
+            "performance", f"only court listings ({COURT_DOMAIN}) record the performance of a judgment"
+        )
     policy = ctx.publicity.policy_for(item.domain, item.severity, item.list_type)
     earliest, latest = policy.bounds(item.decision_date)
     if item.listing_basis == "refuses_despite_ability":
@@ -543,6 +547,7 @@ def _record_row(
         "publicity_end": resolved.publicity_end,
         "visibility": resolved.visibility,
         "listing_basis": item.listing_basis,
+        "performance": item.performance,
         "status": resolved.status,
         "version": 1,
         "under_objection": False,

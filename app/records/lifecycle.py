@@ -111,6 +111,7 @@ def correct_record(
         "decision_date": item.decision_date,
         "publicity_start": item.decision_date,
         "legal_basis": item.legal_basis,
+        "performance": item.performance,
         "publicity_end": resolved.publicity_end,
         "visibility": resolved.visibility,
         "status": resolved.status,
@@ -241,4 +242,5 @@ def as_pushed(record: Record) -> dict[str, Any]:
         "publicity_end": record.publicity_end,
         "visibility": record.visibility,
         "listing_basis": record.listing_basis,
+        "performance": record.performance,
     }

@@ -67,6 +67,8 @@ class Record(Base):
     visibility: Mapped[str] = mapped_column(String(16))
     # Court listings: the ground of 法释〔2017〕7号 第一条 (app.records.schemas.ListingBasis).
     listing_basis: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Court listings: the obligations the judgment sets and how far they are performed (第六条（三）).
+    performance: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
     under_objection: Mapped[bool] = mapped_column(default=False)

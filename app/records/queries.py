@@ -188,6 +188,7 @@ def record_out(record: Record) -> dict[str, Any]:
             for party in record.parties
         ],
         "listing_basis": record.listing_basis,
+        "performance": record.performance,
         "notice_id": record.notice_id,
         "notice": {"document_no": record.notice_document_no, "served_on": record.notice_served_on}
         if record.notice_document_no is not None

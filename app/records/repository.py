@@ -466,6 +466,7 @@ def _public_lookup(where: Any) -> Any:
             Record.subject_name,
             Record.received_at,
             Record.listing_basis,
+            Record.performance,
             *PUBLIC_PARTY_COLUMNS,
         )
         .select_from(joined)
@@ -570,6 +571,7 @@ EXTRACT_FIELDS = (
     "publicity_end",
     "visibility",
     "listing_basis",
+    "performance",
     "under_objection",
     "version",
     "received_at",
@@ -586,6 +588,7 @@ _CHANGING_FIELDS = (
     "publicity_start",
     "publicity_end",
     "visibility",
+    "performance",
     "under_objection",
     "version",
 )

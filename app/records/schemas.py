@@ -166,6 +166,11 @@ class RecordIn(BaseModel):
     listing_basis: ListingBasis | None = Field(
         default=None, description="Court listings (court_judgments): the ground of 法释〔2017〕7号 第一条"
     )
+    performance: text(2000) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description="Court listings (court_judgments): the obligations the judgment sets and how far "
+        "the debtor has performed them (法释〔2017〕7号 第六条（三）); published with the listing",
+    )
     notice: NoticeServed | None = Field(
         default=None,
         description="A serious black listing outside court_judgments: the notice served on the subject "
@@ -199,6 +204,8 @@ class RecordPatch(BaseModel):
     legal_basis: text(2000) | None = None  # type: ignore[valid-type]
     publicity_end: IsoDate | None = None
     visibility: Visibility | None = None
+    # A court updates how far the debtor has performed as it goes (court listings only).
+    performance: text(2000) | None = None  # type: ignore[valid-type]
 
 
 # A correction that changes these is a new decision on the record: it names that decision.
@@ -289,6 +296,7 @@ class RecordOut(BaseModel):
     publicity_end: date | None
     visibility: str
     listing_basis: str | None = None
+    performance: str | None = None
     status: Status
     version: int
     under_objection: bool

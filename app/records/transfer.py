@@ -39,6 +39,8 @@ CSV_COLUMNS = [
     "visibility",
     # A court listing's ground (法释〔2017〕7号 第一条), which decides whether it has a fixed end.
     "listing_basis",
+    # Court listings: the obligations and how far they are performed (法释〔2017〕7号 第六条（三）).
+    "performance",
     # The notice served before a serious black listing (国办发〔2020〕49号; RecordIn.notice).
     "notice_document_no",
     "notice_served_on",
@@ -47,6 +49,7 @@ OPTIONAL_CSV_COLUMNS = (
     "publicity_end",
     "visibility",
     "listing_basis",
+    "performance",
     "notice_document_no",
     "notice_served_on",
 )
@@ -192,7 +195,7 @@ def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
         "identifier_type": row.get("subject_identifier_type", ""),
         "identifier": row.get("subject_identifier", ""),
     }
-    for optional in ("publicity_end", "visibility", "listing_basis"):
+    for optional in ("publicity_end", "visibility", "listing_basis", "performance"):
         if not item.get(optional):
             item.pop(optional, None)
     if row.get("notice_document_no") or row.get("notice_served_on"):

@@ -155,3 +155,33 @@ def test_a_court_listing_publishes_its_ground_on_the_page_and_in_the_report(http
     assert "违反限制消费令" in text.replace("\n", "")
     # A court listing is not repaired by the registry (第十条): the page sends the debtor to the court.
     assert f"/records/{public['records'][0]['id']}/repair" not in page and "向执行法院申请" in page
+
+
+def test_a_court_listing_records_and_publishes_the_obligations_and_their_performance(http, token_for, police):
+    # 法释〔2017〕7号 第六条（三）: the obligations the judgment sets and how far they are performed.
+    court = token_for(COURT, "records:write", "records:read")
+    told = "判决给付货款人民币120万元及利息；已履行30万元，余款未履行"
+    body = _court_listing(8, listing_basis="refuses_despite_ability", performance=told)
+    record = http.post("/v1/records", json=body, headers=court).json()
+    assert record["performance"] == told
+    identifier = body["subject"]["identifier"]
+    assert http.get(f"/v1/public/subjects/{identifier}").json()["records"][0]["performance"] == told
+    assert "义务及履行情况" in http.get(f"/subjects/{identifier}").text
+    # The court updates it as the debtor performs; the history keeps what it said before.
+    later = "判决给付货款人民币120万元及利息；已履行90万元，余款未履行"
+    patched = http.patch(
+        f"/v1/records/{record['id']}",
+        json={"performance": later, "reason": "被执行人部分履行"},
+        headers=court | {"If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text
+    assert http.get(f"/v1/public/subjects/{identifier}").json()["records"][0]["performance"] == later
+    pdf = http.get(f"/v1/public/subjects/{identifier}/report.pdf").content
+    assert "已履行90万元" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace(
+        "\n", ""
+    )
+    history = http.get(f"/v1/records/{record['id']}/history", headers=court).json()
+    assert history[-1]["details"]["changes"]["performance"] == [told, later]
+    # Only a court listing records the performance of a judgment.
+    other = http.post("/v1/records", json=record_body(9, performance="已履行"), headers=police)
+    assert other.status_code == 422 and other.json()["fields"][0]["field"] == "performance"
