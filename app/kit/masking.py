@@ -59,20 +59,32 @@ _CENTURY = _pairs(("1", "89"), ("2", "0"))
 _MONTH = _pairs(("0", "1-9"), ("1", "0-2"))
 _DAY = _pairs(("0", "1-9"), ("12", "0-9"), ("3", "01"))
 _LONG = _spaced(_AREA, _CENTURY, _D, _D, _MONTH, _DAY, _D, _D, _D, "[0-9X]")
+# The full form without its check character: the first 17 digits tell the 18th (GB 11643-1999's
+# checksum), so a number typed without it is the whole number all the same.
+_UNCHECKED = _spaced(_AREA, _CENTURY, _D, _D, _MONTH, _DAY, _D, _D, _D)
 _SHORT = _spaced(_AREA, _D, _D, _MONTH, _DAY, _D, _D, _D)  # GB 11643-1989: no century, no check
 _EITHER_FORM = f"(?:{_LONG}|{_SHORT})"
 # The full form wherever it stands, even inside a longer run of digits (a case number typed before
-# it, a digit after it: its check character makes a chance match inside other digits rare); the old
-# form, with no check character, only standing alone.
-_IN_TEXT = re.compile(f"{_LONG}|(?<![0-9]){_SHORT}(?![0-9])")
+# it, a digit after it: its check character makes a chance match inside other digits rare); without
+# its check character, where no digit follows; the old form, with no check character, only standing
+# alone.
+_IN_TEXT = re.compile(f"{_LONG}|{_UNCHECKED}(?![0-9])|(?<![0-9]){_SHORT}(?![0-9])")
 _WHOLE = re.compile(f"_*{_EITHER_FORM}_*")
 _ASCII_SHADOW = {
     code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)
 }
 
 
-# Digits written as Han numerals (三七〇四〇五…), as a number is read out and sometimes typed.
-_HAN_DIGITS = {character: str(value) for value, character in enumerate("〇一二三四五六七八九")} | {"零": "0"}
+# Digits written as Han numerals (三七〇四〇五…), as a number is read out and sometimes typed: the
+# common ones, the financial ones of contracts and receipts (壹贰叁…, simplified and traditional), and
+# 幺, the "one" of numbers read aloud.
+_HAN_DIGITS = (
+    {character: str(value) for value, character in enumerate("〇一二三四五六七八九")}
+    | {character: str(value) for value, character in enumerate("零壹贰叁肆伍陆柒捌玖")}
+    | {"貳": "2", "參": "3", "叄": "3", "陸": "6", "幺": "1"}
+)
+# The check character X as typed by hand or by a font: a multiplication sign, a cross.
+_X_FORMS = frozenset("×✕✖⨯╳")
 
 
 @lru_cache(maxsize=16384)
@@ -82,7 +94,7 @@ def _shadow_char(character: str) -> str:
         return str(digit)
     if character in _HAN_DIGITS:
         return _HAN_DIGITS[character]
-    if unicodedata.normalize("NFKC", character) in ("X", "x"):
+    if character in _X_FORMS or unicodedata.normalize("NFKC", character) in ("X", "x"):
         return "X"
     if unicodedata.category(character)[0] in "PSZCM":
         return "_"
@@ -108,7 +120,7 @@ def mask_resident_id(number: str) -> str:
 def _masked(text: str, start: int, end: int, shadowed: str) -> str:
     """The found number's text up to its area code and birth year (as typed), then the mask; an old
     15-digit number keeps its area code and two-digit year."""
-    keep = SHOWN if _digits(shadowed[start:end]) >= 17 else 8  # 17 and a check X, or 18
+    keep = SHOWN if _digits(shadowed[start:end]) >= 17 else 8  # 17 (and a check X or digit, or none)
     seen = 0
     for at in range(start, end):
         if shadowed[at].isdigit():

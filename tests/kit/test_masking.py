@@ -39,6 +39,13 @@ SHOWN = "3704021980"
         (f"{NUMBER}１号", f"{SHOWN}********１号"),
         ("".join("〇一二三四五六七八九"[int(d)] for d in NUMBER), "三七〇四〇二一九八〇********"),
         ("三七零四零二一九八零零五一二一二三七", "三七零四零二一九八零********"),
+        # a third outside review: the check character left off (the 17 digits tell it), an X typed as
+        # a multiplication sign, the financial numerals of contracts
+        (f"身份证号{NUMBER[:17]}）", f"身份证号{SHOWN}********）"),
+        (f"申请人{NUMBER[:17]}未履行", f"申请人{SHOWN}********未履行"),
+        ("37040219910303000×", "3704021991********"),
+        ("".join("零壹贰叁肆伍陆柒捌玖"[int(d)] for d in NUMBER), "叁柒零肆零贰壹玖捌零********"),
+        ("".join("零幺两叁肆伍陆柒捌玖"[int(d)] if d != "2" else "貳" for d in NUMBER), None),
     ],
 )
 def test_a_number_is_masked_however_it_was_typed(written: str, masked: str | None) -> None:
