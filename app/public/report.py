@@ -244,9 +244,9 @@ def special_content(
         "period": {"from": since, "to": as_of, "years": years},
         "scope": (
             f"本报告为专项信用报告（信用代证），逐一说明所选 {len(domains)} 个领域中，"
-            "该组织截至出具时间处于公示期内的红名单、黑名单（失信主体名单）记录（不论作出日期），"
-            f"以及在 {since:%Y年%m月%d日} 至 {as_of:%Y年%m月%d日}（{years} 年）内作出、"
-            "已信用修复的记录（标注“已信用修复”）。不含依法仅共享或限制公开的记录及轻微失信行为；"
+            "该组织截至出具时间处于公示期内的红名单、黑名单（失信主体名单）记录（不论作出日期）。"
+            "已信用修复、公示期届满或已撤销的记录依法停止公示，不在本报告中列出；"
+            "不含依法仅共享或限制公开的记录及轻微失信行为；"
             "“无公示中的记录”仅指本系统归集的信息，不构成对主体信用状况的全面评价。"
         ),
         "subject": {
@@ -256,7 +256,6 @@ def special_content(
         },
         "black_count": sum(1 for r in records if r["list_type"] == "black" and r["status"] == "active"),
         "red_count": sum(1 for r in records if r["list_type"] == "red" and r["status"] == "active"),
-        "repaired_count": sum(1 for r in records if r["status"] == "repaired"),
         "domains": listed,
         "verification": verification_hint(origin, report_id),
     }
@@ -270,14 +269,13 @@ def _years_before(day: date, years: int) -> date:
 
 
 def special_records(
-    connection: Any, identifier: str, years: int, today: date
+    connection: Any, identifier: str, today: date
 ) -> tuple[Any, str | None, str | None, list[dict[str, Any]]]:
     """(subject id, public name, kind, records) of an organisation for its special report."""
     from app.public.view import names, scrub
     from app.records import repository
 
-    since = _years_before(today, years)
-    rows = repository.special_report_rows(connection, identifier, since, today)
+    rows = repository.special_report_rows(connection, identifier, today)
     known = names(connection)
     records: list[dict[str, Any]] = []
     latest: tuple[tuple[date, Any], str] | None = None
@@ -336,7 +334,7 @@ def issue_special(
     credit report, and verified the same way."""
     connection = session.connection()
     today = china_date(utcnow())
-    subject_id, name, kind, records = special_records(connection, identifier, years, today)
+    subject_id, name, kind, records = special_records(connection, identifier, today)
     chosen = {code for code, _ in domains}
     records = [record for record in records if record["domain"] in chosen]
     request_key = hashlib.sha256(
@@ -474,19 +472,14 @@ def render_pdf(content: dict[str, Any]) -> bytes:
         story += [
             para(f"查询期间：{period['from']:%Y年%m月%d日} 至 {period['to']:%Y年%m月%d日}"),
             para(f"查询年限：{period['years']} 年"),
-            para(
-                f"公示中的黑名单记录 {content['black_count']} 条，红名单记录 {content['red_count']} 条；"
-                f"期间内已信用修复的记录 {content['repaired_count']} 条。"
-            ),
+            para(f"公示中的黑名单记录 {content['black_count']} 条，红名单记录 {content['red_count']} 条。"),
             para("二、分领域查询结果", heading),
         ]
         for domain in content["domains"]:
             story.append(para(f"【{domain['name_zh']}】", heading))
             if not domain["records"]:
-                story.append(para("无公示中的记录，查询期间内亦无已信用修复的记录。"))
+                story.append(para("无公示中的记录。"))
                 continue
-            if not domain["in_force"]:
-                story.append(para("无公示中的记录；查询期间内有以下已信用修复的记录："))
             for record in domain["records"]:
                 story += [record_table(record), Spacer(1, 3 * mm)]
     else:

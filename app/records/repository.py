@@ -672,23 +672,18 @@ def subjects_by_ids(connection: Connection, subject_ids: list[uuid.UUID]) -> lis
     return [tuple(row) for row in rows]
 
 
-def special_report_rows(connection: Connection, identifier: str, since: date, today: date) -> list[Any]:
+def special_report_rows(connection: Connection, identifier: str, today: date) -> list[Any]:
     """The records a special report (信用代证) lists for an organisation: every record in public
     force, whenever it was decided (a listing decided before the period and still published is the
-    report's very subject: "no record in force" beside it would certify a listed entity clean), and
-    those decided on or after `since` and repaired since (marked as such; API.md "Public face" asks
-    for repaired items to be shown marked, as the 信用中国 special report does). Expired, exited and
-    revoked records are not listed: their publicity is over or they were wrongly made.
+    report's very subject: "no record in force" beside it would certify a listed entity clean).
+    Repaired, expired and revoked records are not listed: a repair stops the publication (NDRC Order
+    No. 36; DOMAIN.md: an exited record leaves every public view at once), and a report that kept a
+    repaired record for years would treat the subject that repaired worse than one whose record
+    simply ran out.
 
     Rows: (record id, domain, list, severity, conduct, decision no, decision date, legal basis,
     publicity start, publicity end, under objection, agency, name on the record, received at,
     status, exited at, subject id, subject kind)."""
-    repaired = and_(
-        Record.status == "repaired",
-        Record.decision_date >= since,
-        Record.visibility == "public",
-        or_(*(Record.list_type == list_type for list_type in PUBLIC_LISTS)),
-    )
     return list(
         connection.execute(
             select(
@@ -717,7 +712,7 @@ def special_report_rows(connection: Connection, identifier: str, since: date, to
             .where(
                 Subject.identifier == identifier,
                 not_personal(),
-                or_(in_public_force(today), repaired),
+                in_public_force(today),
             )
             .order_by(Record.domain_code, Record.decision_date.desc(), Record.id)
         )

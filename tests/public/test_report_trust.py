@@ -212,7 +212,7 @@ def test_a_clean_organisation_gets_a_special_report_that_verifies(http, configur
     report_id, pdf = answer.headers["x-report-id"], answer.content
     text = _text(pdf)
     assert "专项信用报告（信用代证）" in text and clean in text
-    assert text.count("无公示中的记录，查询期间内亦无已信用修复的记录") == 2
+    assert text.count("无公示中的记录。") == 2
     assert "2023年11月20日 至 2026年11月20日" in text
     assert f"{ORIGIN}/reports/{report_id}" in text
     assert _embedded_fonts(pdf)
@@ -223,7 +223,9 @@ def test_a_clean_organisation_gets_a_special_report_that_verifies(http, configur
     assert again.headers["x-report-id"] == report_id and again.content == pdf
 
 
-def test_a_special_report_lists_records_in_force_and_marks_repaired_ones(http, police, company):
+def test_a_special_report_lists_records_in_force_and_never_a_repaired_one(http, police, company):
+    # A repair stops the publication (NDRC Order No. 36; DOMAIN.md): the special report, a public
+    # document, shows no repaired record, nor the name only a repaired record carries.
     from app.db import session_scope
     from app.models import Record
 
@@ -235,14 +237,25 @@ def test_a_special_report_lists_records_in_force_and_marks_repaired_ones(http, p
             .where(Record.decision_no == "旧第1号")
             .values(status="repaired", exited_at=datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
         )
-    pdf = _special(http, company, years=5).content
-    text = _text(pdf)
-    assert "北京星辰科技有限公司" in text
-    assert "旧第1号" in text and "已信用修复（2026-06-01）" in text
-    assert "电信网络诈骗" in text
-    assert "无公示中的记录，查询期间内亦无已信用修复的记录" in text  # the other domains
-    # Over one year the repaired item (decided in 2025-03) is outside the period.
-    assert "旧第1号" not in _text(_special(http, company, years=1).content)
+    text = _text(_special(http, company, years=5).content)
+    assert "北京星辰科技有限公司" in text and "电信网络诈骗" in text  # the record still in force
+    assert "旧第1号" not in text and "已信用修复（" not in text
+    assert "无公示中的记录。" in text  # the other domains
+    repaired_only = make_uscc(78)
+    body = record_body(
+        2, subject={"identifier": repaired_only, "name": "已修复贸易有限公司"}, decision_no="旧第2号"
+    )
+    assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    with session_scope() as session:
+        session.execute(
+            update(Record)
+            .where(Record.decision_no == "旧第2号")
+            .values(status="repaired", exited_at=datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
+        )
+    repaired_text = _text(_special(http, repaired_only, years=5).content)
+    never_listed = _text(_special(http, make_uscc(79), years=5).content)
+    assert "已修复贸易有限公司" not in repaired_text and "旧第2号" not in repaired_text
+    assert repaired_text.count("无公示中的记录。") == never_listed.count("无公示中的记录。")
 
 
 def test_a_listing_decided_before_the_period_and_still_published_is_on_the_special_report(
@@ -303,10 +316,10 @@ def test_without_a_truetype_font_reports_fall_back_and_still_read(tmp_path, monk
         origin=ORIGIN,
     )
     assert content["period"]["from"] == date(2025, 11, 20)
-    assert "无公示中的记录，查询期间内亦无已信用修复的记录" in _text(report.render_pdf(content))
+    assert "无公示中的记录。" in _text(report.render_pdf(content))
     monkeypatch.setattr(get_settings(), "report_font", str(tmp_path / "missing.ttf"))
     fallback = report.render_pdf(content)
-    assert not _embedded_fonts(fallback) and "无公示中的记录，查询期间内亦无已信用修复的记录" in _text(
+    assert not _embedded_fonts(fallback) and "无公示中的记录。" in _text(
         fallback
     )
 
@@ -355,5 +368,5 @@ def test_a_code_merged_into_a_listed_subject_gets_no_clean_special_report(http, 
     merge = {"from": make_uscc(2), "into": company, "reason": "同一企业"}
     assert http.post("/v1/admin/subjects/merge", json=merge, headers=admin).status_code == 200
     text = _text(_special(http, make_uscc(2), domains="telecom_fraud").content)
-    assert "无公示中的记录，查询期间内亦无已信用修复的记录" not in text, text
+    assert "无公示中的记录。" not in text, text
     assert "北京星辰科技有限公司" in text and "公刑罚字〔2026〕1号" in text

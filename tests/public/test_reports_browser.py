@@ -37,7 +37,7 @@ def test_special_report_from_the_entity_page_verifies(server, page, listed, tmp_
     download.save_as(saved)
     text = _text(saved.read_bytes())
     assert "专项信用报告（信用代证）" in text and "北京星辰科技有限公司" in text
-    assert "电信网络诈骗" in text and "无公示中的记录，查询期间内亦无已信用修复的记录" in text
+    assert "电信网络诈骗" in text and "无公示中的记录。" in text
     report_id = download.suggested_filename.removesuffix(".pdf")
     assert f"/reports/{report_id}" in text
     verdict = _verify_on_the_page(page, server, report_id, saved)
@@ -56,7 +56,7 @@ def test_a_clean_organisation_gets_its_special_report_from_a_search_miss(server,
     saved = tmp_path / "clean.pdf"
     download_info.value.save_as(saved)
     text = _text(saved.read_bytes())
-    assert clean in text and "无公示中的记录，查询期间内亦无已信用修复的记录" in text and "第 1 页 共" in text
+    assert clean in text and "无公示中的记录。" in text and "第 1 页 共" in text
 
 
 def test_a_tampered_report_is_not_genuine_on_its_page(server, page, listed, tmp_path):  # noqa: F811
