@@ -122,22 +122,24 @@ def _record_events(session: Session, record_ids: list[str], action: str, payload
 def _refuse_sanctions_on_a_minor(session: Session, source: Subject, target: Subject) -> None:
     """The minors rule holds for a merge as for a push: no black or focus record, the subject's own or
     one naming it behind an organisation, may land on someone who was a minor on its decision date
-    (法释〔2017〕7号; the seed plans ask for education instead)."""
-    if target.birth_date is None:
-        return
-    decided = session.execute(
-        select(Record.id, Record.decision_date).where(
-            Record.list_type.in_(("black", "focus")),
-            (Record.subject_id == source.id)
-            | Record.id.in_(select(RecordParty.record_id).where(RecordParty.subject_id == source.id)),
-        )
-    ).all()
-    for record_id, decision_date in decided:
-        if minor_on(target.birth_date, decision_date):
-            raise MinorSubject(
-                f"record {record_id} (decided {decision_date}) would reach {target.identifier}, not yet "
-                "of full age then; sanctions do not reach minors"
+    (法释〔2017〕7号; the seed plans ask for education instead). Both ways: the merged identifier
+    leads to the survivor's records afterwards, and the survivor carries the merged one's."""
+    for records_of, reaching in ((source, target), (target, source)):
+        if reaching.birth_date is None:
+            continue
+        decided = session.execute(
+            select(Record.id, Record.decision_date).where(
+                Record.list_type.in_(("black", "focus")),
+                (Record.subject_id == records_of.id)
+                | Record.id.in_(select(RecordParty.record_id).where(RecordParty.subject_id == records_of.id)),
             )
+        ).all()
+        for record_id, decision_date in decided:
+            if minor_on(reaching.birth_date, decision_date):
+                raise MinorSubject(
+                    f"record {record_id} (decided {decision_date}) would reach {reaching.identifier}, not "
+                    "yet of full age then; sanctions do not reach minors"
+                )
 
 
 def merge(

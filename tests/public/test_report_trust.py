@@ -319,9 +319,7 @@ def test_without_a_truetype_font_reports_fall_back_and_still_read(tmp_path, monk
     assert "无公示中的记录。" in _text(report.render_pdf(content))
     monkeypatch.setattr(get_settings(), "report_font", str(tmp_path / "missing.ttf"))
     fallback = report.render_pdf(content)
-    assert not _embedded_fonts(fallback) and "无公示中的记录。" in _text(
-        fallback
-    )
+    assert not _embedded_fonts(fallback) and "无公示中的记录。" in _text(fallback)
 
 
 def test_the_qr_code_decodes_to_the_verification_page(http, special_tools, company, tmp_path):

@@ -176,3 +176,30 @@ def test_a_merge_never_puts_a_black_record_on_a_minor(http, police, token_for):
     assert http.get(f"/v1/records/{black.json()['id']}", headers=police).json()["subject"]["identifier"] == (
         "PASSPORT-E41"
     )
+
+
+def test_a_minor_merged_into_a_listed_adult_is_refused_too(http, police, token_for):
+    # The other way round: merged away, the child's number would lead to the adult's black record
+    # (a check on it answered the adult's sanctions).
+    admin = token_for(ADMIN_AGENCY, "admin")
+    adult = make_resident_id(date(1980, 1, 1), 43)
+    child = make_resident_id(date(2015, 1, 1), 44)
+    for n, identifier, list_type in ((43, adult, "black"), (44, child, "red")):
+        person = {
+            "kind": "natural_person",
+            "name": "李某",
+            "identifier_type": "resident_id",
+            "identifier": identifier,
+        }
+        body = record_body(n, subject=person, list_type=list_type)
+        assert http.post("/v1/records", json=body, headers=police).status_code == 201
+    body = {"from": child, "into": adult, "reason": "同一人"}
+    refused = http.post("/v1/admin/subjects/merge", json=body, headers=admin)
+    assert refused.status_code == 422 and refused.json()["error"] == "minor_subject"
+    approver = token_for("national.market_regulation", "checks:write")
+    checked = http.post(
+        "/v1/checks",
+        json={"subject": {"identifier": child}, "action": "administrative_license"},
+        headers=approver,
+    ).json()
+    assert [record["list_type"] for record in checked["records"]] == ["red"]
