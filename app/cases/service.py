@@ -429,15 +429,18 @@ def get_case(session: Session, principal: Principal, case_id: uuid.UUID) -> Case
     return case
 
 
-def _may_decide(principal: Principal, case: Case) -> None:
+def _may_decide(session: Session, principal: Principal, case: Case) -> None:
     if case.kind == "appeal":
-        # Review by someone other than the one who rejected: the credit office, never the agency.
-        if not principal.has(Scope.admin):
-            raise Forbidden(f"case {case.id} is an appeal: the credit office (admin) decides it")
+        # Review by someone other than the one who rejected: the credit office of the rejecting
+        # agency's jurisdiction (国办发〔2020〕49号: 信用修复 is coordinated by the credit offices), never
+        # the agency itself nor another agency that happens to administer the platform.
+        office = catalog.credit_office_for(session, case.agency_code)
         if principal.agency_code == case.agency_code:
             raise Forbidden(
                 f"case {case.id} appeals a rejection by {case.agency_code}, which cannot decide the appeal"
             )
+        if not principal.has(Scope.admin) or principal.agency_code != office:
+            raise Forbidden(f"case {case.id} is an appeal: the credit office {office} decides it")
     elif case.agency_code != principal.agency_code or not principal.has(Scope.cases_review):
         raise Forbidden(f"case {case.id} is decided by {case.agency_code}, which designated the record")
 
@@ -449,7 +452,7 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"no case {case_id}")
-    _may_decide(principal, case)
+    _may_decide(session, principal, case)
     if case.status != "submitted":
         raise CaseClosed(f"case {case_id} was already decided ({case.status})")
     if body.outcome not in OUTCOMES_BY_KIND[case.kind]:

@@ -84,6 +84,18 @@ def is_court(session: Session, agency_code: str) -> bool:
     return name is not None and name.endswith(COURT_NAME_ENDING)
 
 
+# The credit office of a jurisdiction (信用办): the body that coordinates the credit system there, and
+# reviews a repair an agency refused. Its code is the jurisdiction's, then this.
+CREDIT_OFFICE_SUFFIX = ".credit_office"
+
+
+def credit_office_for(session: Session, agency_code: str) -> str | None:
+    """The credit office of the agency's jurisdiction; None when the catalog has none."""
+    jurisdiction = session.scalar(select(Agency.jurisdiction).where(Agency.code == agency_code))
+    office = f"{jurisdiction}{CREDIT_OFFICE_SUFFIX}"
+    return office if session.get(Agency, office) is not None else None
+
+
 def workday_calendar(session: Session) -> WorkdayCalendar:
     overrides = {row.day: row.workday for row in session.scalars(select(CalendarOverride))}
     return WorkdayCalendar(overrides, session.scalars(select(CalendarYear.year)))

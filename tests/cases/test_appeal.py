@@ -204,3 +204,24 @@ def test_the_credit_office_decides_no_repair_itself(http, police, token_for, clo
     refused = decide(http, admin, repair["id"], "approved", "越权")
     assert refused.status_code == 403
     assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "active"
+
+
+def test_only_the_credit_office_of_the_rejecting_agencys_jurisdiction_decides_the_appeal(
+    http, police, token_for, clock
+):
+    # An agency that administers the platform is no credit office, and a city's office does not
+    # review a national agency's refusal.
+    reviewer = token_for(POLICE, "cases:review")
+    office = token_for(CREDIT_OFFICE, "admin")
+    others = [
+        token_for(agency, "admin", "cases:review")
+        for agency in ("national.market_regulation", "zaozhuang.credit_office")
+    ]
+    _, repair = _rejected(http, police, reviewer, clock)
+    clock(APPLIED_AT)
+    assert http.post(f"/v1/public/repairs/{repair['query_code']}/appeal", json=APPEAL).status_code == 201
+    appeal = _appeal_case(http, office)
+    for other in others:
+        refused = decide(http, other, appeal["id"], "upheld", "应予修复")
+        assert refused.status_code == 403 and CREDIT_OFFICE in refused.json()["detail"]
+    assert decide(http, office, appeal["id"], "upheld", "应予修复").status_code == 200
