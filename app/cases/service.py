@@ -13,7 +13,7 @@ it. An upheld appeal grants the repair as an approved repair does.
 """
 
 import hashlib
-import re
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.scopes import Scope
@@ -92,30 +92,28 @@ def _open_record(session: Session, record_id: uuid.UUID) -> "Record":
     return record
 
 
-def _same_applicant(contact: str) -> str:
-    """A contact as compared for duplicates: spacing, dashes and case aside."""
-    return re.sub(r"[\s\-()（）]", "", contact).casefold()
+def _comparable(text: str) -> str:
+    """Text as compared for a resubmission: width, case, spacing and punctuation aside."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum() or ch == "@")
 
 
-def _refuse_second_open_case(session: Session, record: "Record", kind: str, *contacts: str) -> None:
-    """One open case of a kind per record and applicant: the same applicant follows the first with
-    its query code. Another applicant's case never holds this one back: the registry does not know
-    who the subject is, so a stranger's application (or objection) must not take the subject's place
-    (国办发〔2020〕49号: the subject may apply for repair and raise objections; each is answered)."""
-    serialize_writers(session)  # two applications at once: the second sees the first
-    # A pending appeal is the repair still under way: no second repair beside it.
-    kinds = ("repair", "appeal") if kind == "repair" else (kind,)
-    appealed = aliased(Case)  # an appeal is its repair's applicant's too, whatever contact it gave
-    open_contacts = session.execute(
-        select(Case.contact, appealed.contact)
-        .outerjoin(appealed, appealed.id == Case.appeal_of_id)
-        .where(Case.record_id == record.id, Case.kind.in_(kinds), Case.status == "submitted")
+def _refuse_resubmission(session: Session, record: "Record", kind: str, contact: str, statement: str) -> None:
+    """The same application sent again while the first is open (a second click, a retried request):
+    refused, the applicant follows the first with its query code. Anything else is a case of its
+    own: the registry cannot tell the subject from a stranger, so no application may hold another
+    back (a stranger giving the subject's published phone number blocked the subject's own), and
+    each is answered (国办发〔2020〕49号: the subject may apply for repair and raise objections)."""
+    serialize_writers(session)  # two submissions at once: the second sees the first
+    open_cases = session.execute(
+        select(Case.contact, Case.statement).where(
+            Case.record_id == record.id, Case.kind == kind, Case.status == "submitted"
+        )
     )
-    applicant = {_same_applicant(contact) for contact in contacts}
-    if any(_same_applicant(contact) in applicant for row in open_contacts for contact in row if contact):
+    asked = (_comparable(contact), _comparable(statement))
+    if any((_comparable(c), _comparable(s)) == asked for c, s in open_cases):
         raise CaseAlreadyOpen(
-            f"a {kind} case of this applicant on record {record.id} is already open; "
-            "follow it with its query code"
+            f"this {kind} on record {record.id} was already submitted and is open; "
+            "follow it with the query code given then"
         )
 
 
@@ -212,7 +210,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
             f"credit repair of this record can be applied for from {first_allowed}",
             first_allowed_date=first_allowed.isoformat(),
         )
-    _refuse_second_open_case(session, record, "repair", body.applicant.contact)
+    _refuse_resubmission(session, record, "repair", body.applicant.contact, body.statement)
     code = new_query_code()
     case = _new_case(
         session,
@@ -231,7 +229,7 @@ def apply_for_repair(session: Session, body: RepairIn) -> Opened:
 
 def raise_objection(session: Session, body: ObjectionIn) -> Opened:
     record = _open_record(session, body.record_id)
-    _refuse_second_open_case(session, record, "objection", body.contact)
+    _refuse_resubmission(session, record, "objection", body.contact, body.statement)
     code = new_query_code()
     case = _new_case(
         session,
@@ -303,8 +301,6 @@ def appeal(session: Session, repair: Case, body: AppealIn) -> Case:
             f"the rejection could be appealed until {deadline}", appeal_by=deadline.isoformat()
         )
     record = _open_record(session, repair.record_id)
-    # A new repair the same applicant applied for meanwhile.
-    _refuse_second_open_case(session, record, "repair", repair.contact, body.contact)
     case = _new_case(
         session,
         record,

@@ -302,7 +302,7 @@ def _case_errors(exc: RegistryError, kind: str) -> dict[str, str]:
         return {"form": f"该记录尚未满最短公示期，最早可于 {first} 申请信用修复。"}
     if isinstance(exc, CaseAlreadyOpen):
         what = "信用修复申请" if kind == "repair" else "异议"
-        return {"form": f"您以该联系方式提交的{what}正在办理，请凭查询码查看进度。"}
+        return {"form": f"相同的{what}已经提交，正在办理，请凭当时取得的查询码查看进度。"}
     if isinstance(exc, RecordNotActive):
         return {"form": "该记录已不在公示中，无需申请。"}
     if isinstance(exc, ValidationFailed) and kind == "repair":

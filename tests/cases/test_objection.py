@@ -168,8 +168,9 @@ def test_a_second_applicants_objection_is_taken_and_the_flag_stays_until_both_ar
     # A stranger's objection must not stand in for the subject's own: each applicant has its case.
     record, reviewer, first = _setup(http, police, token_for)
     again = http.post("/v1/public/objections", json=_objection(record["id"], contact=" 138-0000 0000 "))
-    assert again.status_code == 409 and again.json()["error"] == "case_already_open"
-    second = http.post("/v1/public/objections", json=_objection(record["id"], contact="13900000000"))
+    assert again.status_code == 409 and again.json()["error"] == "case_already_open"  # sent twice
+    # The same contact with another objection is another case (a contact is no identity).
+    second = http.post("/v1/public/objections", json=_objection(record["id"], statement="金额与决定书不符"))
     assert second.status_code == 201
     dismiss = {"outcome": "dismissed", "reason": "记载无误"}
     assert http.post(f"/v1/cases/{first['id']}/decision", json=dismiss, headers=reviewer).status_code == 200

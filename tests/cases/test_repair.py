@@ -122,7 +122,7 @@ def test_repair_needs_a_commitment_and_evidence(http, police, clock):
     assert _cases() == 0
 
 
-def test_one_open_repair_per_record_and_a_new_one_after_rejection(http, police, token_for, clock):
+def test_the_same_application_twice_is_one_case_and_a_new_one_after_rejection(http, police, token_for, clock):
     reviewer = token_for("national.public_security", "cases:review")
     record = _listed(http, police, clock)
     clock("2026-09-29T10:00")
@@ -138,18 +138,24 @@ def test_one_open_repair_per_record_and_a_new_one_after_rejection(http, police, 
 
 
 def test_a_strangers_repair_does_not_hold_back_the_subjects_own(http, police, token_for, clock):
-    # The registry cannot tell the subject from a stranger: another applicant's open repair must not
-    # block the subject's application; the same applicant, however typed, follows its first case.
+    # The registry cannot tell the subject from a stranger: another application, even one giving the
+    # subject's own published phone number, must not block the subject's; only the same application
+    # sent again (however spaced or typed) is refused while the first is open.
     reviewer = token_for("national.public_security", "cases:review")
     record = _listed(http, police, clock)
     clock("2026-09-29T10:00")
+    squatter = {"name": "某人", "contact": "0632-1234567"}
     stranger = http.post(
-        "/v1/public/repairs", json=_repair(record["id"], applicant={"name": "某人", "contact": "13700000000"})
+        "/v1/public/repairs", json=_repair(record["id"], applicant=squatter, statement="修复")
     )
     assert stranger.status_code == 201
     own = http.post("/v1/public/repairs", json=_repair(record["id"]))
     assert own.status_code == 201
-    retyped = _repair(record["id"], applicant={"name": "测试科技有限公司1", "contact": "0632 1234567"})
+    retyped = _repair(
+        record["id"],
+        applicant={"name": "测试科技有限公司1", "contact": "０６３２ 1234567"},
+        statement="已全额缴纳罚款，并完成整改。",
+    )
     assert http.post("/v1/public/repairs", json=retyped).json()["error"] == "case_already_open"
     approve = {"outcome": "approved", "reason": "已履行"}
     approved = http.post(f"/v1/cases/{own.json()['id']}/decision", json=approve, headers=reviewer)
