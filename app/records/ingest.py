@@ -269,9 +269,11 @@ def _notice_missing(item: RecordIn, ctx: IngestContext, received_on: date) -> No
             f"served on {served_on}, after the listing decision of {item.decision_date}: the notice "
             "must precede the decision (国办发〔2020〕49号 (八))",
         )
-    # Without a calendar: `period` working days always fit in this many calendar days (each 5 in a
-    # week, plus two weeks for the longest run of statutory days off, the Spring Festival's 9).
-    if (received_on - served_on).days > 7 * -(-period // 5) + 14:
+    # The decision itself comes after the subject was heard: once the statement period is over (the
+    # push, made after the decision, then is too). Without a calendar: `period` working days always
+    # fit in this many calendar days (each 5 in a week, plus two weeks for the longest run of
+    # statutory days off, the Spring Festival's 9).
+    if (item.decision_date - served_on).days > 7 * -(-period // 5) + 14:
         return None
     try:
         period_ends = ctx.calendar.add_workdays(served_on, period)
@@ -279,11 +281,11 @@ def _notice_missing(item: RecordIn, ctx: IngestContext, received_on: date) -> No
         return NoticeRequired(
             f"cannot tell whether the statement period of the notice served on {served_on} is over: {exc}"
         )
-    if period_ends >= received_on:
+    if period_ends >= item.decision_date:
         return NoticeRequired(
             f"notice {item.notice.document_no} served on {served_on} gives the subject until {period_ends} "
-            f"to state a defence ({period} working days); the listing may be pushed from "
-            f"{period_ends + timedelta(days=1)}",
+            f"to state a defence ({period} working days): a listing decided on {item.decision_date} came "
+            f"before the subject was heard; the decision may be made from {period_ends + timedelta(days=1)}",
             statement_period_ends=period_ends.isoformat(),
         )
     return None

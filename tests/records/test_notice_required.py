@@ -27,14 +27,24 @@ def test_a_serious_black_push_without_a_notice_is_refused(http, police):
     assert http.get("/v1/records", headers=police).json()["total"] == 0
 
 
-def test_the_notice_must_be_served_the_statement_period_before_the_push(http, police):
-    too_recent = http.post("/v1/records", json=_served(2, "2026-11-16"), headers=police)
+def test_the_notice_must_be_served_the_statement_period_before_the_decision(http, police):
+    # The subject is heard before the listing is decided (国办发〔2020〕49号 (八)): the decision, not
+    # only the push, comes after the statement period.
+    too_recent = http.post(
+        "/v1/records", json=_served(2, "2026-11-16", decision_date="2026-11-21"), headers=police
+    )
     assert too_recent.status_code == 422 and too_recent.json()["error"] == "notice_required"
     assert too_recent.json()["statement_period_ends"] == "2026-11-23"
     assert "2026-11-24" in too_recent.json()["detail"]
+    decided_early = http.post(
+        "/v1/records", json=_served(10, "2026-11-13", decision_date="2026-11-16"), headers=police
+    )
+    assert decided_early.status_code == 422 and decided_early.json()["statement_period_ends"] == "2026-11-20"
     # A weekend in between counts no working days: served on Saturday, the period ends on Friday.
     for n, served_on in ((3, "2026-11-13"), (4, "2026-11-14"), (5, "2026-11-15")):
-        answer = http.post("/v1/records", json=_served(n, served_on), headers=police)
+        answer = http.post(
+            "/v1/records", json=_served(n, served_on, decision_date="2026-11-21"), headers=police
+        )
         assert answer.status_code == 201, (served_on, answer.text)
 
 
