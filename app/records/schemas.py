@@ -16,6 +16,7 @@ from pydantic import (
 
 from app.kit.dates import DecisionDate, IsoDate
 from app.kit.identifiers import IdentifierError, validate_identifier
+from app.kit.masking import is_resident_id
 from app.kit.text import name as name_text
 from app.kit.text import text
 
@@ -116,9 +117,19 @@ class SubjectIn(BaseModel):
         if identifier_type is None or value is None:
             return value
         try:
-            return validate_identifier(identifier_type, value)
+            normalized = validate_identifier(identifier_type, value)
         except IdentifierError as exc:
             raise ValueError(str(exc)) from None
+        if identifier_type == "other" and info.data.get("kind") == "natural_person" and is_resident_id(value):
+            # A person's number shaped like a resident identity number, its check failing or in the
+            # old 15-digit form: under "other" it would escape the minors rule, the masking and the
+            # lookup by the real number (GB 11643-1999 replaced the 15-digit form; every person has
+            # the 18-digit one).
+            raise ValueError(
+                "a person's resident identity number is given as identifier_type resident_id, in its "
+                "18-digit form (GB 11643-1999); this one is shaped like one but does not check"
+            )
+        return normalized
 
 
 class NoticeServed(BaseModel):

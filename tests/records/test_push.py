@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db import session_scope
@@ -240,3 +241,14 @@ def test_control_characters_are_refused_on_every_database(http, police):
         == 201
     )
     assert http.get("/v1/public/search", params={"q": "测试\x00科技"}).status_code == 422
+
+
+@pytest.mark.parametrize("number", ["110101800101001", "110101201501011592"])
+def test_a_persons_number_that_does_not_check_is_not_taken_as_other(http, police, number):
+    # The old 15-digit form, or 18 digits whose check fails: given as "other" they escaped the minors
+    # rule and the masking, and a check on the person's real number answered "clear".
+    subject = {"kind": "natural_person", "name": "老证", "identifier_type": "other", "identifier": number}
+    answer = http.post("/v1/records", json=record_body(1, subject=subject), headers=police)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "subject.identifier"
+    passport = subject | {"identifier": "E98765432"}
+    assert http.post("/v1/records", json=record_body(2, subject=passport), headers=police).status_code == 201
