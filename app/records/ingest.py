@@ -105,6 +105,12 @@ class FromNotice:
     as_notified: RecordIn | None = None
 
 
+def default_visibility(severity: str) -> str:
+    """Who sees a record its agency gave no visibility: 国办发〔2025〕22号, minor lapses are not
+    published unless the agency decides to; the others are."""
+    return "shared" if severity == "minor" else "public"
+
+
 def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: bool = False) -> Resolved:
     """Apply the listing rules to one record; raises the RegistryError that says what is wrong.
     `notified`: the subject was told through a registry notice, so no notice is asked for."""
@@ -140,8 +146,7 @@ def resolve(item: RecordIn, ctx: IngestContext, received_on: date, notified: boo
 
     _check_related(item)
     publicity_end = _publicity_end(item, ctx)
-    # 国办发〔2025〕22号: minor lapses are not published unless the agency decides to.
-    visibility = item.visibility or ("shared" if item.severity == "minor" else "public")
+    visibility = item.visibility or default_visibility(item.severity)
     # Historical backfill: a period already over is stored as exited.
     status = "expired" if publicity_end is not None and publicity_end < ctx.today else "active"
     late, note = _late_disclosure(ctx, item.decision_date, received_on)

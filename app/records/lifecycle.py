@@ -19,7 +19,7 @@ from app.kit.clock import china_date, china_today, utcnow
 from app.kit.workdays import CalendarUnknown
 from app.records.errors import RecordNotActive
 from app.records.history import effective_status, recorded_state, snapshot
-from app.records.ingest import COURT_DOMAIN, ingest_context, resolve
+from app.records.ingest import COURT_DOMAIN, default_visibility, ingest_context, resolve
 from app.records.models import Record
 from app.records.queries import get_record
 from app.records.schemas import DECISIVE_FIELDS, ExitIn, RecordCorrection, RecordIn, RecordPatch, RevokeIn
@@ -93,6 +93,14 @@ def correct_record(
     current = as_pushed(record)
     if "publicity_end" not in changes and ({"severity", "decision_date"} & changes.keys()):
         current["publicity_end"] = None  # the default follows the new severity or date
+    if (
+        "visibility" not in changes
+        and "severity" in changes
+        and record.visibility == default_visibility(record.severity)
+    ):
+        # Published by default, not by the agency's choice: the default of the new severity applies
+        # (国办发〔2025〕22号: a minor lapse is not published unless the agency decides to).
+        current["visibility"] = None
     try:
         item = RecordIn.model_validate(current | changes)
     except ValidationError as exc:

@@ -183,3 +183,29 @@ def test_a_correction_says_why_and_the_history_shows_before_and_after(http, poli
     assert details["reason"] == "复议变更" and details["correction_decision_no"] == "公复字〔2026〕3号"
     assert details["changes"]["severity"] == ["serious", "general"]
     assert details["changes"]["publicity_end"] == ["2029-11-18", "2027-11-18"]
+
+
+def test_corrected_to_a_minor_lapse_a_record_published_by_default_stops_being_published(http, police):
+    # 国办发〔2025〕22号: a minor lapse is published only when its agency decides to. A record public
+    # because of its severity follows its new one; one the agency chose to share stays shared.
+    record = http.post(
+        "/v1/records", json=record_body(1, severity="general", notice=None), headers=police
+    ).json()
+    assert record["visibility"] == "public"
+    identifier = record["subject"]["identifier"]
+    patched = http.patch(
+        f"/v1/records/{record['id']}",
+        json={"severity": "minor", "reason": "轻微", "correction_decision_no": "更〔2026〕9号"},
+        headers=police | {"If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["visibility"] == "shared"
+    assert http.get(f"/v1/public/subjects/{identifier}").status_code == 404
+    shared = record_body(2, severity="general", visibility="shared")
+    chosen = http.post("/v1/records", json=shared, headers=police).json()
+    serious = http.patch(
+        f"/v1/records/{chosen['id']}",
+        json={"severity": "serious", "reason": "加重", "correction_decision_no": "更〔2026〕10号"},
+        headers=police | {"If-Match": '"1"'},
+    )
+    assert serious.json()["visibility"] == "shared"
