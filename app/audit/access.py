@@ -37,14 +37,7 @@ def log(
     identifier: str | None = None,
     record_id: uuid.UUID | None = None,
 ) -> None:
-    connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get("sqlite_immediate"):
-        # A GET's transaction has read without SQLite's write lock, and cannot take it once another
-        # writer has committed since (SQLite answers "busy" at once, whatever the timeout: a 503).
-        # The read is done: its transaction ends here, and the entry is written in the next one,
-        # which waits for the lock like any writer's (same connection: none held while waiting).
-        session.commit()
-        session.connection(execution_options={"sqlite_immediate": True})
+    _writable(session)
     session.add(
         AccessEntry(
             id=uuid.UUID(new_id_texts(1)[0]),
@@ -60,6 +53,41 @@ def log(
         )
     )
     session.flush()
+
+
+def log_records(session: Session, reader: Reader, what: str, read: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    """A read of several records at once (a page of them): one entry per (subject id, record id), so
+    that oversight asked about a subject finds every read of its records; an empty page one entry."""
+    if not read:
+        log(session, reader, what)
+        return
+    _writable(session)
+    at = utcnow()
+    session.add_all(
+        AccessEntry(
+            id=uuid.UUID(entry_id),
+            at=at,
+            client_id=reader.client_id,
+            agency_code=reader.agency_code,
+            what=what,
+            action=GOVERNMENT_VIEW,
+            subject_id=subject_id,
+            record_id=record_id,
+        )
+        for entry_id, (subject_id, record_id) in zip(new_id_texts(len(read)), read, strict=True)
+    )
+    session.flush()
+
+
+def _writable(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get("sqlite_immediate"):
+        # A GET's transaction has read without SQLite's write lock, and cannot take it once another
+        # writer has committed since (SQLite answers "busy" at once, whatever the timeout: a 503).
+        # The read is done: its transaction ends here, and the entry is written in the next one,
+        # which waits for the lock like any writer's (same connection: none held while waiting).
+        session.commit()
+        session.connection(execution_options={"sqlite_immediate": True})
 
 
 def entries(

@@ -102,7 +102,7 @@ def list_records(
     items, total = queries.list_records(
         session, principal, agency=agency, domain=domain, status=status, limit=limit, offset=offset
     )
-    access.log(session, principal, "records")
+    access.log_records(session, principal, "records", [(item["subject"]["id"], item["id"]) for item in items])
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
@@ -208,7 +208,8 @@ def record_changes(
 def record_history(record_id: uuid.UUID, principal: RecordsRead, session: DbSession) -> Any:
     """Everything that happened to a record: listed, corrected, objections, repairs, exit and why."""
     history = queries.record_history(session, principal, record_id)
-    access.log(session, principal, "history", record_id=record_id)
+    subject_id = queries.get_record(session, principal, record_id).subject_id
+    access.log(session, principal, "history", record_id=record_id, subject_id=subject_id)
     return history
 
 

@@ -77,3 +77,17 @@ def test_a_reference_with_control_characters_is_refused_not_a_500(http, police, 
         http.get(f"/v1/subjects/{make_uscc(1)}", params={"reference": "许可-78"}, headers=reader).status_code
         == 200
     )
+
+
+def test_a_page_of_records_and_a_history_are_logged_for_each_subject_they_show(http, police, token_for):
+    # Oversight asked about a subject finds every read of its records, a page of them included.
+    auditor = token_for("national.market_regulation", "audit:read")
+    reader = token_for("zaozhuang.public_security", "records:read")
+    first = http.post("/v1/records", json=record_body(1), headers=police).json()
+    http.post("/v1/records", json=record_body(2), headers=police)
+    page = http.get("/v1/records", params={"agency": POLICE}, headers=reader)
+    assert page.status_code == 200 and page.json()["total"] == 2
+    assert http.get(f"/v1/records/{first['id']}/history", headers=reader).status_code == 200
+    read = [(i["what"], i["record_id"]) for i in _log(http, auditor, subject=make_uscc(1))["items"]]
+    assert read == [("records", first["id"]), ("history", first["id"])]
+    assert [i["what"] for i in _log(http, auditor, subject=make_uscc(2))["items"]] == ["records"]

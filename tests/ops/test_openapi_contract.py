@@ -351,7 +351,7 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     )
     call("get", "/v1/public/objections/{query_code}/decision.json", 200, disputed_code)
     call("get", "/v1/public/objections/{query_code}/decision.pdf", 200, disputed_code)
-    # A rejected repair appealed to the credit office (an administrator of another agency decides)
+    # A rejected repair appealed to the credit office (its admin decides)
     second = record_body(5, severity="general", decision_date="2026-06-01")
     rejected_record = call("post", "/v1/records", 201, json=second, headers=token).json()
     refused = call(
@@ -366,7 +366,7 @@ def test_every_operation_answers_as_documented(contract, everything, token_for):
     appealed = call("post", "/v1/public/repairs/{query_code}/appeal", 201, refused_code, json=appeal).json()
     call("post", "/v1/public/repairs/{query_code}/appeal", 409, refused_code, json=appeal)
     call("get", "/v1/public/repairs/{query_code}/appeal/decision.json", 404, refused_code)
-    office = token_for("national.market_regulation", "admin")
+    office = token_for("national.credit_office", "admin")
     upheld = {"outcome": "upheld", "reason": "整改属实"}
     call(
         "post", "/v1/cases/{case_id}/decision", 200, {"case_id": appealed["id"]}, json=upheld, headers=office
