@@ -86,9 +86,9 @@ def _open_record(session: Session, record_id: uuid.UUID) -> "Record":
         raise NotFound(f"no record {record_id}")
     status = history.effective_status(record.status, record.publicity_end, china_today())
     if status != "active":
-        raise RecordNotActive(
-            f"record {record_id} has already exited ({status}); there is nothing to open a case on"
-        )
+        # How it exited (repaired, expired, revoked) is not told: a public answer, and the way a
+        # record left may itself be what its subject keeps private.
+        raise RecordNotActive(f"record {record_id} is no longer in force; there is nothing to open a case on")
     return record
 
 

@@ -195,7 +195,9 @@ def test_repair_of_an_unknown_or_exited_record_is_refused(http, police, clock):
         f"/v1/records/{record['id']}/revoke", json={"reason": "撤销", "decision_no": "d"}, headers=police
     )
     clock("2026-09-29T10:00")
-    assert http.post("/v1/public/repairs", json=_repair(record["id"])).status_code == 409
+    exited = http.post("/v1/public/repairs", json=_repair(record["id"]))
+    assert exited.status_code == 409 and "no longer in force" in exited.json()["detail"]
+    assert "revoked" not in exited.json()["detail"]  # how it exited is not a public answer
     unknown = http.post("/v1/public/repairs", json=_repair("00000000-0000-0000-0000-000000000001"))
     assert unknown.status_code == 404
     assert _cases() == 0
