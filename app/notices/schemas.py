@@ -121,7 +121,7 @@ class PublicNoticeOut(BaseModel):
     severity: str
     reasons: str = Field(description="The conduct the listing is for")
     decision_no: str
-    decision_date: date
+    decision_date: date | None = Field(description="The listing decision's day, once finalized; null before")
     basis: str = Field(description="The legal basis")
     rights: list[str]
     notified_on: date

@@ -34,7 +34,7 @@ from app.notices.errors import (
 )
 from app.notices.models import Notice
 from app.notices.schemas import FinalizeIn, NoticeIn, StatementIn, WithdrawIn
-from app.records import ingest
+from app.records import ingest, repository
 from app.records.errors import ExternalIdConflict
 from app.records.schemas import RecordIn
 
@@ -218,7 +218,9 @@ def _own_open_notice(session: Session, principal: Principal, notice_id: uuid.UUI
             status=status,
         )
     if status != "notified":
-        raise NoticeClosed(f"notice {notice_id} was already {status}", status=status)
+        # A finalize sent again finds the record it made.
+        made = {"record_id": str(notice.record_id)} if notice.record_id is not None else {}
+        raise NoticeClosed(f"notice {notice_id} was already {status}", status=status, **made)
     return notice
 
 
@@ -353,6 +355,13 @@ def _shown_identifier(subject: dict[str, Any]) -> str:
     return mask_identifier(subject["kind"], subject["identifier_type"], str(subject["identifier"]))
 
 
+def _decided_on(session: Session, notice: Notice) -> date | None:
+    if notice.record_id is None:
+        return None
+    record = repository.find_record(session, notice.record_id)
+    return record.decision_date if record is not None else None
+
+
 def public_view(session: Session, notice: Notice) -> dict[str, Any]:
     """The notice as its query code shows it: a person's number masked wherever it is written."""
     body = notice.body
@@ -377,7 +386,9 @@ def public_view(session: Session, notice: Notice) -> dict[str, Any]:
         "severity": body["severity"],
         "reasons": mask_resident_ids(body["conduct"]),
         "decision_no": mask_resident_ids(body["decision_no"]),
-        "decision_date": body["decision_date"],
+        # The listing is decided when finalized (the notice's own date came before the subject was
+        # heard): none until then.
+        "decision_date": _decided_on(session, notice),
         "basis": mask_resident_ids(body["legal_basis"]),
         "rights": rights(notice.respond_by),
         "notified_on": china_date(notice.created_at),

@@ -42,6 +42,7 @@ def test_a_notice_tells_the_subject_and_stores_no_record(http, police, notified)
     assert told["basis"] == "《中华人民共和国反电信网络诈骗法》第三十一条"
     assert told["agency"]["name_zh"] == "公安部" and told["domain"]["code"] == "telecom_fraud"
     assert told["respond_by"] == RESPOND_BY and told["may_state"] is True and told["statement"] is None
+    assert told["decision_date"] is None  # nothing is decided before the subject is heard
     rights = "".join(told["rights"])
     for right in ("陈述", "申辩", "2026年11月27日", "异议", "信用修复"):
         assert right in rights
@@ -171,6 +172,7 @@ def test_finalizing_waits_for_respond_by_then_lists_with_the_notice_id(http, pol
     assert again.status_code == 200 and again.json()["id"] == record["id"]
     twice = http.post(f"/v1/notices/{notified['id']}/finalize", headers=police)
     assert twice.status_code == 409 and twice.json()["error"] == "notice_closed"
+    assert twice.json()["record_id"] == record["id"]  # a finalize sent again finds what it made
 
 
 def test_a_statement_received_may_be_finalized_early_once_considered(http, police, notified):
@@ -299,6 +301,7 @@ def test_the_listing_is_decided_after_the_subject_was_heard(http, police, notifi
     assert future.status_code == 422 and future.json()["fields"][0]["field"] == "decision_date"
     record = http.post(url, json={"decision_no": "公罚决〔2026〕9号"}, headers=police).json()
     assert record["decision_date"] == "2026-11-30" and record["decision_no"] == "公罚决〔2026〕9号"
+    assert http.get(f"/v1/public/notices/{notified['query_code']}").json()["decision_date"] == "2026-11-30"
     assert record["publicity_end"][4:] in ("-11-29", "-11-30"), record  # the period runs from the decision
 
 
