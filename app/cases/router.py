@@ -6,7 +6,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
 from app.auth.deps import Admin, require_any
 from app.auth.deps import CasesReview as AgencyReview
@@ -29,7 +29,7 @@ from app.cases.schemas import (
     RepairIn,
 )
 from app.db import DbSession
-from app.errors import NotFound, errors_declared
+from app.errors import NotFound, ValidationFailed, errors_declared
 from app.ratelimit import rate_limited
 
 router = APIRouter(tags=["cases"])
@@ -271,13 +271,20 @@ def appeal_decision_pdf(query_code: str, session: DbSession) -> Response:
     return _decision_pdf(session, _appeal_or_404(session, query_code))
 
 
+async def _one_file(request: Request) -> None:
+    """One file per request: of several parts named `file` only one would be stored, the others
+    dropped without a word."""
+    if len((await request.form()).getlist("file")) > 1:
+        raise ValidationFailed.one("file", "send one file per request (several parts named file were sent)")
+
+
 @router.post(
     "/v1/public/cases/{query_code}/files",
     response_model=CaseFileOut,
     status_code=201,
     tags=["public"],
     responses=errors_declared(413, 415),
-    dependencies=RATE_LIMITED,
+    dependencies=[*RATE_LIMITED, Depends(_one_file)],
 )
 def add_evidence_file(query_code: str, session: DbSession, file: Annotated[UploadFile, File()]) -> Any:
     """Attach a PDF, JPEG or PNG of at most 5 MiB to an open case (10 files at most); to a rejected

@@ -243,6 +243,9 @@ def test_evidence_files_are_checked_for_type_and_size(http, police, token_for, c
         files={"file": ("big.pdf", b"%PDF-" + b"0" * (5 * 1024 * 1024), "application/pdf")},
     )
     assert huge.status_code == 413 and huge.json()["error"] == "payload_too_large"
+    two = [("file", ("a.png", PNG, "image/png")), ("file", ("b.png", PNG, "image/png"))]
+    several = http.post(f"/v1/public/cases/{code}/files", files=two)
+    assert several.status_code == 422 and several.json()["fields"][0]["field"] == "file"
     case = http.get(f"/v1/cases/{created['id']}", headers=reviewer).json()
     assert [f["filename"] for f in case["files"]] == ["receipt.png"]
     download = http.get(f"/v1/cases/{created['id']}/files/{case['files'][0]['id']}", headers=reviewer)
