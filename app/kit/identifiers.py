@@ -384,10 +384,13 @@ def resident_id_birth_date(number: str) -> date:
 
 
 def recognize(identifier: str) -> tuple[str, str]:
-    """The standard an identifier follows ("uscc" or "resident_id") and its normal form, for a caller
-    that gives the identifier alone. Raises IdentifierError saying why it is neither: an approver must
-    never be told "clear" about a code that cannot exist."""
+    """The standard an identifier follows ("uscc" or "resident_id"; "other" for a reference the
+    registry issues) and its normal form, for a caller that gives the identifier alone. Raises
+    IdentifierError saying why it is none: an approver must never be told "clear" about a code that
+    cannot exist."""
     normalized = identifier.strip().upper()
+    if is_registry_reference(normalized):  # the registry's own: its shape is its standard
+        return "other", normalized
     if len(normalized) != 18:
         raise IdentifierError(
             "an identifier given alone must be an 18-character unified social credit code or resident "

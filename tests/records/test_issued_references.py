@@ -114,3 +114,21 @@ def test_a_check_reads_a_reference_whatever_its_case_and_refuses_one_never_issue
     results = http.post("/v1/checks/batch", json={"items": items}, headers=approver).json()["results"]
     assert [r.get("status") for r in results] == ["error", None, None]
     assert results[0]["index"] == 0 and results[1]["found"] is True and results[2]["found"] is False
+
+
+def test_a_reference_given_alone_is_read_as_the_registrys_own(http, police, token_for):
+    # Without identifier_type, as an 18-character code would be: the reference's shape is its standard.
+    approver = token_for("zaozhuang.administrative_approval", "checks:write")
+    reference = http.post("/v1/records", json=_group(6), headers=police).json()["subject"]["identifier"]
+    alone = http.post(
+        "/v1/checks",
+        json={"subject": {"identifier": reference.lower()}, "action": "public_procurement"},
+        headers=approver,
+    )
+    assert alone.status_code == 200 and alone.json()["found"] is True, alone.text
+    never = http.post(
+        "/v1/checks",
+        json={"subject": {"identifier": "R" + ZAOZHUANG + "0123456789"}, "action": "public_procurement"},
+        headers=approver,
+    )
+    assert never.status_code == 422 and "R…" in never.json()["detail"]
