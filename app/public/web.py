@@ -42,6 +42,7 @@ from app.notices.errors import NoticeClosed, StatementAlreadyGiven, StatementToo
 from app.notices.schemas import StatementIn
 from app.public import report, search, view
 from app.ratelimit import limiter
+from app.records import history, repository
 from app.records.errors import RecordNotActive
 from app.records.schemas import LISTING_BASIS_ZH
 
@@ -269,10 +270,18 @@ def subject_page(ref: str, request: Request, session: DbSession) -> HTMLResponse
 
 
 def _record_or_404(session: DbSession, record_id: uuid.UUID) -> dict[str, Any]:
-    record = view.public_record(session.connection(), record_id, china_today())
-    if record is None:
-        raise PageError(404, "该记录不在公示中，无需也无法在此提出申请。")
-    return record
+    """The record as the forms show it: in public force, its public face; in force but not published
+    (shared, restricted, a minor's), its id alone, so that its subject can still apply through the
+    link its repair notice gives (the record's content is not shown to whoever holds the link);
+    exited or unknown, a 404."""
+    today = china_today()
+    record = view.public_record(session.connection(), record_id, today)
+    if record is not None:
+        return record
+    stored = repository.find_record(session, record_id)
+    if stored is None or history.effective_status(stored.status, stored.publicity_end, today) != "active":
+        raise PageError(404, "该记录不在公示期内，无需也无法在此提出申请。")
+    return {"id": record_id, "withheld": True, "domain": None, "domain_name_zh": None, "subject": None}
 
 
 _FIELD_MESSAGES = {
@@ -298,7 +307,9 @@ def _chinese_errors(exc: ValidationError, fields: dict[tuple[str | int, ...], st
 
 def _case_errors(exc: RegistryError, kind: str) -> dict[str, str]:
     if isinstance(exc, MinimumPeriodNotElapsed):
-        first = exc.extra.get("first_allowed_date", "")
+        first = exc.extra.get("first_allowed_date")
+        if not first:  # a record not published: the day is in the subject's repair notice
+            return {"form": "该记录尚未满最短公示期，请于信用修复告知书载明的日期之后申请信用修复。"}
         return {"form": f"该记录尚未满最短公示期，最早可于 {first} 申请信用修复。"}
     if isinstance(exc, CaseAlreadyOpen):
         what = "信用修复申请" if kind == "repair" else "异议"
@@ -321,14 +332,17 @@ def _repair_context(
 ) -> dict[str, Any]:
     # NDRC Order No. 36 / 国家发展改革委令2023年第58号: repair only after the minimum publicity period;
     # before that day the page says when, and shows no form.
-    opens_on = cases.repair_opens_on(session, record["id"])
+    # A record not published: its first day (which tells its decision date and severity) is in the
+    # subject's repair notice, not on a page anyone with the link opens; the service still refuses
+    # an application made too early.
+    opens_on = None if record.get("withheld") else cases.repair_opens_on(session, record["id"])
     return {
         "record": record,
         "form": form,
         "errors": errors,
         "opens_on": opens_on,
-        "not_yet": china_today() < opens_on,
-        "guide": repair_guide(record["domain"]),
+        "not_yet": opens_on is not None and china_today() < opens_on,
+        "guide": repair_guide(record["domain"] or ""),
         "limits": EVIDENCE_LIMITS,
     }
 

@@ -155,3 +155,37 @@ def test_report_verification_page(http, listed):
         f"/reports/{report_id}", data=token, files={"file": ("r.pdf", changed, "application/pdf")}
     )
     assert "可能被改动" in checked.text
+
+
+def test_a_record_not_published_can_still_be_repaired_through_its_link_showing_nothing_of_it(http, police):
+    # The repair notice of a shared record links its form: the subject applies there, while whoever
+    # holds the link learns nothing of the record (its content, dates, subject).
+    body = record_body(5, severity="general", decision_date="2026-05-01", visibility="shared", notice=None)
+    record = http.post("/v1/records", json=body, headers=police).json()
+    notice = http.get(f"/v1/records/{record['id']}/repair-notice.json", headers=police).json()
+    link = notice["channel"]["web"]
+    form_page = http.get(link)
+    assert form_page.status_code == 200 and 'id="record-withheld"' in form_page.text
+    for hidden in (
+        body["conduct"],
+        body["decision_no"],
+        body["subject"]["name"],
+        "2026-05-01",
+        "电信网络诈骗",
+    ):
+        assert hidden not in form_page.text
+    form = {
+        "applicant_name": body["subject"]["name"],
+        "contact": "010-12345678",
+        "statement": "已全额缴纳罚款并完成整改",
+        "evidence_kind": "fine_paid",
+        "evidence_description": "罚款缴纳凭证",
+        "commitment": "yes",
+    } | _token(http, link)
+    assert http.post(link, data=form).status_code == 201
+    objection = f"/records/{record['id']}/objection"
+    assert http.get(objection).status_code == 200 and body["conduct"] not in http.get(objection).text
+    http.post(
+        f"/v1/records/{record['id']}/revoke", json={"reason": "撤销", "decision_no": "d"}, headers=police
+    )
+    assert http.get(link).status_code == 404  # exited: nothing to apply for
