@@ -447,13 +447,14 @@ def records_import(
     from app.db import get_engine, refresh_statistics, session_scope
     from app.records import ingest, transfer
 
-    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
+    fmt = _file_format(path, fmt)
     try:
         encoding = transfer.check_file(path, fmt)  # before anything is imported
     except transfer.TransferError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     prepare_database()
+    _known_agency(agency)
     principal = Principal(client_id="cli", agency_code=agency, scopes=frozenset({Scope.records_write.value}))
     totals: Counter[str] = Counter()
     refused: list[dict[str, Any]] = []
@@ -509,7 +510,7 @@ def records_export(
     from app.db import session_scope
     from app.records import transfer
 
-    fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "ndjson")
+    fmt = _file_format(path, fmt)
     _writable(path)
     prepare_database()
     with (
@@ -783,6 +784,30 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="JSON output"
     for row in rows:
         tokens = row["tokens_until"] or "no tokens"
         typer.echo(f"{row['kid']}  {row['state']:<8} from {row['active_from'] or '-'}  tokens: {tokens}")
+
+
+_FORMAT_BY_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson"}
+
+
+def _file_format(path: Path, given: str) -> str:
+    """csv or ndjson: as given, else by the file's extension; anything else stops with exit 2 (a file
+    named .xlsx was written or read as NDJSON without a word)."""
+    fmt = given.lower() or _FORMAT_BY_SUFFIX.get(path.suffix.lower(), "")
+    if fmt not in ("csv", "ndjson"):
+        what = f"--format {given!r}" if given else f"the extension {path.suffix!r}"
+        typer.echo(f"error: {what} names no format this command knows: give --format csv or ndjson", err=True)
+        raise typer.Exit(2)
+    return fmt
+
+
+def _known_agency(code: str) -> None:
+    from app.catalog import service as catalog
+    from app.db import session_scope
+
+    with session_scope(writing=False) as session:
+        if code not in catalog.agency_names(session):
+            typer.echo(f"error: no agency {code!r} in the catalog (`registry agencies list`)", err=True)
+            raise typer.Exit(2)
 
 
 @deliveries_cli.command("run")

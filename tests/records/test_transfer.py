@@ -309,3 +309,16 @@ def test_a_utf8_csv_with_one_stray_byte_is_refused_naming_its_line(tmp_path):
     gb = tmp_path / "gb.csv"
     gb.write_bytes("".join(lines).encode("gb18030"))
     assert _text_encoding(gb, "csv") == "gb18030"  # a GB18030 file is still read as one
+
+
+def test_an_unknown_agency_or_format_stops_before_anything_is_read_or_written(tmp_path):
+    path = tmp_path / "records.ndjson"
+    path.write_text(json.dumps(record_body(1)) + "\n", encoding="utf-8")
+    unknown = CliRunner().invoke(cli, ["records", "import", str(path), "--agency", "nope.agency"])
+    assert unknown.exit_code == 2 and "nope.agency" in unknown.output
+    sheet = tmp_path / "records.xlsx"
+    exported = CliRunner().invoke(cli, ["records", "export", str(sheet)])
+    assert exported.exit_code == 2 and not sheet.exists() and "--format" in exported.output
+    assert CliRunner().invoke(cli, ["records", "export", str(sheet), "--format", "csv"]).exit_code == 0
+    with get_engine().connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM records").scalar() == 0
