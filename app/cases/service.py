@@ -445,7 +445,9 @@ ACTING_ON_THE_RECORD = ("approved", "upheld", "revoked", "corrected")
 
 
 def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: DecisionIn) -> Case:
-    case = session.get(Case, case_id)
+    # The case row locked until this commits (PostgreSQL; SQLite's writers queue already): two
+    # decisions at once, the second finds the case decided instead of deciding it again.
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise NotFound(f"no case {case_id}")
     _may_decide(session, principal, case)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import func, select
 
+from app.audit.models import AuditEntry
 from app.cases.models import CaseFile
 from app.db import session_scope
 from tests.cases.test_repair import PNG, _listed, _repair
@@ -31,3 +32,34 @@ def test_twenty_uploads_at_once_store_ten(http, police, clock):
     assert sorted(statuses) == [201] * 10 + [422] * 10, statuses
     with session_scope(writing=False) as session:
         assert session.scalar(select(func.count()).select_from(CaseFile)) == 10
+
+
+def test_ten_decisions_at_once_decide_the_case_once(http, police, token_for, clock):
+    # Approve and reject sent together: one decides, the others find the case decided (the case row
+    # is locked while deciding; without the lock PostgreSQL let both commit, the row saying one and
+    # the audit log both).
+    reviewer = token_for("national.public_security", "cases:review")
+    record = _listed(http, police, clock)
+    clock("2026-09-29T10:00")
+    case_id = http.post("/v1/public/repairs", json=_repair(record["id"])).json()["id"]
+    at_once = threading.Barrier(10)
+
+    with registry_serve() as base:
+
+        def decide(n: int) -> int:
+            outcome = "approved" if n % 2 else "rejected"
+            at_once.wait()
+            return httpx.post(
+                f"{base}/v1/cases/{case_id}/decision",
+                json={"outcome": outcome, "reason": "同时提交"},
+                headers=reviewer,
+                timeout=60,
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            statuses = list(pool.map(decide, range(10)))
+
+    assert sorted(statuses) == [200] + [409] * 9, statuses
+    with session_scope(writing=False) as session:
+        decided = session.scalars(select(AuditEntry).where(AuditEntry.action == "case.decided")).all()
+    assert len(decided) == 1
