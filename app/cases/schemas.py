@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from app.kit.text import text
 from app.records.schemas import RecordPatch
@@ -44,7 +44,11 @@ class RepairIn(BaseModel):
     record_id: uuid.UUID
     applicant: Applicant
     statement: text(4000)  # type: ignore[valid-type]
-    commitment: bool = Field(description="The public credit commitment (信用承诺); must be true")
+    # Strict: the commitment is given as the JSON value true, not a 1 or a "true" that a form or a
+    # script happened to send.
+    commitment: Annotated[bool, Strict()] = Field(
+        description="The public credit commitment (信用承诺); must be true"
+    )
     evidence: list[EvidenceItem] = Field(min_length=1, max_length=20)
 
 

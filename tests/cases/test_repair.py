@@ -117,6 +117,9 @@ def test_repair_needs_a_commitment_and_evidence(http, police, clock):
     clock("2026-09-29T10:00")
     no_commitment = http.post("/v1/public/repairs", json=_repair(record["id"], commitment=False))
     assert no_commitment.status_code == 422 and no_commitment.json()["fields"][0]["field"] == "commitment"
+    for loose in (1, "true", "yes"):  # the commitment is the JSON value true, nothing taken for it
+        answer = http.post("/v1/public/repairs", json=_repair(record["id"], commitment=loose))
+        assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "commitment", loose
     no_evidence = http.post("/v1/public/repairs", json=_repair(record["id"], evidence=[]))
     assert no_evidence.status_code == 422 and no_evidence.json()["fields"][0]["field"] == "evidence"
     assert _cases() == 0
