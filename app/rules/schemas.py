@@ -4,10 +4,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal, get_args
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.kit.dates import IsoDate
-from app.kit.text import text
+from app.kit.text import name as name_text
+from app.kit.text import one_line, text
 from app.records.schemas import ListType, Severity
 
 # What an approver is about to do (API.md, Catalog): the actions measures bear on.
@@ -39,8 +40,12 @@ class MeasureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
-    name_zh: text(200)  # type: ignore[valid-type]
-    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
+    # A name, as subjects' are: one line, nothing invisible (an override shows it reversed to the
+    # approvers and the public who read it).
+    name_zh: name_text(200)  # type: ignore[valid-type]
+    name_en: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(one_line)
+    ] = ""
     kind: MeasureKind
     actions: list[Action] = Field(min_length=1, max_length=len(ACTIONS))
     # 国办发〔2020〕49号: every measure needs a legal basis.

@@ -265,6 +265,11 @@ def test_a_measure_is_added_with_its_legal_basis(http, token_for):
         "/v1/admin/measures", json=measure | {"code": "x_y", "actions": ["teleport"]}, headers=admin
     )
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "actions[0]"
+    reversed_name = measure | {"code": "x_r", "name_zh": "限制‮可许营经"}  # an override shows it reversed
+    assert (
+        http.post("/v1/admin/measures", json=reversed_name, headers=admin).json()["fields"][0]["field"]
+        == "name_zh"
+    )
     no_basis = {k: v for k, v in measure.items() if k != "legal_basis"} | {"code": "x_z"}
     assert http.post("/v1/admin/measures", json=no_basis, headers=admin).status_code == 422
     with session_scope(writing=False) as session:
