@@ -219,6 +219,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> FastJSON:
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's own answer to JSON nested past the parser's depth: a body that cannot be
+            # read, refused as every other one is (422 validation_error naming the body).
+            return _registry_response(ValidationFailed.one("body", "the JSON body is nested too deeply"))
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         code = codes.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "request refused"
