@@ -8,6 +8,7 @@ from app.db.base import (
     UTCDateTime,
     new_id,
     new_id_texts,
+    random_ids,
     time_ordered_ids,
 )
 from app.db.bulk import bulk_insert, bulk_writer, column_in, copy_line, copy_statement
@@ -48,6 +49,7 @@ __all__ = [
     "make_engine",
     "new_id",
     "new_id_texts",
+    "random_ids",
     "read_snapshot",
     "refresh_statistics",
     "serialize_writers",

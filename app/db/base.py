@@ -62,6 +62,16 @@ def time_ordered_ids() -> Iterator[uuid.UUID]:
         yield from map(uuid.UUID, new_id_texts(256))
 
 
+def random_ids() -> Iterator[uuid.UUID]:
+    """New random UUIDs (version 4), made 256 at a time from one read of the OS's random source: for
+    rows whose id is shown to the public, where a time-ordered id would tell when the row was made
+    (a subject's public `ref` made before its first public record told that a hidden record came
+    first)."""
+    while True:
+        entropy = os.urandom(16 * 256)
+        yield from (uuid.UUID(bytes=entropy[i : i + 16], version=4) for i in range(0, len(entropy), 16))
+
+
 def new_id_texts(count: int) -> list[str]:
     """`count` new time-ordered UUIDs (version 7: the Unix time in milliseconds, then 74 random
     bits) in their text form, for rows inserted by the thousand (checks). Ids made at about the same

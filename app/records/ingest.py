@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.auth.service import Principal
 from app.catalog import service as catalog
-from app.db import bulk_insert, column_in, serialize_writers, time_ordered_ids
+from app.db import bulk_insert, column_in, random_ids, serialize_writers, time_ordered_ids
 from app.errors import Forbidden, RegistryError, ValidationFailed, pydantic_fields
 from app.kit.clock import china_date, china_today, utcnow
 from app.kit.identifiers import ADULT_AGE, minor_on, resident_id_birth_date
@@ -59,6 +59,8 @@ class IngestContext:
     # New subjects' and records' ids: time-ordered, so that a batch's rows sit together at the end
     # of the primary keys' indexes instead of on a random page each.
     ids: Iterator[uuid.UUID] = field(default_factory=time_ordered_ids)
+    # Subjects' ids are their public `ref`: random, so that a ref tells nothing of when it was made.
+    subject_ids: Iterator[uuid.UUID] = field(default_factory=random_ids)
 
 
 def ingest_context(session: Session, principal: Principal) -> IngestContext:
@@ -506,7 +508,7 @@ def _place(
     state = subjects.get(identifier)
     if state is None:
         state = subjects[identifier] = _SubjectState(
-            next(ctx.ids), identifier, given.identifier_type, given.name
+            next(ctx.subject_ids), identifier, given.identifier_type, given.name
         )
         birth_date = resident_id_birth_date(identifier) if given.identifier_type == "resident_id" else None
         new_subjects.append(

@@ -361,3 +361,17 @@ def test_an_organisations_code_that_also_reads_as_an_identity_number_is_found(ht
     by_name = http.get("/v1/public/search", params={"q": "某某事业单位"}).json()["items"]
     assert [i["identifier"] for i in by_name] == [code]
     assert http.get(f"/v1/public/subjects/{code}/special-report.pdf").status_code == 200
+
+
+def test_a_subjects_ref_tells_nothing_of_when_it_was_made(http, police, token_for):
+    # A time-ordered ref (UUID version 7: its first 48 bits the creation time) made before the first
+    # public record's id told that a hidden record of the subject came first.
+    court = token_for(COURT, "records:write")
+    shared = record_body(61, severity="minor", notice=None)
+    assert http.post("/v1/records", json=shared, headers=police).status_code == 201
+    public = record_body(
+        62, domain="court_judgments", severity="general", subject=shared["subject"], notice=None
+    )
+    assert http.post("/v1/records", json=public, headers=court).status_code == 201
+    found = http.get(f"/v1/public/subjects/{shared['subject']['identifier']}").json()
+    assert uuid.UUID(found["subject"]["ref"]).version == 4  # random: no time in it
