@@ -113,15 +113,66 @@ def _next_steps(case: "Case", record: "Record", outcome: str) -> dict[str, Any]:
     return {"record_status": record.status, "text_zh": f"{text}{REMEDIES_ZH}"}
 
 
+WITHHELD_ZH = "该记录未向社会公示，本文书仅载明其记录编号，不载明其内容。"
+
+
+def _next_steps_withheld(case: "Case") -> dict[str, Any]:
+    """What follows, for a record the public did not see: nothing of its dates or how it exits."""
+    if case.outcome == "rejected" and case.appeal_by is not None:
+        appeal_by = _day(case.appeal_by)
+        text = (
+            f"如对本决定有异议，可于 {appeal_by} 前（含当日）凭查询码向{CREDIT_OFFICE_ZH}提出申诉（限一次）；"
+            "也可在纠正失信行为、履行法定义务后重新申请信用修复。"
+        )
+        return {"appeal": {"to": "credit_office", "by": appeal_by, "once": True}, "text_zh": text}
+    if case.outcome in ("approved", "upheld", "revoked"):
+        return {"text_zh": "该记录停止共享，相关惩戒措施同时解除。"}
+    return {"text_zh": f"本决定不改变该记录的状态。{REMEDIES_ZH}"}
+
+
+def _record_part(
+    record: "Record", agency_names: dict[str, str], domain_names: dict[str, str]
+) -> dict[str, Any]:
+    subject = record.subject
+    return {
+        "id": str(record.id),
+        "domain": record.domain_code,
+        "domain_name_zh": domain_names.get(record.domain_code, record.domain_code),
+        "list_type": record.list_type,
+        "severity": record.severity,
+        # The public face: a person's identity number is never printed (49号: lawful and
+        # necessary), whatever the subject's kind (an individual business may be known by its
+        # owner's number), nor one written into a name or a reason.
+        "subject": {
+            "name": mask_resident_ids(record.subject_name),
+            "kind": subject.kind,
+            "identifier": None
+            if subject.kind == "natural_person" or subject.identifier_type == "resident_id"
+            else mask_resident_ids(subject.identifier),
+        },
+        "decision_no": mask_resident_ids(record.decision_no),
+        "decision_date": _day(record.decision_date),
+        "publicity_start": _day(record.publicity_start),
+        "publicity_end": _day(record.publicity_end),
+        "designating_agency": {
+            "code": record.agency_code,
+            "name_zh": agency_names.get(record.agency_code),
+        },
+    }
+
+
 def content(
     case: "Case",
     record: "Record",
     agency_names: dict[str, str],
     domain_names: dict[str, str],
+    published: bool = True,
 ) -> dict[str, Any]:
-    """The decision as a JSON-native document (the PDF lays out the same)."""
+    """The decision as a JSON-native document (the PDF lays out the same). `published`: whether the
+    public saw the record when the case was decided; the document of a case on a record it did not
+    see (shared, restricted, a minor's, exited) names the record by its id alone, since whoever
+    holds a query code may read it, and anyone who knows a record's id may open a case on it."""
     assert case.outcome is not None and case.decided_at is not None
-    subject = record.subject
     deciding = case.decided_by_agency or case.agency_code
     outcome_zh = OUTCOME_ZH[case.outcome]
     if case.kind == "appeal" and case.outcome == "dismissed":
@@ -137,38 +188,16 @@ def content(
             "applicant": mask_resident_ids(case.applicant_name) if case.applicant_name else None,
             "appeal_of": str(case.appeal_of_id) if case.appeal_of_id else None,
         },
-        "record": {
-            "id": str(record.id),
-            "domain": record.domain_code,
-            "domain_name_zh": domain_names.get(record.domain_code, record.domain_code),
-            "list_type": record.list_type,
-            "severity": record.severity,
-            # The public face: a person's identity number is never printed (49号: lawful and
-            # necessary), whatever the subject's kind (an individual business may be known by its
-            # owner's number), nor one written into a name or a reason.
-            "subject": {
-                "name": mask_resident_ids(record.subject_name),
-                "kind": subject.kind,
-                "identifier": None
-                if subject.kind == "natural_person" or subject.identifier_type == "resident_id"
-                else mask_resident_ids(subject.identifier),
-            },
-            "decision_no": mask_resident_ids(record.decision_no),
-            "decision_date": _day(record.decision_date),
-            "publicity_start": _day(record.publicity_start),
-            "publicity_end": _day(record.publicity_end),
-            "designating_agency": {
-                "code": record.agency_code,
-                "name_zh": agency_names.get(record.agency_code),
-            },
-        },
+        "record": _record_part(record, agency_names, domain_names)
+        if published
+        else {"id": str(record.id), "withheld": True},
         "outcome": case.outcome,
         "outcome_zh": outcome_zh,
         "reasons": case.decision_reason and mask_resident_ids(case.decision_reason),
         "deciding_agency": {"code": deciding, "name_zh": agency_names.get(deciding)},
         "decided_at": case.decided_at.astimezone(CHINA).isoformat(),
         "decision_date": _china_day(case.decided_at),
-        "next": _next_steps(case, record, case.outcome),
+        "next": _next_steps(case, record, case.outcome) if published else _next_steps_withheld(case),
         "basis": BASIS,
         "verification": {"digest": "sha256", "signature": "ES256", "jwks": "/.well-known/jwks.json"},
     }
@@ -202,6 +231,29 @@ def signed_json(document: dict[str, Any]) -> dict[str, Any]:
     return document | {"sha256": sha256, "signature": sign(document, "json", sha256)}
 
 
+def _record_rows(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    subject = record["subject"]
+    listed = LIST_ZH.get(record["list_type"], record["list_type"])
+    severity = SEVERITY_ZH.get(record["severity"], record["severity"])
+    period = f"{record['publicity_start']} 至 {record['publicity_end'] or '履行完毕之日'}"
+    return [
+        ("主体名称", subject["name"]),
+        ("主体类型", SUBJECT_KIND_ZH.get(subject["kind"], subject["kind"])),
+        (
+            ("统一社会信用代码", subject["identifier"])
+            if subject["identifier"]
+            else ("身份证件号码", "（不予显示）")
+        ),
+        ("领域", record["domain_name_zh"]),
+        ("名单", f"{listed}（{severity}）"),
+        ("认定部门", record["designating_agency"]["name_zh"] or record["designating_agency"]["code"]),
+        ("认定决定文号", record["decision_no"]),
+        ("认定决定日期", record["decision_date"]),
+        ("公示期", period),
+        ("记录编号", record["id"]),
+    ]
+
+
 def render_pdf(document: dict[str, Any]) -> bytes:
     from xml.sax.saxutils import escape
 
@@ -223,26 +275,10 @@ def render_pdf(document: dict[str, Any]) -> bytes:
         return Paragraph(escape(str(text)), style)
 
     case, record = document["case"], document["record"]
-    subject = record["subject"]
-    listed = LIST_ZH.get(record["list_type"], record["list_type"])
-    severity = SEVERITY_ZH.get(record["severity"], record["severity"])
-    period = f"{record['publicity_start']} 至 {record['publicity_end'] or '履行完毕之日'}"
-    rows = [
-        ("主体名称", subject["name"]),
-        ("主体类型", SUBJECT_KIND_ZH.get(subject["kind"], subject["kind"])),
-        (
-            ("统一社会信用代码", subject["identifier"])
-            if subject["identifier"]
-            else ("身份证件号码", "（不予显示）")
-        ),
-        ("领域", record["domain_name_zh"]),
-        ("名单", f"{listed}（{severity}）"),
-        ("认定部门", record["designating_agency"]["name_zh"] or record["designating_agency"]["code"]),
-        ("认定决定文号", record["decision_no"]),
-        ("认定决定日期", record["decision_date"]),
-        ("公示期", period),
-        ("记录编号", record["id"]),
-    ]
+    if record.get("withheld"):
+        rows = [("记录编号", record["id"]), ("记录内容", WITHHELD_ZH)]
+    else:
+        rows = _record_rows(record)
     table = Table([[para(k), para(v)] for k, v in rows], colWidths=[34 * mm, 136 * mm])
     table.setStyle(
         TableStyle(

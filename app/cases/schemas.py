@@ -206,17 +206,21 @@ class DocumentAgency(BaseModel):
 
 
 class DocumentRecord(BaseModel):
+    """The record the case was on; of a record the public did not see when the case was decided
+    (shared, restricted, a minor's, exited), its id alone and `withheld: true`."""
+
     id: uuid.UUID
-    domain: str
-    domain_name_zh: str
-    list_type: str
-    severity: str
-    subject: DocumentSubject
-    decision_no: str
-    decision_date: date
-    publicity_start: date
-    publicity_end: date | None
-    designating_agency: DocumentAgency
+    withheld: bool = False
+    domain: str | None = None
+    domain_name_zh: str | None = None
+    list_type: str | None = None
+    severity: str | None = None
+    subject: DocumentSubject | None = None
+    decision_no: str | None = None
+    decision_date: date | None = None
+    publicity_start: date | None = None
+    publicity_end: date | None = None
+    designating_agency: DocumentAgency | None = None
 
 
 class DocumentAppeal(BaseModel):
@@ -226,7 +230,7 @@ class DocumentAppeal(BaseModel):
 
 
 class DocumentNext(BaseModel):
-    record_status: str
+    record_status: str | None = Field(default=None, description="None for a record withheld")
     taken_down_on: date | None = None
     sync_by: date | None = Field(default=None, description="Other platforms take the record down by this day")
     appeal: DocumentAppeal | None = None

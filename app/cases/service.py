@@ -463,6 +463,8 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
     record = repository.find_record(session, case.record_id)
     assert record is not None  # cases reference records by foreign key
     status = history.effective_status(record.status, record.publicity_end, china_today())
+    # Whether the public saw the record as the case is decided: its document shows no more than that.
+    published = repository.record_in_public_force(session, record.id, china_today())
     if status != "active" and body.outcome in ACTING_ON_THE_RECORD:
         # Expired, revoked or repaired meanwhile (another case, its agency, its period's end): there
         # is nothing left to repair, revoke or correct, and it must not change how it exited.
@@ -524,7 +526,7 @@ def decide(session: Session, principal: Principal, case_id: uuid.UUID, body: Dec
     case.decided_by_agency = principal.agency_code
     if body.outcome == "rejected" and status == "active":  # an exited record leaves nothing to appeal
         case.appeal_by = _due_date(session, china_date(case.decided_at), APPEAL_WORKDAYS)[0]
-    case.decision_document = _document(session, case, record)
+    case.decision_document = _document(session, case, record, published)
     session.flush()
     details = {
         "outcome": body.outcome,
@@ -549,9 +551,9 @@ def _other_open_objection(session: Session, case: Case) -> bool:
     )
 
 
-def _document(session: Session, case: Case, record: "Record") -> dict[str, Any]:
+def _document(session: Session, case: Case, record: "Record", published: bool) -> dict[str, Any]:
     domains = {domain.code: domain.name_zh for domain in catalog.list_domains(session)}
-    return decision_document.content(case, record, catalog.agency_names(session), domains)
+    return decision_document.content(case, record, catalog.agency_names(session), domains, published)
 
 
 def decision_of(session: Session, case: Case) -> dict[str, Any]:
@@ -563,7 +565,8 @@ def decision_of(session: Session, case: Case) -> dict[str, Any]:
         return case.decision_document
     record = repository.find_record(session, case.record_id)
     assert record is not None  # cases reference records by foreign key
-    return _document(session, case, record)
+    published = repository.record_in_public_force(session, record.id, china_today())
+    return _document(session, case, record, published)
 
 
 def case_counts(

@@ -146,13 +146,10 @@ def test_a_persons_decision_never_shows_the_identity_number(http, police, token_
     created = apply(http, clock, record["id"])
     decide(http, reviewer, created["id"], "approved", "已履行")
     answer = http.get(f"/v1/public/repairs/{created['query_code']}/decision.json")
-    assert answer.json()["record"]["subject"] == {
-        "name": "张三",
-        "kind": "natural_person",
-        "identifier": None,
-    }
+    # A person's telecom-fraud record is not published: the document names the record by its id.
+    assert answer.json()["record"] == {"id": record["id"], "withheld": True}
     text = _pdf_text(http.get(f"/v1/public/repairs/{created['query_code']}/decision.pdf").content)
-    assert "张三" in text
+    assert "张三" not in text and record["id"] in text.replace("\n", "")
     for shown in (answer.text, text):
         assert number not in shown and number[:14] not in shown
 
@@ -170,7 +167,7 @@ def test_an_individual_business_known_by_its_owners_number_is_not_shown_by_it(ht
     created = apply(http, clock, record["id"])
     decide(http, reviewer, created["id"], "approved", f"店主（身份证{number}）已履行")
     answer = http.get(f"/v1/public/repairs/{created['query_code']}/decision.json")
-    assert answer.json()["record"]["subject"]["identifier"] is None
+    assert "subject" not in answer.json()["record"]  # not published: the record by its id alone
     text = _pdf_text(http.get(f"/v1/public/repairs/{created['query_code']}/decision.pdf").content)
     for shown in (answer.text, text):
         assert number not in shown and number[10:] not in shown
@@ -228,3 +225,20 @@ def test_the_decision_pdf_renders_to_an_image(http, police, token_for, clock, tm
     )
     image = next(tmp_path.glob("page*.png")).read_bytes()
     assert image.startswith(b"\x89PNG") and len(image) > 5000
+
+
+def test_a_case_on_a_record_the_public_does_not_see_tells_nothing_of_it(http, police, token_for, clock):
+    # Anyone who learns a hidden record's id may object to it: the decision answers the objection
+    # without printing the record (its subject, decision number, dates), which the public never saw.
+    reviewer = token_for(POLICE, "cases:review")
+    record = listed(http, police, clock, visibility="restricted", decision_no="秘〔2026〕1号")
+    created = http.post(
+        "/v1/public/objections",
+        json={"record_id": record["id"], "reason": "other", "statement": "陌生人", "contact": "stranger"},
+    ).json()
+    assert decide(http, reviewer, created["id"], "dismissed", "记载无误").status_code == 200
+    answer = http.get(f"/v1/public/objections/{created['query_code']}/decision.json").json()
+    assert answer["record"] == {"id": record["id"], "withheld": True} and answer["outcome"] == "dismissed"
+    text = _pdf_text(http.get(f"/v1/public/objections/{created['query_code']}/decision.pdf").content)
+    for hidden in ("秘〔2026〕1号", record["subject"]["name"], record["decision_date"]):
+        assert hidden not in text and hidden not in str(answer)

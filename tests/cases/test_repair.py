@@ -312,8 +312,12 @@ def test_a_case_on_a_record_that_exited_meanwhile_is_closed_without_changing_it(
     assert http.get(f"/v1/records/{record['id']}", headers=police).json()["status"] == "revoked"
     assert decide(http, reviewer, repair["id"], "rejected", "记录已撤销").status_code == 200
     document = http.get(f"/v1/public/repairs/{repair['query_code']}/decision.json").json()
-    assert "继续公示" not in document["next"]["text_zh"] and "撤销" in document["next"]["text_zh"]
-    assert document["next"]["record_status"] == "revoked" and "appeal" not in document["next"]
+    # No longer published, the record is named by its id, and how it exited is not told.
+    assert document["record"] == {"id": record["id"], "withheld": True}
+    assert (
+        "继续公示" not in document["next"]["text_zh"] and "不改变该记录的状态" in document["next"]["text_zh"]
+    )
+    assert "撤销" not in document["next"]["text_zh"] and "appeal" not in document["next"]
     assert http.get(f"/v1/public/repairs/{repair['query_code']}").json()["appeal_by"] is None
 
 
