@@ -69,10 +69,11 @@ _EITHER_FORM = f"(?:{_LONG}|{_SHORT})"
 # its check character, where no digit follows; the old form, with no check character, only standing
 # alone.
 _IN_TEXT = re.compile(f"{_LONG}|{_UNCHECKED}(?![0-9])|(?<![0-9]){_SHORT}(?![0-9])")
-_WHOLE = re.compile(f"_*{_EITHER_FORM}_*")
+_WHOLE = re.compile(f"_*(?:{_EITHER_FORM}|{_UNCHECKED})_*")
+_WHOLE_CURRENT = re.compile(f"_*(?:{_LONG}|{_UNCHECKED})_*")  # GB 11643-1999's form, checked or not
 _ASCII_SHADOW = {
     code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)
-}
+} | {ord(letter): digit for letter, digit in (("O", "0"), ("o", "0"), ("l", "1"), ("I", "1"))}
 
 
 # Digits written as Han numerals (三七〇四〇五…), as a number is read out and sometimes typed: the
@@ -85,6 +86,15 @@ _HAN_DIGITS = (
 )
 # The check character X as typed by hand or by a font: a multiplication sign, a cross.
 _X_FORMS = frozenset("×✕✖⨯╳")
+# Characters read as digits that Unicode gives no digit value: the 两 of 2, the radio alphabet's 洞 幺
+# 拐 勾 (0 1 7 9), and letters typed for digits (O and o, Latin or Cyrillic, for 0; l and I for 1).
+# Codes never hold I or O (GB 32100 leaves them out), so no organisation's code is misread.
+_READ_AS_DIGITS = (
+    {"两": "2", "洞": "0", "拐": "7", "勾": "9"} | dict.fromkeys("OoОо", "0") | dict.fromkeys("lI", "1")
+)
+
+
+_DIGIT_VALUES = frozenset(float(value) for value in range(10))
 
 
 @lru_cache(maxsize=16384)
@@ -94,6 +104,13 @@ def _shadow_char(character: str) -> str:
         return str(digit)
     if character in _HAN_DIGITS:
         return _HAN_DIGITS[character]
+    if character in _READ_AS_DIGITS:
+        return _READ_AS_DIGITS[character]
+    # Other characters with a digit's value: Suzhou numerals (〡〢〣…), Roman numerals (Ⅰ–Ⅸ), ideographs
+    # in parentheses or circles (㈢ ㊂), the Japanese forms (壱弐参).
+    value = unicodedata.numeric(character, None)
+    if value is not None and value in _DIGIT_VALUES:
+        return str(int(value))
     if character in _X_FORMS or unicodedata.normalize("NFKC", character) in ("X", "x"):
         return "X"
     if unicodedata.category(character)[0] in "PSZCM":
@@ -149,7 +166,10 @@ def _too_few_digits(text: str) -> bool:
     """Whether the text holds too few digits of any form to hold a number (the common case: every
     request's path is logged, every public field scrubbed). str.isnumeric counts what the shadow
     reads as digits (str.isdigit's characters, the Han numerals) and a few more (fractions)."""
-    return len(text) < 15 or sum(map(str.isnumeric, text)) < 15
+    if len(text) < 15:
+        return True
+    digits = sum(map(str.isnumeric, text))
+    return digits < 15 and digits + sum(text.count(character) for character in _READ_AS_DIGITS) < 15
 
 
 def mask_resident_ids(text: str) -> str:
@@ -181,7 +201,8 @@ def holds_resident_id(text: str) -> bool:
     return bool(resident_ids_in(text))
 
 
-def is_resident_id(text: str) -> bool:
+def is_resident_id(text: str, *, old_form: bool = True) -> bool:
     """Whether `text` is, as a whole (separators around it aside), shaped like a resident identity
-    number of either form, however typed."""
-    return _WHOLE.fullmatch(shadow(text)) is not None
+    number of either form (`old_form`: the 15-digit one too), with or without its check character,
+    however typed."""
+    return (_WHOLE if old_form else _WHOLE_CURRENT).fullmatch(shadow(text)) is not None

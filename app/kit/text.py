@@ -5,15 +5,27 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
 
-# Unicode's control characters (category Cc: U+0000–U+001F, U+007F–U+009F) but tab and line breaks.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Unicode's control characters (category Cc: U+0000–U+001F, U+007F–U+009F) but tab and line breaks,
+# and the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): text shown
+# in another order than stored ("Trojan Source"), a number typed backwards and displayed whole.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(value: str) -> str:
-    """No control characters but tab and line breaks: PostgreSQL cannot store NUL, and no legal text
-    needs the others; refusing them keeps both databases storing the same thing."""
+    """No control characters but tab and line breaks, and no bidirectional overrides: PostgreSQL
+    cannot store NUL, and no legal text needs the others; refusing them keeps both databases storing
+    the same thing."""
     if found := _CONTROL.search(value):
         raise ValueError(f"must not contain control characters (found U+{ord(found.group()):04X})")
+    return value
+
+
+def _printable_and_visible(value: str) -> str:
+    """Printable, and more than invisible characters: a decision number of a zero-width space is
+    none."""
+    printable(value)
+    if not _INVISIBLE.sub("", value).strip():
+        raise ValueError("must hold visible text, not only spaces or invisible characters")
     return value
 
 
@@ -27,8 +39,8 @@ def _required(max_length: int, check: Any) -> Any:
 
 
 def text(max_length: int) -> Any:
-    """A required text field: 1..max_length printable characters."""
-    return _required(max_length, printable)
+    """A required text field: 1..max_length printable characters, some of them visible."""
+    return _required(max_length, _printable_and_visible)
 
 
 # Invisible formatting characters (Unicode category Cf: zero-width spaces and joiners, the byte-order

@@ -95,11 +95,13 @@ def correct_record(
         current["publicity_end"] = None  # the default follows the new severity or date
     if (
         "visibility" not in changes
-        and "severity" in changes
+        and changes.get("severity") == "minor"
         and record.visibility == default_visibility(record.severity)
     ):
-        # Published by default, not by the agency's choice: the default of the new severity applies
-        # (国办发〔2025〕22号: a minor lapse is not published unless the agency decides to).
+        # Corrected to a minor lapse, a record published as its severity had it is no longer
+        # (国办发〔2025〕22号: a minor lapse is published only when the agency decides to). Never the
+        # other way: what was shared is published only when the agency says so (the registry does
+        # not know whether a visibility was chosen or came by default).
         current["visibility"] = None
     try:
         item = RecordIn.model_validate(current | changes)

@@ -120,11 +120,17 @@ class SubjectIn(BaseModel):
             normalized = validate_identifier(identifier_type, value)
         except IdentifierError as exc:
             raise ValueError(str(exc)) from None
-        if identifier_type == "other" and info.data.get("kind") == "natural_person" and is_resident_id(value):
-            # A person's number shaped like a resident identity number, its check failing or in the
-            # old 15-digit form: under "other" it would escape the minors rule, the masking and the
-            # lookup by the real number (GB 11643-1999 replaced the 15-digit form; every person has
-            # the 18-digit one).
+        kind = info.data.get("kind")
+        if (
+            identifier_type == "other"
+            and kind in ("natural_person", "individual_business")
+            and is_resident_id(value, old_form=kind == "natural_person")
+        ):
+            # A person's number shaped like a resident identity number, its check failing or left
+            # off, or in the old 15-digit form: under "other" it would escape the minors rule, the
+            # masking and the lookup by the real number (GB 11643-1999 replaced the 15-digit form;
+            # every person has the 18-digit one). An individual business may still give a 15-digit
+            # registration number (工商注册号), which has the old form's shape.
             raise ValueError(
                 "a person's resident identity number is given as identifier_type resident_id, in its "
                 "18-digit form (GB 11643-1999); this one is shaped like one but does not check"

@@ -46,6 +46,14 @@ SHOWN = "3704021980"
         ("37040219910303000×", "3704021991********"),
         ("".join("零壹贰叁肆伍陆柒捌玖"[int(d)] for d in NUMBER), "叁柒零肆零贰壹玖捌零********"),
         ("".join("零幺两叁肆伍陆柒捌玖"[int(d)] if d != "2" else "貳" for d in NUMBER), None),
+        # a fourth: Suzhou and Roman numerals, ideographs in circles, the radio alphabet, letters
+        # typed for digits
+        ("".join("〇〡〢〣〤〥〦〧〨〩"[int(d)] for d in NUMBER), "〣〧〇〤〇〢〡〩〨〇********"),
+        ("".join("〇ⅠⅡⅢⅣⅤⅥⅦⅧⅨ"[int(d)] for d in NUMBER), None),
+        ("".join("〇㊀㊁㊂㊃㊄㊅㊆㊇㊈"[int(d)] for d in NUMBER), None),
+        ("".join("洞幺两叁肆伍陆拐捌勾"[int(d)] for d in NUMBER), None),
+        (NUMBER.replace("0", "O"), "37O4O2198O********"),
+        (NUMBER.replace("0", "о").replace("1", "l"), None),  # Cyrillic о
     ],
 )
 def test_a_number_is_masked_however_it_was_typed(written: str, masked: str | None) -> None:
@@ -66,6 +74,7 @@ def test_a_number_is_masked_however_it_was_typed(written: str, masked: str | Non
         "370402199913321237",  # month 13: no such number
         "2024010112345678901234",  # a longer run of digits
         "案号（2026）鲁0402执123号",
+        "ISO 9001 certified; BOOK-1234-5678; Hello World from Lotus OOO",
     ],
 )
 def test_other_text_is_left_as_it_is(text: str) -> None:

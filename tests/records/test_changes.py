@@ -209,3 +209,15 @@ def test_corrected_to_a_minor_lapse_a_record_published_by_default_stops_being_pu
         headers=police | {"If-Match": '"1"'},
     )
     assert serious.json()["visibility"] == "shared"
+    # Shared by choice, corrected to minor and back: still shared, never published by the round trip.
+    for version, severity in ((2, "minor"), (3, "general")):
+        answer = http.patch(
+            f"/v1/records/{chosen['id']}",
+            json={
+                "severity": severity,
+                "reason": "更正",
+                "correction_decision_no": f"更〔2026〕{version}1号",
+            },
+            headers=police | {"If-Match": f'"{version}"'},
+        )
+        assert answer.status_code == 200 and answer.json()["visibility"] == "shared", answer.text

@@ -252,3 +252,31 @@ def test_a_persons_number_that_does_not_check_is_not_taken_as_other(http, police
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "subject.identifier"
     passport = subject | {"identifier": "E98765432"}
     assert http.post("/v1/records", json=record_body(2, subject=passport), headers=police).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("kind", "number"),
+    [("natural_person", "37040220100505777"), ("individual_business", "37040220100505777")],
+)
+def test_a_persons_number_without_its_check_character_is_not_taken_as_other(http, police, kind, number):
+    # 17 digits tell the 18th: a child's number so pushed escaped the minors rule.
+    subject = {"kind": kind, "name": "周九", "identifier_type": "other", "identifier": number}
+    answer = http.post("/v1/records", json=record_body(3, subject=subject), headers=police)
+    assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "subject.identifier"
+
+
+def test_a_registration_number_of_an_individual_business_is_still_other(http, police):
+    subject = {
+        "kind": "individual_business",
+        "name": "王记小吃店",
+        "identifier_type": "other",
+        "identifier": "370402600123456",
+    }
+    assert http.post("/v1/records", json=record_body(4, subject=subject), headers=police).status_code == 201
+
+
+@pytest.mark.parametrize("field", ["decision_no", "conduct", "legal_basis"])
+def test_text_that_is_only_invisible_or_reorders_itself_is_refused(http, police, field):
+    for value in ("\u200b", "  \u200b ", "公罚\u202e号1〔6202〕"):
+        answer = http.post("/v1/records", json=record_body(5, **{field: value}), headers=police)
+        assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == field, (field, value)
