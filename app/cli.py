@@ -513,6 +513,8 @@ def records_export(
     fmt = _file_format(path, fmt)
     _writable(path)
     prepare_database()
+    if agency is not None:
+        _known_agency(agency)
     with (
         session_scope(writing=False) as session,
         path.open("w", encoding=transfer.export_encoding(fmt), newline="") as handle,

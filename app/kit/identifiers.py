@@ -389,8 +389,8 @@ def recognize(identifier: str) -> tuple[str, str]:
     IdentifierError saying why it is none: an approver must never be told "clear" about a code that
     cannot exist."""
     normalized = identifier.strip().upper()
-    if is_registry_reference(normalized):  # the registry's own: its shape is its standard
-        return "other", normalized
+    if is_registry_reference(typed_code(normalized)):  # the registry's own: its shape is its standard
+        return "other", typed_code(normalized)
     if len(normalized) != 18:
         raise IdentifierError(
             "an identifier given alone must be an 18-character unified social credit code or resident "

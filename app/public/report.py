@@ -300,6 +300,8 @@ def special_records(
             exited_at,
             subject_id,
             kind,
+            listing_basis,
+            performance,
         ) = row
         records.append(
             {
@@ -318,6 +320,9 @@ def special_records(
                 "designating_agency": {"code": agency, "name_zh": known.agencies.get(agency, agency)},
                 "status": status,
                 "repaired_on": china_date(exited_at) if status == "repaired" and exited_at else None,
+                # A court's listing: its ground, obligations and performance (法释〔2017〕7号 第六条).
+                "listing_basis": listing_basis,
+                "performance": scrub(performance) if performance else None,
             }
         )
         if latest is None or (decision_date, received_at) > latest[0]:

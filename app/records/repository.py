@@ -683,7 +683,7 @@ def special_report_rows(connection: Connection, identifier: str, today: date) ->
 
     Rows: (record id, domain, list, severity, conduct, decision no, decision date, legal basis,
     publicity start, publicity end, under objection, agency, name on the record, received at,
-    status, exited at, subject id, subject kind)."""
+    status, exited at, subject id, subject kind, listing basis, performance)."""
     return list(
         connection.execute(
             select(
@@ -705,6 +705,8 @@ def special_report_rows(connection: Connection, identifier: str, today: date) ->
                 Record.exited_at,
                 Subject.id,
                 Subject.kind,
+                Record.listing_basis,
+                Record.performance,
             )
             # A code merged into another subject leads to its records (app.records.merge): never a
             # clean certificate for a code whose entity is listed under the code it was merged into.

@@ -180,6 +180,9 @@ def test_a_court_listing_records_and_publishes_the_obligations_and_their_perform
     assert "已履行90万元" in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace(
         "\n", ""
     )
+    special = http.get(f"/v1/public/subjects/{identifier}/special-report.pdf").content
+    special_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(special)).pages).replace("\n", "")
+    assert "已履行90万元" in special_text and "有履行能力而拒不履行" in special_text
     history = http.get(f"/v1/records/{record['id']}/history", headers=court).json()
     assert history[-1]["details"]["changes"]["performance"] == [told, later]
     # Only a court listing records the performance of a judgment.

@@ -120,12 +120,14 @@ def test_a_reference_given_alone_is_read_as_the_registrys_own(http, police, toke
     # Without identifier_type, as an 18-character code would be: the reference's shape is its standard.
     approver = token_for("zaozhuang.administrative_approval", "checks:write")
     reference = http.post("/v1/records", json=_group(6), headers=police).json()["subject"]["identifier"]
-    alone = http.post(
-        "/v1/checks",
-        json={"subject": {"identifier": reference.lower()}, "action": "public_procurement"},
-        headers=approver,
-    )
-    assert alone.status_code == 200 and alone.json()["found"] is True, alone.text
+    full_width = reference.translate({code: code + 0xFEE0 for code in range(0x21, 0x7F)})
+    for typed in (reference.lower(), full_width):
+        alone = http.post(
+            "/v1/checks",
+            json={"subject": {"identifier": typed}, "action": "public_procurement"},
+            headers=approver,
+        )
+        assert alone.status_code == 200 and alone.json()["found"] is True, (typed, alone.text)
     never = http.post(
         "/v1/checks",
         json={"subject": {"identifier": "R" + ZAOZHUANG + "0123456789"}, "action": "public_procurement"},

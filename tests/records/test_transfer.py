@@ -320,5 +320,9 @@ def test_an_unknown_agency_or_format_stops_before_anything_is_read_or_written(tm
     exported = CliRunner().invoke(cli, ["records", "export", str(sheet)])
     assert exported.exit_code == 2 and not sheet.exists() and "--format" in exported.output
     assert CliRunner().invoke(cli, ["records", "export", str(sheet), "--format", "csv"]).exit_code == 0
+    nobody = CliRunner().invoke(
+        cli, ["records", "export", str(tmp_path / "x.csv"), "--agency", "nope.agency"]
+    )
+    assert nobody.exit_code == 2 and "nope.agency" in nobody.output
     with get_engine().connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM records").scalar() == 0
