@@ -24,7 +24,7 @@ def _printable_and_visible(value: str) -> str:
     """Printable, and more than invisible characters: a decision number of a zero-width space is
     none."""
     printable(value)
-    if not _INVISIBLE.sub("", value).strip():
+    if _INVISIBLE.search(value) is not None and not _INVISIBLE.sub("", value).strip():
         raise ValueError("must hold visible text, not only spaces or invisible characters")
     return value
 
