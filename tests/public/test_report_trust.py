@@ -223,35 +223,33 @@ def test_a_clean_organisation_gets_a_special_report_that_verifies(http, configur
     assert again.headers["x-report-id"] == report_id and again.content == pdf
 
 
-def test_a_special_report_lists_records_in_force_and_never_a_repaired_one(http, police, company):
-    # A repair stops the publication (NDRC Order No. 36; DOMAIN.md): the special report, a public
-    # document, shows no repaired record, nor the name only a repaired record carries.
+def _repaired(http, police, body):
+    """A record pushed, then marked repaired as an approved repair leaves it."""
     from app.db import session_scope
     from app.models import Record
 
-    body = record_body(1, external_id="ext-old", decision_no="旧第1号", decision_date="2025-03-01")
     assert http.post("/v1/records", json=body, headers=police).status_code == 201
     with session_scope() as session:
         session.execute(
             update(Record)
-            .where(Record.decision_no == "旧第1号")
+            .where(Record.decision_no == body["decision_no"])
             .values(status="repaired", exited_at=datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
         )
+
+
+def test_a_special_report_lists_records_in_force_and_never_a_repaired_one(http, police, company):
+    # A repair stops the publication (NDRC Order No. 36; DOMAIN.md): the special report, a public
+    # document, shows no repaired record, nor the name only a repaired record carries.
+    _repaired(
+        http, police, record_body(1, external_id="ext-old", decision_no="旧第1号", decision_date="2025-03-01")
+    )
     text = _text(_special(http, company, years=5).content)
     assert "北京星辰科技有限公司" in text and "电信网络诈骗" in text  # the record still in force
     assert "旧第1号" not in text and "已信用修复（" not in text
     assert "无公示中的记录。" in text  # the other domains
     repaired_only = make_uscc(78)
-    body = record_body(
-        2, subject={"identifier": repaired_only, "name": "已修复贸易有限公司"}, decision_no="旧第2号"
-    )
-    assert http.post("/v1/records", json=body, headers=police).status_code == 201
-    with session_scope() as session:
-        session.execute(
-            update(Record)
-            .where(Record.decision_no == "旧第2号")
-            .values(status="repaired", exited_at=datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
-        )
+    subject = {"identifier": repaired_only, "name": "已修复贸易有限公司"}
+    _repaired(http, police, record_body(2, subject=subject, decision_no="旧第2号"))
     repaired_text = _text(_special(http, repaired_only, years=5).content)
     never_listed = _text(_special(http, make_uscc(79), years=5).content)
     assert "已修复贸易有限公司" not in repaired_text and "旧第2号" not in repaired_text
