@@ -297,9 +297,10 @@ def _verify_restored(connection: Any) -> Any:
 
     from app.audit import service as audit
     from app.records.integrity import altered_records
+    from app.rules.integrity import altered_rules
 
     with Session(bind=connection) as session:
-        return audit.verify(session, record_check=altered_records)
+        return audit.verify(session, record_check=altered_records, rules_check=altered_rules)
 
 
 @audit_cli.command("verify")
@@ -316,6 +317,7 @@ def audit_verify(
     from app.audit import service as audit
     from app.errors import ValidationFailed
     from app.records.integrity import altered_records
+    from app.rules.integrity import altered_rules
 
     lines = [
         (f"{path}:{number}", line.strip())
@@ -328,7 +330,7 @@ def audit_verify(
     except ValidationFailed as exc:
         typer.echo(json.dumps(exc.body(), ensure_ascii=False))
         raise typer.Exit(2) from None
-    result = audit.verify_snapshot(kept, altered_records)
+    result = audit.verify_snapshot(kept, altered_records, altered_rules)
     typer.echo(json.dumps({k: v for k, v in asdict(result).items() if v is not None}))
     if not result.valid:
         raise typer.Exit(1)

@@ -42,6 +42,7 @@ from app.public.web import refusal as web_refusal
 from app.public.web import router as web_router
 from app.records.integrity import altered_records
 from app.records.router import router as records_router
+from app.rules.integrity import altered_rules
 from app.rules.router import router as rules_router
 from app.screening.router import router as screening_router
 from app.stats.router import router as stats_router
@@ -187,6 +188,7 @@ def create_app() -> FastAPI:
     # Audit verification holds record rows against their last entries: the check lives with the
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records
+    app.state.audit_rules_check = altered_rules
     app.add_exception_handler(PageError, page_error)
     app.add_middleware(HeadAsGet)
     _install_limits(app)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalog import seed as catalog_seed
+from app.rules import integrity as rules_integrity
 from app.rules import seed as rules_seed
 
 SEED_LOCK_KEY = 0x7365656463617461  # "seedcata"
@@ -33,7 +34,10 @@ def load_seed_catalog(session: Session, actor: str = "system") -> LoadResult:
     if not rules_seed.has_measures(session):
         counts |= rules_seed.load_seed_measures_and_rules(session, seed)
     if not counts:
+        # A registry whose rules last changed before digests were kept: the baseline from now on.
+        rules_integrity.ensure_rules_baseline(session, actor)
         return LoadResult(False, {})
-    audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", {"counts": counts})])
+    payload = {"counts": counts, rules_integrity.DIGEST_KEY: rules_integrity.rules_digest(session)}
+    audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", payload)])
     session.flush()
     return LoadResult(True, counts)

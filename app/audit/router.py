@@ -81,7 +81,8 @@ def audit_entries(
 
 def _verify(request: Request, checkpoints: list[service.Checkpoint]) -> dict[str, Any]:
     # The record check is wired by create_app (app.records.integrity): audit imports no records.
-    verdict = service.verify_snapshot(checkpoints, request.app.state.audit_record_check)
+    state = request.app.state
+    verdict = service.verify_snapshot(checkpoints, state.audit_record_check, state.audit_rules_check)
     return asdict(verdict)
 
 

@@ -202,6 +202,8 @@ class Altered:
 
 # Given by a higher layer (app.main, app.cli): the audit log knows no table but its own.
 RecordCheck = Callable[[Session], Altered]
+# Why other rows the log vouches for (measures and rules: app.rules.integrity) differ; None if not.
+RulesCheck = Callable[[Session], str | None]
 
 
 @dataclass(frozen=True)
@@ -217,19 +219,22 @@ class Verification:
 
 
 def verify_snapshot(
-    checkpoints: Sequence[Checkpoint] = (), record_check: RecordCheck | None = None
+    checkpoints: Sequence[Checkpoint] = (),
+    record_check: RecordCheck | None = None,
+    rules_check: RulesCheck | None = None,
 ) -> Verification:
     """verify() in a transaction of its own that sees the database as of its first read: the chain,
     the checkpoints and the rows are held against one another as they stood together, and a long
     walk holds no write lock (SQLite) and sees no change committed meanwhile (PostgreSQL)."""
     with read_snapshot() as connection, Session(bind=connection) as session:
-        return verify(session, checkpoints, record_check)
+        return verify(session, checkpoints, record_check, rules_check)
 
 
 def verify(
     session: Session,
     checkpoints: Sequence[Checkpoint] = (),
     record_check: RecordCheck | None = None,
+    rules_check: RulesCheck | None = None,
     batch_size: int = 5000,
 ) -> Verification:
     """Walk the whole chain; report the first entry that was altered, removed or moved, or that
@@ -299,6 +304,8 @@ def verify(
                 altered_records=altered.ids,
                 altered_count=altered.count,
             )
+    if rules_check is not None and (why := rules_check(session)) is not None:
+        return Verification(False, last_seq, reason="rules_altered", detail=why)
     return Verification(True, last_seq)
 
 
@@ -309,6 +316,18 @@ def entries_after(
     if entity_type is not None:
         query = query.where(AuditEntry.entity_type == entity_type)
     return list(session.scalars(query.order_by(AuditEntry.seq).limit(limit)))
+
+
+def latest_value(session: Session, key: str, entity_types: Sequence[str]) -> Any:
+    """The value of `key` in the newest entry about one of `entity_types` whose payload holds it;
+    None when none does."""
+    payload = session.scalar(
+        select(AuditEntry.payload)
+        .where(AuditEntry.entity_type.in_(entity_types), AuditEntry.payload.contains(f'"{key}"'))
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+    return None if payload is None else parse_payload(payload).get(key)
 
 
 def latest_payloads(session: Session, entity_type: str, entity_ids: list[str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from app.catalog import service as catalog
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.rules.errors import MeasureExists, RuleOverlap, RuleRetired
+from app.rules.integrity import DIGEST_KEY, rules_digest
 from app.rules.models import Measure, Rule
 from app.rules.schemas import (
     ACTIONS,
@@ -52,7 +53,7 @@ def create_measure(session: Session, actor: str, body: MeasureIn) -> Measure:
     measure = Measure(**values, created_at=utcnow())
     session.add(measure)
     session.flush()
-    payload = MeasureOut.model_validate(measure).model_dump()
+    payload = MeasureOut.model_validate(measure).model_dump() | {DIGEST_KEY: rules_digest(session)}
     audit.append(session, actor, [audit.Event("measure.created", "measure", body.code, payload)])
     _invalidate_on_commit(session)
     return measure
@@ -214,7 +215,8 @@ def create_rule(session: Session, actor: str, body: RuleIn) -> Rule:
     _validate(session, body, start)
     _check_overlap(session, body, start, body.effective_to, None)
     rule = _new_version(session, actor, body, uuid.uuid4(), 1, start)
-    audit.append(session, actor, [audit.Event("rule.created", "rule", str(rule.rule_id), _payload(rule))])
+    payload = _payload(rule) | {DIGEST_KEY: rules_digest(session)}
+    audit.append(session, actor, [audit.Event("rule.created", "rule", str(rule.rule_id), payload)])
     _invalidate_on_commit(session)
     return rule
 
@@ -242,7 +244,11 @@ def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn)
     current.closed_at, current.closed_reason = utcnow(), "replaced"
     session.flush()
     rule = _new_version(session, actor, body, rule_id, current.version + 1, start)
-    payload = _payload(rule) | {"replaces_version": current.version, "previous_to": current.effective_to}
+    payload = _payload(rule) | {
+        "replaces_version": current.version,
+        "previous_to": current.effective_to,
+        DIGEST_KEY: rules_digest(session),
+    }
     audit.append(session, actor, [audit.Event("rule.updated", "rule", str(rule_id), payload)])
     _invalidate_on_commit(session)
     return rule
@@ -262,7 +268,8 @@ def retire_rule(session: Session, actor: str, rule_id: uuid.UUID) -> Rule:
         version.effective_to = max(yesterday, version.effective_from - timedelta(days=1))
     current.closed_at, current.closed_reason = utcnow(), "retired"
     session.flush()
-    audit.append(session, actor, [audit.Event("rule.retired", "rule", str(rule_id), _payload(current))])
+    payload = _payload(current) | {DIGEST_KEY: rules_digest(session)}
+    audit.append(session, actor, [audit.Event("rule.retired", "rule", str(rule_id), payload)])
     _invalidate_on_commit(session)
     return current
 
