@@ -56,8 +56,8 @@ class IngestContext:
     publicity: PublicityRules
     # decision_date -> the last day a push counts as timely, memoized across a batch
     disclosure_deadlines: dict[date, date] = field(default_factory=dict)
-    # New subjects' and records' ids: time-ordered, so that a batch's rows sit together at the end
-    # of the primary keys' indexes instead of on a random page each.
+    # New records' ids: time-ordered, so that a batch's rows sit together at the end of the primary
+    # key's index instead of on a random page each.
     ids: Iterator[uuid.UUID] = field(default_factory=time_ordered_ids)
     # Subjects' ids are their public `ref`: random, so that a ref tells nothing of when it was made.
     subject_ids: Iterator[uuid.UUID] = field(default_factory=random_ids)
