@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.catalog import service as catalog
+from app.db import serialize_writers
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.rules.errors import MeasureExists, RuleOverlap, RuleRetired
@@ -45,7 +46,15 @@ def list_measures(session: Session) -> list[Measure]:
     return list(session.scalars(select(Measure).order_by(Measure.kind.desc(), Measure.code)))
 
 
+def _one_change_at_a_time(session: Session) -> None:
+    """Changes to measures and rules one after another (the writers' lock, held to commit): the
+    overlap guard sees every committed rule, and the digest each change records (app.rules.integrity)
+    is of the tables as that change leaves them."""
+    serialize_writers(session)
+
+
 def create_measure(session: Session, actor: str, body: MeasureIn) -> Measure:
+    _one_change_at_a_time(session)
     if session.get(Measure, body.code) is not None:
         raise MeasureExists(f"a measure with code {body.code!r} already exists")
     values = body.model_dump()
@@ -209,6 +218,7 @@ def _new_version(
 
 
 def create_rule(session: Session, actor: str, body: RuleIn) -> Rule:
+    _one_change_at_a_time(session)
     today = china_today()
     start = body.effective_from or today
     _refuse_the_past(start, today, "a rule")
@@ -223,6 +233,7 @@ def create_rule(session: Session, actor: str, body: RuleIn) -> Rule:
 
 def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn) -> Rule:
     """A new version from its effective_from (today by default); the old one ends the day before."""
+    _one_change_at_a_time(session)
     current = _latest(session, rule_id)
     if current.closed_reason == "retired":
         raise RuleRetired(f"rule {rule_id} was retired; create a new rule instead")
@@ -257,6 +268,7 @@ def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn)
 def retire_rule(session: Session, actor: str, rule_id: uuid.UUID) -> Rule:
     """The rule stops applying from today on, every version of it (one replaced from a later day
     runs until then: it stops too); its versions stay for as-of answers."""
+    _one_change_at_a_time(session)
     current = _latest(session, rule_id)
     today = china_today()
     still = session.scalars(select(Rule).where(Rule.rule_id == rule_id, _applies_on_or_after(today))).all()
