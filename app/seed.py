@@ -28,6 +28,7 @@ def load_seed_catalog(session: Session, actor: str = "system") -> LoadResult:
         # Instances starting together: one loads, the others then find the catalog there.
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK_KEY})
     counts: dict[str, int] = {}
+    found = rules_integrity.rules_digest(session)
     seed = catalog_seed.read_seed_catalog()
     if not catalog_seed.has_plans(session):
         counts |= catalog_seed.load_plans(session, seed)
@@ -37,7 +38,7 @@ def load_seed_catalog(session: Session, actor: str = "system") -> LoadResult:
         # A registry whose rules last changed before digests were kept: the baseline from now on.
         rules_integrity.ensure_rules_baseline(session, actor)
         return LoadResult(False, {})
-    payload = {"counts": counts, rules_integrity.DIGEST_KEY: rules_integrity.rules_digest(session)}
+    payload = {"counts": counts} | rules_integrity.digests(found, session)
     audit.append(session, actor, [audit.Event("catalog.loaded", "catalog", "seed", payload)])
     session.flush()
     return LoadResult(True, counts)

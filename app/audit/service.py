@@ -330,6 +330,18 @@ def latest_value(session: Session, key: str, entity_types: Sequence[str]) -> Any
     return None if payload is None else parse_payload(payload).get(key)
 
 
+def entries_holding(
+    session: Session, key: str, entity_types: Sequence[str]
+) -> list[tuple[int, dict[str, Any]]]:
+    """(seq, payload) of every entry about one of `entity_types` whose payload holds `key`, in order."""
+    rows = session.execute(
+        select(AuditEntry.seq, AuditEntry.payload)
+        .where(AuditEntry.entity_type.in_(entity_types), AuditEntry.payload.contains(f'"{key}"'))
+        .order_by(AuditEntry.seq)
+    )
+    return [(seq, parse_payload(payload)) for seq, payload in rows]
+
+
 def latest_payloads(session: Session, entity_type: str, entity_ids: list[str]) -> dict[str, str]:
     """entity id -> the payload of its newest entry, for those of `entity_ids` that have one."""
     newest = (

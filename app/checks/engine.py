@@ -144,9 +144,12 @@ def plan(action: str, kinds: tuple[tuple[str, str, str, str], ...], rule_set: Ru
         None,
     )
     withheld: list[str] = []
-    if punishments:
+    if punishments and EFFECT_RANK[punishments[0]["effect"]] >= EFFECT_RANK[FLOOR]:
         decision, decisive_domain = punishments[0]["effect"], domains[punishments[0]["code"]]
     elif listed is not None:
+        # A black or focus listing in force is at least a strict review (API.md), whatever a rule
+        # says: a punishment whose effect reads "incentive" (changed behind the registry's back; the
+        # API refuses to make one) never lets a listed subject through.
         decision, decisive_domain = FLOOR, listed
     elif incentives:
         decision, decisive_domain = "incentive", domains[incentives[0]["code"]]

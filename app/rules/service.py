@@ -22,7 +22,7 @@ from app.db import serialize_writers
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import china_today, utcnow
 from app.rules.errors import MeasureExists, RuleOverlap, RuleRetired
-from app.rules.integrity import DIGEST_KEY, rules_digest
+from app.rules.integrity import digests, rules_digest
 from app.rules.models import Measure, Rule
 from app.rules.schemas import (
     ACTIONS,
@@ -55,6 +55,7 @@ def _one_change_at_a_time(session: Session) -> None:
 
 def create_measure(session: Session, actor: str, body: MeasureIn) -> Measure:
     _one_change_at_a_time(session)
+    found = rules_digest(session)
     if session.get(Measure, body.code) is not None:
         raise MeasureExists(f"a measure with code {body.code!r} already exists")
     values = body.model_dump()
@@ -62,7 +63,7 @@ def create_measure(session: Session, actor: str, body: MeasureIn) -> Measure:
     measure = Measure(**values, created_at=utcnow())
     session.add(measure)
     session.flush()
-    payload = MeasureOut.model_validate(measure).model_dump() | {DIGEST_KEY: rules_digest(session)}
+    payload = MeasureOut.model_validate(measure).model_dump() | digests(found, session)
     audit.append(session, actor, [audit.Event("measure.created", "measure", body.code, payload)])
     _invalidate_on_commit(session)
     return measure
@@ -219,13 +220,14 @@ def _new_version(
 
 def create_rule(session: Session, actor: str, body: RuleIn) -> Rule:
     _one_change_at_a_time(session)
+    found = rules_digest(session)
     today = china_today()
     start = body.effective_from or today
     _refuse_the_past(start, today, "a rule")
     _validate(session, body, start)
     _check_overlap(session, body, start, body.effective_to, None)
     rule = _new_version(session, actor, body, uuid.uuid4(), 1, start)
-    payload = _payload(rule) | {DIGEST_KEY: rules_digest(session)}
+    payload = _payload(rule) | digests(found, session)
     audit.append(session, actor, [audit.Event("rule.created", "rule", str(rule.rule_id), payload)])
     _invalidate_on_commit(session)
     return rule
@@ -234,6 +236,7 @@ def create_rule(session: Session, actor: str, body: RuleIn) -> Rule:
 def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn) -> Rule:
     """A new version from its effective_from (today by default); the old one ends the day before."""
     _one_change_at_a_time(session)
+    found = rules_digest(session)
     current = _latest(session, rule_id)
     if current.closed_reason == "retired":
         raise RuleRetired(f"rule {rule_id} was retired; create a new rule instead")
@@ -255,11 +258,14 @@ def replace_rule(session: Session, actor: str, rule_id: uuid.UUID, body: RuleIn)
     current.closed_at, current.closed_reason = utcnow(), "replaced"
     session.flush()
     rule = _new_version(session, actor, body, rule_id, current.version + 1, start)
-    payload = _payload(rule) | {
-        "replaces_version": current.version,
-        "previous_to": current.effective_to,
-        DIGEST_KEY: rules_digest(session),
-    }
+    payload = (
+        _payload(rule)
+        | {
+            "replaces_version": current.version,
+            "previous_to": current.effective_to,
+        }
+        | digests(found, session)
+    )
     audit.append(session, actor, [audit.Event("rule.updated", "rule", str(rule_id), payload)])
     _invalidate_on_commit(session)
     return rule
@@ -269,6 +275,7 @@ def retire_rule(session: Session, actor: str, rule_id: uuid.UUID) -> Rule:
     """The rule stops applying from today on, every version of it (one replaced from a later day
     runs until then: it stops too); its versions stay for as-of answers."""
     _one_change_at_a_time(session)
+    found = rules_digest(session)
     current = _latest(session, rule_id)
     today = china_today()
     still = session.scalars(select(Rule).where(Rule.rule_id == rule_id, _applies_on_or_after(today))).all()
@@ -280,7 +287,7 @@ def retire_rule(session: Session, actor: str, rule_id: uuid.UUID) -> Rule:
         version.effective_to = max(yesterday, version.effective_from - timedelta(days=1))
     current.closed_at, current.closed_reason = utcnow(), "retired"
     session.flush()
-    payload = _payload(current) | {DIGEST_KEY: rules_digest(session)}
+    payload = _payload(current) | digests(found, session)
     audit.append(session, actor, [audit.Event("rule.retired", "rule", str(rule_id), payload)])
     _invalidate_on_commit(session)
     return current

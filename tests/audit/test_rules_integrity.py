@@ -66,3 +66,33 @@ def test_a_registry_without_a_recorded_digest_gets_its_baseline_once(http, token
     with session_scope() as session:
         session.execute(update(Measure).where(Measure.code == "restrict_honors").values(legal_basis="（无）"))
     assert _verdict(http, auditor)["reason"] == "rules_altered"
+
+
+def test_a_change_made_outside_the_registry_stays_reported_after_later_changes_and_a_restart(http, token_for):
+    # Each change records the tables as it found them: a later change (or the seed catalog reloading
+    # a deleted rule at the next start) does not launder what was done before it.
+    from app.seed import load_seed_catalog
+
+    admin = token_for(ADMIN, "rules:admin", "audit:read")
+    with session_scope() as session:
+        ensure_rules_baseline(session, "system")
+    with session_scope() as session:
+        session.execute(
+            update(Rule).where(Rule.measure_code == "restrict_financing").values(effect="strict_review")
+        )
+        session.execute(delete(Rule).where(Rule.measure_code == "restrict_honors"))
+    assert _verdict(http, admin)["reason"] == "rules_altered"
+    measure = {
+        "code": "restrict_travel_agency_licence",
+        "name_zh": "限制旅行社业务经营许可",
+        "kind": "punishment",
+        "actions": ["administrative_license"],
+        "legal_basis": "《旅行社条例》",
+        "implementing_agency": "文化和旅游部门",
+    }
+    assert http.post("/v1/admin/measures", json=measure, headers=admin).status_code == 201
+    later = _verdict(http, admin)
+    assert later["reason"] == "rules_altered" and "before audit entry" in later["detail"]
+    with session_scope() as session:
+        assert load_seed_catalog(session).loaded  # the deleted seed rule put back at "start"
+    assert _verdict(http, admin)["reason"] == "rules_altered"

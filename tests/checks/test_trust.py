@@ -112,6 +112,26 @@ def test_a_focus_record_is_never_clear(http, police, token_for, clock):
     assert [r["id"] for r in answer["records"]] == [record["id"]]
 
 
+def test_a_punishment_whose_effect_reads_incentive_never_lets_a_listed_subject_through(
+    http, police, token_for, clock
+):
+    # The API refuses such a rule; one changed behind the registry's back must still not answer a
+    # black listing with "incentive": the floor holds whatever a rule says.
+    from sqlalchemy import update
+
+    from app.rules.models import Rule
+    from app.rules.service import invalidate_cache
+
+    headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    with session_scope() as session:
+        session.execute(update(Rule).where(Rule.list_type == "black").values(effect="incentive"))
+    invalidate_cache()
+    for action in ("administrative_license", "financing"):
+        assert check(http, headers, 1, action)["decision"] == "strict_review", action
+
+
 def test_a_red_record_alone_with_no_incentive_for_the_action_is_clear_but_shown(
     http, police, token_for, clock
 ):
