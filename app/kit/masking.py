@@ -71,9 +71,11 @@ _EITHER_FORM = f"(?:{_LONG}|{_SHORT})"
 _IN_TEXT = re.compile(f"{_LONG}|{_UNCHECKED}(?![0-9])|(?<![0-9]){_SHORT}(?![0-9])")
 _WHOLE = re.compile(f"_*(?:{_EITHER_FORM}|{_UNCHECKED})_*")
 _WHOLE_CURRENT = re.compile(f"_*(?:{_LONG}|{_UNCHECKED})_*")  # GB 11643-1999's form, checked or not
-_ASCII_SHADOW = {
-    code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)
-} | {ord(letter): digit for letter, digit in (("O", "0"), ("o", "0"), ("l", "1"), ("I", "1"))}
+_ASCII_SHADOW = (
+    {code: "_" if not chr(code).isalnum() else "X" if chr(code) in "Xx" else chr(code) for code in range(128)}
+    | {ord(letter): digit for letter, digit in (("O", "0"), ("o", "0"), ("l", "1"), ("I", "1"))}
+    | {ord(mark): "|" for mark in ",;:"}
+)
 
 
 # Digits written as Han numerals (三七〇四〇五…), as a number is read out and sometimes typed: the
@@ -90,8 +92,13 @@ _X_FORMS = frozenset("×✕✖⨯╳")
 # 拐 勾 (0 1 7 9), and letters typed for digits (O and o, Latin or Cyrillic, for 0; l and I for 1).
 # Codes never hold I or O (GB 32100 leaves them out), so no organisation's code is misread.
 _READ_AS_DIGITS = (
-    {"两": "2", "洞": "0", "拐": "7", "勾": "9"} | dict.fromkeys("OoОо", "0") | dict.fromkeys("lI", "1")
+    {"两": "2", "洞": "0", "拐": "7", "勾": "9"}
+    | dict.fromkeys("OoОоΟο○◯", "0")  # Latin, Cyrillic, Greek; the circles of 二○二六年
+    | dict.fromkeys("lI", "1")
 )
+# List punctuation ends a number: "2020-01-01、2021-01-01" or "第1、2、3条" are several numbers, never
+# one, whatever separators a number may hold.
+_BREAKS = frozenset("、，,;；:：")
 
 
 _DIGIT_VALUES = frozenset(float(value) for value in range(10))
@@ -104,14 +111,17 @@ def _shadow_char(character: str) -> str:
         return str(digit)
     if character in _HAN_DIGITS:
         return _HAN_DIGITS[character]
-    if character in _READ_AS_DIGITS:
-        return _READ_AS_DIGITS[character]
+    if character in _BREAKS:
+        return "|"
+    folded = unicodedata.normalize("NFKC", character)  # Ｏ, ｌ, 𝐎 … as the letters they are
+    if character in _READ_AS_DIGITS or folded in _READ_AS_DIGITS:
+        return _READ_AS_DIGITS.get(character) or _READ_AS_DIGITS[folded]
     # Other characters with a digit's value: Suzhou numerals (〡〢〣…), Roman numerals (Ⅰ–Ⅸ), ideographs
     # in parentheses or circles (㈢ ㊂), the Japanese forms (壱弐参).
     value = unicodedata.numeric(character, None)
     if value is not None and value in _DIGIT_VALUES:
         return str(int(value))
-    if character in _X_FORMS or unicodedata.normalize("NFKC", character) in ("X", "x"):
+    if character in _X_FORMS or folded in ("X", "x"):
         return "X"
     if unicodedata.category(character)[0] in "PSZCM":
         return "_"
@@ -169,7 +179,17 @@ def _too_few_digits(text: str) -> bool:
     if len(text) < 15:
         return True
     digits = sum(map(str.isnumeric, text))
-    return digits < 15 and digits + sum(text.count(character) for character in _READ_AS_DIGITS) < 15
+    if digits >= 15:
+        return False
+    # Letters and circles typed for digits (Ｏ and 𝐎 as O): counted only when they could make up the
+    # rest of a number.
+    return digits < 6 or digits + sum(map(_read_as_digit, text)) < 15
+
+
+def _read_as_digit(character: str) -> bool:
+    return character in _READ_AS_DIGITS or (
+        not character.isascii() and unicodedata.normalize("NFKC", character) in _READ_AS_DIGITS
+    )
 
 
 def mask_resident_ids(text: str) -> str:

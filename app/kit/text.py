@@ -1,6 +1,7 @@
 """Free text as people and agencies send it: printable, trimmed, bounded."""
 
 import re
+import unicodedata
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, StringConstraints
@@ -20,11 +21,22 @@ def printable(value: str) -> str:
     return value
 
 
+# Characters that draw nothing though Unicode files them as letters or symbols: the braille blank,
+# the Hangul fillers.
+_BLANK_LOOKING = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+# Categories that draw nothing of their own: format, marks, separators, controls, unassigned, private.
+_UNSEEN = frozenset(("Cf", "Mn", "Me", "Zs", "Zl", "Zp", "Cc", "Cn", "Co"))
+
+
+def _visible(character: str) -> bool:
+    return character not in _BLANK_LOOKING and unicodedata.category(character) not in _UNSEEN
+
+
 def _printable_and_visible(value: str) -> str:
-    """Printable, and more than invisible characters: a decision number of a zero-width space is
-    none."""
+    """Printable, and more than invisible characters: a decision number of a zero-width space, a
+    braille blank or a Hangul filler is none."""
     printable(value)
-    if _INVISIBLE.search(value) is not None and not _INVISIBLE.sub("", value).strip():
+    if not any(map(_visible, value)):  # stops at the first visible character
         raise ValueError("must hold visible text, not only spaces or invisible characters")
     return value
 

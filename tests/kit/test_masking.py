@@ -54,6 +54,10 @@ SHOWN = "3704021980"
         ("".join("洞幺两叁肆伍陆拐捌勾"[int(d)] for d in NUMBER), None),
         (NUMBER.replace("0", "O"), "37O4O2198O********"),
         (NUMBER.replace("0", "о").replace("1", "l"), None),  # Cyrillic о
+        # a fifth: the circle of 二○二六年, full-width and Greek letters for 0
+        (NUMBER.replace("0", "○"), "37○4○2198○********"),
+        (NUMBER.replace("0", "Ｏ"), None),
+        (NUMBER.replace("0", "ο"), None),
     ],
 )
 def test_a_number_is_masked_however_it_was_typed(written: str, masked: str | None) -> None:
@@ -75,6 +79,11 @@ def test_a_number_is_masked_however_it_was_typed(written: str, masked: str | Non
         "2024010112345678901234",  # a longer run of digits
         "案号（2026）鲁0402执123号",
         "ISO 9001 certified; BOOK-1234-5678; Hello World from Lotus OOO",
+        # lists are several numbers, never one (an outside review saw dates and articles masked)
+        "分别于2020-01-01、2021-01-01、2022-01-01拖欠工资",
+        "违反第1、2、3、4、5、6、7、8、9、10、11、12、13、14、15、16条",
+        "amounts 1,234,567, 8,901,234; 2020:01:01",
+        "二○二六年十一月十八日",
     ],
 )
 def test_other_text_is_left_as_it_is(text: str) -> None:

@@ -256,7 +256,11 @@ def test_a_persons_number_that_does_not_check_is_not_taken_as_other(http, police
 
 @pytest.mark.parametrize(
     ("kind", "number"),
-    [("natural_person", "37040220100505777"), ("individual_business", "37040220100505777")],
+    [
+        ("natural_person", "37040220100505777"),
+        ("individual_business", "37040220100505777"),
+        ("natural_person", "37○4○22○12○3○5456X"),  # zeros typed as the circle of 二○二六年
+    ],
 )
 def test_a_persons_number_without_its_check_character_is_not_taken_as_other(http, police, kind, number):
     # 17 digits tell the 18th: a child's number so pushed escaped the minors rule.
@@ -277,6 +281,6 @@ def test_a_registration_number_of_an_individual_business_is_still_other(http, po
 
 @pytest.mark.parametrize("field", ["decision_no", "conduct", "legal_basis"])
 def test_text_that_is_only_invisible_or_reorders_itself_is_refused(http, police, field):
-    for value in ("\u200b", "  \u200b ", "公罚\u202e号1〔6202〕"):
+    for value in ("\u200b", "  \u200b ", "公罚\u202e号1〔6202〕", "\u2800", "\u3164", "\u034f", "\U000e0020"):
         answer = http.post("/v1/records", json=record_body(5, **{field: value}), headers=police)
         assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == field, (field, value)
