@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.kit.clock import china_today, utcnow
-from app.records.history import snapshot, subject_identifiers
+from app.records.history import snapshot, subject_facts
 from app.records.lifecycle import update_versioned
 from app.records.models import Record
 
@@ -44,7 +44,7 @@ def sweep_expired(session: Session, today: date | None = None, limit: int = 5000
     records = session.scalars(query).all()
     now = utcnow()
     events = []
-    named = subject_identifiers(session, records)
+    named = subject_facts(session, records)
     for record in records:
         values = {
             "status": "expired",

@@ -55,33 +55,47 @@ _SNAPSHOT_FIELDS = (
 )
 
 
-# Whom the record names, by identifier, beside its subject id: the subjects table is held against
-# it too (app.records.integrity), so that a record moved onto another entity by rewriting a
-# subject's identifier behind the registry's back is found. Entries written before it lack it.
+# Whom the record names, beside its subject id: the subject's identifier, kind and birth date. The
+# subjects table is held against them too (app.records.integrity), so that a record moved onto
+# another entity by rewriting a subject's identifier, or an organisation taken out of the public view
+# by making it a person (or a person's age changed, and with it the minors rule), behind the
+# registry's back, is found. Entries written before 2026-12-07 lack them all; before 2026-12-08, the
+# kind and birth date.
 SUBJECT_KEY = "subject_identifier"
+SUBJECT_KEYS = {SUBJECT_KEY: "identifier", "subject_kind": "kind", "subject_birth_date": "birth_date"}
+SubjectFacts = dict[str, Any]  # SUBJECT_KEYS' keys -> the subject's values
 
 
-def snapshot(row: dict[str, Any] | Record, subject_identifier: str | None = None) -> dict[str, Any]:
-    """The state of a record that the audit log and the change feed carry with each event; with the
-    identifier of the subject it names when given (every event the registry writes gives it)."""
+def facts_of(subject: Any) -> SubjectFacts:
+    """What a snapshot names of a subject (a Subject, a row or a dict with its fields)."""
+    get = subject.get if isinstance(subject, dict) else lambda name: getattr(subject, name)
+    return {key: get(field) for key, field in SUBJECT_KEYS.items()}
+
+
+def snapshot(row: dict[str, Any] | Record, subject: SubjectFacts | None = None) -> dict[str, Any]:
+    """The state of a record that the audit log and the change feed carry with each event; with
+    what it names of its subject when given (every event the registry writes gives it)."""
     get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
     state = {name: get(name) for name in _SNAPSHOT_FIELDS}
-    if subject_identifier is not None:
-        state[SUBJECT_KEY] = subject_identifier
+    if subject is not None:
+        state |= subject
     return state
 
 
-def subject_identifiers(session: Session, records: Iterable[Record]) -> dict[uuid.UUID, str]:
-    """The identifier of each record's subject, by subject id: what its snapshot names."""
+def subject_facts(session: Session, records: Iterable[Record]) -> dict[uuid.UUID, SubjectFacts]:
+    """What each record's snapshot names of its subject, by subject id."""
     ids = {record.subject_id for record in records}
     if not ids:
         return {}
-    return dict(session.execute(select(Subject.id, Subject.identifier).where(Subject.id.in_(ids))).all())
+    rows = session.execute(
+        select(Subject.id, Subject.identifier, Subject.kind, Subject.birth_date).where(Subject.id.in_(ids))
+    )
+    return {row.id: facts_of(row._mapping) for row in rows}
 
 
 def recorded_state(session: Session, record: Record) -> dict[str, Any]:
-    """One record's snapshot, its subject's identifier read for it."""
-    return snapshot(record, subject_identifiers(session, [record])[record.subject_id])
+    """One record's snapshot, its subject read for it."""
+    return snapshot(record, subject_facts(session, [record])[record.subject_id])
 
 
 def snapshots_as_of(

@@ -24,7 +24,7 @@ from app.kit.identifiers import ADULT_AGE, minor_on, resident_id_birth_date
 from app.kit.workdays import CalendarUnknown, WorkdayCalendar
 from app.records import merge, references, search_index
 from app.records.errors import ExternalIdConflict, MinorSubject, NoticeRequired
-from app.records.history import snapshot
+from app.records.history import SubjectFacts, facts_of, snapshot
 from app.records.models import Record, RecordParty, Subject
 from app.records.publicity import PublicityRules, publicity_rules
 from app.records.schemas import RecordIn, SubjectIn
@@ -351,6 +351,8 @@ class _SubjectState:
     identifier: str  # the subject's own (for a merged identifier: the one it was merged into)
     identifier_type: str
     name: str
+    kind: str
+    birth_date: date | None
     # The subject this identifier itself names, when it was merged into `id` (app.records.merge):
     # what is pushed under it goes back with the merge's undoing.
     merged_from: uuid.UUID | None = None
@@ -394,7 +396,7 @@ def ingest(
     renamed: dict[uuid.UUID, str] = {}
     records: list[dict[str, Any]] = []
     under_merged: list[merge.Pushed] = []
-    named_by: dict[uuid.UUID, str] = {}  # record id -> its subject's identifier
+    named_by: dict[uuid.UUID, SubjectFacts] = {}  # record id -> what its snapshot names of its subject
     for index, resolved in valid:
         item = resolved.item
         prior = known.get(item.external_id)
@@ -455,7 +457,7 @@ def ingest(
         ]
         notice_id = from_notice.notice_id if from_notice is not None else None
         records.append(_record_row(record_id, subject.id, resolved, ctx, notice_id))
-        named_by[record_id] = subject.identifier
+        named_by[record_id] = facts_of(subject)
         known[item.external_id] = _Stored(record_id, resolved.content_hash, resolved.publicity_end)
         outcomes[index] = Outcome(index, "created", id=record_id)
 
@@ -507,10 +509,10 @@ def _place(
     identifier = given.known_identifier
     state = subjects.get(identifier)
     if state is None:
-        state = subjects[identifier] = _SubjectState(
-            next(ctx.subject_ids), identifier, given.identifier_type, given.name
-        )
         birth_date = resident_id_birth_date(identifier) if given.identifier_type == "resident_id" else None
+        state = subjects[identifier] = _SubjectState(
+            next(ctx.subject_ids), identifier, given.identifier_type, given.name, given.kind, birth_date
+        )
         new_subjects.append(
             {
                 "id": state.id,
@@ -609,11 +611,19 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
         chunk = unique[start : start + 5000]
         rows = session.execute(
             select(
-                Subject.identifier, Subject.id, Subject.identifier_type, Subject.name, Subject.merged_into
+                Subject.identifier,
+                Subject.id,
+                Subject.identifier_type,
+                Subject.name,
+                Subject.kind,
+                Subject.birth_date,
+                Subject.merged_into,
             ).where(column_in(session, Subject.identifier, chunk))
         )
         for row in rows:
-            found[row.identifier] = _SubjectState(row.id, row.identifier, row.identifier_type, row.name)
+            found[row.identifier] = _SubjectState(
+                row.id, row.identifier, row.identifier_type, row.name, row.kind, row.birth_date
+            )
             if row.merged_into is not None:
                 merged[row.identifier] = (row.id, row.merged_into)
     if merged:
@@ -621,7 +631,7 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
         targets = {
             row.id: row
             for row in session.execute(
-                select(Subject.id, Subject.identifier, Subject.name).where(
+                select(Subject.id, Subject.identifier, Subject.name, Subject.kind, Subject.birth_date).where(
                     Subject.id.in_({into for _, into in merged.values()})
                 )
             )
@@ -632,6 +642,8 @@ def _subjects_by_identifier(session: Session, identifiers: set[str]) -> dict[str
                 targets[target].identifier,
                 found[identifier].identifier_type,
                 targets[target].name,
+                targets[target].kind,
+                targets[target].birth_date,
                 merged_from=own,
             )
     return found

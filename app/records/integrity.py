@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.db import column_in
-from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEY, snapshot
+from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEYS, snapshot
 from app.records.models import Record, Subject
 
 # The answer names this many altered records at most (and counts them all).
@@ -29,7 +29,7 @@ ALTERED_LIMIT = 1000
 _COLUMNS = (
     Record.id,
     *(getattr(Record, name) for name in _SNAPSHOT_FIELDS),
-    Subject.identifier.label(SUBJECT_KEY),
+    *(getattr(Subject, field).label(key) for key, field in SUBJECT_KEYS.items()),
 )
 
 
@@ -91,7 +91,7 @@ def differs(row: dict[str, Any], payload: str) -> bool:
     """Whether the row's snapshot fields differ from those its entry recorded. Compared as the
     entry's canonical JSON (dates as ISO text, ids as text, true/false/null), field by field; a
     field entries recorded only from some release on is compared where the entry has it."""
-    current = snapshot(row, row[SUBJECT_KEY])
+    current = snapshot(row, {key: row[key] for key in SUBJECT_KEYS})
     if audit.canonical_json(current) == payload:  # most entries: the snapshot exactly, as written
         return False
     held = orjson.loads(payload)

@@ -28,7 +28,7 @@ from app.kit.clock import utcnow
 from app.kit.identifiers import minor_on
 from app.records import search_index
 from app.records.errors import AlreadyMerged, MergeUndone, MinorSubject
-from app.records.history import snapshot, subject_identifiers
+from app.records.history import snapshot, subject_facts
 from app.records.models import Record, RecordParty, Subject, SubjectMerge, SubjectSearch
 
 
@@ -103,7 +103,7 @@ def _record_events(session: Session, record_ids: list[str], action: str, payload
     if not record_ids:
         return
     records = session.scalars(select(Record).where(Record.id.in_([uuid.UUID(r) for r in record_ids]))).all()
-    named = subject_identifiers(session, records)
+    named = subject_facts(session, records)
     audit.append(
         session,
         payload["actor"],

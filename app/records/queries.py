@@ -16,7 +16,7 @@ from app.auth.service import Principal
 from app.errors import NotFound
 from app.kit.clock import china_date, china_today, end_of_day
 from app.records import history
-from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEY
+from app.records.history import _SNAPSHOT_FIELDS, SUBJECT_KEYS
 from app.records.models import Record, Subject
 from app.records.repository import EXITED, WITH_PARTIES, find_record, records_naming
 
@@ -248,7 +248,9 @@ def record_history(session: Session, principal: Principal, record_id: uuid.UUID)
     for entry in entries:
         state = audit.parse_payload(entry.payload)
         extra = {
-            key: value for key, value in state.items() if key not in _SNAPSHOT_FIELDS and key != SUBJECT_KEY
+            key: value
+            for key, value in state.items()
+            if key not in _SNAPSHOT_FIELDS and key not in SUBJECT_KEYS
         }
         history_items.append(
             {

@@ -312,3 +312,19 @@ def test_the_operator_commands_issue_and_hold_checkpoints(http, request, runner,
     refused = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(kept)])
     assert refused.exit_code == 2
     assert [f["field"] for f in json.loads(refused.stdout)["fields"]] == [f"{kept}:2"]
+
+
+def test_a_subjects_kind_or_birth_date_rewritten_in_sql_is_reported(http, police, token_for):
+    # An organisation made a person leaves the public view; a person's birth date moved changes the
+    # minors rule: the entries record both beside the identifier, and verification holds them.
+    auditor = _auditor(token_for)
+    ids = _push(http, police, [1, 2])
+    assert http.get("/v1/admin/audit/verify", headers=auditor).json()["valid"] is True
+    with session_scope() as session:
+        subject_id = session.get(Record, uuid.UUID(ids[0])).subject_id
+        session.execute(update(Subject).where(Subject.id == subject_id).values(kind="natural_person"))
+        other = session.get(Record, uuid.UUID(ids[1])).subject_id
+        session.execute(update(Subject).where(Subject.id == other).values(birth_date=date(2015, 1, 1)))
+    verdict = http.get("/v1/admin/audit/verify", headers=auditor).json()
+    assert verdict["valid"] is False and verdict["reason"] == "record_altered"
+    assert sorted(verdict["altered_records"]) == sorted(ids)
