@@ -90,7 +90,7 @@ def subject_facts(session: Session, records: Iterable[Record]) -> dict[uuid.UUID
     rows = session.execute(
         select(Subject.id, Subject.identifier, Subject.kind, Subject.birth_date).where(Subject.id.in_(ids))
     )
-    return {row.id: facts_of(row._mapping) for row in rows}
+    return {row.id: facts_of(row) for row in rows}
 
 
 def recorded_state(session: Session, record: Record) -> dict[str, Any]:
