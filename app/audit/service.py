@@ -318,18 +318,6 @@ def entries_after(
     return list(session.scalars(query.order_by(AuditEntry.seq).limit(limit)))
 
 
-def latest_value(session: Session, key: str, entity_types: Sequence[str]) -> Any:
-    """The value of `key` in the newest entry about one of `entity_types` whose payload holds it;
-    None when none does."""
-    payload = session.scalar(
-        select(AuditEntry.payload)
-        .where(AuditEntry.entity_type.in_(entity_types), AuditEntry.payload.contains(f'"{key}"'))
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    )
-    return None if payload is None else parse_payload(payload).get(key)
-
-
 def entries_holding(
     session: Session, key: str, entity_types: Sequence[str]
 ) -> list[tuple[int, dict[str, Any]]]:

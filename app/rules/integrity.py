@@ -60,8 +60,9 @@ def digests(found: str, session: Session) -> dict[str, str]:
 
 
 def _recorded_digest(session: Session) -> str | None:
-    recorded = audit.latest_value(session, DIGEST_KEY, _RECORDED_BY)
-    return str(recorded) if recorded is not None else None
+    """The newest digest recorded (rules change seldom: their entries are few)."""
+    recorded = audit.entries_holding(session, DIGEST_KEY, _RECORDED_BY)
+    return str(recorded[-1][1][DIGEST_KEY]) if recorded else None
 
 
 def altered_rules(session: Session) -> str | None:

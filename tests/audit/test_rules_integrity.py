@@ -6,6 +6,7 @@ from sqlalchemy import delete, select, update
 from app.db import session_scope
 from app.rules.integrity import ensure_rules_baseline
 from app.rules.models import Measure, Rule
+from tests.rules.test_rules import _rule
 
 ADMIN = "national.credit_office"
 
@@ -20,15 +21,7 @@ def test_a_rule_or_measure_changed_in_sql_is_reported_and_one_changed_through_th
     http, token_for
 ):
     admin = token_for(ADMIN, "rules:admin", "audit:read")
-    rule = {
-        "domain": "wage_arrears",
-        "list_type": "black",
-        "min_severity": "serious",
-        "measure": "restrict_honors",
-        "effect": "restrict",
-        "effective_from": "2026-12-01",
-        "legal_basis": "《保障农民工工资支付条例》第四十八条",
-    }
+    rule = _rule()
     created = http.post("/v1/admin/rules", json=rule, headers=admin)
     assert created.status_code == 201, created.text
     assert _verdict(http, admin)["valid"] is True
