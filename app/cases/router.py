@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
-from app.auth.deps import Admin, require_any
+from app.auth.deps import Admin, Caller
 from app.auth.deps import CasesReview as AgencyReview
 from app.auth.scopes import Scope
 from app.auth.service import Principal
@@ -40,7 +40,7 @@ RATE_LIMITED = [Depends(rate_limited)]
 # Past any number of cases there can be; a larger offset overflowed the databases' integers.
 MAX_OFFSET = 1_000_000_000
 # Agencies review their own cases; the credit office (admin) reads all and decides appeals.
-CasesReview = Annotated[Principal, Depends(require_any(Scope.cases_review, Scope.admin))]
+CasesReview = Annotated[Principal, Depends(Caller(Scope.cases_review, Scope.admin))]
 
 
 @router.post(

@@ -50,11 +50,14 @@ def _store(request: Request) -> CheckStore:
     "/v1/checks",
     response_model=None,
     responses={200: {"model": CheckOut, "description": "The decision, recorded, with its receipt"}},
+    openapi_extra=bodies.declared(CheckIn),
 )
-async def check(body: CheckIn, principal: ChecksWrite, request: Request) -> Response:
+async def check(request: Request, principal: ChecksWrite) -> Response:
     """Check one entity before acting: the decision, every measure that applies with its legal basis,
     every record in force behind it, and a signed receipt. The check is recorded. An identifier
     that fails its standard is a 422, never a decision."""
+    # The body read here rather than by FastAPI: its body machinery was ~5 % of a check's time.
+    body = await bodies.parse(request, CheckIn)
     answer = await flows.check_one(_store(request), principal, body)
     return _json(answer.json)
 

@@ -28,9 +28,9 @@ def declared(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _is_json(content_type: str | None) -> bool:
-    """As FastAPI reads bodies: JSON when the type says so (application/json, application/*+json) or
-    says nothing."""
-    if not content_type:
+    """JSON when the type says so (application/json, application/*+json) or says nothing (FastAPI's
+    own body reading wants it said; a client that leaves it out is understood here all the same)."""
+    if not content_type or content_type == "application/json":
         return True
     message = Message()
     message["content-type"] = content_type

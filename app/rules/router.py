@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.deps import RulesAdmin, RulesRead, require_any
+from app.auth.deps import RulesAdmin, RulesRead, Caller
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.db import DbSession
@@ -19,7 +19,7 @@ router = APIRouter(tags=["rules"])
 
 # The credit office keeps the rules (rules:admin) and oversees the registry (admin): both may ask
 # where the rules leave a kind of listing without a measure.
-RulesOverseer = Annotated[Principal, Depends(require_any(Scope.rules_admin, Scope.admin))]
+RulesOverseer = Annotated[Principal, Depends(Caller(Scope.rules_admin, Scope.admin))]
 
 
 @router.get("/v1/measures", response_model=list[MeasureOut], tags=["catalog"])

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.routing import APIRoute
 from jose import jwt
 
+from app.auth.deps import Caller
 from app.auth.scopes import Scope
 from app.keys import get_keyring
 from app.kit.routing import leaf_routes
@@ -56,23 +57,17 @@ def _routes():
             yield method, route
 
 
+def _callers(route: APIRoute) -> list[Caller]:
+    return [d.call for d in route.dependant.dependencies if isinstance(d.call, Caller)]
+
+
 def _required_scopes(route: APIRoute) -> tuple[Scope, ...] | None:
-    for dependant in route.dependant.dependencies:
-        for sub in [dependant, *dependant.dependencies]:
-            scopes = getattr(sub.call, "required_scopes", None)
-            if scopes is not None:
-                return scopes
-    return None
+    """The scopes a route's caller needs (one of them); None when it needs none or no token at all."""
+    return next((caller.required_scopes for caller in _callers(route) if caller.required_scopes), None)
 
 
 def _authenticated(route: APIRoute) -> bool:
-    return any(
-        getattr(d.call, "__name__", "") == "authenticate" for d in route.dependant.dependencies
-    ) or any(
-        getattr(sub.call, "__name__", "") == "authenticate"
-        for d in route.dependant.dependencies
-        for sub in d.dependencies
-    )
+    return bool(_callers(route))
 
 
 def _path(route: APIRoute) -> str:
