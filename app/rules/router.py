@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.deps import RulesAdmin, RulesRead, Caller
+from app.auth.deps import Caller, RulesAdmin, RulesRead
 from app.auth.scopes import Scope
 from app.auth.service import Principal
 from app.db import DbSession
