@@ -6,7 +6,8 @@ time, or never finishes it, holds the connection for ever (uvicorn issue #157 as
 this timeout; it was never added). ASGI middleware cannot help, as the application is called
 only once the head is complete. Here a connection whose request head is not complete within
 `head_timeout` seconds of the connection opening, or of its previous answer, is closed.
-Bodies are the application's to time (app.kit.limits).
+Bodies are the application's to time (app.kit.limits). The same protocol classes write each
+answer's head and body in one system call (app.kit.onewrite).
 
 Pass `protocol(seconds)` as uvicorn's `http`: a picklable factory, so that worker processes
 (spawned, the configuration pickled) get it too.
@@ -18,6 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from app.kit.onewrite import OneWritePerTurn
 
 
 class _HeadDeadline:
@@ -73,7 +76,7 @@ class _HeadDeadline:
         super().connection_lost(exc)  # type: ignore[misc]
 
 
-class H11WithHeadDeadline(_HeadDeadline, H11Protocol):
+class H11WithHeadDeadline(_HeadDeadline, OneWritePerTurn, H11Protocol):
     pass
 
 
@@ -83,7 +86,7 @@ except ImportError:  # httptools is optional; uvicorn then serves with h11
     HttpToolsWithHeadDeadline: type | None = None
 else:
 
-    class _HttpToolsWithHeadDeadline(_HeadDeadline, HttpToolsProtocol):
+    class _HttpToolsWithHeadDeadline(_HeadDeadline, OneWritePerTurn, HttpToolsProtocol):
         pass
 
     HttpToolsWithHeadDeadline = _HttpToolsWithHeadDeadline
