@@ -12,40 +12,60 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.service import Principal
+from app.checks.flows import NEVER_ISSUED
 from app.db import bulk_insert, column_in, serialize_writers
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import utcnow
-from app.kit.identifiers import IdentifierError, recognize
+from app.kit.identifiers import IdentifierError, is_registry_reference, recognize
 from app.monitoring import alerts as alerting
 from app.monitoring import callbacks
 from app.monitoring.models import Alert, Delivery, Subscription, WatchItem, Watchlist
 from app.monitoring.schemas import MAX_IDENTIFIERS, IdentifiersIn, SubscriptionIn, WatchlistIn
+from app.records import references
 
 # At most this many identifiers named wrong in one 422 (the rest are wrong the same way).
 MAX_FIELD_ERRORS = 50
 
 
-def normalized(identifiers: Sequence[str], field: str) -> list[str]:
+def normalized(identifiers: Sequence[str], field: str, session: Session | None = None) -> list[str]:
     """Each identifier in its normal form, validated as a check validates it (GB 32100, GB 11643):
-    a code that cannot exist is refused, naming its index."""
-    out: list[str] = []
+    a code that cannot exist is refused, naming its index. With a `session`, so is a registry
+    reference (R…) the registry never issued, as a check refuses it: a watchlist would otherwise
+    answer "clear" about it, with a signed receipt, forever (API.md, second release)."""
+    out: list[tuple[int, str]] = []
     errors: list[dict[str, str]] = []
     for index, identifier in enumerate(identifiers):
         try:
-            out.append(recognize(identifier)[1])
+            out.append((index, recognize(identifier)[1]))
         except IdentifierError as exc:
-            if len(errors) < MAX_FIELD_ERRORS:
-                errors.append({"field": f"{field}[{index}]", "detail": str(exc)})
+            errors.append({"field": f"{field}[{index}]", "detail": str(exc)})
+    if session is not None:
+        unissued = _never_issued(session, [identifier for _, identifier in out])
+        errors += [
+            {"field": f"{field}[{index}]", "detail": NEVER_ISSUED} for index, key in out if key in unissued
+        ]
     if errors:
-        raise ValidationFailed(errors)
-    return list(dict.fromkeys(out))
+        raise ValidationFailed(sorted(errors, key=lambda error: _index(error["field"]))[:MAX_FIELD_ERRORS])
+    return list(dict.fromkeys(identifier for _, identifier in out))
+
+
+def _index(field: str) -> int:
+    return int(field.rpartition("[")[2].rstrip("]"))
+
+
+def _never_issued(session: Session, identifiers: list[str]) -> set[str]:
+    wanted = sorted({identifier for identifier in identifiers if is_registry_reference(identifier)})
+    issued: set[str] = set()
+    for start in range(0, len(wanted), alerting.READ_CHUNK):
+        issued |= references.issued(session, wanted[start : start + alerting.READ_CHUNK])
+    return set(wanted) - issued
 
 
 def create(session: Session, principal: Principal, body: WatchlistIn) -> Watchlist:
     if (body.callback_url is None) != (body.secret is None):
         raise ValidationFailed.one("secret", "a callback_url and its secret come together")
     callbacks.validated(body.callback_url)
-    identifiers = normalized(body.identifiers, "identifiers")
+    identifiers = normalized(body.identifiers, "identifiers", session)
     serialize_writers(session)  # decisions read and stored against the same state as changes see
     watchlist = Watchlist(
         id=uuid.uuid4(),
@@ -146,7 +166,7 @@ def change_identifiers(
     session: Session, principal: Principal, watchlist_id: uuid.UUID, body: IdentifiersIn
 ) -> dict[str, int]:
     watchlist = find(session, principal, watchlist_id)
-    add = normalized(body.add, "add")
+    add = normalized(body.add, "add", session)
     remove = normalized(body.remove, "remove")
     serialize_writers(session)
     removed = 0

@@ -134,3 +134,28 @@ def test_a_reference_given_alone_is_read_as_the_registrys_own(http, police, toke
         headers=approver,
     )
     assert never.status_code == 422 and "R…" in never.json()["detail"]
+
+
+def test_a_watchlist_refuses_a_reference_never_issued_as_a_check_does(http, police, token_for):
+    # A watchlist answers with signed receipts as a check does: "clear" about a reference that names
+    # nothing would be a signed answer about an identifier that cannot exist.
+    approver = token_for("zaozhuang.administrative_approval", "checks:write")
+    reference = http.post("/v1/records", json=_group(7), headers=police).json()["subject"]["identifier"]
+    never = "R" + ZAOZHUANG + "0123456789"
+    body = {"name": "suppliers", "action": "public_procurement", "identifiers": [reference.lower(), never]}
+    refused = http.post("/v1/watchlists", json=body, headers=approver)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["fields"] == [
+        {"field": "identifiers[1]", "detail": refused.json()["fields"][0]["detail"]}
+    ]
+    assert "R…" in refused.json()["fields"][0]["detail"]
+    body["identifiers"] = [reference.lower()]
+    made = http.post("/v1/watchlists", json=body, headers=approver)
+    assert made.status_code == 201, made.text
+    changes = f"/v1/watchlists/{made.json()['id']}/identifiers"
+    added = http.post(changes, json={"add": [never.lower()]}, headers=approver)
+    assert added.status_code == 422 and added.json()["fields"][0]["field"] == "add[0]", added.text
+    # Taking one off is never refused: there is nothing to answer about it.
+    assert http.post(changes, json={"remove": [never]}, headers=approver).status_code == 200
+    watched = http.get(changes, headers=approver).json()["items"]
+    assert [item["identifier"] for item in watched] == [reference]
