@@ -33,24 +33,21 @@ def normalized(identifiers: Sequence[str], field: str, session: Session | None =
     reference (R…) the registry never issued, as a check refuses it: a watchlist would otherwise
     answer "clear" about it, with a signed receipt, forever (API.md, second release)."""
     out: list[tuple[int, str]] = []
-    errors: list[dict[str, str]] = []
+    refused: list[tuple[int, str]] = []
     for index, identifier in enumerate(identifiers):
         try:
             out.append((index, recognize(identifier)[1]))
         except IdentifierError as exc:
-            errors.append({"field": f"{field}[{index}]", "detail": str(exc)})
+            refused.append((index, str(exc)))
     if session is not None:
         unissued = _never_issued(session, [identifier for _, identifier in out])
-        errors += [
-            {"field": f"{field}[{index}]", "detail": NEVER_ISSUED} for index, key in out if key in unissued
-        ]
-    if errors:
-        raise ValidationFailed(sorted(errors, key=lambda error: _index(error["field"]))[:MAX_FIELD_ERRORS])
+        refused += [(index, NEVER_ISSUED) for index, key in out if key in unissued]
+    if refused:
+        refused.sort()
+        raise ValidationFailed(
+            [{"field": f"{field}[{index}]", "detail": why} for index, why in refused[:MAX_FIELD_ERRORS]]
+        )
     return list(dict.fromkeys(identifier for _, identifier in out))
-
-
-def _index(field: str) -> int:
-    return int(field.rpartition("[")[2].rstrip("]"))
 
 
 def _never_issued(session: Session, identifiers: list[str]) -> set[str]:
