@@ -355,7 +355,10 @@ def subscribe(session: Session, principal: Principal, body: SubscriptionIn) -> S
     cursor given (by default: from now on)."""
     callbacks.validated(body.callback_url)
     now = utcnow()
-    cursor = int(body.after) if body.after is not None else audit.head(session)[0]
+    head = audit.head(session)[0]
+    cursor = int(body.after) if body.after is not None else head
+    if cursor > head:  # it would wait, silently, for changes the feed may never reach
+        raise ValidationFailed.one("after", f"the change feed has reached {head}; start at or before it")
     subscription = Subscription(
         id=uuid.uuid4(),
         agency_code=principal.agency_code,

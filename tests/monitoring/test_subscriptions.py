@@ -125,3 +125,14 @@ def test_a_revoked_subscribers_feed_stops(http, police, token_for):
         assert status == "failed"
     finally:
         receiver.stop()
+
+
+def test_a_cursor_the_feed_has_not_reached_is_refused(http, police, token_for):
+    platform = token_for("national.public_security", "records:read")
+    push(http, police, 1)
+    head = http.get("/v1/changes", params={"after": "0"}, headers=platform).json()["items"][-1]["cursor"]
+    body = {"callback_url": "https://platform.example/feed", "secret": SECRET}
+    beyond = http.post("/v1/subscriptions", json=body | {"after": "999999999999999999"}, headers=platform)
+    assert beyond.status_code == 422 and beyond.json()["fields"][0]["field"] == "after", beyond.text
+    at_head = http.post("/v1/subscriptions", json=body | {"after": head}, headers=platform)
+    assert at_head.status_code == 201 and at_head.json()["cursor"] == head, at_head.text
