@@ -11,6 +11,8 @@ import typer
 from app.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from app.monitoring.beside import WorkerBeside
 
 cli = typer.Typer(
@@ -319,14 +321,18 @@ def audit_verify(
     from app.records.integrity import altered_records
     from app.rules.integrity import altered_rules
 
-    lines = [
-        (f"{path}:{number}", line.strip())
-        for path in checkpoint or []
-        for number, line in enumerate(path.read_text().splitlines(), 1)
-        if line.strip()
-    ]
     try:
+        lines = [
+            (f"{path}:{number}", line.strip())
+            for path in checkpoint or []
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if line.strip()
+        ]
         kept = audit.read_checkpoints([token for _, token in lines], [name for name, _ in lines])
+    except UnicodeDecodeError as exc:  # not a file of checkpoints: a bad input, not a tampered chain
+        body = {"error": "validation_error", "detail": f"checkpoint files are text, one per line: {exc}"}
+        typer.echo(json.dumps(body, ensure_ascii=False))
+        raise typer.Exit(2) from None
     except ValidationFailed as exc:
         typer.echo(json.dumps(exc.body(), ensure_ascii=False))
         raise typer.Exit(2) from None
@@ -366,6 +372,22 @@ def _read_jwks(source: str) -> dict[str, Any]:
     return document
 
 
+def _own_keys_verifier() -> "Callable[[str], Any]":
+    """This registry's own keys, to verify with when no JWKS is given; exit 2 when there are none
+    here (verifying must never make a signing key: it would only say "an unknown key")."""
+    from app.keys import get_keyring
+
+    settings = get_settings()
+    if not settings.signing_keys and not any((settings.data_dir / "keys").glob("*.pem")):
+        typer.echo(
+            f"error: no registry keys in {settings.data_dir / 'keys'} (REGISTRY_DATA_DIR); give the "
+            "registry's published keys with --jwks (a file or its /.well-known/jwks.json)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return get_keyring().verify_jws
+
+
 @receipts_cli.command("verify")
 def receipts_verify(
     receipt: Annotated[str, typer.Argument(help="The receipt, or - to read it from standard input")],
@@ -380,7 +402,7 @@ def receipts_verify(
     from app.kit.signing import jwks_verifier
 
     text = sys.stdin.read().strip() if receipt == "-" else receipt.strip()
-    verifier = None if jwks is None else jwks_verifier(_read_jwks(jwks))
+    verifier = _own_keys_verifier() if jwks is None else jwks_verifier(_read_jwks(jwks))
     try:
         payload = receipts.verify(text, verifier)
     except receipts.ReceiptInvalid as exc:
@@ -582,17 +604,24 @@ def extracts_verify(
 ) -> None:
     """Verify an extract offline: the manifest's signature, then the file's SHA-256, the NDJSON's
     SHA-256, its line count and its order; prints {"valid", "date", "kind", "count", "problems"},
-    exits 0 when valid, 1 when not."""
+    exits 0 when valid, 1 when not, 2 when the files cannot be read as an extract and a manifest."""
     from collections.abc import Callable
 
     from app.exchange.verify import verify_extract
-    from app.keys import get_keyring
     from app.kit.signing import jwks_verifier
 
     verify_jws: Callable[[str], Any] = (
-        get_keyring().verify_jws if jwks is None else jwks_verifier(_read_jwks(jwks))
+        _own_keys_verifier() if jwks is None else jwks_verifier(_read_jwks(jwks))
     )
-    verdict = verify_extract(file, manifest.read_text(), verify_jws)
+    try:
+        verdict = verify_extract(file, manifest.read_text(encoding="utf-8").strip(), verify_jws)
+    except (OSError, UnicodeDecodeError, EOFError) as exc:  # e.g. the two files given the other way round
+        typer.echo(
+            f"error: cannot read {file} as an extract (.ndjson.gz) and {manifest} as its manifest (the "
+            f"JWS as served): {type(exc).__name__}: {exc}",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     typer.echo(json.dumps(verdict.as_dict(), ensure_ascii=False))
     if not verdict.valid:
         raise typer.Exit(1)

@@ -170,6 +170,8 @@ def _json_line(number: int, line: str) -> Any:
             f"line {number} is not valid JSON ({exc.msg} at column {exc.colno}); "
             "each line must be one record as a JSON object"
         )
+    except RecursionError:
+        return Unreadable(f"line {number} is nested too deeply to be a record; each line must be one record")
     if not isinstance(item, dict):
         kind = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}.get(
             type(item), "a number"

@@ -328,3 +328,12 @@ def test_a_subjects_kind_or_birth_date_rewritten_in_sql_is_reported(http, police
     verdict = http.get("/v1/admin/audit/verify", headers=auditor).json()
     assert verdict["valid"] is False and verdict["reason"] == "record_altered"
     assert sorted(verdict["altered_records"]) == sorted(ids)
+
+
+def test_a_checkpoint_file_that_is_no_text_is_a_bad_input_not_a_tampered_chain(runner, tmp_path):
+    from app.cli import cli
+
+    kept = tmp_path / "checkpoints.bin"
+    kept.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(kept)])
+    assert result.exit_code == 2 and json.loads(result.stdout)["error"] == "validation_error"

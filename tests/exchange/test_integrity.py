@@ -135,3 +135,23 @@ def test_each_made_day_is_in_the_audit_log(two_days):
         stored = {row.kind: row.sha256 for row in rows_of(session, date(2026, 11, 20))}
         assert {entry["kind"]: entry["sha256"] for entry in made["files"]} == stored
         assert session.scalar(select(func.count()).select_from(AuditEntry)) > 2
+
+
+def test_the_files_given_the_other_way_round_are_a_bad_input(http, two_days, tmp_path):
+    jwks = _jwks_file(http, tmp_path)
+    swapped = _verify(str(two_days / "manifest.jws"), str(two_days / "full.ndjson.gz"), "--jwks", str(jwks))
+    assert swapped.exit_code == 2 and "cannot read" in swapped.output
+
+
+def test_verifying_without_keys_here_asks_for_the_jwks_and_makes_no_key(two_days, tmp_path, monkeypatch):
+    from app.config import get_settings
+
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "elsewhere"))
+    get_settings.cache_clear()
+    try:
+        result = _verify(str(two_days / "full.ndjson.gz"), str(two_days / "manifest.jws"))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "--jwks" in result.output
+    assert not (tmp_path / "elsewhere").exists()

@@ -157,12 +157,13 @@ def test_csv_export_starts_with_a_bom_and_ndjson_does_not(tmp_path, http, police
 
 def test_bad_ndjson_lines_are_refused_with_a_sentence_naming_the_line(tmp_path):
     path = tmp_path / "records.ndjson"
-    lines = ["{broken json", "[1, 2]", '"text"', "42", json.dumps(record_body(1), ensure_ascii=False)]
+    nested = '{"a":' * 100_000 + "1" + "}" * 100_000  # beyond any parser's depth
+    lines = ["{broken json", "[1, 2]", '"text"', "42", nested, json.dumps(record_body(1), ensure_ascii=False)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = _import(path)
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
-    assert (summary["created"], summary["refused"]) == (1, 4)
+    assert (summary["created"], summary["refused"]) == (1, 5)
     details = {entry["line"]: entry["detail"] for entry in summary["refused_lines"]}
     assert details == {
         1: "line 1 is not valid JSON (Expecting property name enclosed in double quotes at column 2); "
@@ -170,8 +171,9 @@ def test_bad_ndjson_lines_are_refused_with_a_sentence_naming_the_line(tmp_path):
         2: "line 2 holds an array, not a JSON object; each line must be one record",
         3: "line 3 holds a string, not a JSON object; each line must be one record",
         4: "line 4 holds a number, not a JSON object; each line must be one record",
+        5: "line 5 is nested too deeply to be a record; each line must be one record",
     }
-    assert summary["refused_by_reason"] == {"validation_error": 4}
+    assert summary["refused_by_reason"] == {"validation_error": 5}
 
 
 def test_import_progress_goes_to_stderr_so_stdout_pipes_into_jq(tmp_path, database):
