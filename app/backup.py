@@ -27,6 +27,7 @@ from sqlalchemy.sql.schema import Table
 
 from app.db import Base
 from app.keys import get_keyring
+from app.kit.private import open_private
 from app.migrate import current_revision
 
 FORMAT = "credit-registry-backup/1"
@@ -66,7 +67,7 @@ def _decode(value: Any) -> Any:
 
 def backup(connection: Connection, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
-    with gzip.open(path, "wt", encoding="utf-8") as out:
+    with open_private(path) as file, gzip.open(file, "wt", encoding="utf-8") as out:
         header = {
             "format": FORMAT,
             "revision": current_revision(connection),

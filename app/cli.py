@@ -532,6 +532,7 @@ def records_export(
     CSV starts with a UTF-8 BOM so that Excel shows Chinese correctly; NDJSON is plain UTF-8.
     """
     from app.db import session_scope
+    from app.kit.private import open_private
     from app.records import transfer
 
     fmt = _file_format(path, fmt)
@@ -539,11 +540,15 @@ def records_export(
     prepare_database()
     if agency is not None:
         _known_agency(agency)
-    with (
-        session_scope(writing=False) as session,
-        path.open("w", encoding=transfer.export_encoding(fmt), newline="") as handle,
-    ):
-        count = transfer.write_rows(transfer.export_rows(session, agency), handle, fmt)
+    try:
+        with (
+            session_scope(writing=False) as session,
+            open_private(path, "w", encoding=transfer.export_encoding(fmt), newline="") as handle,
+        ):
+            count = transfer.write_rows(transfer.export_rows(session, agency), handle, fmt)
+    except OSError as exc:  # the disk full, the file gone: a sentence, never a traceback
+        typer.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(json.dumps({"exported": count, "file": str(path)}))
 
 
@@ -764,8 +769,9 @@ def keys_rotate(
         typer.echo(text, nl=False)
         where = "the text printed above (standard output)"
     else:
-        descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
+        from app.kit.private import open_private
+
+        with open_private(output, "w") as handle:
             handle.write(text)
         where = f"the content of {output}"
     typer.echo(

@@ -48,6 +48,7 @@ from app.exchange.errors import ExtractChainBroken, ExtractNotDue, ExtractOutOfO
 from app.exchange.models import Extract
 from app.keys import get_keyring
 from app.kit.clock import china_today, end_of_day, utcnow
+from app.kit.private import open_private
 from app.kit.signing import canonical_json
 from app.records import repository
 
@@ -291,7 +292,7 @@ class _Output:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.partial = _partial(path)
-        self._file = self.partial.open("wb")
+        self._file = open_private(self.partial)
         self._gz_hash = hashlib.sha256()
         self._text_hash = hashlib.sha256()
         self._pending = bytearray()
@@ -353,7 +354,8 @@ def _partial(path: Path) -> Path:
 
 def _write_whole(path: Path, content: bytes) -> None:
     partial = _partial(path)
-    partial.write_bytes(content)
+    with open_private(partial) as file:
+        file.write(content)
     os.replace(partial, path)
 
 

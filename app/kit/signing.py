@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.kit import es256
+from app.kit.private import open_private
 
 ALGORITHM = "ES256"
 # A rotation's new key starts signing this long after `registry keys rotate`, by default: every
@@ -319,8 +320,7 @@ def _write_key_file(path: Path, pem: str) -> None:
     Mode 600 from the start, so that the key is never readable by others, not even briefly."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
+    with open_private(partial, "w") as handle:
         handle.write(pem)
     os.replace(partial, path)
 

@@ -53,6 +53,8 @@ def _tamper(path: Path) -> None:
 
 def test_an_untouched_extract_verifies_offline_with_the_published_keys(http, two_days, tmp_path):
     jwks = _jwks_file(http, tmp_path)
+    # Readable by the registry's user alone: extracts hold what only agencies may see.
+    assert {path.stat().st_mode & 0o777 for path in two_days.iterdir()} == {0o600}
     for kind, count in (("full", 4), ("delta", 1)):
         result = _verify(
             str(two_days / f"{kind}.ndjson.gz"), str(two_days / "manifest.jws"), "--jwks", str(jwks)

@@ -252,3 +252,30 @@ def test_a_backup_or_export_into_a_missing_directory_is_a_sentence(tmp_path):
             # (a directory given to `records export` is refused by its argument's own check, exit 2 too)
             assert "Traceback" not in result.output and "rror" in result.stderr
             assert not list(tmp_path.glob("**/out*"))
+
+
+def test_backups_and_exports_are_readable_by_the_registry_s_user_alone(tmp_path, http, police):
+    # They hold persons' full identity numbers and restricted records: never left to the umask.
+    import os
+    import stat
+
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    assert http.post("/v1/records", json=record_body(1), headers=police).status_code == 201
+    kept = tmp_path / "kept.ndjson"
+    kept.write_text("")
+    kept.chmod(0o644)  # there already, readable by all: written over, it is made private
+    before = os.umask(0o022)
+    try:
+        for command, path in ((["backup"], tmp_path / "b.jsonl.gz"), (["records", "export"], kept)):
+            result = CliRunner().invoke(cli, [*command, str(path)])
+            assert result.exit_code == 0, result.output
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, command
+    finally:
+        os.umask(before)
+    assert kept.read_text().count("\n") == 1
+    full = CliRunner().invoke(cli, ["records", "export", "/dev/full", "--format", "ndjson"])
+    assert full.exit_code == 2 and "Traceback" not in full.output and "cannot write" in full.stderr
+    assert stat.S_IMODE(os.stat("/dev/full").st_mode) != 0o600  # a device's mode is never touched
