@@ -595,6 +595,11 @@ _CHANGING_FIELDS = (
 _DATE_FIELDS = ("decision_date", "publicity_start", "publicity_end")
 
 
+# Exits after which a record is no longer shared even as it stood before: the listing was unlawful
+# (revoked), or its repair stops the sharing.
+WITHDRAWN_FROM_SHARING = ("revoked", "repaired")
+
+
 def records_in_force_for_extract(
     session: Session, day: date, visibilities: tuple[str, ...], batch: int = 2000
 ) -> Iterator[dict[str, Any]]:
@@ -605,7 +610,11 @@ def records_in_force_for_extract(
     Streamed, `batch` rows at a time (a server-side cursor on PostgreSQL): never the whole set in
     memory. A record changed since the end of the day is taken as its history had it then (the audit
     log's snapshot), so an extract made days late describes its day all the same; the others are
-    read as they are, which they were then.
+    read as they are, which they were then. Except what may no longer be shared at all: a record
+    revoked or repaired since, or no longer of the visibilities shared, is left out of an extract
+    made after (DOMAIN.md: it leaves every sharing view at once; NDRC Order No. 36: a
+    repair stops the sharing). One expired or ended since is still told as it stood: its day in
+    force was lawful, and the next delta removes it.
     """
     cutoff = end_of_day(day)
     columns = [getattr(Record, name) for name in EXTRACT_FIELDS]
@@ -635,6 +644,8 @@ def records_in_force_for_extract(
         for row in rows:
             values = dict(zip(names, row, strict=True))
             if row.updated_at >= cutoff:
+                if row.status in WITHDRAWN_FROM_SHARING or row.visibility not in visibilities:
+                    continue
                 state = states.get(row.id)
                 if state is None:  # its first event came after the day (received at midnight)
                     continue

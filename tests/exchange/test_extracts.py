@@ -145,7 +145,8 @@ def test_deltas_applied_in_order_rebuild_every_full_extract(http, police, token_
     assert changes("2026-09-29") == {r6: "removed"}
 
     # The extract of the 10th made two days late, after r7 was corrected again and r1 revoked: it
-    # still says how the 10th ended.
+    # still says how the 10th ended, but shares nothing revoked since (it leaves every sharing view
+    # at once: the late extract removes it, and the 12th has nothing left to remove).
     clock("2026-10-10T10:00")
     correct(http, police, r7, conduct="第一次更正", reason="更正")
     clock("2026-10-12T10:00")
@@ -154,11 +155,11 @@ def test_deltas_applied_in_order_rebuild_every_full_extract(http, police, token_
     clock("2026-10-12T11:00")
     make("2026-10-10")
     late = {json.loads(line)["id"]: json.loads(line) for line in ndjson("2026-10-10", "full").splitlines()}
-    assert set(late) == {r1, r3, r7} and late[r7]["conduct"] == "第一次更正"
-    assert changes("2026-10-10") == {r7: "changed"}
+    assert set(late) == {r3, r7} and late[r7]["conduct"] == "第一次更正"
+    assert changes("2026-10-10") == {r1: "removed", r7: "changed"}
     clock("2026-10-13T00:05")
     make("2026-10-12")
-    assert changes("2026-10-12") == {r1: "removed", r7: "changed"}
+    assert changes("2026-10-12") == {r7: "changed"}
     assert {json.loads(line)["id"] for line in ndjson("2026-10-12", "full").splitlines()} == {r3, r7}
 
     days = ["2026-05-29", "2026-05-30", "2026-05-31", "2026-08-29", "2026-09-29", "2026-10-10", "2026-10-12"]
@@ -197,7 +198,7 @@ def test_deltas_applied_in_order_rebuild_every_full_extract(http, police, token_
         assert len(gzip.decompress(served.content).splitlines()) == entry["count"]
     delta = next(entry for entry in payload["files"] if entry["kind"] == "delta")
     assert delta["previous"] == "2026-10-10" and (delta["removed"], delta["changed"], delta["added"]) == (
-        1,
+        0,
         1,
         0,
     )
@@ -228,3 +229,17 @@ def test_extract_days_are_strict_iso_dates(http, token_for, day):
     answer = http.get("/v1/extracts", params={"before": day}, headers=reader)
     assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == "before"
     assert http.get(f"/v1/extracts/{day}/manifest", headers=reader).status_code == 422
+
+
+def test_an_extract_made_late_shares_nothing_withdrawn_from_sharing_meanwhile(http, police, clock):
+    # Made days late (the server was down), the extract of the 19th still tells that day, but not a
+    # listing revoked since (unlawful), nor one narrowed to restricted: those are shared no more.
+    clock("2026-11-19T10:00")
+    revoked, narrowed, kept = (push(http, police, record_body(n, visibility="shared")) for n in (1, 2, 3))
+    clock("2026-11-21T10:00")
+    post_ok(http, f"/v1/records/{revoked}/revoke", {"reason": "撤销", "decision_no": "撤字9号"}, police)
+    correct(http, police, narrowed, visibility="restricted", reason="仅限特定范围")
+    correct(http, police, kept, conduct="更正后的违法行为", reason="更正")
+    make("2026-11-19")
+    shared = {json.loads(line)["id"]: json.loads(line) for line in ndjson("2026-11-19", "full").splitlines()}
+    assert set(shared) == {kept} and shared[kept]["conduct"] == record_body(3)["conduct"]
