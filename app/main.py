@@ -32,6 +32,7 @@ from app.kit.secureheaders import SecurityHeaders
 from app.monitoring import delivery as webhooks
 from app.monitoring import hooks as monitoring
 from app.monitoring.router import router as monitoring_router
+from app.monitoring.service import alerts_for_oversight as watchlist_alerts
 from app.notices.router import router as notices_router
 from app.openapi import DOCS_ASSETS, install_offline_docs, install_openapi
 from app.oversight.router import router as oversight_router
@@ -189,6 +190,9 @@ def create_app() -> FastAPI:
     # records (app.audit, the lower layer, imports none of them).
     app.state.audit_record_check = altered_records
     app.state.audit_rules_check = altered_rules
+    # The access log shows the watchlists' alerts beside reads and checks (app.oversight and
+    # app.monitoring are features side by side: neither imports the other).
+    app.state.watchlist_alerts = watchlist_alerts
     app.add_exception_handler(PageError, page_error)
     app.add_middleware(HeadAsGet)
     _install_limits(app)

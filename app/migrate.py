@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 # The schema this code is written for: the newest migration's revision. A new migration changes it
 # (tests/ops/test_operations.py checks it against alembic's own reading of migrations/).
-HEAD = "court_performance"
+HEAD = "alert_identifiers"
 
 
 def _project_root() -> Path:

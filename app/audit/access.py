@@ -124,3 +124,31 @@ def entries(
         }
         for row in rows
     ]
+
+
+def log_identifiers(
+    session: Session, reader: Reader, what: str, shown: list[tuple[str, uuid.UUID | None]], reference: str
+) -> None:
+    """A page of answers about identifiers (a watchlist's decisions): one entry per (identifier, its
+    subject's id if the registry knows it), so that oversight asked about a subject finds it; an
+    empty page one entry."""
+    if not shown:
+        log(session, reader, what, reference=reference)
+        return
+    _writable(session)
+    at = utcnow()
+    session.add_all(
+        AccessEntry(
+            id=uuid.UUID(entry_id),
+            at=at,
+            client_id=reader.client_id,
+            agency_code=reader.agency_code,
+            what=what,
+            action=GOVERNMENT_VIEW,
+            reference=reference,
+            subject_id=subject_id,
+            identifier=identifier,
+        )
+        for entry_id, (identifier, subject_id) in zip(new_id_texts(len(shown)), shown, strict=True)
+    )
+    session.flush()

@@ -66,7 +66,10 @@ class WatchChange(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_watchlist_id_seq", "watchlist_id", "seq"),)
+    __table_args__ = (
+        Index("ix_alerts_watchlist_id_seq", "watchlist_id", "seq"),
+        Index("ix_alerts_identifier_at", "identifier", "at"),  # the access log (app.oversight)
+    )
 
     # The feed's order: numbered under the alert makers' lock (one at a time), so in commit order.
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)

@@ -2,9 +2,11 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from app.audit import access
 from app.auth.deps import ChecksWrite, FeedRead
+from app.auth.service import Principal
 from app.db import DbSession
 from app.errors import errors_declared
 from app.monitoring import service
@@ -19,6 +21,7 @@ from app.monitoring.schemas import (
     WatchlistIn,
     WatchlistOut,
 )
+from app.records import repository
 
 router = APIRouter(tags=["monitoring"])
 
@@ -75,8 +78,9 @@ def list_identifiers(
     """Every watched identifier in order, a page at a time, with the decision last known for each
     (what the next alert's `decision_before` will be)."""
     items, last = service.watched(session, principal, watchlist_id, after, limit)
-    # Each one's decision is a government-view answer, as the alerts' are: who read them is logged.
-    access.log(session, principal, "watchlist_items", reference=str(watchlist_id))
+    # Each one's decision is a government-view answer, as the alerts' are: who read them is logged,
+    # one entry per identifier (oversight asks by subject).
+    _log_shown(session, principal, "watchlist_items", watchlist_id, [item["identifier"] for item in items])
     return {"items": items, "next": last}
 
 
@@ -104,7 +108,7 @@ def list_alerts(
     """The alerts in the order they were made; poll with `after=<next>`."""
     items, last = service.alerts_after(session, principal, watchlist_id, int(after), limit)
     # They carry government-view answers, as checks do: who read them is logged (oversight).
-    access.log(session, principal, "watchlist_alerts", reference=str(watchlist_id))
+    _log_shown(session, principal, "watchlist_alerts", watchlist_id, [item["identifier"] for item in items])
     return {"items": items, "next": last}
 
 
@@ -152,3 +156,12 @@ def get_subscription(subscription_id: uuid.UUID, principal: FeedRead, session: D
 def delete_subscription(subscription_id: uuid.UUID, principal: FeedRead, session: DbSession) -> Any:
     """Stop pushing; answers the subscription as it was."""
     return service.subscription_out(service.unsubscribe(session, principal, subscription_id))
+
+
+def _log_shown(
+    session: Session, principal: Principal, what: str, watchlist_id: uuid.UUID, shown: list[str]
+) -> None:
+    identifiers = list(dict.fromkeys(shown))
+    subjects = repository.subject_ids_of(session, identifiers)
+    pairs = [(identifier, subjects.get(identifier)) for identifier in identifiers]
+    access.log_identifiers(session, principal, what, pairs, str(watchlist_id))

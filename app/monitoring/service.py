@@ -4,10 +4,11 @@ never commit: the request's transaction holds the change and its audit entry."""
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -298,6 +299,45 @@ def alert_json(row: Any) -> bytes:
     """An alert read with ALERT_COLUMNS as JSON, exactly as the feed (AlertOut) shows it: the stored
     answer embedded as it is, not parsed and written again (the webhook sender's path)."""
     return orjson.dumps(_alert_fields(row, orjson.Fragment(row.answer)), option=orjson.OPT_UTC_Z)
+
+
+def alerts_for_oversight(
+    session: Session,
+    *,
+    identifier: str | None,
+    client_id: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Alerts in time order after a (time, id) position, as the access log shows them: each is a
+    decision about its identifier, made for the agency owning the watchlist (and pushed to its
+    webhook), so oversight sees it beside the checks and reads of the subject."""
+    query = select(Alert, Watchlist).join(Watchlist, Watchlist.id == Alert.watchlist_id)
+    if identifier is not None:
+        query = query.where(Alert.identifier == identifier)
+    if client_id is not None:
+        query = query.where(Watchlist.client_id == client_id)
+    if after is not None:
+        at, alert_id = after
+        query = query.where(or_(Alert.at > at, and_(Alert.at == at, Alert.id > alert_id)))
+    rows = session.execute(query.order_by(Alert.at, Alert.id).limit(limit))
+    return [
+        {
+            "id": alert.id,
+            "at": alert.at,
+            "kind": "alert",
+            "what": "watchlist_alert",
+            "client_id": watchlist.client_id,
+            "agency": watchlist.agency_code,
+            "action": watchlist.action,
+            "reference": str(watchlist.id),
+            "subject_id": None,
+            "identifier": alert.identifier,
+            "record_id": alert.record_id,
+            "decision": alert.decision_after,
+        }
+        for alert, watchlist in rows
+    ]
 
 
 def alerts_after(

@@ -11,8 +11,11 @@ class AccessItem(BaseModel):
     cursor: str
     id: uuid.UUID
     at: datetime
-    kind: Literal["read", "check"]
-    what: str = Field(description="subject, record, records, history, changes; or check")
+    kind: Literal["read", "check", "alert"]
+    what: str = Field(
+        description="subject, record, records, history, changes, watchlist_items, watchlist_alerts...; "
+        "check; or watchlist_alert (a watchlist's decision about the identifier, its webhook's too)"
+    )
     client_id: str
     agency: str
     action: str = Field(description="The approver's action, or government_view for a read given none")

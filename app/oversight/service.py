@@ -1,9 +1,10 @@
 """Who looked (国办发〔2020〕49号: strict query permissions, and a log that is read): the government
-view's reads (app.audit.access) and approvers' checks (app.checks), in one time line."""
+view's reads (app.audit.access), approvers' checks (app.checks) and the decisions watchlists made
+for them (app.monitoring's alerts), in one time line."""
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -26,10 +27,32 @@ def parse_cursor(after: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise ValidationFailed.one("after", "not a cursor this log gave (use an item's `cursor`)") from None
 
 
+class Entries(Protocol):
+    """Entries of another source in time order after a (time, id) position (the watchlists' alerts:
+    app.monitoring.service.alerts_for_oversight, wired by app.main; a feature beside this one)."""
+
+    def __call__(
+        self,
+        session: Session,
+        *,
+        identifier: str | None,
+        client_id: str | None,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[dict[str, Any]]: ...
+
+
 def access_log(
-    session: Session, *, identifier: str | None, client_id: str | None, after: str | None, limit: int
+    session: Session,
+    *,
+    identifier: str | None,
+    client_id: str | None,
+    after: str | None,
+    limit: int,
+    alerts: Entries,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Reads and checks in time order after the cursor, at most `limit`, and the cursor to go on from."""
+    """Reads, checks and watchlists' alerts in time order after the cursor, at most `limit`, and the
+    cursor to go on from."""
     position = parse_cursor(after)
     subject_id: uuid.UUID | None = None
     if identifier is not None:
@@ -44,7 +67,14 @@ def access_log(
         after=position,
         limit=limit,
     )
-    merged = sorted(reads + asked, key=lambda item: (item["at"], str(item["id"])))[:limit]
+    alerted = alerts(
+        session,
+        identifier=identifier.strip().upper() if identifier else None,
+        client_id=client_id,
+        after=position,
+        limit=limit,
+    )
+    merged = sorted(reads + asked + alerted, key=lambda item: (item["at"], str(item["id"])))[:limit]
     for item in merged:
         item["cursor"] = f"{item['at'].isoformat()}_{item['id']}"
     return merged, merged[-1]["cursor"] if merged else after

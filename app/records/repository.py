@@ -74,6 +74,18 @@ def subject_id_of(session: Session, identifier: str) -> uuid.UUID | None:
     return session.scalar(select(Subject.id).where(Subject.identifier == identifier.strip().upper()))
 
 
+def subject_ids_of(session: Session, identifiers: list[str]) -> dict[str, uuid.UUID]:
+    """The subjects' ids of those identifiers (in their normal form) the registry knows."""
+    found: dict[str, uuid.UUID] = {}
+    for start in range(0, len(identifiers), 5000):
+        chunk = identifiers[start : start + 5000]
+        rows = session.execute(
+            select(Subject.identifier, Subject.id).where(column_in(session, Subject.identifier, chunk))
+        )
+        found.update({identifier: subject_id for identifier, subject_id in rows})
+    return found
+
+
 def records_naming(session: Session, subject_id: uuid.UUID) -> list[tuple[RecordParty, Record]]:
     """The records that name a subject as a related party, with the party row, newest first."""
     rows = session.execute(

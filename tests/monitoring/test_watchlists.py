@@ -2,7 +2,7 @@
 
 from app.checks import receipts
 from tests.conftest import make_uscc, record_body
-from tests.monitoring.helpers import ACTION, alerts, approver, decision, make_alerts, push, watch
+from tests.monitoring.helpers import ACTION, APPROVER, alerts, approver, decision, make_alerts, push, watch
 
 
 def test_a_listing_of_a_watched_company_makes_one_signed_alert(http, police, token_for):
@@ -282,3 +282,38 @@ def test_a_watched_identifier_merged_into_another_follows_its_listings(http, pol
     assert [(a["identifier"], a["decision_after"]) for a in later] == [
         (make_uscc(61), decision(http, headers, 61))
     ]
+
+
+def test_oversight_asked_about_a_subject_finds_its_watchlists_decisions_and_their_reads(
+    http, police, token_for
+):
+    # A watchlist is a check made again at every change, pushed to a webhook unread: oversight asked
+    # about the subject must find each decision (with whom it was made for) and each page read.
+    headers = approver(token_for)
+    watchlist = watch(http, headers, 1, 2)
+    record = push(http, police, 1)
+    (alert,) = alerts(http, headers, watchlist["id"])
+    assert http.get(f"/v1/watchlists/{watchlist['id']}/identifiers", headers=headers).status_code == 200
+    auditor = token_for("national.credit_office", "audit:read")
+    logged = http.get("/v1/admin/access-log", params={"subject": make_uscc(1)}, headers=auditor).json()
+    by_what = {entry["what"]: entry for entry in logged["items"]}
+    assert by_what["watchlist_alert"] | {"cursor": None} == {
+        "cursor": None,
+        "id": alert["id"],
+        "at": by_what["watchlist_alert"]["at"],
+        "kind": "alert",
+        "what": "watchlist_alert",
+        "client_id": by_what["watchlist_alert"]["client_id"],
+        "agency": APPROVER,
+        "action": ACTION,
+        "reference": watchlist["id"],
+        "subject_id": None,
+        "identifier": make_uscc(1),
+        "record_id": record["id"],
+        "decision": alert["decision_after"],
+    }
+    for page in ("watchlist_alerts", "watchlist_items"):
+        assert by_what[page]["subject_id"] == record["subject"]["id"] and by_what[page]["agency"] == APPROVER
+    # The other identifier watched names no subject: nothing about the first one is logged for it.
+    other = http.get("/v1/admin/access-log", params={"subject": make_uscc(2)}, headers=auditor).json()
+    assert other["items"] == []
