@@ -58,6 +58,19 @@ def _visible_domains(session: Session, principal: Principal, plan: str | None) -
     return domains
 
 
+def _agencies_within_reach(session: Session, principal: Principal) -> set[str] | None:
+    """The agencies whose figures the caller reads: every one (None) for administrators and national
+    lead units; a city's lead unit, those of its own city (it oversees its city's implementation
+    of the plan it leads in, not the national agencies' work)."""
+    if principal.has(Scope.admin):
+        return None
+    agencies = catalog.list_agencies(session)
+    own = next((agency.jurisdiction for agency in agencies if agency.code == principal.agency_code), None)
+    if own in (None, "national"):
+        return None
+    return {agency.code for agency in agencies if agency.jurisdiction == own}
+
+
 def statistics(
     session: Session, principal: Principal, plan: str | None, start: date | None, end: date | None
 ) -> dict[str, Any]:
@@ -87,7 +100,8 @@ def statistics(
     ):
         row(decisive or "", approver).checks[decision] = count
 
-    ordered = [rows[key] for key in sorted(rows)]
+    reach = _agencies_within_reach(session, principal)
+    ordered = [rows[key] for key in sorted(rows) if reach is None or key[1] in reach]
     return {
         "plan": plan,
         "from": start,

@@ -3,7 +3,7 @@
 import csv
 import io
 
-from tests.conftest import record_body
+from tests.conftest import make_uscc, record_body
 
 
 def _seed(http, police):
@@ -50,6 +50,22 @@ def test_lead_units_see_their_domains_and_others_are_refused(http, police, token
     answer = http.get("/v1/stats", headers=participant_only)
     assert answer.status_code == 403 and answer.json()["error"] == "forbidden"
     assert http.get("/v1/stats").status_code == 401
+
+
+def test_a_city_lead_unit_reads_its_own_city_s_figures_only(http, police, token_for):
+    # 枣庄市公安局 leads telecom fraud in the city's plan: it oversees its city's agencies, not the
+    # national ministry's listings.
+    _seed(http, police)
+    city_police = token_for("zaozhuang.public_security", "records:write", "records:read")
+    city = record_body(9, subject={"identifier": make_uscc(9, prefix="91370400")})
+    assert http.post("/v1/records", json=city, headers=city_police).status_code == 201
+    rows = http.get("/v1/stats", headers=city_police).json()["rows"]
+    assert [(r["domain"], r["agency"], r["listed"]) for r in rows] == [
+        ("telecom_fraud", "zaozhuang.public_security", 1)
+    ]
+    national = token_for("national.public_security", "records:read")
+    agencies = {r["agency"] for r in http.get("/v1/stats", headers=national).json()["rows"]}
+    assert agencies == {"national.public_security", "zaozhuang.public_security"}
 
 
 def test_period_and_plan_filters(http, police, token_for):
