@@ -13,7 +13,8 @@ A name is resolved when the URL is given and again before each round of deliveri
 sent together), in every environment (what it resolved to may have changed); the round's POSTs then
 connect to the very address checked (the name kept in Host and for TLS), so a second lookup cannot be
 rebound elsewhere (DNS rebinding); a name that does not resolve at delivery is not called. IPv6
-spellings of an IPv4 address (mapped, compatible, NAT64, 6to4) are judged as that address. Redirects
+spellings of an IPv4 address (mapped, translated, compatible, NAT64, 6to4) are judged as that
+address. Redirects
 are never followed.
 """
 
@@ -34,8 +35,16 @@ _LINK_LOCAL = (
     ipaddress.ip_network("100.100.100.0/24"),
     ipaddress.ip_network("fd00:ec2::254/128"),
 )
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 prefixes whose last 32 bits are an IPv4 address: NAT64's well-known and local-use prefixes
+# (RFC 6052, RFC 8215), SIIT's IPv4-translated form (RFC 2765's ::ffff:0:0/96), IPv4-compatible.
+_EMBEDDING = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+)
 _COMPATIBLE = ipaddress.ip_network("::/96")
+# IANA's special-purpose IPv4 block (RFC 6890; dummy and relay addresses): never a webhook's.
+_SPECIAL_PURPOSE = ipaddress.ip_network("192.0.0.0/24")
 _METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.azure.internal", "instance-data"}
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -53,7 +62,7 @@ def _embedded(address: Address) -> Address:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or (address in _COMPATIBLE and int(address) > 1):
+    if any(address in prefix for prefix in _EMBEDDING) or (address in _COMPATIBLE and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
@@ -72,6 +81,7 @@ def _is_internal(address: Address) -> bool:
         or address.is_multicast
         or address.is_reserved
         or (isinstance(address, ipaddress.IPv4Address) and address in ipaddress.ip_network("100.64.0.0/10"))
+        or (isinstance(address, ipaddress.IPv4Address) and address in _SPECIAL_PURPOSE)
     )
 
 

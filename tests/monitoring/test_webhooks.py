@@ -433,10 +433,15 @@ def test_metadata_addresses_in_other_spellings_are_refused_in_every_environment(
         "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254
         "http://[::169.254.169.254]/",  # IPv4-compatible
         "http://[2002:a9fe:a9fe::1]/",  # 6to4
+        "http://[64:ff9b:1::a9fe:a9fe]/",  # NAT64's local-use prefix (RFC 8215)
+        "http://[::ffff:0:a9fe:a9fe]/",  # SIIT's IPv4-translated form
         "http://169.254.169.254 /",  # a space in the host
     ):
         with pytest.raises(callbacks.Refused):
             callbacks.check(url, production=False)
+    # IANA's special-purpose block (dummy, relay addresses): internal, refused in production.
+    with pytest.raises(callbacks.Refused):
+        callbacks.check("http://192.0.0.8/hook", production=True)
 
 
 def test_a_revoked_clients_webhooks_stop(http, police, token_for, receiver):
