@@ -29,6 +29,8 @@ from app.audit import service as audit
 from app.catalog.errors import CalendarYearNotLoaded, HolidayConfirmationRequired, ScheduleInvalid
 from app.catalog.models import CalendarOverride, CalendarYear
 from app.kit.clock import china_today, utcnow
+from app.kit.dates import EARLIEST, LATEST
+from app.kit.text import printable
 from app.kit.workdays import known_until, package_years, statutory_holiday
 
 # Fewer days known ahead than this and the operators are warned (startup log, /metrics): the next
@@ -80,7 +82,10 @@ def parse_schedule(content: bytes | str) -> Schedule:
     schedule: Schedule | None = None
     seen: dict[date, int] = {}
     for number, row in numbered[1:]:
-        cells = [cell.strip() for cell in next(csv.reader([row]))]
+        try:
+            cells = [cell.strip() for cell in next(csv.reader([row], strict=True))]
+        except csv.Error as exc:  # an unterminated quote, a field past the csv module's limit
+            raise _invalid(number, f"not a CSV line: {exc}") from None
         if len(cells) not in (2, 3):
             raise _invalid(number, f"expected date,workday,note, got {len(cells)} fields")
         try:
@@ -90,12 +95,18 @@ def parse_schedule(content: bytes | str) -> Schedule:
             day = date.fromisoformat(cells[0])
         except ValueError:
             raise _invalid(number, f"{cells[0]!r} is not a date (YYYY-MM-DD)") from None
+        if not EARLIEST <= day <= LATEST:  # the days every other input of the registry takes
+            raise _invalid(number, f"{day} is outside {EARLIEST}..{LATEST}")
         workday = _BOOLEANS.get(cells[1].lower())
         if workday is None:
             raise _invalid(number, f"workday must be true or false, not {cells[1]!r}")
         note = cells[2] if len(cells) == 3 else ""
         if len(note) > NOTE_MAX:
             raise _invalid(number, f"the note is longer than {NOTE_MAX} characters")
+        try:
+            printable(note)
+        except ValueError as exc:
+            raise _invalid(number, f"the note: {exc}") from None
         if day in seen:
             raise _invalid(number, f"{day} is listed twice (first on line {seen[day]})")
         if schedule is None:

@@ -99,6 +99,13 @@ def test_a_2027_record_is_timed_once_the_year_is_loaded(http, police, clock):
         ("2027-01-01,no,元旦\n", "line 3: workday must be true or false, not 'no'"),
         ("2027-12-31,false,\n2028-01-01,false,元旦\n", "line 4: 2028-01-01 is not in 2027"),
         ("2027-01-01,false,元旦,extra\n", "line 3: expected date,workday,note, got 4 fields"),
+        ("9999-01-01,false,元旦\n", "line 3: 9999-01-01 is outside 1949-10-01..2099-12-31"),
+        (
+            "2027-01-01,false,元旦\x1b[2J\n",
+            "line 3: the note: must not contain control characters (found U+001B)",
+        ),
+        ('2027-01-01,false,元旦\n2027-01-02,false,"unterminated\n', "line 4: not a CSV line"),
+        (f"2027-01-01,false,{'注' * 140_000}\n", "line 3: not a CSV line"),
     ],
 )
 def test_a_bad_file_exits_2_naming_the_line_and_loads_nothing(tmp_path, lines, expected):
