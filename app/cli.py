@@ -732,7 +732,9 @@ def keys_rotate(
         typer.Option(
             "--activate-in",
             min=0,
-            help="Seconds until the new key signs (default 5 with key files, 600 with REGISTRY_SIGNING_KEYS)",
+            max=366 * 86400,  # a key to sign more than a year ahead is a typing slip, not a plan
+            help="Seconds until the new key signs (default 5 with key files, 600 with REGISTRY_SIGNING_KEYS; "
+            "at most a year)",
         ),
     ] = None,
     output: Annotated[

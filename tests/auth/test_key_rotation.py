@@ -198,3 +198,12 @@ def test_rotating_environment_keys_says_what_to_do_and_restarted_processes_follo
         newest = get_keyring().active.kid
         assert newest != old and _kid(_token(http)) == newest
         assert _push(http, before, 3).status_code == 201
+
+
+@pytest.mark.parametrize("seconds", ["99999999999999999999", "9999999999", "-1"])
+def test_a_key_to_sign_past_a_year_ahead_or_in_the_past_is_refused(seconds, tmp_path):
+    with own_keys(data_dir=tmp_path):
+        before = list(get_keyring().keys)
+        result = CliRunner().invoke(cli, ["keys", "rotate", "--activate-in", seconds])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert list(get_keyring().keys) == before  # no key was made
