@@ -489,15 +489,18 @@ def records_import(
         reasons[code] += 1
         refused.append({"line": line, "error": code, "detail": detail})
 
+    broken: transfer.Broken | None = None
     try:
         with typer.progressbar(
             length=path.stat().st_size, label=f"importing {path.name}", file=sys.stderr
         ) as progress:
             for chunk in transfer.batched(transfer.read_items(path, fmt, encoding), batch):
-                items = [item for _, item in chunk if not isinstance(item, transfer.Unreadable)]
+                broken = next((item for _, item in chunk if isinstance(item, transfer.Broken)), broken)
+                lines = [(line, item) for line, item in chunk if not isinstance(item, transfer.Broken)]
+                items = [item for _, item in lines if not isinstance(item, transfer.Unreadable)]
                 with session_scope() as session:
                     outcomes = iter(ingest.ingest(session, principal, items))
-                for line, item in chunk:  # in line order, unreadable lines among the others
+                for line, item in lines:  # in line order, unreadable lines among the others
                     if isinstance(item, transfer.Unreadable):
                         refuse(line, "validation_error", item.detail)
                     elif (outcome := next(outcomes)).error is not None:
@@ -505,12 +508,12 @@ def records_import(
                     else:
                         totals[outcome.status] += 1
                 progress.update(sum(len(json.dumps(item, ensure_ascii=False)) for item in items))
-    except transfer.TransferError as exc:  # a malformed CSV line; the batches before it are stored
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     finally:
         if totals["created"]:
             refresh_statistics(get_engine())
+    if broken is not None:  # a malformed CSV line: the lines before it are stored
+        typer.echo(f"error: {broken.detail}", err=True)
+        raise typer.Exit(2)
     summary = {"created": totals["created"], "unchanged": totals["unchanged"], "refused": totals["error"]}
     typer.echo(
         json.dumps(

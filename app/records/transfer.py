@@ -73,6 +73,14 @@ class Unreadable:
     detail: str
 
 
+@dataclass(frozen=True)
+class Broken:
+    """Where a CSV breaks (a quote never closed): the last item read; the lines before it are
+    records as usual, and nothing after it is read."""
+
+    detail: str
+
+
 def _first_unreadable_line(path: Path, encoding: str) -> tuple[int, str] | None:
     """(line number, why) of the first line `encoding` cannot decode; None if the whole file decodes.
 
@@ -234,7 +242,7 @@ def check_file(path: Path, fmt: str) -> str:
 
 def read_items(path: Path, fmt: str, encoding: str) -> Iterator[tuple[int, Any]]:
     """(line number, item) for each record of a file `check_file` passed; a line that cannot be a
-    record yields `Unreadable`. A malformed CSV raises TransferError at the line where it breaks."""
+    record yields `Unreadable`. A malformed CSV yields `Broken` where it breaks, and ends there."""
     with path.open(encoding=encoding, newline="") as handle:
         if fmt == "csv":
             yield from _csv_items(path, handle)
@@ -248,22 +256,30 @@ def _csv_items(path: Path, handle: Any) -> Iterator[tuple[int, Any]]:
     # strict: a quoted cell still open at the end of the file is an error, not the rest of the file
     # read into that cell (the lines after it silently lost).
     reader = csv.DictReader(handle, strict=True)
+    starts = 1  # the line the row being read starts on (numbered as Excel numbers rows: header 1)
     try:
         reader.fieldnames = _header(reader.fieldnames or [])
-        # Numbered as Excel numbers its rows: the header is row 1.
         columns = len(reader.fieldnames)
-        for number, row in enumerate(reader, start=2):
-            _refuse_swallowed_lines(path, number, row, columns)
+        starts = reader.line_num + 1
+        for row in reader:
+            number, starts = starts, reader.line_num + 1
+            swallowed = _swallowed_lines(path, number, row, columns)
+            if swallowed is not None:
+                yield number, swallowed
+                return
             refused = _not_in_force(number, row.get("status") or "")
             yield number, refused if refused is not None else _from_csv_row(row)
     except csv.Error as exc:
-        raise TransferError(
-            f"{path.name} is not valid CSV at line {reader.line_num} ({exc}); lines already imported "
-            "stay as they are, so correct it and import the file again"
-        ) from None
+        yield (
+            starts,
+            Broken(
+                f"{path.name} is not valid CSV at line {starts} ({exc}); the lines before it are imported, "
+                "nothing after it: correct it and import the file again"
+            ),
+        )
 
 
-def _refuse_swallowed_lines(path: Path, number: int, row: dict[str, Any], columns: int) -> None:
+def _swallowed_lines(path: Path, number: int, row: dict[str, Any], columns: int) -> Broken | None:
     """A quote opened and not closed takes the lines after it into one cell, up to the next stray
     quote: a cell running over a line that holds a whole row's separators is that, not a cell of
     several lines (which a spreadsheet may write)."""
@@ -271,11 +287,12 @@ def _refuse_swallowed_lines(path: Path, number: int, row: dict[str, Any], column
         if not isinstance(value, str) or "\n" not in value:
             continue
         if any(line.count(",") >= columns - 1 for line in value.splitlines()[1:]):
-            raise TransferError(
+            return Broken(
                 f"{path.name} is not valid CSV at line {number}: a quoted cell runs over the lines "
-                "after it (a quote not closed?); lines already imported stay as they are, so "
+                "after it (a quote not closed?); the lines before it are imported, nothing after it: "
                 "correct it and import the file again"
             )
+    return None
 
 
 def batched(items: Iterable[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
