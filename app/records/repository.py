@@ -381,7 +381,10 @@ def in_public_force(today: Any) -> Any:
     publish it: shared by default, at most 3 months, 国办发〔2025〕22号; DOMAIN.md, publicity
     periods); a natural person's record only in a domain whose rule publishes
     persons (国办发〔2020〕49号: lawful and necessary; court listings by 法释〔2017〕7号 第七条); a red
-    record not while a black record of the subject is in force (its incentives are suspended too).
+    record not while a black record of the subject is in force (its incentives are suspended too),
+    whatever that black record's visibility: the registry never holds out as trustworthy an entity
+    it knows to be listed for dishonesty. That the red listing left the public view says no more
+    than that it ended, as it does when it expires or is revoked; the black record stays unshown.
     """
     return and_(
         in_force_clause(today),
