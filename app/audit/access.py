@@ -61,22 +61,8 @@ def log_records(session: Session, reader: Reader, what: str, read: list[tuple[uu
     if not read:
         log(session, reader, what)
         return
-    _writable(session)
-    at = utcnow()
-    session.add_all(
-        AccessEntry(
-            id=uuid.UUID(entry_id),
-            at=at,
-            client_id=reader.client_id,
-            agency_code=reader.agency_code,
-            what=what,
-            action=GOVERNMENT_VIEW,
-            subject_id=subject_id,
-            record_id=record_id,
-        )
-        for entry_id, (subject_id, record_id) in zip(new_id_texts(len(read)), read, strict=True)
-    )
-    session.flush()
+    entries = [{"subject_id": subject, "record_id": record} for subject, record in read]
+    _log_each(session, reader, what, entries)
 
 
 def _writable(session: Session) -> None:
@@ -135,6 +121,12 @@ def log_identifiers(
     if not shown:
         log(session, reader, what, reference=reference)
         return
+    entries = [{"identifier": name, "subject_id": subject, "reference": reference} for name, subject in shown]
+    _log_each(session, reader, what, entries)
+
+
+def _log_each(session: Session, reader: Reader, what: str, entries: list[dict[str, Any]]) -> None:
+    """One entry per item shown, all at the same instant, with what each names."""
     _writable(session)
     at = utcnow()
     session.add_all(
@@ -145,10 +137,8 @@ def log_identifiers(
             agency_code=reader.agency_code,
             what=what,
             action=GOVERNMENT_VIEW,
-            reference=reference,
-            subject_id=subject_id,
-            identifier=identifier,
+            **names,
         )
-        for entry_id, (identifier, subject_id) in zip(new_id_texts(len(shown)), shown, strict=True)
+        for entry_id, names in zip(new_id_texts(len(entries)), entries, strict=True)
     )
     session.flush()
