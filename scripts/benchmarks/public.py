@@ -107,6 +107,12 @@ SEARCH_INDEXES = [
 ]
 
 
+def _at_least_one(text: str) -> int:
+    if int(text) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 (the report's timings need one)")
+    return int(text)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subjects", type=int, default=1_000_000, help="subjects to load (default 1000000)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run (default 10)")
@@ -115,7 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rounds", type=int, default=3, help="rounds of bare, ping, lookup and raw driver (default 3)"
     )
     parser.add_argument("--searches", type=int, default=400, help="name searches timed (default 400)")
-    parser.add_argument("--reports", type=int, default=40, help="reports rendered (default 40)")
+    parser.add_argument("--reports", type=_at_least_one, default=40, help="reports rendered (default 40)")
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("REGISTRY_BENCH_POSTGRES_URL", harness.DEFAULT_POSTGRES_URL),
