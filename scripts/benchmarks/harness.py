@@ -233,7 +233,8 @@ def fastest_stack() -> tuple[str, str]:
 
 @dataclass
 class BareServer:
-    """The yardstick (scripts/benchmarks/bare_app.py) on uvicorn, one process, the fastest stack.
+    """The yardstick (scripts/benchmarks/bare_app.py) on uvicorn, one process, the fastest stack
+    (one write per answer, as the registry's own serving).
 
     Its GET /ping is what a FastAPI endpoint answers at best on this machine in this run: the
     registry's own ping is read against it (ping ÷ bare), and it stands for the framework in the
@@ -251,9 +252,7 @@ class BareServer:
 
     def __enter__(self) -> "BareServer":
         loop, http = self.stack
-        command = [sys.executable, "-m", "uvicorn", "scripts.benchmarks.bare_app:app"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port), "--loop", loop, "--http", http]
-        command += ["--no-access-log", "--log-level", "warning"]
+        command = [sys.executable, "-m", "scripts.benchmarks.bare_app", str(self.port), loop, http]
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -271,7 +270,7 @@ class BareServer:
                     raise BenchFailure(f"the bare FastAPI app exited before it was ready:\n{error}")
                 with contextlib.suppress(httpx.TransportError):
                     if client.get(self.url).status_code == 200:
-                        log(f"bare FastAPI app on uvicorn ({loop}, {http}) at {self.url}")
+                        log(f"bare FastAPI app on uvicorn ({loop}, {http}, one write) at {self.url}")
                         return self
                 time.sleep(0.1)
         self.__exit__()
