@@ -373,19 +373,29 @@ def _read_jwks(source: str) -> dict[str, Any]:
 
 
 def _own_keys_verifier() -> "Callable[[str], Any]":
-    """This registry's own keys, to verify with when no JWKS is given; exit 2 when there are none
-    here (verifying must never make a signing key: it would only say "an unknown key")."""
-    from app.keys import get_keyring
+    """This registry's own keys, to verify with when no JWKS is given, read without ever making one
+    (a key made here would only say "an unknown key"); exit 2 when there are none here or they
+    cannot be read."""
+    from app.kit import signing
 
     settings = get_settings()
-    if not settings.signing_keys and not any((settings.data_dir / "keys").glob("*.pem")):
+    directory = settings.data_dir / "keys"
+    try:
+        if settings.signing_keys:
+            keys = signing.keys_from_text(settings.signing_keys)
+        else:
+            keys = signing.keys_from_directory(directory) if directory.is_dir() else []
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: cannot read the registry's keys: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not keys:
         typer.echo(
-            f"error: no registry keys in {settings.data_dir / 'keys'} (REGISTRY_DATA_DIR); give the "
-            "registry's published keys with --jwks (a file or its /.well-known/jwks.json)",
+            f"error: no registry keys in {directory} (REGISTRY_DATA_DIR); give the registry's "
+            "published keys with --jwks (a file or its /.well-known/jwks.json)",
             err=True,
         )
         raise typer.Exit(2)
-    return get_keyring().verify_jws
+    return signing.KeyRing(keys, settings.token_ttl_seconds).verify_jws
 
 
 @receipts_cli.command("verify")

@@ -157,3 +157,25 @@ def test_verifying_without_keys_here_asks_for_the_jwks_and_makes_no_key(two_days
         get_settings.cache_clear()
     assert result.exit_code == 2 and "--jwks" in result.output
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_public_keys_alone_verify_and_no_signing_key_is_made(http, two_days, tmp_path, monkeypatch):
+    # After a restore a data directory may hold only public keys: they verify; nothing signs.
+    from app.config import get_settings
+    from app.keys import get_keyring
+    from app.kit.signing import public_pem
+
+    elsewhere = tmp_path / "restored"
+    (elsewhere / "keys").mkdir(parents=True)
+    for key in get_keyring().ordered:  # as `registry restore` writes them
+        (elsewhere / "keys" / f"public-{key.kid}.pem").write_text(public_pem(key.public_ec))
+    (elsewhere / "keys" / "notes.pem").write_text("not a key of the registry's naming")
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(elsewhere))
+    get_settings.cache_clear()
+    try:
+        result = _verify(str(two_days / "full.ndjson.gz"), str(two_days / "manifest.jws"))
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert not list((elsewhere / "keys").glob("signing-*.pem"))
