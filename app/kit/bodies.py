@@ -10,9 +10,10 @@ the same 422 when it is wrong (the errors are FastAPI's, under `body`).
 from email.message import Message
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -43,8 +44,17 @@ def _body_error(detail: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": ("body",), "msg": detail, "input": None}])
 
 
+async def read(request: Request) -> bytes:
+    """The body's bytes; a client gone before its body was in is a 400 (nothing to answer, nothing
+    that went wrong here: not a 500 with its traceback in the log)."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        raise HTTPException(400, "the request body was cut off: the client went away") from None
+
+
 async def parse(request: Request, model: type[Model]) -> Model:
-    raw = await request.body()
+    raw = (await read(request)).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as some tools write
     if not _is_json(request.headers.get("content-type")):
         raise _body_error("Input should be JSON (Content-Type: application/json)")
     if not raw:

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import get_settings
 from app.db import DbSession, ReadSession, session_scope
 from app.errors import NotFound, ValidationFailed, errors_declared
+from app.kit import bodies
 from app.kit.clock import china_today
 from app.kit.identifiers import looks_personal, typed_code, validate_uscc
 from app.kit.responses import FastJSON
@@ -144,7 +145,7 @@ _REPORT_FILE = {
 )
 async def verify_report_file(report_id: str, request: Request) -> Any:
     """Send the report's file (the PDF, or the JSON document) as the body: is it the one issued?"""
-    body = await request.body()
+    body = await bodies.read(request)
     if not body:
         raise ValidationFailed.one("body", "send the report file as the request body")
     # A JSON report naming a key twice is never genuine: two parsers may read different content.
