@@ -83,11 +83,18 @@ def entries(
     client_id: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    identifier: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Reads in time order after a (time, id) position, as dicts the oversight answer shows."""
+    """Reads in time order after a (time, id) position, as dicts the oversight answer shows; of a
+    subject, the reads naming its id or its identifier (a watchlist's page names identifiers the
+    registry may not have known then)."""
     query = select(AccessEntry)
-    if subject_id is not None:
+    if subject_id is not None and identifier is not None:
+        query = query.where(or_(AccessEntry.subject_id == subject_id, AccessEntry.identifier == identifier))
+    elif subject_id is not None:
         query = query.where(AccessEntry.subject_id == subject_id)
+    elif identifier is not None:
+        query = query.where(AccessEntry.identifier == identifier)
     if client_id is not None:
         query = query.where(AccessEntry.client_id == client_id)
     if after is not None:

@@ -34,6 +34,7 @@ class AccessEntry(Base):
     __table_args__ = (
         Index("ix_access_log_subject_at", "subject_id", "at"),
         Index("ix_access_log_client_at", "client_id", "at"),
+        Index("ix_access_log_identifier_at", "identifier", "at"),  # oversight asks by identifier too
         Index("ix_access_log_at", "at"),
     )
 

@@ -54,22 +54,22 @@ def access_log(
     """Reads, checks and watchlists' alerts in time order after the cursor, at most `limit`, and the
     cursor to go on from."""
     position = parse_cursor(after)
-    subject_id: uuid.UUID | None = None
-    if identifier is not None:
-        subject_id = records.subject_id_of(session, identifier)
-        if subject_id is None:
-            return [], after
-    reads = access.entries(session, subject_id=subject_id, client_id=client_id, after=position, limit=limit)
+    # An identifier the registry knows no subject by may still have been checked or watched.
+    normal = identifier.strip().upper() if identifier else None
+    subject_id = records.subject_id_of(session, normal) if normal else None
+    reads = access.entries(
+        session, subject_id=subject_id, identifier=normal, client_id=client_id, after=position, limit=limit
+    )
     asked = checks.checks_after(
         session,
-        identifier=identifier.strip().upper() if identifier else None,
+        identifier=normal,
         client_id=client_id,
         after=position,
         limit=limit,
     )
     alerted = alerts(
         session,
-        identifier=identifier.strip().upper() if identifier else None,
+        identifier=normal,
         client_id=client_id,
         after=position,
         limit=limit,

@@ -1,6 +1,6 @@
-"""Alerts found by identifier: the access log shows them with the checks and reads of a subject
-(国办发〔2020〕49号: strict query permissions, and a log that is read), and a watchlist's alerts are
-decisions about each identifier it holds.
+"""Alerts and reads found by identifier: the access log shows a watchlist's alerts with the checks and
+reads of a subject (国办发〔2020〕49号: strict query permissions, and a log that is read), and finds
+reads by the identifier they name (a watchlist's page may name one the registry knew no subject by).
 
 Revision ID: alert_identifiers
 Revises: court_performance
@@ -19,7 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_alerts_identifier_at", "alerts", ["identifier", "at"])
+    op.create_index("ix_access_log_identifier_at", "access_log", ["identifier", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_access_log_identifier_at", table_name="access_log")
     op.drop_index("ix_alerts_identifier_at", table_name="alerts")
