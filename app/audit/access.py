@@ -132,19 +132,26 @@ def log_identifiers(
     _log_each(session, reader, what, entries)
 
 
+def keep_decisions(session: Session, reader: Reader, what: str, decisions: list[dict[str, Any]]) -> None:
+    """Decisions made for a reader whose own rows are about to go (a deleted watchlist's alerts):
+    each kept as an entry at the instant it was made, with its action, identifier, subject and
+    record, so that oversight still finds it (国办发〔2020〕49号: a log that is read)."""
+    if decisions:
+        _log_each(session, reader, what, decisions)
+
+
 def _log_each(session: Session, reader: Reader, what: str, entries: list[dict[str, Any]]) -> None:
-    """One entry per item shown, all at the same instant, with what each names."""
+    """One entry per item shown, all at the same instant unless an item says its own (`at`), with
+    what each names."""
     _writable(session)
-    at = utcnow()
+    now = utcnow()
     session.add_all(
         AccessEntry(
             id=uuid.UUID(entry_id),
-            at=at,
             client_id=reader.client_id,
             agency_code=reader.agency_code,
             what=what,
-            action=GOVERNMENT_VIEW,
-            **names,
+            **({"at": now, "action": GOVERNMENT_VIEW} | names),
         )
         for entry_id, names in zip(new_id_texts(len(entries)), entries, strict=True)
     )

@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.audit import access
 from app.audit import service as audit
 from app.auth.service import Principal
 from app.checks.flows import NEVER_ISSUED
@@ -22,7 +23,7 @@ from app.monitoring import alerts as alerting
 from app.monitoring import callbacks
 from app.monitoring.models import Alert, Delivery, Subscription, WatchItem, Watchlist
 from app.monitoring.schemas import MAX_IDENTIFIERS, IdentifiersIn, SubscriptionIn, WatchlistIn
-from app.records import references
+from app.records import references, repository
 
 # At most this many identifiers named wrong in one 422 (the rest are wrong the same way).
 MAX_FIELD_ERRORS = 50
@@ -202,6 +203,7 @@ def remove(session: Session, principal: Principal, watchlist_id: uuid.UUID) -> N
     watchlist = find(session, principal, watchlist_id)
     serialize_writers(session)
     alerting.hold_makers_lock(session, wait=True)  # no alert made for it meanwhile
+    _keep_alerts_for_oversight(session, watchlist)
     for model in (Delivery, Alert, WatchItem):
         session.execute(delete(model).where(model.watchlist_id == watchlist.id))
     session.delete(watchlist)
@@ -211,6 +213,27 @@ def remove(session: Session, principal: Principal, watchlist_id: uuid.UUID) -> N
         principal.actor,
         [audit.Event("watchlist.deleted", "watchlist", str(watchlist.id), {"name": watchlist.name})],
     )
+
+
+def _keep_alerts_for_oversight(session: Session, watchlist: Watchlist) -> None:
+    """A watchlist's alerts were decisions about its identifiers made for its agency (and pushed to
+    its webhook): deleting the watchlist must not erase them from the access log."""
+    alerts = session.execute(
+        select(Alert.identifier, Alert.record_id, Alert.at).where(Alert.watchlist_id == watchlist.id)
+    ).all()
+    subjects = repository.subject_ids_of(session, list({alert.identifier for alert in alerts}))
+    decisions = [
+        {
+            "at": alert.at,
+            "action": watchlist.action,
+            "reference": str(watchlist.id),
+            "identifier": alert.identifier,
+            "subject_id": subjects.get(alert.identifier),
+            "record_id": alert.record_id,
+        }
+        for alert in alerts
+    ]
+    access.keep_decisions(session, watchlist, "watchlist_alert", decisions)
 
 
 def out(session: Session, watchlist: Watchlist, identifiers: bool = False) -> dict[str, Any]:

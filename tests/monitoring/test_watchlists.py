@@ -314,6 +314,18 @@ def test_oversight_asked_about_a_subject_finds_its_watchlists_decisions_and_thei
     }
     for page in ("watchlist_alerts", "watchlist_items"):
         assert by_what[page]["subject_id"] == record["subject"]["id"] and by_what[page]["agency"] == APPROVER
+    # Deleting the watchlist does not erase what it decided: each alert stays in the log, as made.
+    assert http.delete(f"/v1/watchlists/{watchlist['id']}", headers=headers).status_code == 200
+    after = http.get("/v1/admin/access-log", params={"subject": make_uscc(1)}, headers=auditor).json()
+    (kept,) = [entry for entry in after["items"] if entry["what"] == "watchlist_alert"]
+    assert (kept["at"], kept["action"], kept["reference"], kept["record_id"], kept["agency"]) == (
+        by_what["watchlist_alert"]["at"],
+        ACTION,
+        watchlist["id"],
+        record["id"],
+        APPROVER,
+    )
+    assert kept["subject_id"] == record["subject"]["id"] and kept["identifier"] == make_uscc(1)
     # The other identifier watched names no subject the registry knows: its page read is found by the
     # identifier itself, and nothing about the first one is logged for it.
     other = http.get("/v1/admin/access-log", params={"subject": make_uscc(2)}, headers=auditor).json()
