@@ -611,8 +611,9 @@ _DATE_FIELDS = ("decision_date", "publicity_start", "publicity_end")
 
 
 # Exits after which a record is no longer shared even as it stood before: the listing was unlawful
-# (revoked), or its repair stops the sharing.
-WITHDRAWN_FROM_SHARING = ("revoked", "repaired")
+# (revoked), its repair stops the sharing, or its agency ended it (a court deletes a debtor's listing
+# once the debt is performed: 法释〔2017〕7号 第十条).
+WITHDRAWN_FROM_SHARING = ("revoked", "repaired", "exited")
 
 
 def records_in_force_for_extract(
@@ -626,10 +627,10 @@ def records_in_force_for_extract(
     memory. A record changed since the end of the day is taken as its history had it then (the audit
     log's snapshot), so an extract made days late describes its day all the same; the others are
     read as they are, which they were then. Except what may no longer be shared at all: a record
-    revoked or repaired since, or no longer of the visibilities shared, is left out of an extract
-    made after (DOMAIN.md: it leaves every sharing view at once; NDRC Order No. 36: a
-    repair stops the sharing). One expired or ended since is still told as it stood: its day in
-    force was lawful, and the next delta removes it.
+    revoked, repaired or ended by its agency since, or no longer of the visibilities shared, is left
+    out of an extract made after (DOMAIN.md: it leaves every sharing view at once; NDRC Order No. 36:
+    a repair stops the sharing). One whose period ran out since is still told as it stood: its day
+    in force was lawful, and the next delta removes it.
     """
     cutoff = end_of_day(day)
     columns = [getattr(Record, name) for name in EXTRACT_FIELDS]

@@ -231,13 +231,18 @@ def test_extract_days_are_strict_iso_dates(http, token_for, day):
     assert http.get(f"/v1/extracts/{day}/manifest", headers=reader).status_code == 422
 
 
-def test_an_extract_made_late_shares_nothing_withdrawn_from_sharing_meanwhile(http, police, clock):
+def test_an_extract_made_late_shares_nothing_withdrawn_from_sharing_meanwhile(http, police, token_for, clock):
     # Made days late (the server was down), the extract of the 19th still tells that day, but not a
-    # listing revoked since (unlawful), nor one narrowed to restricted: those are shared no more.
+    # listing revoked since (unlawful), ended by its agency, or narrowed to restricted: shared no more.
+    court = token_for(COURT, "records:write")
     clock("2026-11-19T10:00")
     revoked, narrowed, kept = (push(http, police, record_body(n, visibility="shared")) for n in (1, 2, 3))
+    listing = record_body(4, domain="court_judgments", severity="general", visibility="shared")
+    ended = push(http, court, listing)
     clock("2026-11-21T10:00")
     post_ok(http, f"/v1/records/{revoked}/revoke", {"reason": "撤销", "decision_no": "撤字9号"}, police)
+    performed = {"reason": "obligations_performed", "decision_no": "(2026)执恢1号"}
+    post_ok(http, f"/v1/records/{ended}/exit", performed, court)
     correct(http, police, narrowed, visibility="restricted", reason="仅限特定范围")
     correct(http, police, kept, conduct="更正后的违法行为", reason="更正")
     make("2026-11-19")
