@@ -235,8 +235,12 @@ def backup(path: Annotated[Path, typer.Argument(help="Where to write the backup 
     from app.db import get_engine
 
     _writable(path)
-    with get_engine().connect() as connection, connection.begin():
-        counts = backups.backup(connection, path)
+    try:
+        with get_engine().connect() as connection, connection.begin():
+            counts = backups.backup(connection, path)
+    except OSError as exc:  # the disk full, the file gone: a sentence, never a traceback
+        typer.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(json.dumps({"backup": str(path), "rows": counts}))
 
 

@@ -276,6 +276,7 @@ def test_backups_and_exports_are_readable_by_the_registry_s_user_alone(tmp_path,
     finally:
         os.umask(before)
     assert kept.read_text().count("\n") == 1
-    full = CliRunner().invoke(cli, ["records", "export", "/dev/full", "--format", "ndjson"])
-    assert full.exit_code == 2 and "Traceback" not in full.output and "cannot write" in full.stderr
+    for command in (["records", "export", "/dev/full", "--format", "ndjson"], ["backup", "/dev/full"]):
+        full = CliRunner().invoke(cli, command)
+        assert full.exit_code == 2 and "Traceback" not in full.output and "cannot write" in full.stderr
     assert stat.S_IMODE(os.stat("/dev/full").st_mode) != 0o600  # a device's mode is never touched
