@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AccessEntry
-from app.db import new_id_texts
+from app.db import after_position, new_id_texts
 from app.kit.clock import utcnow
 
 GOVERNMENT_VIEW = "government_view"
@@ -98,8 +98,7 @@ def entries(
     if client_id is not None:
         query = query.where(AccessEntry.client_id == client_id)
     if after is not None:
-        at, entry_id = after
-        query = query.where(or_(AccessEntry.at > at, and_(AccessEntry.at == at, AccessEntry.id > entry_id)))
+        query = query.where(after_position(AccessEntry.at, AccessEntry.id, after))
     rows = session.scalars(query.order_by(AccessEntry.at, AccessEntry.id).limit(limit))
     return [
         {

@@ -17,7 +17,7 @@ from app.checks.errors import FeedbackExists
 from app.checks.models import Check, CheckFeedback
 from app.checks.schemas import FeedbackIn, FeedbackOut
 from app.checks.store import batch_lookup
-from app.db import column_in
+from app.db import after_position, column_in
 from app.errors import Forbidden, NotFound
 from app.kit.clock import utcnow
 
@@ -179,16 +179,13 @@ def checks_after(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Checks in time order after a (time, id) position, as the access log shows them."""
-    from sqlalchemy import and_, or_
-
     query = select(Check)
     if identifier is not None:
         query = query.where(Check.identifier == identifier)
     if client_id is not None:
         query = query.where(Check.client_id == client_id)
     if after is not None:
-        at, check_id = after
-        query = query.where(or_(Check.checked_at > at, and_(Check.checked_at == at, Check.id > check_id)))
+        query = query.where(after_position(Check.checked_at, Check.id, after))
     rows = session.scalars(query.order_by(Check.checked_at, Check.id).limit(limit))
     return [
         {

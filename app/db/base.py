@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, and_, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 
@@ -87,3 +87,10 @@ def new_id_texts(count: int) -> list[str]:
         h = digits[start : start + 20]
         ids.append(f"{prefix}{h[:3]}-{_VARIANT_DIGIT[h[3]]}{h[4:7]}-{h[7:19]}")
     return ids
+
+
+def after_position(at: Any, row_id: Any, position: tuple[Any, Any]) -> Any:
+    """Rows after a (time, id) position in (time, id) order: how the time-ordered logs page (a cursor
+    that stays right when many rows share an instant)."""
+    moment, last_id = position
+    return or_(at > moment, and_(at == moment, row_id > last_id))

@@ -8,14 +8,14 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.audit import access
 from app.audit import service as audit
 from app.auth.service import Principal
 from app.checks.flows import NEVER_ISSUED
-from app.db import bulk_insert, column_in, serialize_writers
+from app.db import after_position, bulk_insert, column_in, serialize_writers
 from app.errors import NotFound, ValidationFailed
 from app.kit.clock import utcnow
 from app.kit.identifiers import IdentifierError, is_registry_reference, recognize
@@ -341,8 +341,7 @@ def alerts_for_oversight(
     if client_id is not None:
         query = query.where(Watchlist.client_id == client_id)
     if after is not None:
-        at, alert_id = after
-        query = query.where(or_(Alert.at > at, and_(Alert.at == at, Alert.id > alert_id)))
+        query = query.where(after_position(Alert.at, Alert.id, after))
     rows = session.execute(query.order_by(Alert.at, Alert.id).limit(limit))
     return [
         {
