@@ -23,8 +23,6 @@ async def ping() -> dict[str, str]:
 
 
 def serve(port: int, loop: str, http: str) -> None:
-    import functools
-
     import uvicorn
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -41,7 +39,7 @@ def serve(port: int, loop: str, http: str) -> None:
         host="127.0.0.1",
         port=port,
         loop=loop,  # type: ignore[arg-type]
-        http=functools.partial(protocol),  # type: ignore[arg-type]
+        http=protocol,
         access_log=False,
         log_level="warning",
     )

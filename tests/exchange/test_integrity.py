@@ -145,23 +145,28 @@ def test_the_files_given_the_other_way_round_are_a_bad_input(http, two_days, tmp
     assert swapped.exit_code == 2 and "cannot read" in swapped.output
 
 
-def test_verifying_without_keys_here_asks_for_the_jwks_and_makes_no_key(two_days, tmp_path, monkeypatch):
+def _verify_with_data_dir(data_dir: Path, monkeypatch, *args: str):
+    """`extracts verify` as run where REGISTRY_DATA_DIR is `data_dir` (the suite's settings after)."""
     from app.config import get_settings
 
-    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(data_dir))
     get_settings.cache_clear()
     try:
-        result = _verify(str(two_days / "full.ndjson.gz"), str(two_days / "manifest.jws"))
+        return _verify(*args)
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_verifying_without_keys_here_asks_for_the_jwks_and_makes_no_key(two_days, tmp_path, monkeypatch):
+    files = (str(two_days / "full.ndjson.gz"), str(two_days / "manifest.jws"))
+    result = _verify_with_data_dir(tmp_path / "elsewhere", monkeypatch, *files)
     assert result.exit_code == 2 and "--jwks" in result.output
     assert not (tmp_path / "elsewhere").exists()
 
 
 def test_public_keys_alone_verify_and_no_signing_key_is_made(http, two_days, tmp_path, monkeypatch):
     # After a restore a data directory may hold only public keys: they verify; nothing signs.
-    from app.config import get_settings
     from app.keys import get_keyring
     from app.kit.signing import public_pem
 
@@ -170,12 +175,7 @@ def test_public_keys_alone_verify_and_no_signing_key_is_made(http, two_days, tmp
     for key in get_keyring().ordered:  # as `registry restore` writes them
         (elsewhere / "keys" / f"public-{key.kid}.pem").write_text(public_pem(key.public_ec))
     (elsewhere / "keys" / "notes.pem").write_text("not a key of the registry's naming")
-    monkeypatch.setenv("REGISTRY_DATA_DIR", str(elsewhere))
-    get_settings.cache_clear()
-    try:
-        result = _verify(str(two_days / "full.ndjson.gz"), str(two_days / "manifest.jws"))
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
+    files = (str(two_days / "full.ndjson.gz"), str(two_days / "manifest.jws"))
+    result = _verify_with_data_dir(elsewhere, monkeypatch, *files)
     assert result.exit_code == 0, result.output
     assert not list((elsewhere / "keys").glob("signing-*.pem"))
