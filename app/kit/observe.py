@@ -3,12 +3,14 @@
 The request id comes from the caller's X-Request-ID when it is sane, else is made here; it is sent
 back in the response and put on every log line written while the request runs.
 
-Kept cheap, as it runs on every request: the log lines are formatted and written by a thread of
-their own (OffPathHandler, started and stopped with the application), the counters are plain
-integers in tables keyed by route template (RequestMetrics, read by Prometheus through a
-collector), and a request id is a process prefix and a counter rather than a fresh uuid4.
+Kept cheap, as it runs on every request: the log lines are written by a thread of their own
+(OffPathHandler, started and stopped with the application), the access lines handed to it a burst
+at a time rather than one by one (every hand-over between two threads costs both of them), the
+counters are plain integers in tables keyed by route template (RequestMetrics, read by Prometheus
+through a collector), and a request id is a process prefix and a counter rather than a fresh uuid4.
 """
 
+import asyncio
 import bisect
 import contextvars
 import itertools
@@ -22,9 +24,9 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import orjson
 from prometheus_client import REGISTRY, Counter
@@ -208,11 +210,18 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
 
-    def write_access(self, entry: "AccessEntry") -> None:
+    def access_lines(self, entries: "Sequence[AccessEntry]") -> str:
         formatter = self.formatter
         assert isinstance(formatter, JsonFormatter)
+        end = self.terminator
+        return "".join([formatter.access_line(entry) + end for entry in entries])
+
+    def write_access(self, entries: "Sequence[AccessEntry]") -> None:
+        self.write_lines(self.access_lines(entries))
+
+    def write_lines(self, text: str) -> None:
         with self.lock:  # type: ignore[union-attr]
-            self.stream.write(formatter.access_line(entry) + self.terminator)
+            self.stream.write(text)
             waiting = self.waiting
             if waiting is None or not waiting():
                 self.stream.flush()
@@ -222,15 +231,27 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 AccessEntry = tuple[float, str, str, str, str, int, float, str | None]
 
 
+class AccessLines(NamedTuple):
+    """Access lines formatted together, as they go to the writing thread."""
+
+    number: int
+    text: str
+
+
+# How long lines gather before they are handed to the writing thread (and it, woken, waits for more).
+GATHER_SECONDS = 0.01
+
+
 class _Writer(logging.handlers.QueueListener):
-    """The writing thread: records go to the handler, access entries straight to its stream.
+    """The writing thread: records go to the handler, bursts of access entries straight to its
+    stream.
 
     It takes lines as long as some are queued; once none is, it lets the next ones gather for
     GATHER_SECONDS before it waits for one. Woken for every line, it took the interpreter from the
     requests thousands of times a second (a ping served 7,300-7,700 times a second with the log
     on, 8,400-8,700 with it off); woken for a burst, that many lines cost one wake-up."""
 
-    GATHER_SECONDS = 0.01
+    written = 0  # access entries written (this thread alone counts them)
 
     def dequeue(self, block: bool) -> Any:
         lines = cast("queue.SimpleQueue[Any]", self.queue)  # OffPathHandler's
@@ -239,13 +260,14 @@ class _Writer(logging.handlers.QueueListener):
         except queue.Empty:
             if not block:
                 raise
-        time.sleep(self.GATHER_SECONDS)
+        time.sleep(GATHER_SECONDS)
         return lines.get()
 
     def handle(self, record: Any) -> None:
-        if type(record) is tuple:
+        if type(record) is AccessLines:  # OffPathHandler.hand_over
             for handler in self.handlers:
-                handler.write_access(record)  # type: ignore[attr-defined]
+                handler.write_lines(record.text)  # type: ignore[attr-defined]
+            self.written += record.number
         else:
             super().handle(record)
 
@@ -272,12 +294,17 @@ class OffPathHandler(logging.handlers.QueueHandler):
     _lock = threading.Lock()
 
     def __init__(self, target: logging.Handler, capacity: int = 100_000) -> None:
-        self.lines: queue.SimpleQueue[logging.LogRecord | AccessEntry | None] = queue.SimpleQueue()
+        self.lines: queue.SimpleQueue[logging.LogRecord | AccessLines | None] = queue.SimpleQueue()
         super().__init__(self.lines)  # type: ignore[arg-type]  # SimpleQueue has what QueueHandler uses
         self.target = target
         self.capacity = capacity
         self.dropped = 0
-        self._writer: logging.handlers.QueueListener | None = None
+        self._writer: _Writer | None = None
+        # Access entries gathered on the event loop (offer_access), the hand-over planned for them,
+        # and how many were handed to the writer so far (it counts those written: `written`).
+        self._gathered: list[AccessEntry] = []
+        self._hand_over_at: asyncio.TimerHandle | None = None
+        self._handed = 0
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # What must be read on the request's own thread: its id, the message's arguments, the
@@ -301,17 +328,53 @@ class OffPathHandler(logging.handlers.QueueHandler):
             self.dropped += 1
 
     def offer_access(self, entry: AccessEntry) -> None:
-        """Queue a request's access line as its figures, to be formatted by the writing thread."""
-        if self.lines.qsize() < self.capacity:
-            self.lines.put_nowait(entry)  # type: ignore[arg-type]
-        elif entry[5] >= 500 or entry[6] >= SLOW_SECONDS:
-            self.target.write_access(entry)  # type: ignore[attr-defined]
-        else:
-            self.dropped += 1
+        """A request's access line, as its figures: gathered on the event loop, then formatted
+        there with the others of the last GATHER_SECONDS and handed to the writing thread in one
+        piece, which it only writes.
+
+        Queued one by one and formatted by the thread, they cost a ping a quarter of its
+        throughput though the thread used 4 % of a core: the event loop waited for the interpreter
+        while the thread held it (formatting a burst), and each hand-over woke the thread
+        (docs/benchmarks.md, "Access lines in bursts")."""
+        if self._writer is None:
+            self.target.write_access([entry])  # type: ignore[attr-defined]
+            return
+        self._gathered.append(entry)
+        if self._hand_over_at is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on an event loop: no later to wait for
+            self.hand_over()
+            return
+        self._hand_over_at = loop.call_later(GATHER_SECONDS, self.hand_over)
+
+    def hand_over(self) -> None:
+        """Queue the gathered access entries for the writing thread (at once when it is not
+        running). Past `capacity` lines waiting, ordinary lines are dropped (see _kept)."""
+        self._hand_over_at = None
+        entries, self._gathered = self._gathered, []
+        if not entries:
+            return
+        writer = self._writer
+        if writer is None:
+            self.target.write_access(entries)  # type: ignore[attr-defined]
+            return
+        waiting = self._handed - writer.written
+        if waiting + len(entries) > self.capacity:
+            kept = [entry for entry in entries if entry[5] >= 500 or entry[6] >= SLOW_SECONDS]
+            self.dropped += len(entries) - len(kept)
+            if kept:
+                self.target.write_access(kept)  # type: ignore[attr-defined]
+            return
+        self._handed += len(entries)
+        text = self.target.access_lines(entries)  # type: ignore[attr-defined]
+        self.lines.put_nowait(AccessLines(len(entries), text))
 
     def start(self) -> None:
         with self._lock:
             if self._writer is None:
+                self._handed = 0
                 self._writer = _Writer(
                     self.lines,  # type: ignore[arg-type]
                     self.target,
@@ -322,7 +385,11 @@ class OffPathHandler(logging.handlers.QueueHandler):
                 self._writer.start()
 
     def stop(self) -> None:
-        """Write what is queued, then write at once again."""
+        """Write what is gathered and queued, then write at once again."""
+        planned = self._hand_over_at
+        if planned is not None:
+            planned.cancel()  # its loop may be gone by now
+        self.hand_over()
         with self._lock:
             writer, self._writer = self._writer, None
         if writer is not None:

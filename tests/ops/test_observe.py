@@ -1,6 +1,7 @@
 """Per-request observation: the access log written off the request path, the request metrics, the
 request ids, and the routers' quick refusal of paths they cannot match."""
 
+import asyncio
 import io
 import json
 import logging
@@ -126,6 +127,35 @@ def test_access_entries_of_failed_and_slow_requests_are_kept_when_the_queue_is_f
     written = [json.loads(line) for line in output.getvalue().splitlines()]
     assert [(line["status"], line["duration_ms"]) for line in written] == [(502, 3.0), (200, 2500.0)]
     assert written[0]["ts"] == "1970-01-01T00:00:01.500+00:00" and handler.dropped == 1
+
+
+def _entry(number: int) -> observe.AccessEntry:
+    return (1.5, f"rid-{number:06d}", "GET", "/healthz", "/healthz", 200, 0.001, "127.0.0.1")
+
+
+def test_access_lines_reach_the_writing_thread_a_burst_at_a_time_and_none_is_lost():
+    output = io.StringIO()
+    target = observe.BatchedStreamHandler(output)
+    target.setFormatter(observe.JsonFormatter())
+    handler = observe.OffPathHandler(target)
+    written: list[int] = []  # lines in each piece the thread wrote
+    write = target.write_lines
+    target.write_lines = lambda text: (written.append(text.count("\n")), write(text))[1]  # type: ignore[method-assign]
+
+    async def serve(first: int, wait: float) -> None:
+        for number in range(first, first + 50):
+            handler.offer_access(_entry(number))
+        await asyncio.sleep(wait)
+
+    handler.start()
+    try:
+        asyncio.run(serve(0, observe.GATHER_SECONDS * 5))  # the burst handed over on its loop
+        asyncio.run(serve(50, 0))  # this loop ends before the hand-over it planned
+    finally:
+        handler.stop()  # writes what is gathered too
+    ids = [json.loads(line)["request_id"] for line in output.getvalue().splitlines()]
+    assert ids == [f"rid-{number:06d}" for number in range(100)]
+    assert written == [50, 50]  # two hand-overs for a hundred lines
 
 
 def test_lines_logged_before_the_thread_starts_are_written_at_once():
