@@ -37,6 +37,7 @@ from app.notices.router import router as notices_router
 from app.openapi import DOCS_ASSETS, install_offline_docs, install_openapi
 from app.oversight.router import router as oversight_router
 from app.public.router import bare_router
+from app.public.router import lookup_router as public_lookup_router
 from app.public.router import router as public_router
 from app.public.web import CONTENT_SECURITY_POLICY, PageError, page_error
 from app.public.web import refusal as web_refusal
@@ -205,6 +206,7 @@ def create_app() -> FastAPI:
     for router in (
         health_router,
         checks_router,
+        public_lookup_router,
         public_router,
         bare_router,
         screening_router,

@@ -543,7 +543,7 @@ class RequestObserver:
                 client = scope.get("client")
                 address = client[0] if client else None
                 if _direct and len(_root_handlers) == 1:
-                    # Masked by the writing thread before it is written (AccessEntry's path).
+                    # Masked when formatted, at the hand-over (AccessEntry's path).
                     method, path = scope["method"], scope["path"]
                     _direct[0].offer_access(
                         (time.time(), rid, method, path, template, status, elapsed, address)

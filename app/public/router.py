@@ -45,14 +45,26 @@ def public_search(
     return FastJSON(search.search(session.connection(), q, limit, china_today()))
 
 
-@router.get("/v1/public/subjects/{key}", response_model=PublicSubjectOut)
-async def public_subject(key: str, request: Request) -> Any:
+# The public's most frequent question has a router of its own, without FastAPI's parameter and
+# dependency machinery (~40 of ~290 µs of processor time a lookup, measured in process): it reads
+# its key from the path and counts itself against the rate limit. Its key is declared to the
+# OpenAPI document as FastAPI would have declared it.
+lookup_router = APIRouter(tags=["public"])
+_KEY_IN_PATH = {"in": "path", "name": "key", "required": True, "schema": {"type": "string", "title": "Key"}}
+
+
+@lookup_router.get(
+    "/v1/public/subjects/{key}", response_model=PublicSubjectOut, openapi_extra={"parameters": [_KEY_IN_PATH]}
+)
+async def public_subject(request: Request) -> Any:
     """An entity with its red and black records in public force, across all domains.
 
     `key` is the `ref` a search answered with, or an organisation's full identifier. A person is
     opened by `ref` only: by a resident identity number the answer is 404 whether or not that
     person is listed, as it is for an entity with nothing in public force.
     """
+    await rate_limited(request)
+    key = request.path_params["key"]
     today = china_today()
     subject = await fastpath.public_subject(request.app.state.read_pool, key, today)
     if subject is None:

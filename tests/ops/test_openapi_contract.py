@@ -7,6 +7,7 @@ write their JSON themselves: this is where a body can drift from its declared sc
 added to the app and not called here fails `test_every_operation_answers_as_documented`: add it.
 """
 
+import re
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -158,6 +159,19 @@ def test_the_document_declares_a_real_body_for_every_success(contract):
                 elif not _is_json(media_type) and schema.get("type") != "string":
                     blank.append(f"{method.upper()} {path} {status} {media_type}: bytes not a string")
     assert blank == []
+
+
+def test_every_parameter_of_a_path_is_declared_as_one(contract):
+    """A client generated from the document fills in a path's {names}: each must be declared (routes
+    that read their own parameters declare them by hand, as app.public.router's lookup)."""
+    undeclared = []
+    for method, path in sorted(contract.operations()):
+        operation = contract.document["paths"][path][method]
+        declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+        named = set(re.findall(r"{([^}]+)}", path))
+        if declared != named:
+            undeclared.append(f"{method.upper()} {path}: declares {sorted(declared)}")
+    assert undeclared == []
 
 
 def test_every_operation_answers_as_documented(contract, everything, token_for):
