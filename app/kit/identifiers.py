@@ -88,6 +88,7 @@ USCC_AUTHORITIES = {
 # GB 11714-1997 §5: the organization code's check over its first 8 characters, each weighted by
 # position; digits count their value, letters A=10 ... Z=35.
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
+_ORG_VALUE = {ch: int(ch, 36) for ch in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"}
 
 
 def organization_code_check_character(first8: str) -> str:
@@ -97,9 +98,7 @@ def organization_code_check_character(first8: str) -> str:
         raise IdentifierError(
             f"organization code: the check is computed over 8 digits or letters, got {first8!r}"
         )
-    value = (
-        11 - sum(int(ch, 36) * weight for ch, weight in zip(first8.upper(), _ORG_WEIGHTS, strict=True)) % 11
-    )
+    value = 11 - sum(map(mul, map(_ORG_VALUE.__getitem__, first8), _ORG_WEIGHTS)) % 11
     return "X" if value == 10 else "0" if value == 11 else str(value)
 
 
@@ -389,8 +388,9 @@ def recognize(identifier: str) -> tuple[str, str]:
     IdentifierError saying why it is none: an approver must never be told "clear" about a code that
     cannot exist."""
     normalized = identifier.strip().upper()
-    if is_registry_reference(typed_code(normalized)):  # the registry's own: its shape is its standard
-        return "other", typed_code(normalized)
+    typed = typed_code(normalized)
+    if is_registry_reference(typed):  # the registry's own: its shape is its standard
+        return "other", typed
     if len(normalized) != 18:
         raise IdentifierError(
             "an identifier given alone must be an 18-character unified social credit code or resident "
