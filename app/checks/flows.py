@@ -334,7 +334,7 @@ def decide_checks(
             result.decisive_domain,
             result.under_objection,
             result.state_digest,
-            stored.decode(),
+            stored,
             rule_set.digest,
             issuer,
             receipt_format,

@@ -385,7 +385,7 @@ def _compare(
                 "decision_after": now.decision,
                 "record_id": record_id or None,
                 "at": at,
-                "answer": check.answer,
+                "answer": check.answer.decode(),
                 "receipt": answer.receipt.decode(),
             }
         )

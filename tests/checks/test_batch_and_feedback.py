@@ -1,5 +1,6 @@
 """Batch checks in order; the check history; feedback once, by the approver's own agency."""
 
+import json
 import uuid
 
 import pytest
@@ -46,6 +47,29 @@ def test_a_batch_answers_in_order_and_records_every_item(http, police, token_for
         None if r["subject"] is None else uuid.UUID(r["subject"]["id"]) for r in results
     ]
     assert rows[results[1]["id"]].subject_id is not None
+
+
+def test_a_stored_check_gives_back_its_answer_to_the_character(http, police, token_for, clock):
+    """Backslashes, quotes and non-ASCII text in what a check answers are stored as answered (on
+    PostgreSQL a batch's answers go in through COPY, whose text format escapes backslashes)."""
+    approver_headers = approver(token_for)
+    clock("2026-11-18T10:00")
+    push(http, police, 1)
+    references = ['say "hi" \\ C:\\path\\n', "审批\\t编号 ＼ \\u0041", "\\\\"]
+    items = [
+        {"subject": {"identifier": make_uscc(1)}, "action": "administrative_license", "reference": ref}
+        for ref in references
+    ]
+    batch = http.post("/v1/checks/batch", json={"items": items}, headers=approver_headers)
+    single = http.post("/v1/checks", json=items[0], headers=approver_headers)
+    assert batch.status_code == 200 and single.status_code == 200, (batch.text, single.text)
+    answers = {answer["id"]: answer for answer in [*batch.json()["results"], single.json()]}
+    with session_scope(writing=False) as session:
+        rows = session.scalars(select(Check).where(Check.id.in_([uuid.UUID(key) for key in answers])))
+        stored = {str(row.id): json.loads(row.answer) for row in rows}
+    without_receipts = {key: {k: v for k, v in a.items() if k != "receipt"} for key, a in answers.items()}
+    assert stored == without_receipts
+    assert [r["reference"] for r in batch.json()["results"]] == references
 
 
 def _decided(answer: dict) -> tuple:
