@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.db.session import CLIENT_ENCODING
+
 POOL_SIZE = 8
 Result = TypeVar("Result")
 
@@ -94,7 +96,7 @@ class AsyncPool:
             if not connection.closed:
                 return connection, True
         connection = await psycopg.AsyncConnection.connect(
-            self.conninfo, autocommit=True, prepare_threshold=0
+            self.conninfo, autocommit=True, prepare_threshold=0, client_encoding=CLIENT_ENCODING
         )
         return connection, False
 

@@ -15,13 +15,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
 
+# Every PostgreSQL connection talks UTF-8, whatever PGCLIENTENCODING says in the environment: a
+# check's answer is written to COPY as the UTF-8 bytes it was made in (app.checks.store), and text
+# in another client encoding could not carry every name (an emoji has no GBK form).
+CLIENT_ENCODING = "UTF8"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"client_encoding": CLIENT_ENCODING},
+        **kwargs,
+    )
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -4,12 +4,14 @@ import json
 import uuid
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app.checks import flows, store
 from app.checks.models import Check, CheckBatch
-from app.db import session_scope
+from app.db import get_engine, session_scope
+from app.main import create_app
 from tests.checks.helpers import approver, check, push
 from tests.conftest import make_uscc
 
@@ -64,12 +66,34 @@ def test_a_stored_check_gives_back_its_answer_to_the_character(http, police, tok
     single = http.post("/v1/checks", json=items[0], headers=approver_headers)
     assert batch.status_code == 200 and single.status_code == 200, (batch.text, single.text)
     answers = {answer["id"]: answer for answer in [*batch.json()["results"], single.json()]}
-    with session_scope(writing=False) as session:
-        rows = session.scalars(select(Check).where(Check.id.in_([uuid.UUID(key) for key in answers])))
-        stored = {str(row.id): json.loads(row.answer) for row in rows}
     without_receipts = {key: {k: v for k, v in a.items() if k != "receipt"} for key, a in answers.items()}
-    assert stored == without_receipts
+    assert _stored_answers(list(answers)) == without_receipts
     assert [r["reference"] for r in batch.json()["results"]] == references
+
+
+def _stored_answers(ids: list[str]) -> dict[str, dict]:
+    with session_scope(writing=False) as session:
+        rows = session.scalars(select(Check).where(Check.id.in_([uuid.UUID(key) for key in ids])))
+        return {str(row.id): json.loads(row.answer) for row in rows}
+
+
+def test_checks_are_stored_as_answered_whatever_client_encoding_the_environment_names(token_for, monkeypatch):
+    """PGCLIENTENCODING=GBK in the server's environment: answers still stored to the character
+    (they are written to COPY as UTF-8 bytes; an emoji has no GBK form at all)."""
+    if get_engine().dialect.name != "postgresql":
+        pytest.skip("a client encoding is PostgreSQL's")
+    headers = approver(token_for)
+    monkeypatch.setenv("PGCLIENTENCODING", "GBK")
+    get_engine().dispose()  # its next connections are made with the environment as it is now
+    item = {"subject": {"identifier": make_uscc(1)}, "action": "financing", "reference": "Café-Ω 审批 😀"}
+    with TestClient(create_app()) as client:  # a new event loop: new connections of its own pool
+        single = client.post("/v1/checks", json=item, headers=headers)
+        batch = client.post("/v1/checks/batch", json={"items": [item, item]}, headers=headers)
+    assert single.status_code == 200 and batch.status_code == 200, (single.text, batch.text)
+    answers = {answer["id"]: answer for answer in [single.json(), *batch.json()["results"]]}
+    assert {answer["reference"] for answer in answers.values()} == {item["reference"]}
+    without_receipts = {key: {k: v for k, v in a.items() if k != "receipt"} for key, a in answers.items()}
+    assert _stored_answers(list(answers)) == without_receipts
 
 
 def _decided(answer: dict) -> tuple:
