@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from app.checks.engine import Facts, facts_from_rows
 from app.checks.models import Check, CheckBatch
 from app.checks.receipts import BatchLookup, BatchRoot
-from app.db import bulk_insert, copy_line, copy_statement, get_engine, session_scope
+from app.db import bulk_insert, copy_line, copy_statement, copy_utf8_text, get_engine, session_scope
 from app.db.asyncpool import AsyncPool
 from app.kit.clock import utcnow
 from app.kit.coalesce import Coalescer
@@ -212,18 +212,8 @@ def _copy_data(rows: list[CheckRow]) -> bytes:
     for row in rows:
         head, tail = copy_line(row[:_ANSWER]), copy_line(row[_ANSWER + 1 :])
         assert head is not None and tail is not None, "a check row's values are of types COPY lines take"
-        lines.append(b"".join((head[:-1].encode(), b"\t", _copy_escaped(row.answer), b"\t", tail.encode())))
+        lines.append(b"".join((head[:-1].encode(), b"\t", copy_utf8_text(row.answer), b"\t", tail.encode())))
     return b"".join(lines)
-
-
-def _copy_escaped(text: bytes) -> bytes:
-    """UTF-8 text escaped for COPY's text format (app.db.bulk's _copy_text, on bytes)."""
-    if b"\\" in text:
-        text = text.replace(b"\\", b"\\\\")
-    for special, escaped in ((b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r")):
-        if special in text:
-            text = text.replace(special, escaped)
-    return text
 
 
 class CheckStore:

@@ -12,7 +12,7 @@ from app.db.base import (
     random_ids,
     time_ordered_ids,
 )
-from app.db.bulk import bulk_insert, bulk_writer, column_in, copy_line, copy_statement
+from app.db.bulk import bulk_insert, bulk_writer, column_in, copy_line, copy_statement, copy_utf8_text
 from app.db.session import (
     DbSession,
     ReadSession,
@@ -42,6 +42,7 @@ __all__ = [
     "column_in",
     "copy_line",
     "copy_statement",
+    "copy_utf8_text",
     "get_engine",
     "get_read_engine",
     "get_read_session",
