@@ -304,6 +304,7 @@ class OffPathHandler(logging.handlers.QueueHandler):
         # and how many were handed to the writer so far (it counts those written: `written`).
         self._gathered: list[AccessEntry] = []
         self._hand_over_at: asyncio.TimerHandle | None = None
+        self._hand_over_loop: asyncio.AbstractEventLoop | None = None
         self._handed = 0
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
@@ -340,13 +341,15 @@ class OffPathHandler(logging.handlers.QueueHandler):
             self.target.write_access([entry])  # type: ignore[attr-defined]
             return
         self._gathered.append(entry)
-        if self._hand_over_at is not None:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # not on an event loop: no later to wait for
             self.hand_over()
             return
+        if self._hand_over_at is not None and self._hand_over_loop is loop:
+            return
+        # None planned, or planned on a loop that is gone (its lines would wait for stop()).
+        self._hand_over_loop = loop
         self._hand_over_at = loop.call_later(GATHER_SECONDS, self.hand_over)
 
     def hand_over(self) -> None:

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from datetime import date
 
 import httpx
@@ -156,6 +157,30 @@ def test_access_lines_reach_the_writing_thread_a_burst_at_a_time_and_none_is_los
     ids = [json.loads(line)["request_id"] for line in output.getvalue().splitlines()]
     assert ids == [f"rid-{number:06d}" for number in range(100)]
     assert written == [50, 50]  # two hand-overs for a hundred lines
+
+
+def test_access_lines_gathered_after_a_loop_ended_are_written_without_waiting_for_stop():
+    output = io.StringIO()
+    target = observe.BatchedStreamHandler(output)
+    target.setFormatter(observe.JsonFormatter())
+    handler = observe.OffPathHandler(target)
+
+    async def serve(first: int, wait: float) -> None:
+        for number in range(first, first + 10):
+            handler.offer_access(_entry(number))
+        await asyncio.sleep(wait)
+
+    handler.start()
+    try:
+        asyncio.run(serve(0, 0))  # ends before the hand-over it planned
+        asyncio.run(serve(10, observe.GATHER_SECONDS * 5))  # a new loop (a restarted server's)
+        deadline = time.monotonic() + 5
+        while output.getvalue().count("\n") < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        written = output.getvalue().count("\n")
+    finally:
+        handler.stop()
+    assert written == 20  # all of them while the handler still runs
 
 
 def test_lines_logged_before_the_thread_starts_are_written_at_once():
