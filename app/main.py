@@ -27,7 +27,7 @@ from app.kit.gcpause import freeze_startup_objects, thaw
 from app.kit.head import HeadAsGet
 from app.kit.limits import BodyLimit, RouteLimit
 from app.kit.observe import RequestObserver, start_log_writer, stop_log_writer
-from app.kit.routing import skip_routers_by_prefix
+from app.kit.routing import tabulate_routes
 from app.kit.secureheaders import SecurityHeaders
 from app.monitoring import delivery as webhooks
 from app.monitoring import hooks as monitoring
@@ -199,10 +199,10 @@ def create_app() -> FastAPI:
     _install_limits(app)
     app.add_middleware(RequestObserver)
     # A request is matched against the routers in this order (the most frequent first: health
-    # probes, approvers' checks, the public's one-stop queries); each router refuses at once a path
-    # none of its routes can match (app.kit.routing.skip_routers_by_prefix; docs/benchmarks.md has
-    # the figures). No router may take another's paths, so that the order changes nothing but
-    # speed (tests/ops/test_observe.py).
+    # probes, approvers' checks, the public's one-stop queries), all in one table that passes over a
+    # router none of whose paths can begin the request's (app.kit.routing.tabulate_routes;
+    # docs/benchmarks.md has the figures). No router may take another's paths, so that the order
+    # changes nothing but speed (tests/ops/test_observe.py).
     for router in (
         health_router,
         checks_router,
@@ -224,7 +224,7 @@ def create_app() -> FastAPI:
         web_router,
     ):
         app.include_router(router)
-    skip_routers_by_prefix(app.router.routes)
+    tabulate_routes(app)
     return app
 
 

@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.errors import REASONS, ErrorBody
 from app.kit import bodies
+from app.kit.routing import leaf_routes
 
 _WRITE_METHODS = {"post", "put", "patch", "delete"}
 
@@ -54,7 +55,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         title=app.title,
         version=app.version,
         description=app.description,
-        routes=app.routes,
+        routes=list(leaf_routes(app.routes)),
         tags=app.openapi_tags,
     )
     schemas = document.setdefault("components", {}).setdefault("schemas", {})

@@ -1,19 +1,115 @@
-"""The app's route table, flattened: FastAPI keeps included routers as branches of the tree."""
+"""The app's route table: every router's routes in one table, each router's behind the literal
+starts of its paths.
 
-from collections.abc import Iterable, Iterator, Mapping
+FastAPI (0.165) keeps each included router as a branch: a request is matched against the branches
+one by one, and the branch that matches matches its routes again to pick one, with bookkeeping of
+its own around every route (~13 µs of a ~48 µs ping in process, 2026-12-08, docs/benchmarks.md).
+`RouteTable` holds the same routes, in the same order, and matches each once; a router none of
+whose paths' literal starts begins the request's path is passed over without trying its routes.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from fastapi import FastAPI
 from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, Match, Route
-from starlette.types import Scope
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
+from starlette.types import Receive, Scope, Send
+
+# The route a RouteTable chose, kept in the request's scope between matching and handling.
+_CHOSEN = "registry.route"
+
+
+def _literal_start(route: BaseRoute) -> str | None:
+    """What every path the route matches starts with (its path up to the first parameter); None
+    when that is not known here (a host, a websocket route of another kind)."""
+    if isinstance(route, Route | Mount):
+        return route.path.split("{", 1)[0]
+    return None
+
+
+class RouteTable(BaseRoute):
+    """Routes matched in order, the first full match winning and else the first partial one
+    (a path served, not with this method: a 405), as FastAPI's router matches them; `branches`
+    are the routers, each with the literal starts of its routes' paths."""
+
+    def __init__(self, branches: Sequence[Sequence[BaseRoute]]) -> None:
+        self.branches: list[tuple[tuple[str, ...] | None, tuple[BaseRoute, ...]]] = []
+        for routes in branches:
+            starts = {_literal_start(route) for route in routes}
+            known = None if None in starts else tuple(sorted(start for start in starts if start is not None))
+            self.branches.append((known, tuple(routes)))
+        self.routes = [route for _, routes in self.branches for route in routes]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = get_route_path(scope) if scope["type"] in ("http", "websocket") else None
+        partial: tuple[BaseRoute, Scope] | None = None
+        for starts, routes in self.branches:
+            if starts is not None and path is not None and not path.startswith(starts):
+                continue
+            for route in routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    child_scope[_CHOSEN] = route
+                    return match, child_scope
+                if match is Match.PARTIAL and partial is None:
+                    partial = (route, child_scope)
+        if partial is None:
+            return Match.NONE, {}
+        route, child_scope = partial
+        child_scope[_CHOSEN] = route
+        return Match.PARTIAL, child_scope
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope[_CHOSEN].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
+
+
+def tabulate_routes(app: FastAPI) -> RouteTable:
+    """Put the app's routes, as included so far, in one RouteTable: each included router a branch,
+    the app's own routes a branch each. Routers must be included as they are (no prefix, no
+    dependencies added at inclusion), as the table serves their routes as declared."""
+    branches: list[list[BaseRoute]] = []
+    own: list[BaseRoute] = []  # the app's own routes met since the last router
+    for route in app.router.routes:
+        if not hasattr(route, "original_router"):
+            own.append(route)
+            continue
+        context = route.include_context  # type: ignore[attr-defined]
+        if context.prefix or context.dependencies or context.tags or context.responses:
+            raise ValueError("include routers without prefix, tags, dependencies or responses")
+        if own:
+            branches.append(own)
+            own = []
+        branches.append(list(_routes_within(route.original_router.routes)))
+    if own:
+        branches.append(own)
+    table = RouteTable(branches)
+    app.router.routes[:] = [table]
+    return table
+
+
+def _routes_within(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, mounts included, through included routers and route tables."""
+    for route in routes:
+        if isinstance(route, RouteTable):
+            yield from route.routes
+        elif hasattr(route, "original_router"):
+            yield from _routes_within(route.original_router.routes)
+        else:
+            yield route
 
 
 def leaf_routes(routes: Iterable[BaseRoute]) -> Iterator[Route]:
-    for route in routes:
-        if isinstance(route, Route):
-            yield route
-        elif hasattr(route, "original_router"):
-            yield from leaf_routes(route.original_router.routes)
+    """The routes that answer requests themselves (not mounts), through routers and route tables."""
+    return (route for route in _routes_within(routes) if isinstance(route, Route))
 
 
 def allowed_methods(routes: Iterable[BaseRoute], scope: Mapping[str, Any]) -> list[str]:
@@ -30,52 +126,3 @@ def allowed_methods(routes: Iterable[BaseRoute], scope: Mapping[str, Any]) -> li
         return []
     template = min((route.path for route in matching), key=lambda path: path.count("{"))
     return sorted(set().union(*(route.methods or () for route in matching if route.path == template)))
-
-
-def _literal_prefixes(routes: Iterable[BaseRoute]) -> set[str] | None:
-    """The literal start of every path the routes match (up to their first parameter); None when
-    one of them is of a kind whose paths are not known here (a mount, a host)."""
-    prefixes: set[str] = set()
-    for route in routes:
-        if isinstance(route, Route):
-            prefixes.add(route.path.split("{", 1)[0])
-        elif hasattr(route, "original_router") and not getattr(
-            getattr(route, "include_context", None), "prefix", ""
-        ):
-            inner = _literal_prefixes(route.original_router.routes)
-            if inner is None:
-                return None
-            prefixes |= inner
-        else:
-            return None
-    return prefixes
-
-
-def skip_routers_by_prefix(routes: Iterable[BaseRoute]) -> int:
-    """Let each included router refuse at once a path none of its routes can match.
-
-    FastAPI matches a request against the included routers one by one, each trying its routes in
-    turn with a regular expression and bookkeeping of its own (tens of microseconds per router): a
-    request for the last router paid for all of them. A route's path can only match a request path
-    starting with the route's literal start, so a router none of whose starts begins the path
-    answers NONE without looking further; every other request is matched as before (partial
-    matches, 405s and trailing-slash redirects included). Returns the routers so equipped.
-    """
-    equipped = 0
-    for route in routes:
-        prefixes = _literal_prefixes([route]) if hasattr(route, "original_router") else None
-        if not prefixes:
-            continue
-        starts = tuple(sorted(prefixes))
-        matches = route.matches
-
-        def prefiltered(
-            scope: Scope, starts: tuple[str, ...] = starts, matches: Any = matches
-        ) -> tuple[Match, Scope]:
-            if scope["type"] in ("http", "websocket") and not get_route_path(scope).startswith(starts):
-                return Match.NONE, {}
-            return matches(scope)  # type: ignore[no-any-return]
-
-        route.matches = prefiltered  # type: ignore[method-assign]
-        equipped += 1
-    return equipped

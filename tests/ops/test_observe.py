@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.routing import Match
 
 from app.kit import observe
-from app.kit.routing import leaf_routes
+from app.kit.routing import RouteTable, leaf_routes
 from app.main import app
 from tests.conftest import make_resident_id
 from tests.ops.servers import registry_serve
@@ -241,19 +241,33 @@ def test_request_ids_differ_between_worker_processes():
     assert len(prefixes) == 4
 
 
-def test_routers_refuse_early_only_paths_none_of_their_routes_match():
-    paths = {"/", "/v1", "/v1/", "/nothing", "/v1/records/", "/v1/records", "/healthz/"}
+def _table() -> RouteTable:
+    (table,) = app.router.routes
+    assert isinstance(table, RouteTable)
+    return table
+
+
+def test_the_route_table_passes_over_only_routers_that_cannot_match():
+    # The table skips a router none of whose paths' literal starts begins the path: it must choose
+    # what trying every route in order would (the first full match, else the first partial one).
+    table = _table()
+    paths = {"/", "/v1", "/v1/", "/nothing", "/v1/records/", "/v1/records", "/healthz/", "/docs-x"}
     for route in leaf_routes(app.router.routes):
         concrete = route.path.replace("{", "x").replace("}", "")
-        paths |= {concrete, concrete + "/", concrete.rstrip("/")}
+        paths |= {concrete, concrete + "/", concrete.rstrip("/"), concrete + "/more"}
     for path in sorted(paths):
         for method in ("GET", "POST", "DELETE"):
             scope = {"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
-            for router in app.router.routes:
-                assert router.matches(dict(scope))[0] == type(router).matches(router, dict(scope))[0], (
-                    path,
-                    method,
-                )
+            tried = [(route, route.matches(dict(scope))[0]) for route in table.routes]
+            full = [route for route, match in tried if match is Match.FULL]
+            partial = [route for route, match in tried if match is Match.PARTIAL]
+            match, child_scope = table.matches(dict(scope))
+            if full:
+                assert (match, child_scope["registry.route"]) == (Match.FULL, full[0]), (path, method)
+            elif partial:
+                assert (match, child_scope["registry.route"]) == (Match.PARTIAL, partial[0]), (path, method)
+            else:
+                assert match is Match.NONE, (path, method)
 
 
 def test_the_last_router_s_routes_are_still_reached(http):
@@ -270,13 +284,16 @@ def test_every_route_is_reached_by_its_own_path_through_the_router_that_holds_it
     def example(parameter: re.Match[str]) -> str:
         return examples.get(parameter.group(2) or "", "x1")
 
+    table = _table()
+    router_of = {id(route): routes for _, routes in table.branches for route in routes}
     checked = 0
     for route in leaf_routes(app.router.routes):
         concrete = re.sub(r"\{(\w+)(?::(\w+))?\}", example, route.path)
         for method in sorted((route.methods or set()) - {"HEAD"}):
             scope = {"type": "http", "path": concrete, "root_path": "", "method": method, "headers": []}
-            taker = next((r for r in app.router.routes if r.matches(dict(scope))[0] == Match.FULL), None)
-            assert taker is not None and route in list(leaf_routes([taker])), (route.path, method)
+            match, child_scope = table.matches(dict(scope))
+            assert match is Match.FULL, (route.path, method)
+            assert route in router_of[id(child_scope["registry.route"])], (route.path, method)
             checked += 1
     assert checked > 100
 
