@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.auth.deps import ChecksRead, ChecksWrite
+from app.auth.deps import CallerRoute, ChecksRead, ChecksWrite
 from app.checks import flows, service
 from app.checks.schemas import (
     MAX_BATCH,
@@ -34,7 +34,7 @@ from app.kit.dates import IsoDate
 from app.kit.gcpause import no_gc_pauses
 from app.rules.schemas import Action
 
-router = APIRouter(tags=["checks"])
+router = APIRouter(tags=["checks"], route_class=CallerRoute)
 
 
 def _json(content: bytes) -> Response:
