@@ -10,7 +10,7 @@ after the refusal, is dropped.
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.responses import JSONResponse, Response
@@ -64,10 +64,11 @@ class BodyLimit:
                 return route.max_bytes
         return self.max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: a request without a body (most of them) goes straight to the
+        # application, without a frame of this middleware around it.
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         declared: int | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -79,13 +80,13 @@ class BodyLimit:
             elif name == b"transfer-encoding":
                 chunked = True
         if not chunked and not declared:  # no body: nothing to bound, nothing to wait for
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         limit = self.limit_for(scope["method"], scope["path"])
         if declared is not None and declared > limit:
-            await self._answer(scope, receive, send, too_large(limit))
-            return
+            return self._answer(scope, receive, send, too_large(limit))
+        return self._bounded(scope, receive, send, limit)
 
+    async def _bounded(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         received = 0
