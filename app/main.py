@@ -198,17 +198,17 @@ def create_app() -> FastAPI:
     app.add_middleware(HeadAsGet)
     _install_limits(app)
     app.add_middleware(RequestObserver)
-    # A request is matched against the routers in this order (the most frequent first: health
-    # probes, approvers' checks, the public's one-stop queries), all in one table that passes over a
-    # router none of whose paths can begin the request's (app.kit.routing.tabulate_routes;
+    # A request is matched against the routers in this order (the most frequent first: probes,
+    # approvers' checks, the public's one-stop queries), all in one table that passes over a router
+    # none of whose paths can begin the request's (app.kit.routing.tabulate_routes;
     # docs/benchmarks.md has the figures). No router may take another's paths, so that the order
     # changes nothing but speed (tests/ops/test_observe.py).
     for router in (
         health_router,
+        bare_router,
         checks_router,
         public_lookup_router,
         public_router,
-        bare_router,
         screening_router,
         auth_router,
         catalog_router,
