@@ -53,7 +53,7 @@ class Caller(HTTPBearer):
 
 class CallerRoute(APIRoute):
     """A route whose endpoint takes the request and its caller alone, reads its body itself and
-    returns a Response is served without FastAPI's dependency solving (the approvers' checks: ~10 %
+    returns a Response is served without FastAPI's dependency solving (the approvers' checks: ~a fifth
     of a check's processor time, docs/benchmarks.md): its Caller admits the caller as it would as a
     dependency, and the endpoint gets both. The signature still declares the caller, so that the
     OpenAPI document and the authorization tests read it there. Any other route is served as
