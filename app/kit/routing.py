@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
 from starlette.types import Receive, Scope, Send
 
 # The route a RouteTable chose, kept in the request's scope between matching and handling.
-_CHOSEN = "registry.route"
+CHOSEN_ROUTE = "registry.route"
 
 
 def _literal_start(route: BaseRoute) -> str | None:
@@ -50,18 +50,18 @@ class RouteTable(BaseRoute):
             for route in routes:
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
-                    child_scope[_CHOSEN] = route
+                    child_scope[CHOSEN_ROUTE] = route
                     return match, child_scope
                 if match is Match.PARTIAL and partial is None:
                     partial = (route, child_scope)
         if partial is None:
             return Match.NONE, {}
         route, child_scope = partial
-        child_scope[_CHOSEN] = route
+        child_scope[CHOSEN_ROUTE] = route
         return Match.PARTIAL, child_scope
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await scope[_CHOSEN].handle(scope, receive, send)
+        await scope[CHOSEN_ROUTE].handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         for route in self.routes:
@@ -83,8 +83,9 @@ def tabulate_routes(app: FastAPI) -> RouteTable:
             own.append(route)
             continue
         context = route.include_context  # type: ignore[attr-defined]
-        if context.prefix or context.dependencies or context.tags or context.responses:
-            raise ValueError("include routers without prefix, tags, dependencies or responses")
+        added = (context.prefix, context.dependencies, context.tags, context.responses, context.callbacks)
+        if any(added) or context.deprecated or not context.include_in_schema or context.max_body_size:
+            raise ValueError("include routers as they are: the table serves their routes as declared")
         if own:
             branches.append(own)
             own = []

@@ -13,11 +13,12 @@ import time
 from datetime import date
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.routing import Match
 
 from app.kit import observe
-from app.kit.routing import RouteTable, leaf_routes
+from app.kit.routing import CHOSEN_ROUTE, RouteTable, leaf_routes
 from app.main import app
 from tests.conftest import make_resident_id
 from tests.ops.servers import registry_serve
@@ -263,9 +264,9 @@ def test_the_route_table_passes_over_only_routers_that_cannot_match():
             partial = [route for route, match in tried if match is Match.PARTIAL]
             match, child_scope = table.matches(dict(scope))
             if full:
-                assert (match, child_scope["registry.route"]) == (Match.FULL, full[0]), (path, method)
+                assert (match, child_scope[CHOSEN_ROUTE]) == (Match.FULL, full[0]), (path, method)
             elif partial:
-                assert (match, child_scope["registry.route"]) == (Match.PARTIAL, partial[0]), (path, method)
+                assert (match, child_scope[CHOSEN_ROUTE]) == (Match.PARTIAL, partial[0]), (path, method)
             else:
                 assert match is Match.NONE, (path, method)
 
@@ -293,7 +294,7 @@ def test_every_route_is_reached_by_its_own_path_through_the_router_that_holds_it
             scope = {"type": "http", "path": concrete, "root_path": "", "method": method, "headers": []}
             match, child_scope = table.matches(dict(scope))
             assert match is Match.FULL, (route.path, method)
-            assert route in router_of[id(child_scope["registry.route"])], (route.path, method)
+            assert route in router_of[id(child_scope[CHOSEN_ROUTE])], (route.path, method)
             checked += 1
     assert checked > 100
 
@@ -316,3 +317,26 @@ def test_an_unexpected_error_is_answered_as_every_error_is(monkeypatch):
     assert answer.json()["error"] == "internal_error" and answer.json()["detail"]
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["cache-control"] == "no-store"
+
+
+def test_a_router_included_with_settings_of_its_own_is_refused_by_the_route_table():
+    # The table serves an included router's routes as the router declared them: settings given at
+    # inclusion (a prefix, dependencies, hidden from the schema...) would be silently lost.
+    from fastapi import APIRouter, FastAPI
+
+    from app.kit.routing import tabulate_routes
+
+    router = APIRouter()
+
+    @router.get("/x")
+    async def x() -> dict[str, str]:
+        return {}
+
+    for settings in ({"prefix": "/v1"}, {"include_in_schema": False}, {"deprecated": True}):
+        refusing = FastAPI()
+        refusing.include_router(router, **settings)
+        with pytest.raises(ValueError, match="as they are"):
+            tabulate_routes(refusing)
+    served = FastAPI()
+    served.include_router(router)
+    assert [route.path for route in tabulate_routes(served).routes][-1] == "/x"
